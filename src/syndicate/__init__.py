@@ -1,0 +1,3 @@
+"""syndicate: gather articles, publish feeds, mail a weekly digest."""
+
+__version__ = "0.1.0"

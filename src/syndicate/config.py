@@ -1,0 +1,325 @@
+"""Settings: TOML file + ``SYNDICATE_<SECTION>__<KEY>`` environment overrides, validated.
+
+Every field carries a description; ``settings_reference()`` renders them all, and a test
+checks that docs/settings.md is that reference, so no setting goes undocumented.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "SYNDICATE_"
+CONFIG_ENV = "SYNDICATE_CONFIG"
+DEFAULT_CONFIG = Path("config/syndicate.toml")
+SECRET_ENV = {
+    "secret_key": "SYNDICATE_SECRET_KEY",
+}
+
+
+class ConfigError(Exception):
+    """A one-line message naming the file, the key and what is wrong."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+class SiteSettings(Section):
+    title: str = Field("My site", description="The site's name, shown in feeds and the digest.")
+    url: str = Field(
+        "https://example.com/",
+        description="The site's public base URL; article links are this plus the slug.",
+    )
+    description: str = Field(
+        "Latest articles", description="One line about the site, used as the feeds' subtitle."
+    )
+    language: str = Field("en", description="Language code of the content (e.g. en, de-AT).")
+    timezone: str = Field(
+        "UTC", description="Time zone for dates without a time: they are midnight here."
+    )
+    author: str = Field("", description="Default author when an article names none.")
+    postal_address: str = Field(
+        "", description="Postal address printed in every digest's footer (anti-spam laws)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    _tz = field_validator("timezone")(lambda cls, v: _check_timezone(v))
+
+
+class StorageSettings(Section):
+    url: str = Field(
+        "sqlite:///var/syndicate.db",
+        description="SQLAlchemy database URL; a relative SQLite path is under the site folder.",
+    )
+
+
+class GatherSettings(Section):
+    max_file_size: int = Field(
+        5_000_000, gt=0, description="Files larger than this many bytes are rejected."
+    )
+
+
+class SourceSettings(Section):
+    name: str = Field(description="A unique name for the source, stored with its articles.")
+    kind: Literal["folder"] = Field("folder", description="The source kind: 'folder'.")
+    path: str = Field(description="Folder of .txt and .md articles, relative to the site folder.")
+    category: str = Field(
+        "General", description="Default category for articles that get none otherwise."
+    )
+
+
+class FeedSettings(Section):
+    output_dir: str = Field("var/public", description="Where the feed files and index.html go.")
+    items: int = Field(50, gt=0, le=10_000, description="How many newest articles each feed holds.")
+    content: Literal["full", "summary"] = Field(
+        "full", description="'full' puts the article body in the feed, 'summary' only the summary."
+    )
+    formats: tuple[Literal["rss", "atom", "json"], ...] = Field(
+        ("rss", "atom", "json"), description="Which feed formats to write."
+    )
+    per_category: bool = Field(True, description="Also write one feed set per category.")
+
+
+class DigestSettings(Section):
+    schedule: str = Field("mon 08:00", description="When the weekly digest goes out: 'DAY HH:MM'.")
+    timezone: str = Field(
+        "UTC", description="Time zone of the schedule and of the ISO week that keys an edition."
+    )
+    max_items: int = Field(20, gt=0, le=500, description="Most headlines in one edition.")
+    subject: str = Field(
+        "{site} — week {week}",
+        description="Subject line; {site}, {week} and {count} are filled in.",
+    )
+
+    _tz = field_validator("timezone")(lambda cls, v: _check_timezone(v))
+
+
+class EmailSettings(Section):
+    from_address: str = Field("newsletter@example.com", description="The digest's From address.")
+    from_name: str = Field("", description="The display name beside the From address.")
+
+
+class DeliverySettings(Section):
+    backend: Literal["outbox", "smtp", "sendgrid"] = Field(
+        "outbox", description="How mail is sent: 'outbox' (files), 'smtp' or 'sendgrid'."
+    )
+    outbox_dir: str = Field(
+        "var/outbox", description="Folder for previews and for the outbox backend's .eml files."
+    )
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: SiteSettings = Field(default_factory=SiteSettings, description="The site.")
+    storage: StorageSettings = Field(default_factory=StorageSettings, description="The database.")
+    gather: GatherSettings = Field(default_factory=GatherSettings, description="Gathering.")
+    sources: tuple[SourceSettings, ...] = Field(
+        (), description="Where articles come from: one [[sources]] table each."
+    )
+    categories: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Keyword rules: category = [words]; an article whose title or text has one "
+        "of the words gets that category when it has none of its own.",
+    )
+    feeds: FeedSettings = Field(default_factory=FeedSettings, description="Feed output.")
+    digest: DigestSettings = Field(default_factory=DigestSettings, description="The digest.")
+    email: EmailSettings = Field(default_factory=EmailSettings, description="Email identity.")
+    delivery: DeliverySettings = Field(
+        default_factory=DeliverySettings, description="Mail delivery."
+    )
+
+    # Not settings: where the file was read from, to resolve relative paths.
+    root: Path = Field(Path("."), exclude=True, description="(internal) the site folder.")
+    source_file: str = Field("", exclude=True, description="(internal) the config file read.")
+
+    def path(self, value: str) -> Path:
+        """A configured path, resolved against the site folder when relative."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def database_url(self) -> str:
+        url = self.storage.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.path(url[len(prefix) :]))
+        return url
+
+    @property
+    def secret_key(self) -> str:
+        return os.environ.get(SECRET_ENV["secret_key"], "")
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read: --config, else $SYNDICATE_CONFIG, else ./config/syndicate.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read, override from the environment, and validate. Raises ConfigError."""
+    env = os.environ if env is None else env
+    config_path = find_config(path)
+    raw: dict[str, Any] = {}
+    where = "<defaults>"
+    root = Path.cwd()
+    if config_path is not None:
+        where = str(config_path)
+        try:
+            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{where}: file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}: cannot read: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+        root = config_path.resolve().parent.parent
+    for key in ("root", "source_file"):
+        if key in raw:
+            raise ConfigError(f"{where}: {key}: not a setting")
+    _apply_env(raw, env)
+    try:
+        return Settings.model_validate({**raw, "root": root, "source_file": where})
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {_first_error(exc)}") from None
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, value in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        field = Settings.model_fields.get(section)
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, Section)):
+            raise ConfigError(f"{name}: no settings section [{section}]")
+        if key not in model.model_fields:
+            raise ConfigError(f"{name}: [{section}] has no key {key!r}")
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name}: [{section}] is not a table in the file")
+        table[key] = _env_value(value)
+
+
+def _env_value(value: str) -> Any:
+    """Lists come as JSON or comma-separated text; pydantic converts scalars from text."""
+    stripped = value.strip()
+    if stripped.startswith("["):
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _first_error(exc: ValidationError) -> str:
+    errors = exc.errors()
+    err = errors[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(top)"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    return f"{loc}: {msg}{more}"
+
+
+# --- showing and documenting -----------------------------------------------------------
+
+REDACTED = "********"
+
+
+def effective_settings(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data, secrets from the environment shown only as set/unset."""
+    data = settings.model_dump(mode="json")
+    data["secrets"] = {
+        env_name: (REDACTED if os.environ.get(env_name) else "(unset)")
+        for env_name in sorted(secret_env_names(settings))
+    }
+    return data
+
+
+def secret_env_names(settings: Settings) -> set[str]:
+    return set(SECRET_ENV.values())
+
+
+def iter_settings(
+    model: type[BaseModel] = Settings, prefix: str = ""
+) -> Iterator[tuple[str, Any, str]]:
+    """Every documented setting as (dotted name, default, description)."""
+    for name, info in model.model_fields.items():
+        if info.exclude:
+            continue
+        dotted = f"{prefix}{name}"
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from iter_settings(annotation, dotted + ".")
+            continue
+        if name == "sources":
+            yield from iter_settings(SourceSettings, "sources[].")
+            continue
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        yield dotted, default, info.description or ""
+
+
+def settings_reference() -> str:
+    """docs/settings.md, generated from the models (a test keeps the file in step)."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated by `syndicate config docs`. Every scalar key `[section] key` can be set",
+        "from the environment as `SYNDICATE_<SECTION>__<KEY>` (lists as JSON).",
+        "",
+        "| setting | default | description |",
+        "| --- | --- | --- |",
+    ]
+    for dotted, default, description in iter_settings():
+        shown = "(required)" if default is None else f"`{json.dumps(_plain(default), ensure_ascii=False)}`"
+        lines.append(f"| `{dotted}` | {shown} | {description} |")
+    lines += ["", "## Secrets (environment only)", ""]
+    for key, env_name in sorted(SECRET_ENV.items()):
+        lines.append(f"- `{env_name}`: {SECRET_HELP[key]}")
+    return "\n".join(lines) + "\n"
+
+
+SECRET_HELP = {
+    "secret_key": "signs unsubscribe, preference and confirmation tokens (HMAC-SHA256).",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value

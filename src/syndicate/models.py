@@ -1,0 +1,140 @@
+"""The words of the design as plain values. No I/O here."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Origin(enum.IntEnum):
+    """Where a field's value came from; a higher origin wins when observations merge."""
+
+    NONE = 0
+    DEFAULT = 1  # the source's default category
+    RULES = 2  # keyword rules / an excerpt of the body
+    TEASER = 3  # a teaser card
+    EXPLICIT = 4  # the article's own front matter / text
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one file says about one article: a full text or a teaser card.
+
+    Several observations (from several files) merge into one Article by slug.
+    """
+
+    slug: str
+    title: str
+    published: datetime  # timezone-aware
+    kind: str  # "full" | "teaser"
+    category: str = ""
+    summary: str = ""
+    content: str = ""  # sanitized HTML; empty for a teaser
+    author: str = ""
+    link: str = ""  # given explicitly (front matter url); empty = site.url + slug
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    guid: str
+    slug: str
+    title: str
+    link: str
+    published: datetime
+    category: str
+    summary: str
+    content: str  # sanitized HTML; "" for a teaser
+    author: str = ""
+    source: str = ""
+    tags: tuple[str, ...] = ()
+    first_seen: datetime | None = None
+    updated: datetime | None = None
+    content_hash: str = ""
+
+    @property
+    def is_teaser(self) -> bool:
+        return not self.content
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """One digest issue, keyed by ISO week in the digest's timezone, e.g. ``2026-W47``."""
+
+    week: str
+    created_at: datetime
+    articles: tuple[Article, ...]
+    subject: str = ""
+
+
+class SubscriberStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str = ""
+    status: SubscriberStatus = SubscriberStatus.PENDING
+    categories: frozenset[str] = frozenset()  # empty = all categories
+    created_at: datetime | None = None
+    confirmed_at: datetime | None = None
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    SUBMITTING = "submitting"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One ledger row: edition x subscriber."""
+
+    id: int
+    week: str
+    subscriber_id: int
+    email: str
+    state: DeliveryState
+    variant: str = ""
+    attempts: int = 0
+    error: str = ""
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDigest:
+    """An edition rendered once: HTML (CSS inlined) and text, with placeholders.
+
+    Placeholders such as ``%%unsubscribe_url%%`` are filled per recipient by substitution.
+    """
+
+    week: str
+    subject: str
+    html: str
+    text: str
+    categories: frozenset[str] = frozenset()  # the preference set this variant was made for
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One email, ready to send: what the renderer produces and a Sender only sends."""
+
+    to: str
+    subject: str
+    html: str
+    text: str
+    from_address: str
+    from_name: str = ""
+    to_name: str = ""
+    message_id: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    custom_args: dict[str, str] = field(default_factory=dict)
