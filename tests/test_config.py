@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from syndicate.config import (
+    ConfigError,
+    Settings,
+    effective_settings,
+    iter_settings,
+    load_settings,
+    settings_reference,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "site" / "config" / "syndicate.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_setting_has_a_description() -> None:
+    missing = [name for name, _default, description in iter_settings() if not description.strip()]
+    assert missing == []
+
+
+def test_docs_settings_md_is_the_generated_reference() -> None:
+    committed = (REPO / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert committed == settings_reference(), "run: syndicate config docs > docs/settings.md"
+
+
+def test_every_setting_is_in_the_docs() -> None:
+    committed = (REPO / "docs" / "settings.md").read_text(encoding="utf-8")
+    for name, _default, description in iter_settings():
+        assert f"| `{name}` |" in committed
+        assert description in committed
+
+
+def test_example_config_is_valid_and_uses_every_section() -> None:
+    settings = load_settings(REPO / "config" / "syndicate.toml", env={})
+    assert settings.root == REPO
+    assert settings.sources and settings.categories
+    text = (REPO / "config" / "syndicate.toml").read_text(encoding="utf-8")
+    sections = {name.split(".")[0].removesuffix("[]") for name, _, _ in iter_settings()}
+    for section in sections:
+        assert f"[{section}]" in text or f"[[{section}]]" in text, section
+
+
+def test_relative_paths_resolve_against_the_site_folder(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[feeds]\noutput_dir = "out"\n')
+    settings = load_settings(path, env={})
+    assert settings.path(settings.feeds.output_dir) == (tmp_path / "site" / "out").resolve()
+    assert settings.database_url == f"sqlite:///{(tmp_path / 'site' / 'var' / 'syndicate.db').resolve()}"
+
+
+def test_environment_overrides_scalars(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "[feeds]\nitems = 10\n")
+    env = {
+        "SYNDICATE_FEEDS__ITEMS": "20",
+        "SYNDICATE_STORAGE__URL": "postgresql+psycopg://u@h/db",
+        "SYNDICATE_FEEDS__FORMATS": '["rss"]',
+        "SYNDICATE_CONFIG": "ignored-here",
+    }
+    settings = load_settings(path, env=env)
+    assert settings.feeds.items == 20
+    assert settings.storage.url == "postgresql+psycopg://u@h/db"
+    assert settings.feeds.formats == ("rss",)
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        ("[feeds]\nitems = 0\n", {}, "syndicate.toml: feeds.items: Input should be greater than 0"),
+        ("[feeds]\nitemz = 3\n", {}, "syndicate.toml: feeds.itemz: unknown key"),
+        ('[site]\ntimezone = "Mars/Olympus"\n', {}, "site.timezone: Value error, unknown time zone"),
+        ('[site]\nurl = "example.com"\n', {}, "site.url: Value error, must be an absolute"),
+        ("[feeds\n", {}, "syndicate.toml: not valid TOML"),
+        ('[feeds]\ncontent = "most"\n', {}, "feeds.content: Input should be 'full' or 'summary'"),
+        ("", {"SYNDICATE_FEEDS__ITEMS": "many"}, "feeds.items: Input should be a valid integer"),
+        ("", {"SYNDICATE_NOPE__X": "1"}, "SYNDICATE_NOPE__X: no settings section [nope]"),
+        ("", {"SYNDICATE_FEEDS__NOPE": "1"}, "SYNDICATE_FEEDS__NOPE: [feeds] has no key 'nope'"),
+        ("[[sources]]\nname = 'a'\n", {}, "sources.0.path: Field required"),
+    ],
+)
+def test_bad_settings_name_file_key_and_problem(
+    tmp_path: Path, text: str, env: dict[str, str], expected: str
+) -> None:
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env=env)
+    message = str(info.value)
+    assert "\n" not in message
+    assert expected in message
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.toml: file not found"):
+        load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_secrets_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "s3cr3t-value")
+    shown = repr(effective_settings(Settings()))
+    assert "s3cr3t-value" not in shown
+    assert "********" in shown
