@@ -1,0 +1,104 @@
+"""Rows to values and back, and the chunking that keeps IN lists under driver limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import Any, TypeVar
+
+from sqlalchemy import Row
+
+from syndicate.models import Article, Observation
+
+T = TypeVar("T")
+
+# SQLite before 3.32 allowed 999 bound variables per statement; stay under it everywhere.
+CHUNK = 900
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def tags_to_text(tags: Sequence[str]) -> str:
+    return json.dumps(list(tags), ensure_ascii=False)
+
+
+def tags_from_text(text: str) -> tuple[str, ...]:
+    value = json.loads(text) if text else []
+    return tuple(str(tag) for tag in value)
+
+
+def article_row(article: Article) -> dict[str, Any]:
+    """The columns an article's content sets (not first_seen / updated: the store keeps those)."""
+    return {
+        "guid": article.guid,
+        "slug": article.slug,
+        "title": article.title,
+        "link": article.link,
+        "published": article.published,
+        "category": article.category,
+        "summary": article.summary,
+        "content": article.content,
+        "author": article.author,
+        "source": article.source,
+        "tags": tags_to_text(article.tags),
+        "content_hash": article.content_hash,
+    }
+
+
+def article_from_row(row: Row[Any] | Mapping[str, Any]) -> Article:
+    m = row._mapping if isinstance(row, Row) else row
+    return Article(
+        guid=m["guid"],
+        slug=m["slug"],
+        title=m["title"],
+        link=m["link"],
+        published=m["published"],
+        category=m["category"],
+        summary=m["summary"],
+        content=m["content"],
+        author=m["author"],
+        source=m["source"],
+        tags=tags_from_text(m["tags"]),
+        first_seen=m["first_seen"],
+        updated=m["updated"],
+        content_hash=m["content_hash"],
+    )
+
+
+def observation_row(source: str, path: str, position: int, obs: Observation) -> dict[str, Any]:
+    return {
+        "source": source,
+        "path": path,
+        "position": position,
+        "slug": obs.slug,
+        "kind": obs.kind,
+        "title": obs.title,
+        "published": obs.published,
+        "category": obs.category,
+        "summary": obs.summary,
+        "content": obs.content,
+        "author": obs.author,
+        "link": obs.link,
+        "tags": tags_to_text(obs.tags),
+    }
+
+
+def observation_from_row(row: Row[Any]) -> Observation:
+    m = row._mapping
+    return Observation(
+        slug=m["slug"],
+        title=m["title"],
+        published=m["published"],
+        kind=m["kind"],
+        category=m["category"],
+        summary=m["summary"],
+        content=m["content"],
+        author=m["author"],
+        link=m["link"],
+        tags=tags_from_text(m["tags"]),
+    )
