@@ -1,0 +1,114 @@
+"""RSS 2.0 and Atom 1.0 through feedgen (the only place that imports it)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Collection
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+
+from syndicate.feeds.data import FeedData, FeedItem
+from syndicate.feeds.options import FEED_MEDIA_TYPES
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+_EXTENSION = "syndicate"
+GENERATOR = "syndicate"
+
+
+class _RssChannelExtras:
+    """What feedgen's RSS lacks at channel level: the dc namespace and a WebSub hub link."""
+
+    def __init__(self) -> None:
+        self.hub: str | None = None
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"dc": DC_NS}
+
+    def extend_rss(self, rss: Any) -> Any:
+        if self.hub:
+            xml_elem(f"{{{ATOM_NS}}}link", rss[0], href=self.hub, rel="hub")
+        return rss
+
+    def extend_atom(self, feed: Any) -> Any:
+        return feed
+
+
+class _RssItemExtras:
+    """dc:creator: RSS's own <author> must be an e-mail address, and we only know names."""
+
+    def __init__(self) -> None:
+        self.creator = ""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"dc": DC_NS}
+
+    def extend_rss(self, item: Any) -> Any:
+        if self.creator:
+            xml_elem(f"{{{DC_NS}}}creator", item).text = self.creator
+        return item
+
+    def extend_atom(self, entry: Any) -> Any:
+        return entry
+
+
+def _add_entry(fg: Any, item: FeedItem) -> None:
+    entry = fg.add_entry(order="append")
+    entry.guid(item.id, permalink=False)
+    entry.title(item.title)
+    entry.link(href=item.url)
+    if item.content_html:
+        entry.content(item.content_html, type="html")
+    if item.summary:
+        # The summary is plain text: escaped once more, it stays text inside HTML-typed fields.
+        entry.summary(html.escape(item.summary, quote=False), type="html")
+    entry.published(item.published)
+    entry.updated(item.updated)
+    if item.author:
+        entry.author(name=item.author)
+        getattr(entry, _EXTENSION).creator = item.author
+    if item.category:
+        entry.category(term=item.category)
+
+
+def _generator(feed: FeedData) -> Any:
+    fg = FeedGenerator()
+    fg.register_extension(_EXTENSION, _RssChannelExtras, _RssItemExtras, atom=False, rss=True)
+    getattr(fg, _EXTENSION).hub = feed.hub
+    fg.title(feed.title)
+    fg.description(feed.description)
+    fg.language(feed.language)
+    fg.author(name=feed.author)
+    fg.generator(GENERATOR)
+    fg.updated(feed.updated)
+    for item in feed.items:
+        _add_entry(fg, item)
+    return fg
+
+
+def _links(feed: FeedData, fmt: str) -> list[dict[str, str]]:
+    links = [{"href": feed.urls[fmt], "rel": "self", "type": FEED_MEDIA_TYPES[fmt]}]
+    if feed.hub and fmt == "atom":
+        links.append({"href": feed.hub, "rel": "hub"})
+    # feedgen takes the last link as RSS's <link>: the site.
+    links.append({"href": feed.home_url, "rel": "alternate", "type": "text/html"})
+    return links
+
+
+def xml_feeds(feed: FeedData, formats: Collection[str]) -> dict[str, bytes]:
+    """Format → bytes for the requested ones of "rss" and "atom"."""
+    wanted = [fmt for fmt in ("rss", "atom") if fmt in formats]
+    if not wanted:
+        return {}
+    fg = _generator(feed)
+    out: dict[str, bytes] = {}
+    if "rss" in wanted:
+        fg.link(_links(feed, "rss"), replace=True)
+        out["rss"] = fg.rss_str(pretty=True)
+    if "atom" in wanted:
+        fg.id(feed.urls["atom"])
+        fg.link(_links(feed, "atom"), replace=True)
+        out["atom"] = fg.atom_str(pretty=True)
+    return out
