@@ -1,6 +1,6 @@
 """How long `syndicate --help` takes to start (target < 300 ms).
 
-    .venv/bin/python bench/bench_cli.py [--runs 10]
+.venv/bin/python bench/bench_cli.py [--runs 10]
 """
 
 from __future__ import annotations

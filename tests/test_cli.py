@@ -18,7 +18,7 @@ GOOD = """A night under the pines
 
 November 18, 2026
 
-We set up on the ridge just after sunset & waited for the fog to clear. <script>alert(1)</script> stayed text.
+We set up on the ridge after sunset & waited for the fog. <script>alert(1)</script> stayed text.
 
 The seeing improved after midnight and the last of us packed up at three.
 
@@ -110,7 +110,7 @@ def test_run_once_writes_feeds_and_preview(site: Path) -> None:
 
 def test_preview_of_a_bad_week_is_a_clear_error(site: Path) -> None:
     code, _, err = invoke(site, "digest", "preview", "--week", "2026-W99")
-    assert code == 1 and "--week" in err and "\n" == err[-1] and err.count("\n") == 1
+    assert code == 1 and "--week" in err and err[-1] == "\n" and err.count("\n") == 1
 
 
 def test_config_show_redacts_secrets(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,7 +54,10 @@ def test_relative_paths_resolve_against_the_site_folder(tmp_path: Path) -> None:
     path = write_config(tmp_path, '[feeds]\noutput_dir = "out"\n')
     settings = load_settings(path, env={})
     assert settings.path(settings.feeds.output_dir) == (tmp_path / "site" / "out").resolve()
-    assert settings.database_url == f"sqlite:///{(tmp_path / 'site' / 'var' / 'syndicate.db').resolve()}"
+    assert (
+        settings.database_url
+        == f"sqlite:///{(tmp_path / 'site' / 'var' / 'syndicate.db').resolve()}"
+    )
 
 
 def test_environment_overrides_scalars(tmp_path: Path) -> None:
@@ -76,7 +79,11 @@ def test_environment_overrides_scalars(tmp_path: Path) -> None:
     [
         ("[feeds]\nitems = 0\n", {}, "syndicate.toml: feeds.items: Input should be greater than 0"),
         ("[feeds]\nitemz = 3\n", {}, "syndicate.toml: feeds.itemz: unknown key"),
-        ('[site]\ntimezone = "Mars/Olympus"\n', {}, "site.timezone: Value error, unknown time zone"),
+        (
+            '[site]\ntimezone = "Mars/Olympus"\n',
+            {},
+            "site.timezone: Value error, unknown time zone",
+        ),
         ('[site]\nurl = "example.com"\n', {}, "site.url: Value error, must be an absolute"),
         ("[feeds\n", {}, "syndicate.toml: not valid TOML"),
         ('[feeds]\ncontent = "most"\n', {}, "feeds.content: Input should be 'full' or 'summary'"),
@@ -98,7 +105,7 @@ def test_bad_settings_name_file_key_and_problem(
 
 
 def test_missing_config_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.toml: file not found"):
+    with pytest.raises(ConfigError, match=r"nope\.toml: file not found"):
         load_settings(tmp_path / "nope.toml", env={})
 
 

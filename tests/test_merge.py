@@ -250,3 +250,9 @@ def test_hash_covers_every_output_field(change: dict[str, Any]) -> None:
 def test_hash_is_stable_and_ignores_the_source() -> None:
     assert merge([full()]).content_hash == merge([full()]).content_hash
     assert merge([full()], source="other").content_hash == merge([full()]).content_hash
+
+
+def test_a_front_matter_slug_is_a_link_under_the_site_and_a_url_is_kept() -> None:
+    assert merge([full(link="winter/clay-pots")]).link == SITE + "winter/clay-pots"
+    assert merge([full(link="https://elsewhere.org/p")]).link == "https://elsewhere.org/p"
+    assert merge([full(), teaser()]).link == SITE + "pots"

@@ -12,11 +12,11 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from tests.feedcheck import check_atom, check_json_feed, check_rss
 
 from syndicate.config import Settings, load_settings
 from syndicate.pipeline import build_all_feeds, gather, preview_edition
 from syndicate.store import Store
-from tests.feedcheck import check_atom, check_json_feed, check_rss
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "site"
@@ -86,7 +86,9 @@ def test_every_feed_of_the_site_is_valid(built_site: Path) -> None:
 
 
 def test_preview_eml_is_a_complete_message(built_site: Path) -> None:
-    message = message_from_bytes((built_site / "outbox" / "digest.eml").read_bytes(), policy=policy.default)
+    message = message_from_bytes(
+        (built_site / "outbox" / "digest.eml").read_bytes(), policy=policy.default
+    )
     assert message.get_content_type() == "multipart/alternative"
     for header in ("From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "List-Id"):
         assert message[header], header

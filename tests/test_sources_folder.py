@@ -359,23 +359,24 @@ def test_markdown_aware_datetime_keeps_its_offset() -> None:
     assert obs.published.utcoffset() == timezone(timedelta(hours=2)).utcoffset(None)
 
 
-def test_markdown_url_gives_link_and_slug() -> None:
+def test_markdown_url_gives_the_link_and_the_title_keys_the_article() -> None:
     (obs,) = parse(
-        md("title: T\ndate: 2024-06-01\nurl: https://blog.e.com/2024/My-Post.html"), "a.md"
+        md("title: My Post\ndate: 2024-06-01\nurl: https://blog.e.com/2024/My-Post.html"), "a.md"
     )
     assert obs.link == "https://blog.e.com/2024/My-Post.html"
-    assert obs.slug == "my-post"
+    assert obs.slug == "my-post"  # from the title, so a teaser card of that title is the same
 
 
-def test_markdown_slug_wins_over_url_and_is_normalized() -> None:
+def test_markdown_slug_shapes_a_relative_link_only() -> None:
+    front = "title: T\ndate: 2024-06-01\nslug: Custom Slug!"
+    (obs,) = parse(md(front), "a.md")
+    assert (obs.slug, obs.link) == ("t", "custom-slug")
+
+
+def test_markdown_url_wins_over_slug() -> None:
     front = "title: T\ndate: 2024-06-01\nslug: Custom Slug!\nurl: https://e.com/other/"
     (obs,) = parse(md(front), "a.md")
-    assert (obs.slug, obs.link) == ("custom-slug", "https://e.com/other/")
-
-
-def test_markdown_url_with_trailing_slash_uses_last_segment() -> None:
-    (obs,) = parse(md("title: T\ndate: 2024-06-01\nurl: https://e.com/posts/hello/"), "a.md")
-    assert obs.slug == "hello"
+    assert (obs.slug, obs.link) == ("t", "https://e.com/other/")
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,9 @@ class Context:
         try:
             moment = datetime.fromisoformat(self._now)
         except ValueError:
-            raise click.BadParameter(f"not an ISO date-time: {self._now!r}", param_hint="--now")
+            raise click.BadParameter(
+                f"not an ISO date-time: {self._now!r}", param_hint="--now"
+            ) from None
         if moment.tzinfo is None:
             raise click.BadParameter("needs a UTC offset, e.g. +00:00", param_hint="--now")
         return moment

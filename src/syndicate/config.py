@@ -304,7 +304,11 @@ def settings_reference() -> str:
         "| --- | --- | --- |",
     ]
     for dotted, default, description in iter_settings():
-        shown = "(required)" if default is None else f"`{json.dumps(_plain(default), ensure_ascii=False)}`"
+        shown = (
+            "(required)"
+            if default is None
+            else f"`{json.dumps(_plain(default), ensure_ascii=False)}`"
+        )
         lines.append(f"| `{dotted}` | {shown} | {description} |")
     lines += ["", "## Secrets (environment only)", ""]
     for key, env_name in sorted(SECRET_ENV.items()):

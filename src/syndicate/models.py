@@ -32,7 +32,7 @@ class Observation:
     summary: str = ""
     content: str = ""  # sanitized HTML; empty for a teaser
     author: str = ""
-    link: str = ""  # given explicitly (front matter url); empty = site.url + slug
+    link: str = ""  # front matter url (absolute) or slug (relative to site.url); "" = slug
     tags: tuple[str, ...] = ()
 
 
@@ -93,6 +93,7 @@ class DeliveryState(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     UNCERTAIN = "uncertain"
+    SKIPPED = "skipped"  # unsubscribed (or removed) after the send froze the recipients
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,8 @@ class Delivery:
     attempts: int = 0
     error: str = ""
     updated_at: datetime | None = None
+    name: str = ""  # as at the freeze
+    message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

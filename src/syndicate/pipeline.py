@@ -7,7 +7,10 @@ SQL or rendering of their own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +26,15 @@ from syndicate.digest.select import (
     select_edition_articles,
     week_bounds,
 )
-from syndicate.feeds import FeedLink, FeedOptions, build_feeds, feed_paths, index_html
-from syndicate.feeds import write_atomically
+from syndicate.feeds import (
+    FEED_MEDIA_TYPES,
+    FeedLink,
+    FeedOptions,
+    build_feeds,
+    feed_paths,
+    index_html,
+    write_atomically,
+)
 from syndicate.models import Article, Edition, Message, Observation
 from syndicate.sources.folder import FileStat, ParseError, parse_file, scan_folder
 from syndicate.sources.merge import merge_article
@@ -97,8 +107,10 @@ def _gather_folder(
     stats = scan_folder(root)
     records: list[FileRecord] = []
     touched: list[tuple[str, int, int]] = []
-    for done, stat in enumerate(stats, 1):
-        outcome = _gather_file(root, stat, states.get(stat.relpath), tz, settings)
+    jobs = [
+        (root, stat, states.get(stat.relpath), tz, settings.gather.max_file_size) for stat in stats
+    ]
+    for done, (stat, outcome) in enumerate(zip(stats, _gather_files(jobs), strict=True), 1):
         if isinstance(outcome, FileRecord):
             records.append(outcome)
             if outcome.error:
@@ -137,14 +149,37 @@ def _fail(report: GatherReport, on_error: Report, path: Path, error: str) -> Non
     on_error(message)
 
 
+_FileJob = tuple[Path, FileStat, FileState | None, ZoneInfo, int]
+_PARALLEL_FROM = 400  # files to parse before a process pool pays for its start-up
+
+
+def _gather_files(jobs: Sequence[_FileJob]) -> Iterator[FileRecord | str]:
+    """Outcomes in job order; many files to parse are parsed on every core."""
+    todo = sum(1 for job in jobs if not _unchanged(job[1], job[2]))
+    workers = min(os.cpu_count() or 1, 4)
+    if todo < _PARALLEL_FROM or workers < 2:
+        yield from (_gather_file(*job) for job in jobs)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(_gather_job, jobs, chunksize=64)
+
+
+def _gather_job(job: _FileJob) -> FileRecord | str:
+    return _gather_file(*job)
+
+
+def _unchanged(stat: FileStat, old: FileState | None) -> bool:
+    return old is not None and old.size == stat.size and old.mtime_ns == stat.mtime_ns
+
+
 def _gather_file(
-    root: Path, stat: FileStat, old: FileState | None, tz: ZoneInfo, settings: Settings
+    root: Path, stat: FileStat, old: FileState | None, tz: ZoneInfo, max_size: int
 ) -> FileRecord | str:
     """A FileRecord to save, "unchanged", "touch" (same bytes, new mtime), or an error text
     for a file that failed before and has not changed since."""
-    if old is not None and old.size == stat.size and old.mtime_ns == stat.mtime_ns:
+    if old is not None and _unchanged(stat, old):
         return old.error or "unchanged"
-    max_size = settings.gather.max_file_size
 
     def record(sha: str, observations: tuple[Observation, ...], error: str | None) -> FileRecord:
         return FileRecord(stat.relpath, stat.size, stat.mtime_ns, sha, observations, error)
@@ -233,9 +268,7 @@ def build_all_feeds(settings: Settings, store: Store) -> FeedsReport:
         for category, _count in store.categories():
             slug = content.slugify(category)
             articles = store.latest_articles(options.items, category=category)
-            files.update(
-                build_feeds(articles, options, title_suffix=category, category_slug=slug)
-            )
+            files.update(build_feeds(articles, options, title_suffix=category, category_slug=slug))
             links.extend(_links(options, f"{settings.site.title}: {category}", slug))
     files["index.html"] = index_html(settings.site.title, links)
     output_dir = settings.path(settings.feeds.output_dir)
@@ -243,20 +276,16 @@ def build_all_feeds(settings: Settings, store: Store) -> FeedsReport:
     return FeedsReport(output_dir, written.written, written.unchanged, links)
 
 
-_FEED_TYPES = {
-    "rss": ("application/rss+xml", "RSS"),
-    "atom": ("application/atom+xml", "Atom"),
-    "json": ("application/feed+json", "JSON Feed"),
-}
+_FORMAT_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
 
 def _links(options: FeedOptions, title: str, slug: str | None) -> list[FeedLink]:
     paths = feed_paths(slug)
     return [
         FeedLink(
-            title=f"{title} ({_FEED_TYPES[fmt][1]})",
+            title=f"{title} ({_FORMAT_NAMES[fmt]})",
             href=paths[fmt],
-            media_type=_FEED_TYPES[fmt][0],
+            media_type=FEED_MEDIA_TYPES[fmt],
         )
         for fmt in options.formats
     ]
@@ -273,7 +302,9 @@ def current_week(settings: Settings, now: datetime) -> str:
     return iso_week(now, ZoneInfo(settings.digest.timezone))
 
 
-def prepare_edition(settings: Settings, store: Store, week: str, *, now: datetime) -> Edition | None:
+def prepare_edition(
+    settings: Settings, store: Store, week: str, *, now: datetime
+) -> Edition | None:
     """The stored edition of ``week``, created from the newest unsent articles on first use.
 
     Returns None when there is nothing new to put in it (nothing is stored then).
@@ -288,7 +319,9 @@ def prepare_edition(settings: Settings, store: Store, week: str, *, now: datetim
     if existing is not None:
         return existing
     if start > now:
-        raise EditionError(f"--week: {week} has not begun yet (now is {current_week(settings, now)})")
+        raise EditionError(
+            f"--week: {week} has not begun yet (now is {current_week(settings, now)})"
+        )
     candidates = store.edition_candidates(min(end, now), settings.digest.max_items)
     articles = select_edition_articles(candidates, settings.digest.max_items)
     if not articles:
@@ -342,7 +375,9 @@ def preview_edition(
     edition = prepare_edition(settings, store, week, now=now)
     if edition is None:
         return None
-    rendered = render_edition(edition, site=site_view(settings), templates=template_source(settings))
+    rendered = render_edition(
+        edition, site=site_view(settings), templates=template_source(settings)
+    )
     html, text = personalize(rendered, preview_substitutions(settings))
     message = Message(
         to=settings.email.from_address,
@@ -365,7 +400,8 @@ def preview_edition(
 
 def list_id(settings: Settings) -> str:
     slug = content.slugify(settings.site.title)
-    return f"{content.header_safe(settings.site.title)} <{slug}.{_domain(settings.email.from_address)}>"
+    domain = _domain(settings.email.from_address)
+    return f"{content.header_safe(settings.site.title)} <{slug}.{domain}>"
 
 
 def _domain(address: str) -> str:

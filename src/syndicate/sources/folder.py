@@ -253,6 +253,7 @@ def _teaser(card: list[str], tz: ZoneInfo) -> Observation:
 # --- Markdown with front matter -----------------------------------------------------------
 
 _YAML = YAMLHandler()
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 
 def _parse_markdown(text: str, tz: ZoneInfo) -> Observation:
@@ -264,12 +265,16 @@ def _parse_markdown(text: str, tz: ZoneInfo) -> Observation:
     link = _meta_text(meta, "url")
     if link and urlsplit(link).scheme not in ("http", "https"):
         raise ParseError(f"'url' must be an absolute http(s) URL, not {_quote(link)}")
-    slug = _meta_text(meta, "slug") or _last_segment(link) or title
+    # Articles are one by title (a teaser names its article by title); a front-matter slug
+    # only shapes the link, kept relative here and joined to the site URL when merged.
+    path = _meta_text(meta, "slug")
+    if path and not link:
+        link = slugify(path)
     content = markdown_to_html(body)
     if not content.strip():
         raise ParseError("no body (expected Markdown after the front matter)")
     return Observation(
-        slug=slugify(slug),
+        slug=slugify(title),
         title=title,
         published=published,
         kind="full",
@@ -290,7 +295,7 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     except ValueError:
         raise ParseError("front matter is not closed by a '---' line") from None
     try:
-        meta = _YAML.load(raw)
+        meta = yaml.load(raw, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise ParseError(f"bad YAML front matter: {_yaml_problem(exc)}") from None
     except ValueError as exc:  # a well-formed but impossible timestamp, e.g. 2025-13-45
@@ -347,8 +352,3 @@ def _meta_tags(meta: dict[str, Any]) -> tuple[str, ...]:
         raise ParseError("front matter 'tags' must be a list or a comma-separated string")
     tags = (" ".join(strip_control(str(item)).split()) for item in items if item is not None)
     return tuple(dict.fromkeys(tag for tag in tags if tag))
-
-
-def _last_segment(url: str) -> str:
-    segment = PurePosixPath(urlsplit(url).path).name
-    return re.sub(r"\.html?$", "", segment, flags=re.IGNORECASE)

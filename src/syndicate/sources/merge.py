@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import urlsplit
 
 from syndicate.content import article_guid, content_hash, excerpt, html_to_text, match_category
 from syndicate.models import Article, Observation
@@ -20,6 +21,10 @@ def _teaser_rank(o: Observation) -> tuple[object, ...]:
     """Newest first, then the card that says most; the rest only breaks exact ties."""
     return (o.published, bool(o.category), bool(o.summary), o.title, o.category, o.summary,
             o.link, o.tags)  # fmt: skip
+
+
+# An excerpt needs only the opening sentences; converting a long body whole is wasted work.
+_EXCERPT_SOURCE = 8 * SUMMARY_LIMIT
 
 
 def _first(values: Iterable[str]) -> str:
@@ -49,14 +54,16 @@ def merge_article(
     # Older full texts of the slug are superseded; teasers only fill in what main lacks.
     ranked = [main, *teasers] if fulls else teasers
 
-    text = html_to_text(main.content)
     category = (
         _first(o.category for o in ranked)
-        or match_category(rules, main.title, main.summary, text)
+        or match_category(rules, main.title, main.summary, html_to_text(main.content))
         or default_category
     )
-    summary = _first(o.summary for o in ranked) or excerpt(text, SUMMARY_LIMIT)
-    link = _first(o.link for o in ranked) or _join(site_url, slug)
+    summary = _first(o.summary for o in ranked) or excerpt(
+        html_to_text(main.content[:_EXCERPT_SOURCE]), SUMMARY_LIMIT
+    )
+    given = _first(o.link for o in ranked)
+    link = _absolute(site_url, given) if given else _join(site_url, slug)
     author = main.author or default_author
     tags = main.tags or next((o.tags for o in ranked if o.tags), ())
     guid = article_guid(site_url, slug)
@@ -76,6 +83,11 @@ def merge_article(
         tags=tags,
         content_hash=content_hash(*fields, *tags),
     )
+
+
+def _absolute(site_url: str, link: str) -> str:
+    """A front-matter url is absolute; a front-matter slug is a path under the site."""
+    return link if urlsplit(link).scheme else _join(site_url, link)
 
 
 def _join(site_url: str, slug: str) -> str:
