@@ -11,6 +11,7 @@ import pytest
 
 from syndicate import pipeline
 from syndicate.config import Settings
+from syndicate.pipeline import gathering
 from syndicate.store import Store
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -123,7 +124,7 @@ def test_unchanged_files_are_not_read_again(
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("parsed an unchanged file")
 
-    monkeypatch.setattr(pipeline, "parse_file", boom)
+    monkeypatch.setattr(gathering, "parse_file", boom)
     report = pipeline.gather(settings, store, now=NOW)
     assert (report.unchanged, report.new, report.updated) == (1, 0, 0)
     # Touched but the same bytes: read and hashed, not parsed.
@@ -167,7 +168,7 @@ def test_many_files_are_parsed_in_parallel_with_the_same_results(
 ) -> None:
     settings, store = site
     articles = settings.root / "articles"
-    count = pipeline._PARALLEL_FROM + 20
+    count = gathering.PARALLEL_FROM + 20
     for i in range(count):
         write(articles, f"{i:04d}.txt", FULL.replace("Winter seeing", f"Night {i} seeing"))
     write(articles, "zz-bad.txt", "")

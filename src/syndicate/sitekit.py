@@ -63,7 +63,7 @@ def create_site(directory: Path, templates: Path | None = None) -> list[Path]:
 
     Refuses to overwrite an existing config, so running it twice loses nothing.
     """
-    from syndicate.pipeline import DEFAULT_TEMPLATES
+    from syndicate.digest.render import DEFAULT_TEMPLATE_DIR
 
     config = directory / "config" / "syndicate.toml"
     if config.exists():
@@ -74,7 +74,7 @@ def create_site(directory: Path, templates: Path | None = None) -> list[Path]:
     config.write_text(NEW_SITE_CONFIG.format(title=title), encoding="utf-8")
     created.append(config)
     target = directory / "templates" / "email"
-    shutil.copytree(templates or DEFAULT_TEMPLATES, target, dirs_exist_ok=True)
+    shutil.copytree(templates or DEFAULT_TEMPLATE_DIR, target, dirs_exist_ok=True)
     created.append(target)
     articles = directory / "articles"
     articles.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,41 @@
+"""The jobs: gather, build_all_feeds, prepare_edition, preview_edition.
+
+Faces (cli, scheduler, web) call these; they wire the stages together and own no parsing,
+SQL or rendering of their own.
+"""
+
+from syndicate.pipeline.edition import (
+    EditionError,
+    PreviewReport,
+    current_week,
+    list_id,
+    prepare_edition,
+    preview_edition,
+    site_view,
+    template_source,
+)
+from syndicate.pipeline.gathering import (
+    GatherReport,
+    Progress,
+    Report,
+    gather,
+)
+from syndicate.pipeline.publish import FeedsReport, build_all_feeds, feed_options
+
+__all__ = [
+    "EditionError",
+    "FeedsReport",
+    "GatherReport",
+    "PreviewReport",
+    "Progress",
+    "Report",
+    "build_all_feeds",
+    "current_week",
+    "feed_options",
+    "gather",
+    "list_id",
+    "prepare_edition",
+    "preview_edition",
+    "site_view",
+    "template_source",
+]

@@ -1,0 +1,140 @@
+"""Editions: prepare (select and store once) and preview (render into the outbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from syndicate import content, mime
+from syndicate.config import Settings
+from syndicate.digest.render import (
+    DEFAULT_TEMPLATE_DIR,
+    SiteView,
+    TemplateSource,
+    personalize,
+    render_edition,
+)
+from syndicate.digest.select import (
+    edition_subject,
+    iso_week,
+    parse_week,
+    select_edition_articles,
+    week_bounds,
+)
+from syndicate.feeds import write_atomically
+from syndicate.models import Edition, Message
+from syndicate.store import Store
+
+
+class EditionError(Exception):
+    """The week asked for cannot be prepared (bad text, or not yet begun)."""
+
+
+def current_week(settings: Settings, now: datetime) -> str:
+    return iso_week(now, ZoneInfo(settings.digest.timezone))
+
+
+def prepare_edition(
+    settings: Settings, store: Store, week: str, *, now: datetime
+) -> Edition | None:
+    """The stored edition of ``week``, created from the newest unsent articles on first use.
+
+    Returns None when there is nothing new to put in it (nothing is stored then).
+    """
+    tz = ZoneInfo(settings.digest.timezone)
+    try:
+        parse_week(week)
+        start, end = week_bounds(week, tz)
+    except ValueError as exc:
+        raise EditionError(f"--week: {exc}") from None
+    existing = store.get_edition(week)
+    if existing is not None:
+        return existing
+    if start > now:
+        raise EditionError(
+            f"--week: {week} has not begun yet (now is {current_week(settings, now)})"
+        )
+    candidates = store.edition_candidates(min(end, now), settings.digest.max_items)
+    articles = select_edition_articles(candidates, settings.digest.max_items)
+    if not articles:
+        return None
+    subject = edition_subject(
+        settings.digest.subject, site=settings.site.title, week=week, count=len(articles)
+    )
+    return store.create_edition(week, now, subject, [article.guid for article in articles])
+
+
+def site_view(settings: Settings) -> SiteView:
+    return SiteView(
+        title=settings.site.title,
+        url=settings.site.url,
+        timezone=ZoneInfo(settings.site.timezone),
+        postal_address=settings.site.postal_address,
+        language=settings.site.language,
+    )
+
+
+def template_source(settings: Settings) -> TemplateSource:
+    """The site's own templates/email first, then the defaults shipped with syndicate."""
+    dirs = [settings.root / "templates" / "email", DEFAULT_TEMPLATE_DIR]
+    return TemplateSource([d for d in dict.fromkeys(dirs) if d.is_dir()])
+
+
+@dataclass
+class PreviewReport:
+    edition: Edition
+    html: Path
+    text: Path
+    eml: Path
+
+
+def preview_substitutions(settings: Settings) -> Mapping[str, str]:
+    base = settings.site.url
+    return {
+        "name": "",
+        "unsubscribe_url": f"{base}unsubscribe?token=preview",
+        "preferences_url": f"{base}preferences?token=preview",
+    }
+
+
+def preview_edition(
+    settings: Settings, store: Store, week: str, *, now: datetime
+) -> PreviewReport | None:
+    """Render ``week``'s edition into digest.html/.txt/.eml in the outbox; nothing is sent."""
+    edition = prepare_edition(settings, store, week, now=now)
+    if edition is None:
+        return None
+    rendered = render_edition(
+        edition, site=site_view(settings), templates=template_source(settings)
+    )
+    html, text = personalize(rendered, preview_substitutions(settings))
+    message = Message(
+        to=settings.email.from_address,
+        subject=rendered.subject,
+        html=html,
+        text=text,
+        from_address=settings.email.from_address,
+        from_name=settings.email.from_name or settings.site.title,
+        message_id=f"<preview.{week}@{_domain(settings.email.from_address)}>",
+        headers={"List-Id": list_id(settings)},
+    )
+    eml = mime.to_bytes(mime.build_email(message, date=now))
+    out = settings.path(settings.delivery.outbox_dir)
+    written = write_atomically(
+        out, {"digest.html": html.encode(), "digest.txt": text.encode(), "digest.eml": eml}
+    )
+    del written
+    return PreviewReport(edition, out / "digest.html", out / "digest.txt", out / "digest.eml")
+
+
+def list_id(settings: Settings) -> str:
+    slug = content.slugify(settings.site.title)
+    domain = _domain(settings.email.from_address)
+    return f"{content.header_safe(settings.site.title)} <{slug}.{domain}>"
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"

@@ -1,0 +1,205 @@
+"""The gather job: read every source into the store."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from syndicate.config import Settings, SourceSettings
+from syndicate.models import Article, Observation
+from syndicate.sources.folder import FileStat, ParseError, parse_file, scan_folder
+from syndicate.sources.merge import merge_article
+from syndicate.store import FileRecord, FileState, Store
+
+Report = Callable[[str], None]
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+@dataclass
+class GatherReport:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    articles_new: int = 0
+    articles_updated: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.articles_new or self.articles_updated)
+
+    def summary(self) -> str:
+        return (
+            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.failed} failed"
+        )
+
+
+def gather(
+    settings: Settings,
+    store: Store,
+    *,
+    now: datetime,
+    on_error: Report = _ignore,
+    progress: Progress | None = None,
+) -> GatherReport:
+    """Read every source; a bad file is reported and skipped, the rest go on."""
+    report = GatherReport()
+    for source in settings.sources:
+        _gather_folder(settings, store, source, now, report, on_error, progress)
+    return report
+
+
+def _gather_folder(
+    settings: Settings,
+    store: Store,
+    source: SourceSettings,
+    now: datetime,
+    report: GatherReport,
+    on_error: Report,
+    progress: Progress | None,
+) -> None:
+    root = settings.path(source.path)
+    if not root.is_dir():
+        message = f"sources[{source.name}].path: folder not found: {root}"
+        report.errors.append(message)
+        on_error(message)
+        return
+    tz = ZoneInfo(settings.site.timezone)
+    states = store.file_states(source.name)
+    stats = scan_folder(root)
+    records: list[FileRecord] = []
+    touched: list[tuple[str, int, int]] = []
+    jobs = [
+        (root, stat, states.get(stat.relpath), tz, settings.gather.max_file_size) for stat in stats
+    ]
+    for done, (stat, outcome) in enumerate(zip(stats, _gather_files(jobs), strict=True), 1):
+        if isinstance(outcome, FileRecord):
+            records.append(outcome)
+            if outcome.error:
+                _fail(report, on_error, root / stat.relpath, outcome.error)
+            elif stat.relpath in states:
+                report.updated += 1
+            else:
+                report.new += 1
+        elif outcome == "touch":
+            touched.append((stat.relpath, stat.size, stat.mtime_ns))
+            report.unchanged += 1
+        elif outcome == "unchanged":
+            report.unchanged += 1
+        else:
+            _fail(report, on_error, root / stat.relpath, outcome)
+        if progress is not None:
+            progress(done, len(stats))
+    seen = {stat.relpath for stat in stats}
+    removed = [path for path in states if path not in seen]
+    if touched:
+        store.touch_files(source.name, touched)
+    started = now
+    affected = store.save_files(source.name, records, removed, now)
+    new, updated = _merge_and_store(settings, store, affected, now)
+    report.articles_new += new
+    report.articles_updated += updated
+    store.record_gather_run(
+        source.name, started, now, report.new, report.updated, report.unchanged, report.failed
+    )
+
+
+def _fail(report: GatherReport, on_error: Report, path: Path, error: str) -> None:
+    message = f"{path}: {error}"
+    report.failed += 1
+    report.errors.append(message)
+    on_error(message)
+
+
+_FileJob = tuple[Path, FileStat, FileState | None, ZoneInfo, int]
+PARALLEL_FROM = 400  # files to parse before a process pool pays for its start-up
+
+
+def _gather_files(jobs: Sequence[_FileJob]) -> Iterator[FileRecord | str]:
+    """Outcomes in job order; many files to parse are parsed on every core."""
+    todo = sum(1 for job in jobs if not _unchanged(job[1], job[2]))
+    workers = min(os.cpu_count() or 1, 4)
+    if todo < PARALLEL_FROM or workers < 2:
+        yield from (_gather_file(*job) for job in jobs)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(_gather_job, jobs, chunksize=64)
+
+
+def _gather_job(job: _FileJob) -> FileRecord | str:
+    return _gather_file(*job)
+
+
+def _unchanged(stat: FileStat, old: FileState | None) -> bool:
+    return old is not None and old.size == stat.size and old.mtime_ns == stat.mtime_ns
+
+
+def _gather_file(
+    root: Path, stat: FileStat, old: FileState | None, tz: ZoneInfo, max_size: int
+) -> FileRecord | str:
+    """A FileRecord to save, "unchanged", "touch" (same bytes, new mtime), or an error text
+    for a file that failed before and has not changed since."""
+    if old is not None and _unchanged(stat, old):
+        return old.error or "unchanged"
+
+    def record(sha: str, observations: tuple[Observation, ...], error: str | None) -> FileRecord:
+        return FileRecord(stat.relpath, stat.size, stat.mtime_ns, sha, observations, error)
+
+    if stat.size > max_size:
+        return record("", (), f"file is {stat.size} bytes, over the {max_size}-byte cap")
+    try:
+        data = (root / stat.relpath).read_bytes()
+    except OSError as exc:
+        return record("", (), f"cannot read: {exc.strerror or exc}")
+    sha = hashlib.sha256(data).hexdigest()
+    if old is not None and old.sha256 == sha and not old.error:
+        return "touch"
+    try:
+        observations = parse_file(stat.relpath, data, tz=tz, max_size=max_size)
+    except ParseError as exc:
+        return record(sha, (), str(exc))
+    return record(sha, tuple(observations), None)
+
+
+def _merge_and_store(
+    settings: Settings, store: Store, slugs: set[str], now: datetime
+) -> tuple[int, int]:
+    if not slugs:
+        return 0, 0
+    sources = {source.name: source for source in settings.sources}
+    articles: list[Article] = []
+    for slug, pairs in store.observations_for(slugs).items():
+        source_name = _owning_source(pairs)
+        source = sources.get(source_name)
+        articles.append(
+            merge_article(
+                slug,
+                [obs for _, obs in pairs],
+                site_url=settings.site.url,
+                source=source_name,
+                default_category=source.category if source else "General",
+                rules=settings.categories,
+                default_author=settings.site.author,
+            )
+        )
+    return store.upsert_articles(articles, now)
+
+
+def _owning_source(pairs: Sequence[tuple[str, Observation]]) -> str:
+    """The source of the full text if any, else of the first teaser (sorted for stability)."""
+    full = sorted(name for name, obs in pairs if obs.kind == "full")
+    return full[0] if full else sorted(name for name, _ in pairs)[0]

@@ -1,0 +1,77 @@
+"""The feeds job: the site's feeds, one set per category, and index.html."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from syndicate import content
+from syndicate.config import Settings
+from syndicate.feeds import (
+    FEED_MEDIA_TYPES,
+    FeedLink,
+    FeedOptions,
+    build_feeds,
+    feed_paths,
+    index_html,
+    write_atomically,
+)
+from syndicate.store import Store
+
+
+@dataclass
+class FeedsReport:
+    output_dir: Path
+    written: list[str]
+    unchanged: list[str]
+    feeds: list[FeedLink]
+
+
+def feed_options(settings: Settings) -> FeedOptions:
+    return FeedOptions(
+        site_title=settings.site.title,
+        site_url=settings.site.url,
+        description=settings.site.description,
+        language=settings.site.language,
+        author=settings.site.author,
+        feed_base_url=settings.site.url,
+        items=settings.feeds.items,
+        content=settings.feeds.content,
+        formats=settings.feeds.formats,
+        hub=None,
+    )
+
+
+def build_all_feeds(settings: Settings, store: Store) -> FeedsReport:
+    """Write the site's feeds, one set per category, and index.html; touch only changed files."""
+    options = feed_options(settings)
+    files: dict[str, bytes] = {}
+    links: list[FeedLink] = []
+    latest = store.latest_articles(options.items)
+    files.update(build_feeds(latest, options))
+    links.extend(_links(options, settings.site.title, None))
+    if settings.feeds.per_category:
+        for category, _count in store.categories():
+            slug = content.slugify(category)
+            articles = store.latest_articles(options.items, category=category)
+            files.update(build_feeds(articles, options, title_suffix=category, category_slug=slug))
+            links.extend(_links(options, f"{settings.site.title}: {category}", slug))
+    files["index.html"] = index_html(settings.site.title, links)
+    output_dir = settings.path(settings.feeds.output_dir)
+    written = write_atomically(output_dir, files)
+    return FeedsReport(output_dir, written.written, written.unchanged, links)
+
+
+_FORMAT_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+
+
+def _links(options: FeedOptions, title: str, slug: str | None) -> list[FeedLink]:
+    paths = feed_paths(slug)
+    return [
+        FeedLink(
+            title=f"{title} ({_FORMAT_NAMES[fmt]})",
+            href=paths[fmt],
+            media_type=FEED_MEDIA_TYPES[fmt],
+        )
+        for fmt in options.formats
+    ]
