@@ -20,7 +20,7 @@ def _full_rank(o: Observation) -> tuple[object, ...]:
 def _teaser_rank(o: Observation) -> tuple[object, ...]:
     """Newest first, then the card that says most; the rest only breaks exact ties."""
     return (o.published, bool(o.category), bool(o.summary), o.title, o.category, o.summary,
-            o.link, o.tags)  # fmt: skip
+            o.link, o.tags, o.author, o.content)  # fmt: skip
 
 
 # An excerpt needs only the opening sentences; converting a long body whole is wasted work.

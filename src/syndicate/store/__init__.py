@@ -6,17 +6,28 @@ use and refuses a database written by a newer schema. Every method is one transa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from syndicate.models import Article, Edition, Observation
+from syndicate.models import (
+    Article,
+    Delivery,
+    DeliveryState,
+    Edition,
+    Observation,
+    Subscriber,
+    SubscriberStatus,
+)
 from syndicate.store import articles as _articles
 from syndicate.store import editions as _editions
 from syndicate.store import files as _files
+from syndicate.store import ledger as _ledger
+from syndicate.store import recipients as _recipients
+from syndicate.store import subscribers as _subscribers
 from syndicate.store.engine import (
     SchemaVersionError,
     StoreError,
@@ -24,16 +35,24 @@ from syndicate.store.engine import (
     prepare_schema,
     writer,
 )
+from syndicate.store.ledger import SendStatus
+from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, variant_key
 from syndicate.store.records import FileRecord, FileState
 from syndicate.store.schema import SCHEMA_VERSION
+from syndicate.store.subscribers import DuplicateSubscriber
 
 __all__ = [
     "SCHEMA_VERSION",
+    "VARIANT_SEPARATOR",
+    "DuplicateSubscriber",
     "FileRecord",
     "FileState",
     "SchemaVersionError",
+    "SendStatus",
     "Store",
     "StoreError",
+    "variant_categories",
+    "variant_key",
 ]
 
 
@@ -169,3 +188,144 @@ class Store:
         """(week, created_at, article count), newest week first."""
         with self._engine.connect() as conn:
             return _editions.list_editions(conn)
+
+    # --- subscribers ------------------------------------------------------------------
+
+    def add_subscriber(
+        self,
+        email: str,
+        name: str,
+        categories: Iterable[str],
+        status: SubscriberStatus,
+        now: datetime,
+    ) -> Subscriber:
+        """Raises DuplicateSubscriber if the address (in any case) is known already."""
+        try:
+            with self._writer.begin() as conn:
+                return _subscribers.add_subscriber(conn, email, name, categories, status, now)
+        except IntegrityError:
+            if self.find_subscriber(email) is None:
+                raise
+            raise DuplicateSubscriber(email) from None
+
+    def import_subscribers(
+        self,
+        rows: Sequence[tuple[str, str, frozenset[str]]],
+        now: datetime,
+        status: SubscriberStatus = SubscriberStatus.ACTIVE,
+    ) -> tuple[int, int]:
+        """(added, unchanged): addresses known already (in any case) are left as they are."""
+        try:
+            with self._writer.begin() as conn:
+                return _subscribers.import_subscribers(conn, rows, status, now)
+        except IntegrityError:
+            # Another writer added one of these addresses meanwhile: the second pass sees it.
+            with self._writer.begin() as conn:
+                return _subscribers.import_subscribers(conn, rows, status, now)
+
+    def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
+        with self._engine.connect() as conn:
+            return _subscribers.get_subscriber(conn, subscriber_id)
+
+    def find_subscriber(self, email: str) -> Subscriber | None:
+        """By address, case-insensitively."""
+        with self._engine.connect() as conn:
+            return _subscribers.find_subscriber(conn, email)
+
+    def list_subscribers(self, status: SubscriberStatus | None = None) -> Iterator[Subscriber]:
+        """Streamed by id; the connection is held until the iteration ends."""
+        with self._engine.connect() as conn:
+            yield from _subscribers.list_subscribers(conn, status)
+
+    def set_status(self, subscriber_id: int, status: SubscriberStatus, now: datetime) -> bool:
+        """False if there is no such subscriber. Becoming active sets confirmed_at once."""
+        with self._writer.begin() as conn:
+            return _subscribers.set_status(conn, subscriber_id, status, now)
+
+    def set_categories(self, subscriber_id: int, categories: Iterable[str], now: datetime) -> bool:
+        """Replace the preferences (empty = every category); False if no such subscriber."""
+        with self._writer.begin() as conn:
+            return _subscribers.set_categories(conn, subscriber_id, categories, now)
+
+    def remove_subscriber(self, email: str) -> bool:
+        """Delete the subscriber and preferences; their ledger rows keep address and name."""
+        with self._writer.begin() as conn:
+            return _subscribers.remove_subscriber(conn, email)
+
+    def subscriber_counts(self) -> dict[str, int]:
+        with self._engine.connect() as conn:
+            return _subscribers.subscriber_counts(conn)
+
+    # --- the delivery ledger ----------------------------------------------------------
+
+    def freeze_recipients(
+        self, week: str, now: datetime, edition_categories: frozenset[str]
+    ) -> int:
+        """Write the week's recipient set once (0 if it was written before); rows created."""
+        try:
+            with self._writer.begin() as conn:
+                return _recipients.freeze_recipients(conn, week, now, edition_categories)
+        except IntegrityError:
+            # Another writer froze the week between our check and our insert.
+            if not self.send_started(week):
+                raise
+            return 0
+
+    def send_started(self, week: str) -> bool:
+        with self._engine.connect() as conn:
+            return _recipients.send_started(conn, week)
+
+    def recover_interrupted(self, week: str, now: datetime) -> int:
+        """Rows a crash left submitting become uncertain; how many."""
+        with self._writer.begin() as conn:
+            return _ledger.recover_interrupted(conn, week, now)
+
+    def pending_variants(self, week: str) -> list[tuple[str, int]]:
+        """(variant, pending rows), by variant."""
+        with self._engine.connect() as conn:
+            return _ledger.pending_variants(conn, week)
+
+    def claim_batch(
+        self, week: str, variant: str, limit: int, now: datetime
+    ) -> list[tuple[Delivery, SubscriberStatus | None]]:
+        """Up to ``limit`` pending rows of the variant, now submitting (attempts + 1).
+
+        Rows of subscribers no longer active become skipped in the same transaction and are
+        not returned; [] means no pending row of the variant is left.
+        """
+        with self._writer.begin() as conn:
+            return _ledger.claim_batch(conn, week, variant, limit, now)
+
+    def finish_batch(
+        self, outcomes: Sequence[tuple[int, DeliveryState, str]], now: datetime
+    ) -> int:
+        """(delivery id, state, error) for submitting rows; PENDING puts a row back.
+        Returns the rows changed (rows not submitting are left alone)."""
+        with self._writer.begin() as conn:
+            return _ledger.finish_batch(conn, outcomes, now)
+
+    def delivery_counts(self, week: str) -> dict[str, int]:
+        with self._engine.connect() as conn:
+            return _ledger.delivery_counts(conn, week)
+
+    def deliveries(self, week: str, state: DeliveryState | None = None) -> list[Delivery]:
+        with self._engine.connect() as conn:
+            return _ledger.list_deliveries(conn, week, state)
+
+    def reset_uncertain(self, week: str, now: datetime) -> int:
+        """Uncertain rows back to pending, on the operator's word; how many."""
+        with self._writer.begin() as conn:
+            return _ledger.reset_uncertain(conn, week, now)
+
+    def mark_send_paused(self, week: str, reason: str | None) -> bool:
+        """Record why the send paused (None: it resumed); False if the send never started."""
+        with self._writer.begin() as conn:
+            return _ledger.mark_send_paused(conn, week, reason)
+
+    def mark_send_finished(self, week: str, now: datetime) -> bool:
+        with self._writer.begin() as conn:
+            return _ledger.mark_send_finished(conn, week, now)
+
+    def send_status(self, week: str) -> SendStatus | None:
+        with self._engine.connect() as conn:
+            return _ledger.send_status(conn, week)
