@@ -121,6 +121,39 @@ class EmailSettings(Section):
     from_name: str = Field("", description="The display name beside the From address.")
 
 
+class SendGridSettings(Section):
+    base_url: str = Field(
+        "https://api.sendgrid.com", description="SendGrid API base URL (tests point it at a stand-in)."
+    )
+    api_key_env: str = Field(
+        "SENDGRID_API_KEY", description="Name of the environment variable holding the API key."
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for one API request.")
+    max_retries: int = Field(
+        5, ge=0, description="Retries of a request that certainly did not go through (5xx, 429)."
+    )
+    concurrency: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Requests in flight at once; a crash leaves that many batches uncertain.",
+    )
+
+
+class SmtpSettings(Section):
+    host: str = Field("localhost", description="SMTP server host name.")
+    port: int = Field(587, gt=0, lt=65536, description="SMTP server port.")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="'starttls' (port 587), 'tls' (implicit TLS, port 465) or 'none'."
+    )
+    username: str = Field("", description="SMTP login name; empty = no login.")
+    password_env: str = Field(
+        "SYNDICATE_SMTP_PASSWORD",
+        description="Name of the environment variable holding the SMTP password.",
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the SMTP server.")
+
+
 class DeliverySettings(Section):
     backend: Literal["outbox", "smtp", "sendgrid"] = Field(
         "outbox", description="How mail is sent: 'outbox' (files), 'smtp' or 'sendgrid'."
@@ -128,6 +161,30 @@ class DeliverySettings(Section):
     outbox_dir: str = Field(
         "var/outbox", description="Folder for previews and for the outbox backend's .eml files."
     )
+    max_consecutive_failures: int = Field(
+        5, ge=1, description="Pause a send after this many failed requests in a row."
+    )
+    sendgrid: SendGridSettings = Field(
+        default_factory=SendGridSettings, description="The SendGrid backend."
+    )
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="The SMTP backend.")
+
+
+class WebSettings(Section):
+    base_url: str = Field(
+        "",
+        description="Public URL of the web front (unsubscribe, preferences, archive); "
+        "empty = site.url.",
+    )
+    host: str = Field("127.0.0.1", description="Address `syndicate run` listens on.")
+    port: int = Field(8080, gt=0, lt=65536, description="Port `syndicate run` listens on.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value if not value or value.endswith("/") else value + "/"
 
 
 class Settings(BaseModel):
@@ -150,6 +207,7 @@ class Settings(BaseModel):
     delivery: DeliverySettings = Field(
         default_factory=DeliverySettings, description="Mail delivery."
     )
+    web: WebSettings = Field(default_factory=WebSettings, description="The web front.")
 
     # Not settings: where the file was read from, to resolve relative paths.
     root: Path = Field(Path("."), exclude=True, description="(internal) the site folder.")
@@ -171,6 +229,10 @@ class Settings(BaseModel):
     @property
     def secret_key(self) -> str:
         return os.environ.get(SECRET_ENV["secret_key"], "")
+
+    @property
+    def web_url(self) -> str:
+        return self.web.base_url or self.site.url
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -216,19 +278,26 @@ def load_settings(
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    """SYNDICATE_FEEDS__ITEMS sets [feeds] items; SYNDICATE_DELIVERY__SMTP__HOST sets
+    [delivery.smtp] host."""
     for name, value in sorted(env.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
-        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        field = Settings.model_fields.get(section)
-        model = field.annotation if field is not None else None
-        if not (isinstance(model, type) and issubclass(model, Section)):
-            raise ConfigError(f"{name}: no settings section [{section}]")
+        *sections, key = name[len(ENV_PREFIX) :].lower().split("__")
+        model: type[BaseModel] = Settings
+        table = raw
+        for depth, section in enumerate(sections):
+            field = model.model_fields.get(section)
+            inner = field.annotation if field is not None else None
+            where = ".".join(sections[: depth + 1])
+            if not (isinstance(inner, type) and issubclass(inner, Section)):
+                raise ConfigError(f"{name}: no settings section [{where}]")
+            model = inner
+            table = table.setdefault(section, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"{name}: [{where}] is not a table in the file")
         if key not in model.model_fields:
-            raise ConfigError(f"{name}: [{section}] has no key {key!r}")
-        table = raw.setdefault(section, {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"{name}: [{section}] is not a table in the file")
+            raise ConfigError(f"{name}: [{'.'.join(sections)}] has no key {key!r}")
         table[key] = _env_value(value)
 
 
@@ -270,7 +339,11 @@ def effective_settings(settings: Settings) -> dict[str, Any]:
 
 
 def secret_env_names(settings: Settings) -> set[str]:
-    return set(SECRET_ENV.values())
+    return {
+        *SECRET_ENV.values(),
+        settings.delivery.sendgrid.api_key_env,
+        settings.delivery.smtp.password_env,
+    }
 
 
 def iter_settings(
@@ -313,6 +386,11 @@ def settings_reference() -> str:
     lines += ["", "## Secrets (environment only)", ""]
     for key, env_name in sorted(SECRET_ENV.items()):
         lines.append(f"- `{env_name}`: {SECRET_HELP[key]}")
+    lines.append(
+        "- the SendGrid API key and the SMTP password, in the variables that "
+        "`delivery.sendgrid.api_key_env` and `delivery.smtp.password_env` name "
+        "(`SENDGRID_API_KEY`, `SYNDICATE_SMTP_PASSWORD` by default)."
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,33 @@
+"""Delivery: the Sender protocol and its backends (SendGrid, SMTP, outbox).
+
+The backends are imported from their modules (``syndicate.delivery.sendgrid`` ...) by the
+faces that build them; this package exports only the shared vocabulary.
+"""
+
+from syndicate.delivery.base import (
+    DELIVERY_ID_ARG,
+    WEEK_ARG,
+    Batch,
+    DeliveryError,
+    Outcome,
+    OutcomeState,
+    Recipient,
+    SendAborted,
+    Sender,
+    personalize,
+    substitute,
+)
+
+__all__ = [
+    "DELIVERY_ID_ARG",
+    "WEEK_ARG",
+    "Batch",
+    "DeliveryError",
+    "Outcome",
+    "OutcomeState",
+    "Recipient",
+    "SendAborted",
+    "Sender",
+    "personalize",
+    "substitute",
+]
