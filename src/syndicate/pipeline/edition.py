@@ -118,7 +118,7 @@ def preview_edition(
         text=text,
         from_address=settings.email.from_address,
         from_name=settings.email.from_name or settings.site.title,
-        message_id=f"<preview.{week}@{_domain(settings.email.from_address)}>",
+        message_id=f"<preview.{week}@{domain_of(settings.email.from_address)}>",
         headers={"List-Id": list_id(settings)},
     )
     eml = mime.to_bytes(mime.build_email(message, date=now))
@@ -132,9 +132,9 @@ def preview_edition(
 
 def list_id(settings: Settings) -> str:
     slug = content.slugify(settings.site.title)
-    domain = _domain(settings.email.from_address)
+    domain = domain_of(settings.email.from_address)
     return f"{content.header_safe(settings.site.title)} <{slug}.{domain}>"
 
 
-def _domain(address: str) -> str:
+def domain_of(address: str) -> str:
     return address.rpartition("@")[2] or "localhost"

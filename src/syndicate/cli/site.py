@@ -1,91 +1,15 @@
-"""The command line: click commands that call pipeline jobs.
-
-Heavy libraries (SQLAlchemy, feedgen, premailer, rich) are imported inside the commands so
-that ``syndicate --help`` stays fast.
-"""
+"""Site commands: init, gather, feeds, run --once, status, config."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-if TYPE_CHECKING:
-    from syndicate.config import Settings
-    from syndicate.pipeline import Progress
-    from syndicate.store import Store
-
-
-class Context:
-    def __init__(self, config: str | None, now: str | None) -> None:
-        self.config_path = config
-        self._now = now
-        self._settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            from syndicate.config import ConfigError, load_settings
-
-            try:
-                self._settings = load_settings(self.config_path)
-            except ConfigError as exc:
-                raise click.ClickException(str(exc)) from None
-        return self._settings
-
-    def now(self) -> datetime:
-        if self._now is None:
-            return datetime.now(UTC)
-        try:
-            moment = datetime.fromisoformat(self._now)
-        except ValueError:
-            raise click.BadParameter(
-                f"not an ISO date-time: {self._now!r}", param_hint="--now"
-            ) from None
-        if moment.tzinfo is None:
-            raise click.BadParameter("needs a UTC offset, e.g. +00:00", param_hint="--now")
-        return moment
-
-    @contextmanager
-    def store(self) -> Iterator[Store]:
-        from syndicate.store import Store, StoreError
-
-        try:
-            store = Store(self.settings.database_url)
-        except StoreError as exc:
-            raise click.ClickException(f"storage.url: {exc}") from None
-        try:
-            yield store
-        finally:
-            store.close()
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
-def _err(message: str) -> None:
-    click.echo(message, err=True)
-
-
-@click.group(help="Gather articles, publish RSS/Atom/JSON feeds and mail a weekly digest.")
-@click.option(
-    "--config",
-    "config",
-    envvar="SYNDICATE_CONFIG",
-    type=click.Path(dir_okay=False),
-    help="Settings file [default: $SYNDICATE_CONFIG or ./config/syndicate.toml].",
-)
-@click.option("--now", hidden=True, envvar="SYNDICATE_NOW", help="Pretend it is this time.")
-@click.version_option(package_name="syndicate")
-@click.pass_context
-def main(ctx: click.Context, config: str | None, now: str | None) -> None:
-    ctx.obj = Context(config, now)
-
+from syndicate.cli.app import Context, err, main, pass_ctx, progress_bar
+from syndicate.cli.digest import preview_week
 
 # --- init ------------------------------------------------------------------------------
 
@@ -111,27 +35,11 @@ def init(directory: Path) -> None:
 # --- pipeline jobs ---------------------------------------------------------------------
 
 
-@contextmanager
-def _progress(label: str) -> Iterator[Progress | None]:
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import Progress as RichProgress
-
-    with RichProgress(transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield advance
-
-
 def _gather(obj: Context) -> bool:
     from syndicate.pipeline import gather as gather_job
 
-    with obj.store() as store, _progress("gathering") as progress:
-        report = gather_job(obj.settings, store, now=obj.now(), on_error=_err, progress=progress)
+    with obj.store() as store, progress_bar("gathering") as progress:
+        report = gather_job(obj.settings, store, now=obj.now(), on_error=err, progress=progress)
     click.echo(f"gather: {report.summary()}")
     return report.failed == 0 and not report.errors
 
@@ -163,37 +71,6 @@ def feeds(obj: Context) -> None:
     _feeds(obj)
 
 
-@main.group()
-def digest() -> None:
-    """The weekly digest."""
-
-
-def _preview(obj: Context, week: str | None) -> None:
-    from syndicate.pipeline import EditionError, current_week, preview_edition
-
-    now = obj.now()
-    week = week or current_week(obj.settings, now)
-    with obj.store() as store:
-        try:
-            report = preview_edition(obj.settings, store, week, now=now)
-        except EditionError as exc:
-            raise click.ClickException(str(exc)) from None
-    if report is None:
-        click.echo(f"digest {week}: no new articles, nothing to preview")
-        return
-    click.echo(f"digest {week}: {len(report.edition.articles)} articles (preview, nothing sent)")
-    for path in (report.html, report.text, report.eml):
-        click.echo(f"  {path}")
-
-
-@digest.command()
-@click.option("--week", help="ISO week, e.g. 2026-W47 [default: this week].")
-@pass_ctx
-def preview(obj: Context, week: str | None) -> None:
-    """Write digest.html, digest.txt and digest.eml into the outbox folder."""
-    _preview(obj, week)
-
-
 @main.command()
 @click.option("--once", is_flag=True, help="Gather, build feeds and preview the digest, then exit.")
 @pass_ctx
@@ -203,7 +80,7 @@ def run(obj: Context, once: bool) -> None:
         raise click.UsageError("the long-running service is not built yet; use --once")
     ok = _gather(obj)
     _feeds(obj)
-    _preview(obj, None)
+    preview_week(obj, None)
     if not ok:
         sys.exit(1)
 

@@ -1,0 +1,10 @@
+"""The command line: click commands that call pipeline jobs.
+
+Heavy libraries (SQLAlchemy, feedgen, premailer, rich) are imported inside the commands so
+that ``syndicate --help`` stays fast.
+"""
+
+from syndicate.cli import digest, site, subscribers  # noqa: F401  (they register commands)
+from syndicate.cli.app import main
+
+__all__ = ["main"]

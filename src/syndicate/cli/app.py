@@ -1,0 +1,98 @@
+"""The click group, its context (settings, store, clock) and shared helpers."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from syndicate.config import Settings
+    from syndicate.pipeline import Progress
+    from syndicate.store import Store
+
+
+class Context:
+    def __init__(self, config: str | None, now: str | None) -> None:
+        self.config_path = config
+        self._now = now
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from syndicate.config import ConfigError, load_settings
+
+            try:
+                self._settings = load_settings(self.config_path)
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._settings
+
+    def now(self) -> datetime:
+        if self._now is None:
+            return datetime.now(UTC)
+        try:
+            moment = datetime.fromisoformat(self._now)
+        except ValueError:
+            raise click.BadParameter(
+                f"not an ISO date-time: {self._now!r}", param_hint="--now"
+            ) from None
+        if moment.tzinfo is None:
+            raise click.BadParameter("needs a UTC offset, e.g. +00:00", param_hint="--now")
+        return moment
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        from syndicate.store import Store, StoreError
+
+        try:
+            store = Store(self.settings.database_url)
+        except StoreError as exc:
+            raise click.ClickException(f"storage.url: {exc}") from None
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(help="Gather articles, publish RSS/Atom/JSON feeds and mail a weekly digest.")
+@click.option(
+    "--config",
+    "config",
+    envvar="SYNDICATE_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="Settings file [default: $SYNDICATE_CONFIG or ./config/syndicate.toml].",
+)
+@click.option("--now", hidden=True, envvar="SYNDICATE_NOW", help="Pretend it is this time.")
+@click.version_option(package_name="syndicate")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, now: str | None) -> None:
+    ctx.obj = Context(config, now)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Progress | None]:
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress as RichProgress
+
+    with RichProgress(transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance

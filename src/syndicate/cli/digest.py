@@ -1,0 +1,160 @@
+"""Digest commands: preview, send, test-send, resend-uncertain."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from syndicate.cli.app import Context, main, pass_ctx
+
+if TYPE_CHECKING:
+    from syndicate.delivery import Batch, Outcome, Sender
+    from syndicate.models import DeliveryState
+
+
+@main.group()
+def digest() -> None:
+    """The weekly digest."""
+
+
+def preview_week(obj: Context, week: str | None) -> None:
+    from syndicate.pipeline import EditionError, current_week, preview_edition
+
+    now = obj.now()
+    week = week or current_week(obj.settings, now)
+    with obj.store() as store:
+        try:
+            report = preview_edition(obj.settings, store, week, now=now)
+        except EditionError as exc:
+            raise click.ClickException(str(exc)) from None
+    if report is None:
+        click.echo(f"digest {week}: no new articles, nothing to preview")
+        return
+    click.echo(f"digest {week}: {len(report.edition.articles)} articles (preview, nothing sent)")
+    for path in (report.html, report.text, report.eml):
+        click.echo(f"  {path}")
+
+
+@digest.command()
+@click.option("--week", help="ISO week, e.g. 2026-W47 [default: this week].")
+@pass_ctx
+def preview(obj: Context, week: str | None) -> None:
+    """Write digest.html, digest.txt and digest.eml into the outbox folder."""
+    preview_week(obj, week)
+
+
+def _sender(obj: Context) -> Sender:
+    from syndicate.backends import BackendError, make_sender
+
+    try:
+        return make_sender(obj.settings, obj.now)
+    except (BackendError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@digest.command()
+@click.option("--week", help="ISO week, e.g. 2026-W47 [default: this week].")
+@click.option("--dry-run", is_flag=True, help="Show who would get which variant; send nothing.")
+@pass_ctx
+def send(obj: Context, week: str | None, dry_run: bool) -> None:
+    """Send the edition to every active subscriber not yet sent it (resumes a stopped send)."""
+    from syndicate.pipeline import EditionError, current_week
+    from syndicate.pipeline.send import SendError, send_edition
+
+    week = week or current_week(obj.settings, obj.now())
+    with obj.store() as store:
+        sender = None if dry_run else _sender(obj)
+        try:
+            report = send_edition(
+                obj.settings,
+                store,
+                sender or _NoSender(),
+                week,
+                clock=obj.now,
+                dry_run=dry_run,
+                on_event=lambda line: click.echo(line, err=True),
+            )
+        except (EditionError, SendError) as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            if sender is not None:
+                sender.close()
+        uncertain = [] if dry_run else store.deliveries(week, _uncertain())
+    click.echo(report.summary())
+    for label, count in sorted(report.variants.items()):
+        click.echo(f"  {count:8d}  {label}")
+    if uncertain:
+        click.echo(
+            f"{len(uncertain)} uncertain (the request's answer was lost; not resent): "
+            f"see `syndicate digest resend-uncertain --week {week}`",
+            err=True,
+        )
+    if report.paused:
+        raise SystemExit(2)
+
+
+class _NoSender:
+    max_batch = 1000
+
+    def send(self, batch: Batch) -> list[Outcome]:
+        raise AssertionError("a dry run sends nothing")
+
+    def close(self) -> None:
+        return None
+
+
+def _uncertain() -> DeliveryState:
+    from syndicate.models import DeliveryState
+
+    return DeliveryState.UNCERTAIN
+
+
+@digest.command("resend-uncertain")
+@click.option("--week", required=True, help="ISO week of the send, e.g. 2026-W47.")
+@click.option("--list", "list_only", is_flag=True, help="Only list the uncertain recipients.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def resend_uncertain(obj: Context, week: str, list_only: bool, yes: bool) -> None:
+    """Put the week's uncertain recipients back in the queue: they may get a second copy."""
+    with obj.store() as store:
+        rows = store.deliveries(week, _uncertain())
+        for row in rows:
+            click.echo(f"{row.email}\t{row.error}")
+        if list_only or not rows:
+            click.echo(f"{len(rows)} uncertain recipients for {week}")
+            return
+        if not yes:
+            click.confirm(f"Queue {len(rows)} uncertain recipients again?", abort=True)
+        from syndicate.pipeline.send import resend_uncertain as requeue
+
+        count = requeue(store, week, obj.now())
+    click.echo(f"{count} recipients queued again; run `syndicate digest send --week {week}`")
+
+
+@digest.command("test-send")
+@click.argument("email")
+@click.option("--week", help="ISO week [default: this week].")
+@pass_ctx
+def test_send(obj: Context, email: str, week: str | None) -> None:
+    """Send one copy of the edition to EMAIL, outside the ledger."""
+    from syndicate.audience import AddressError, normalize_address
+    from syndicate.pipeline import EditionError, current_week
+    from syndicate.pipeline.send import SendError, send_test
+
+    try:
+        address = normalize_address(email)
+    except AddressError as exc:
+        raise click.BadParameter(str(exc), param_hint="EMAIL") from None
+    week = week or current_week(obj.settings, obj.now())
+    with obj.store() as store:
+        sender = _sender(obj)
+        try:
+            outcome = send_test(obj.settings, store, sender, week, address, now=obj.now())
+        except (EditionError, SendError) as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            sender.close()
+    click.echo(f"test copy of {week} to {address}: {outcome.state} {outcome.error}".rstrip())
+    if outcome.state != "sent":
+        raise SystemExit(1)

@@ -1,0 +1,301 @@
+"""The send job: an edition to every active subscriber, driven by the ledger.
+
+Order of events for one batch: rows are claimed (``submitting``) and committed, the request
+goes out, the outcomes are committed. A crash between the two commits leaves ``submitting``
+rows, which the next run marks ``uncertain`` and never resends on its own: at most once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import quote
+
+from syndicate import tokens
+from syndicate.config import Settings
+from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
+from syndicate.digest.render import PLACEHOLDER_FALLBACKS, render_edition
+from syndicate.models import Delivery, DeliveryState, Edition, RenderedDigest, SubscriberStatus
+from syndicate.pipeline.edition import (
+    domain_of,
+    list_id,
+    prepare_edition,
+    preview_substitutions,
+    site_view,
+    template_source,
+)
+from syndicate.store import Store, variant_categories, variant_key
+
+Clock = Callable[[], datetime]
+_Pending = Future[list[Outcome] | SendAborted]
+Report = Callable[[str], None]
+
+UNSUBSCRIBE = "unsubscribe"
+PREFERENCES = "preferences"
+_STATE = {
+    "sent": DeliveryState.SENT,
+    "failed": DeliveryState.FAILED,
+    "uncertain": DeliveryState.UNCERTAIN,
+    "retry": DeliveryState.PENDING,
+}
+
+
+class SendError(Exception):
+    """The send cannot start (no secret key, nothing to send)."""
+
+
+@dataclass
+class SendReport:
+    week: str
+    dry_run: bool = False
+    frozen: int = 0
+    recovered: int = 0  # rows a crashed run left submitting, now uncertain
+    requests: int = 0
+    variants: dict[str, int] = field(default_factory=dict)  # variant label -> recipients
+    counts: dict[str, int] = field(default_factory=dict)  # ledger state -> rows, at the end
+    paused: str | None = None
+
+    def summary(self) -> str:
+        if self.dry_run:
+            total = sum(self.variants.values())
+            parts = ", ".join(f"{n} × {label}" for label, n in sorted(self.variants.items()))
+            return f"digest {self.week}: would send {total} messages ({parts or 'none'})"
+        states = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
+        text = f"digest {self.week}: {self.requests} requests; ledger: {states or 'empty'}"
+        return text + (f"; PAUSED: {self.paused}" if self.paused else "")
+
+
+def variant_label(variant: str) -> str:
+    categories = sorted(variant_categories(variant))
+    return "all categories" if not categories else " + ".join(categories)
+
+
+def send_edition(
+    settings: Settings,
+    store: Store,
+    sender: Sender,
+    week: str,
+    *,
+    clock: Clock,
+    dry_run: bool = False,
+    on_event: Report | None = None,
+) -> SendReport:
+    """Send ``week``'s edition to every frozen recipient that has not had it yet."""
+    now = clock()
+    edition = prepare_edition(settings, store, week, now=now)
+    report = SendReport(week=week, dry_run=dry_run)
+    if edition is None:
+        return report
+    categories = frozenset(article.category for article in edition.articles)
+    if dry_run:
+        report.variants = _planned_variants(store, week, categories)
+        return report
+    secret = settings.secret_key
+    if not secret:
+        raise SendError("SYNDICATE_SECRET_KEY is not set: unsubscribe links cannot be signed")
+    report.frozen = store.freeze_recipients(week, now, categories)
+    report.recovered = store.recover_interrupted(week, now)
+    if report.recovered and on_event:
+        on_event(f"{report.recovered} recipients were in flight at a crash: now uncertain")
+    store.mark_send_paused(week, None)
+    loop = _SendLoop(settings, store, sender, edition, secret, clock, report)
+    for variant, count in store.pending_variants(week):
+        report.variants[variant_label(variant)] = count
+        if not loop.run_variant(variant):
+            break
+    report.counts = store.delivery_counts(week)
+    if report.paused:
+        store.mark_send_paused(week, report.paused)
+    elif not report.counts.get(DeliveryState.PENDING.value):
+        store.mark_send_finished(week, clock())
+    return report
+
+
+def _planned_variants(store: Store, week: str, categories: frozenset[str]) -> dict[str, int]:
+    """What a send would do now, without writing anything."""
+    if store.send_started(week):
+        return {variant_label(v): n for v, n in store.pending_variants(week)}
+    planned: dict[str, int] = {}
+    lowered = {c.lower(): c for c in categories}
+    for subscriber in store.list_subscribers(SubscriberStatus.ACTIVE):
+        wanted = {lowered[c.lower()] for c in subscriber.categories if c.lower() in lowered}
+        if subscriber.categories and not wanted:
+            continue
+        label = variant_label(variant_key(wanted))
+        planned[label] = planned.get(label, 0) + 1
+    return planned
+
+
+class _SendLoop:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        sender: Sender,
+        edition: Edition,
+        secret: str,
+        clock: Clock,
+        report: SendReport,
+    ) -> None:
+        self.settings, self.store, self.sender = settings, store, sender
+        self.edition, self.secret, self.clock, self.report = edition, secret, clock, report
+        self.failures_in_a_row = 0
+        self.domain = domain_of(settings.email.from_address)
+        self.list_id = list_id(settings)
+        self.concurrency = (
+            settings.delivery.sendgrid.concurrency if settings.delivery.backend == "sendgrid" else 1
+        )
+
+    def run_variant(self, variant: str) -> bool:
+        """Send every pending row of one variant; False when the send paused."""
+        rendered = render_edition(
+            self.edition,
+            site=site_view(self.settings),
+            templates=template_source(self.settings),
+            categories=variant_categories(variant),
+        )
+        if self.concurrency == 1:
+            for batch in self._batches(rendered, variant):
+                if not self._settle(batch, self._send(batch)):
+                    return False
+            return True
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            in_flight: list[tuple[Batch, _Pending]] = []
+            for batch in self._batches(rendered, variant):
+                in_flight.append((batch, pool.submit(self._send, batch)))
+                if len(in_flight) >= self.concurrency:
+                    done, future = in_flight.pop(0)
+                    if not self._settle(done, future.result()):
+                        self._drain(in_flight)
+                        return False
+            ok = True
+            for done, future in in_flight:
+                ok = self._settle(done, future.result()) and ok
+            return ok
+
+    def _drain(self, in_flight: Sequence[tuple[Batch, _Pending]]) -> None:
+        for batch, future in in_flight:
+            self._settle(batch, future.result())
+
+    def _batches(self, rendered: RenderedDigest, variant: str) -> Iterator[Batch]:
+        while not self.report.paused:
+            claimed = self.store.claim_batch(
+                self.edition.week, variant, self.sender.max_batch, self.clock()
+            )
+            if not claimed:
+                return
+            yield Batch(
+                subject=rendered.subject,
+                html=rendered.html,
+                text=rendered.text,
+                from_address=self.settings.email.from_address,
+                from_name=self.settings.email.from_name or self.settings.site.title,
+                recipients=[self._recipient(delivery) for delivery, _ in claimed],
+                custom_args={WEEK_ARG: self.edition.week},
+            )
+
+    def _recipient(self, delivery: Delivery) -> Recipient:
+        subscriber = delivery.subscriber_id or 0
+        now = self.clock()
+        unsubscribe = tokens.sign(UNSUBSCRIBE, subscriber, secret=self.secret, now=now, ttl=None)
+        preferences = tokens.sign(PREFERENCES, subscriber, secret=self.secret, now=now, ttl=None)
+        base = self.settings.web_url
+        unsubscribe_url = f"{base}unsubscribe?token={unsubscribe}"
+        subject = quote(f"unsubscribe {unsubscribe}")
+        mailto = f"mailto:{self.settings.email.from_address}?subject={subject}"
+        return Recipient(
+            delivery_id=delivery.id,
+            email=delivery.email,
+            name=delivery.name,
+            substitutions={
+                "name": delivery.name or PLACEHOLDER_FALLBACKS["name"],
+                "unsubscribe_url": unsubscribe_url,
+                "preferences_url": f"{base}preferences?token={preferences}",
+            },
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe_url}>, <{mailto}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                "List-Id": self.list_id,
+            },
+            message_id=f"<{self.edition.week}.{delivery.id}.{subscriber}@{self.domain}>",
+        )
+
+    def _send(self, batch: Batch) -> list[Outcome] | SendAborted:
+        try:
+            return self.sender.send(batch)
+        except SendAborted as aborted:
+            return aborted
+
+    def _settle(self, batch: Batch, result: list[Outcome] | SendAborted) -> bool:
+        """Record one batch's outcomes; False when the send must pause."""
+        self.report.requests += 1
+        if isinstance(result, SendAborted):
+            settled = {o.delivery_id: o for o in result.outcomes}
+            outcomes = [
+                settled.get(r.delivery_id, Outcome(r.delivery_id, "retry", result.reason))
+                for r in batch.recipients
+            ]
+            self._finish(outcomes)
+            self.report.paused = result.reason
+            return False
+        self._finish(result)
+        if result and all(o.state == "retry" for o in result):
+            self.failures_in_a_row += 1
+            limit = self.settings.delivery.max_consecutive_failures
+            if self.failures_in_a_row >= limit:
+                last = result[0].error or "no reason given"
+                self.report.paused = f"{limit} failed requests in a row (last: {last})"
+                return False
+        else:
+            self.failures_in_a_row = 0
+        return True
+
+    def _finish(self, outcomes: Sequence[Outcome]) -> None:
+        self.store.finish_batch(
+            [(o.delivery_id, _STATE[o.state], o.error) for o in outcomes], self.clock()
+        )
+
+
+def resend_uncertain(store: Store, week: str, now: datetime) -> int:
+    """The operator's decision: put uncertain rows back to pending for the next send."""
+    return store.reset_uncertain(week, now)
+
+
+def send_test(
+    settings: Settings, store: Store, sender: Sender, week: str, address: str, *, now: datetime
+) -> Outcome:
+    """One copy of the edition to ``address``, outside the ledger, with placeholder links."""
+    edition = prepare_edition(settings, store, week, now=now)
+    if edition is None:
+        raise SendError(f"digest {week}: no new articles, nothing to send")
+    rendered = render_edition(
+        edition, site=site_view(settings), templates=template_source(settings)
+    )
+    values = dict(preview_substitutions(settings))
+    values["name"] = values["name"] or PLACEHOLDER_FALLBACKS["name"]
+    recipient = Recipient(
+        delivery_id=0,
+        email=address,
+        substitutions=values,
+        headers={
+            "List-Unsubscribe": f"<{values['unsubscribe_url']}>",
+            "List-Id": list_id(settings),
+        },
+        message_id=f"<test.{week}.{int(now.timestamp())}@{domain_of(settings.email.from_address)}>",
+    )
+    batch = Batch(
+        subject=f"[test] {rendered.subject}",
+        html=rendered.html,
+        text=rendered.text,
+        from_address=settings.email.from_address,
+        from_name=settings.email.from_name or settings.site.title,
+        recipients=[recipient],
+        custom_args={WEEK_ARG: f"test-{week}"},
+    )
+    try:
+        (outcome,) = sender.send(batch)
+    except SendAborted as aborted:
+        return Outcome(0, "failed", aborted.reason)
+    return outcome

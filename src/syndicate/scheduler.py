@@ -1,0 +1,1 @@
+"""APScheduler triggers -> pipeline jobs."""
