@@ -123,7 +123,8 @@ class EmailSettings(Section):
 
 class SendGridSettings(Section):
     base_url: str = Field(
-        "https://api.sendgrid.com", description="SendGrid API base URL (tests point it at a stand-in)."
+        "https://api.sendgrid.com",
+        description="SendGrid API base URL (tests point it at a stand-in).",
     )
     api_key_env: str = Field(
         "SENDGRID_API_KEY", description="Name of the environment variable holding the API key."
