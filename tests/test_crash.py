@@ -1,0 +1,144 @@
+"""SIGKILL the sender mid-send, run it again: one copy each, at most one request uncertain."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from tests.smtp_server import free_port
+
+from syndicate.config import load_settings
+from syndicate.models import DeliveryState, SubscriberStatus
+from syndicate.pipeline import gather
+from syndicate.store import Store
+
+NOW = "2026-11-23T08:00:00+00:00"
+WEEK = "2026-W48"
+READERS = 60
+
+ARTICLE = """Meteors over the dam
+
+November 20, 2026
+
+We counted forty meteors before the clouds came in.
+
+Continue reading
+November 20, 2026
+Observing Reports
+Meteors over the dam
+A short night with a long list.
+Read article
+"""
+
+
+class SlowInbox:
+    """Accepts each message after a short delay, so a kill lands mid-send."""
+
+    def __init__(self) -> None:
+        self.copies: Counter[str] = Counter()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.02)
+        self.copies.update(address.lower() for address in envelope.rcpt_tos)
+        return "250 OK"
+
+
+def write_site(root: Path, port: int) -> Path:
+    (root / "articles").mkdir(parents=True)
+    (root / "articles" / "meteors.txt").write_text(ARTICLE, encoding="utf-8")
+    config = root / "config" / "syndicate.toml"
+    config.parent.mkdir()
+    config.write_text(
+        f"""
+[site]
+title = "Crash test"
+url = "https://crash.example.org/"
+
+[[sources]]
+name = "articles"
+path = "articles"
+
+[email]
+from_address = "digest@crash.example.org"
+
+[delivery]
+backend = "smtp"
+
+[delivery.smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout = 5
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def send(config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    code = "from syndicate.cli import main; main()"
+    args = [sys.executable, "-c", code, "--config", str(config), "digest", "send", "--week", WEEK]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_moment_never_duplicates_nor_skips(tmp_path: Path) -> None:
+    inbox = SlowInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    config = write_site(tmp_path, port)
+    env = {**os.environ, "SYNDICATE_SECRET_KEY": "crash-secret", "SYNDICATE_NOW": NOW}
+    settings = load_settings(config, env={})
+    readers = [f"reader{i}@example.com" for i in range(READERS)]
+    with Store(settings.database_url) as store:
+        gather(settings, store, now=datetime_now())
+        for address in readers:
+            store.add_subscriber(address, "", (), SubscriberStatus.ACTIVE, datetime_now())
+    rng = random.Random(1234)
+    kills = 0
+    try:
+        for _ in range(8):
+            process = send(config, env)
+            time.sleep(rng.uniform(0.4, 1.6))
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+            process.wait(timeout=30)
+            if sum(inbox.copies.values()) >= READERS - kills:
+                break
+        final = send(config, env)
+        _, err = final.communicate(timeout=60)
+        assert final.returncode == 0, err.decode()
+    finally:
+        controller.stop()
+    assert kills >= 2, "the sends finished before any kill; slow the inbox down"
+    with Store(settings.database_url) as store:
+        rows = {row.email: row for row in store.deliveries(WEEK)}
+    uncertain = {email for email, row in rows.items() if row.state == DeliveryState.UNCERTAIN}
+    assert max(inbox.copies.values()) == 1, "a reader got two copies"
+    assert len(uncertain) <= kills, "more than one request in flight per kill"
+    for address in readers:
+        state = rows[address].state
+        if address in uncertain:
+            assert inbox.copies[address] <= 1
+        else:
+            assert state == DeliveryState.SENT and inbox.copies[address] == 1, address
+    if uncertain:
+        assert b"uncertain" in err
+
+
+def datetime_now() -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(NOW)

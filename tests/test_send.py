@@ -1,0 +1,230 @@
+"""The ledger-driven send: real store, the real SendGrid client against the loopback stand-in,
+and a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from tests.sendgrid_standin import Fault, SendGridStandIn
+from tests.smtp_server import smtp_server
+
+from syndicate import tokens
+from syndicate.config import Settings
+from syndicate.delivery.outbox import OutboxSender
+from syndicate.delivery.sendgrid import SendGridSender
+from syndicate.models import Article, DeliveryState, SubscriberStatus
+from syndicate.pipeline.send import PREFERENCES, UNSUBSCRIBE, send_edition
+from syndicate.store import Store
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday of 2026-W48
+WEEK = "2026-W48"
+SECRET = "test-secret-key-for-tokens"
+API_KEY = "SG.test-key"
+
+
+def clock() -> datetime:
+    return NOW
+
+
+def article(i: int, category: str) -> Article:
+    slug = f"post-{i}"
+    return Article(
+        guid=f"urn:uuid:00000000-0000-0000-0000-{i:012d}",
+        slug=slug,
+        title=f"Post {i} about {category}",
+        link=f"https://astro.example.org/{slug}",
+        published=NOW - timedelta(days=1, hours=i),
+        category=category,
+        summary=f"Summary {i}.",
+        content=f"<p>Body {i}</p>",
+        content_hash=f"h{i}",
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    return Settings.model_validate(
+        {
+            "site": {"title": "Astro", "url": "https://astro.example.org/"},
+            "email": {"from_address": "digest@astro.example.org"},
+            "delivery": {"max_consecutive_failures": 2, "outbox_dir": str(tmp_path / "out")},
+            "root": tmp_path,
+        }
+    )
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    with Store(database_url) as opened:
+        opened.upsert_articles(
+            [article(1, "Events"), article(2, "Equipment"), article(3, "Events")], NOW
+        )
+        yield opened
+
+
+def subscribe(store: Store, count: int, categories: frozenset[str] = frozenset()) -> list[str]:
+    emails = [f"reader{store.subscriber_counts()['active'] + i}@example.com" for i in range(count)]
+    for email in emails:
+        store.add_subscriber(email, "Ann <b>", categories, SubscriberStatus.ACTIVE, NOW)
+    return emails
+
+
+def sendgrid(standin: SendGridStandIn) -> SendGridSender:
+    return SendGridSender(
+        API_KEY, base_url=standin.base_url, timeout=2, max_retries=1, sleep=lambda _: None
+    )
+
+
+def test_every_active_subscriber_gets_one_copy_and_a_rerun_sends_nothing(
+    settings: Settings, store: Store
+) -> None:
+    everyone = subscribe(store, 5)
+    store.add_subscriber("gone@example.com", "", (), SubscriberStatus.UNSUBSCRIBED, NOW)
+    with SendGridStandIn(API_KEY) as standin:
+        report = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        again = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        assert dict(standin.copies) == {email: 1 for email in everyone}
+        assert standin.requests == 1
+    assert report.counts["sent"] == 5 and report.paused is None
+    assert again.requests == 0 and again.counts["sent"] == 5
+    status = store.send_status(WEEK)
+    assert status is not None and status.finished_at is not None
+
+
+def test_each_message_carries_signed_links_and_list_headers(
+    settings: Settings, store: Store
+) -> None:
+    (email,) = subscribe(store, 1)
+    subscriber = store.find_subscriber(email)
+    assert subscriber is not None
+    with SendGridStandIn(API_KEY) as standin:
+        send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        (message,) = standin.messages
+    headers = message.headers
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    https, mailto = (part.strip(" <>") for part in headers["List-Unsubscribe"].split(","))
+    assert https.startswith("https://astro.example.org/unsubscribe?token=")
+    assert mailto.startswith("mailto:digest@astro.example.org?subject=unsubscribe")
+    token = parse_qs(urlsplit(https).query)["token"][0]
+    assert tokens.verify(token, UNSUBSCRIBE, secret=SECRET, now=NOW) == subscriber.id
+    with pytest.raises(tokens.TokenError):
+        tokens.verify(token, PREFERENCES, secret=SECRET, now=NOW)
+    assert "List-Id" in headers and message.custom_args["week"] == WEEK
+    for part in (message.text, message.html):
+        assert https in part.replace("&amp;", "&")
+        assert "/preferences?token=" in part
+        assert "%%" not in part
+    assert "Ann &lt;b&gt;" in message.html and "<b>" not in message.html.split("<body")[1][:2000]
+
+
+def test_variants_follow_preferences_and_empty_ones_get_nothing(
+    settings: Settings, store: Store
+) -> None:
+    (all_news,) = subscribe(store, 1)
+    (events,) = subscribe(store, 1, frozenset({"events"}))
+    (nothing,) = subscribe(store, 1, frozenset({"Sky Guide"}))
+    with SendGridStandIn(API_KEY) as standin:
+        report = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        by_address = {m.email: m for m in standin.messages}
+    assert set(by_address) == {all_news, events}
+    assert "Post 2 about Equipment" in by_address[all_news].text
+    assert "Post 2 about Equipment" not in by_address[events].text
+    assert "Post 1 about Events" in by_address[events].text
+    assert nothing not in by_address
+    assert sorted(report.variants) == ["Events", "all categories"]
+
+
+def test_dry_run_shows_variants_and_writes_nothing(settings: Settings, store: Store) -> None:
+    subscribe(store, 2)
+    subscribe(store, 1, frozenset({"Equipment"}))
+    report = send_edition(
+        settings, store, OutboxSender(Path("/nonexistent")), WEEK, clock=clock, dry_run=True
+    )
+    assert report.variants == {"all categories": 2, "Equipment": 1}
+    assert not store.send_started(WEEK)
+
+
+def test_unsubscribing_after_the_send_froze_skips_the_reader(
+    settings: Settings, store: Store
+) -> None:
+    first, second = subscribe(store, 2)
+    with SendGridStandIn(API_KEY) as standin:
+        standin.inject(Fault.status(401))
+        paused = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        assert paused.paused is not None and "401" in paused.paused
+        assert paused.counts["sent"] == 0 and paused.counts["pending"] == 2
+        gone = store.find_subscriber(second)
+        assert gone is not None
+        store.set_status(gone.id, SubscriberStatus.UNSUBSCRIBED, NOW)
+        resumed = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        assert dict(standin.copies) == {first: 1}
+    assert resumed.counts["skipped"] == 1 and resumed.counts["sent"] == 1
+
+
+def test_a_lost_answer_is_uncertain_and_never_resent(settings: Settings, store: Store) -> None:
+    readers = subscribe(store, 3)
+    with SendGridStandIn(API_KEY) as standin:
+        standin.inject(Fault.accept_then_hang(max_seconds=5))
+        first = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        second = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        assert dict(standin.copies) == {email: 1 for email in readers}
+    assert first.counts["uncertain"] == 3 and second.requests == 0
+    assert {d.email for d in store.deliveries(WEEK, DeliveryState.UNCERTAIN)} == set(readers)
+
+
+def test_failing_requests_pause_the_send_and_a_rerun_resumes(
+    settings: Settings, store: Store
+) -> None:
+    readers = subscribe(store, 2)
+    with SendGridStandIn(API_KEY) as standin:
+        standin.inject(*[Fault.status(500)] * 4)  # two requests x (1 try + 1 retry)
+        paused = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        assert paused.paused and "2 failed requests in a row" in paused.paused
+        assert paused.counts["pending"] == 2 and not standin.copies
+        status = store.send_status(WEEK)
+        assert status is not None and status.paused_reason == paused.paused
+        resumed = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        assert dict(standin.copies) == {email: 1 for email in readers}
+    assert resumed.paused is None and resumed.counts["sent"] == 2
+
+
+def test_a_bad_address_fails_alone(settings: Settings, store: Store) -> None:
+    readers = subscribe(store, 4)
+    with SendGridStandIn(API_KEY, bad_addresses=[readers[2]]) as standin:
+        report = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+        assert set(standin.copies) == set(readers) - {readers[2]}
+    (failed,) = store.deliveries(WEEK, DeliveryState.FAILED)
+    assert failed.email == readers[2] and failed.error
+    assert report.counts["sent"] == 3
+
+
+def test_smtp_sends_through_a_real_server(settings: Settings, store: Store) -> None:
+    from syndicate.delivery.smtp import SmtpSender
+
+    readers = subscribe(store, 3)
+    with smtp_server() as inbox:
+        sender = SmtpSender(inbox.host, inbox.port, security="none")
+        report = send_edition(settings, store, sender, WEEK, clock=clock)
+        sender.close()
+    assert sorted(m.recipients[0] for m in inbox.messages) == sorted(readers)
+    assert report.requests == 3 and report.counts["sent"] == 3 and sender.connections == 1
+    raw = inbox.messages[0].data
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in raw
+    assert b"multipart/alternative" in raw
+
+
+def test_without_a_secret_key_nothing_is_sent(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syndicate.pipeline.send import SendError
+
+    subscribe(store, 1)
+    monkeypatch.delenv("SYNDICATE_SECRET_KEY")
+    with pytest.raises(SendError, match="SYNDICATE_SECRET_KEY"):
+        send_edition(settings, store, OutboxSender(settings.root), WEEK, clock=clock)
+    assert not store.send_started(WEEK)
