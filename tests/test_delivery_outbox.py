@@ -5,7 +5,8 @@ import email.policy
 from datetime import UTC, datetime
 from pathlib import Path
 
-from syndicate.delivery.base import Batch, Outcome, Recipient, personalize, substitute
+from syndicate.delivery.base import Batch, Outcome, Recipient, personalize
+from syndicate.placeholders import substitute
 from syndicate.delivery.outbox import OutboxSender, eml_name
 
 NOW = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)

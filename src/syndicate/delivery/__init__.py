@@ -15,8 +15,8 @@ from syndicate.delivery.base import (
     SendAborted,
     Sender,
     personalize,
-    substitute,
 )
+from syndicate.placeholders import substitute
 
 __all__ = [
     "DELIVERY_ID_ARG",

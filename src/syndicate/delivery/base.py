@@ -11,22 +11,19 @@ A Sender only sends. The ledger decides who is in a batch and what an outcome me
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from syndicate.content import header_safe
 from syndicate.models import Message
+from syndicate.placeholders import substitute
 
 # Keys the ledger puts in ``Batch.custom_args`` / per-recipient custom_args.
 WEEK_ARG = "week"
 DELIVERY_ID_ARG = "delivery_id"
 
 OutcomeState = Literal["sent", "failed", "uncertain", "retry"]
-
-_PLACEHOLDER = re.compile(r"%%([^%\s]+)%%")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,39 +86,6 @@ class SendAborted(DeliveryError):
         super().__init__(reason)
         self.reason = reason
         self.outcomes: list[Outcome] = list(outcomes)
-
-
-# --- substitution: the one implementation every sender shares ---------------------------
-
-
-def substitute(template: str, values: Mapping[str, str], *, escape: bool = False) -> str:
-    """Fill ``%%key%%`` from ``values``; unknown placeholders stay as they are.
-
-    With ``escape`` the values are HTML-escaped (for the HTML part). One pass: a value that
-    itself looks like a placeholder is not expanded again.
-    """
-    if "%%" not in template:
-        return template
-
-    def fill(match: re.Match[str]) -> str:
-        value = values.get(match[1])
-        if value is None:
-            return match[0]
-        return html.escape(value) if escape else value
-
-    return _PLACEHOLDER.sub(fill, template)
-
-
-def placeholders(template: str) -> set[str]:
-    """The keys of the ``%%key%%`` placeholders in a template."""
-    return set(_PLACEHOLDER.findall(template))
-
-
-def rename_placeholders(template: str, renames: Mapping[str, str]) -> str:
-    """Rewrite ``%%old%%`` to ``%%new%%`` for the keys in ``renames``."""
-    if not renames:
-        return template
-    return _PLACEHOLDER.sub(lambda m: f"%%{renames[m[1]]}%%" if m[1] in renames else m[0], template)
 
 
 def header_value(value: str) -> str:

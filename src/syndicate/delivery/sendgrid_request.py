@@ -16,10 +16,8 @@ from syndicate.delivery.base import (
     Recipient,
     clean_headers,
     header_value,
-    placeholders,
-    rename_placeholders,
-    substitute,
 )
+from syndicate.placeholders import placeholders, rename_placeholders, substitute
 
 _ENCODER = json.JSONEncoder(check_circular=False, separators=(",", ":"))
 

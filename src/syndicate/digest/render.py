@@ -9,7 +9,6 @@ milliseconds, substitution microseconds.
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +25,7 @@ from premailer import Premailer
 from syndicate.content import excerpt, strip_control
 from syndicate.digest.select import parse_week
 from syndicate.models import Article, Edition, RenderedDigest
+from syndicate.placeholders import PLACEHOLDER, substitute
 
 DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "templates" / "email"
 HTML_TEMPLATE = "digest.html"
@@ -33,7 +33,6 @@ TEXT_TEMPLATE = "digest.txt"
 SUMMARY_LIMIT = 300  # characters; keeps 20 headlines well under 100 KB of HTML
 PREHEADER_TITLES = 3
 
-PLACEHOLDER = re.compile(r"%%([A-Za-z0-9_]+)%%")
 # Used in place of a blank value, so that "Hi %%name%%," reads "Hi there,".
 PLACEHOLDER_FALLBACKS: Mapping[str, str] = {"name": "there"}
 _WORD_JOINER = "\u2060"  # invisible; splits a "%%" in article text so it is no placeholder
@@ -228,15 +227,9 @@ def personalize(rendered: RenderedDigest, substitutions: Mapping[str, str]) -> t
     if missing:
         names = ", ".join(f"%%{key}%%" for key in missing)
         raise ValueError(f"digest {rendered.week}: no value for placeholder {names}")
-    escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
-    return _substitute(rendered.html, escaped), _substitute(rendered.text, values)
+    return substitute(rendered.html, values, escape=True), substitute(rendered.text, values)
 
 
 def _one_line(key: str, value: str) -> str:
     folded = " ".join(strip_control(value).split())
     return folded or PLACEHOLDER_FALLBACKS.get(key, "")
-
-
-def _substitute(text: str, values: Mapping[str, str]) -> str:
-    # One pass: a value that itself contains "%%x%%" is not expanded again.
-    return PLACEHOLDER.sub(lambda m: values[m[1]], text)

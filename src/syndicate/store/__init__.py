@@ -1,7 +1,8 @@
 """The database: the only place that speaks SQL.
 
 ``Store(url)`` opens SQLite or PostgreSQL from the URL alone, creates the schema on first
-use and refuses a database written by a newer schema. Every method is one transaction.
+use, migrates an older one (store.migrate) and refuses a database written by a newer schema.
+Every method is one transaction.
 """
 
 from __future__ import annotations
@@ -28,14 +29,9 @@ from syndicate.store import files as _files
 from syndicate.store import ledger as _ledger
 from syndicate.store import recipients as _recipients
 from syndicate.store import subscribers as _subscribers
-from syndicate.store.engine import (
-    SchemaVersionError,
-    StoreError,
-    make_engine,
-    prepare_schema,
-    writer,
-)
+from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, writer
 from syndicate.store.ledger import SendStatus
+from syndicate.store.migrate import prepare_schema
 from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, variant_key
 from syndicate.store.records import FileRecord, FileState
 from syndicate.store.schema import SCHEMA_VERSION

@@ -1,21 +1,21 @@
-"""Opening a database: the engine, SQLite's connection settings, and the schema check."""
+"""Opening a database: the engine and SQLite's connection settings.
+
+The schema check and migrations are in syndicate.store.migrate.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
-
-from syndicate.store.schema import SCHEMA_VERSION, meta, metadata
+from sqlalchemy.exc import ArgumentError
 
 # A write transaction on SQLite starts with BEGIN IMMEDIATE: a deferred transaction that
 # reads and then writes can fail at once with "database is locked" (the busy timeout does
 # not apply to a lock upgrade), while an immediate one waits for the writer ahead of it.
 BEGIN_OPTION = "syndicate_sqlite_begin"
-SCHEMA_LOCK_ID = 0x53594E44  # "SYND": an arbitrary, fixed PostgreSQL advisory lock key
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA busy_timeout=5000",
@@ -77,54 +77,6 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
 
 
-def prepare_schema(engine: Engine) -> None:
-    """Create the tables on first use; refuse a database of another schema version."""
-    try:
-        _prepare_schema(engine)
-    except OperationalError as exc:
-        reason = " ".join(str(exc.orig).split())
-        raise StoreError(f"{_where(engine)}: cannot open the database: {reason}") from exc
-
-
-def _prepare_schema(engine: Engine) -> None:
-    with writer(engine).begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Two instances starting on an empty database must not both create the tables.
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_ID})")
-        found = _stored_version(conn)
-        if found is None:
-            metadata.create_all(conn)
-            conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-        elif found != SCHEMA_VERSION:
-            raise SchemaVersionError(_version_message(engine, found))
-
-
-def _stored_version(conn: Connection) -> int | None:
-    if not inspect(conn).has_table(meta.name):
-        return None
-    raw = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise SchemaVersionError(
-            f"{_where(conn.engine)}: meta.schema_version is {raw!r}, not a number"
-        ) from None
-
-
-def _version_message(engine: Engine, found: int) -> str:
-    where = _where(engine)
-    if found > SCHEMA_VERSION:
-        return (
-            f"{where}: database schema version {found} is newer than this syndicate knows "
-            f"({SCHEMA_VERSION}); upgrade syndicate"
-        )
-    return (
-        f"{where}: database schema version {found} is older than {SCHEMA_VERSION} "
-        "and no migration is available"
-    )
-
-
-def _where(engine: Engine) -> str:
+def where(engine: Engine) -> str:
+    """The engine's URL for messages, without the password."""
     return engine.url.render_as_string(hide_password=True)
