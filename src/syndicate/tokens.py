@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta
@@ -21,6 +20,9 @@ _VERSION = b"syndicate-token-v1\x00"
 TAMPERED = "tampered"
 EXPIRED = "expired"
 WRONG_PURPOSE = "wrong purpose"
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 class TokenError(Exception):
@@ -42,19 +44,35 @@ def sign(
 ) -> str:
     """A token binding ``subject_id`` to ``purpose``, valid for ``ttl`` from ``now``
     (forever when ``ttl`` is None)."""
-    key = _key(secret)
-    if not purpose:
-        raise ValueError("token purpose is empty")
-    if isinstance(subject_id, bool) or not isinstance(subject_id, int | str):
-        raise TypeError(f"token subject must be int or str, not {type(subject_id).__name__}")
-    expires: int | None = None
-    if ttl is not None:
-        if ttl <= timedelta(0):
+    return Signer(purpose, secret=secret, ttl=ttl).sign(subject_id, now)
+
+
+class Signer:
+    """Signs many tokens of one purpose with one key (a send signs two per recipient, so
+    the key schedule and the purpose's encoding are done once, not a million times)."""
+
+    def __init__(self, purpose: str, *, secret: str, ttl: timedelta | None) -> None:
+        if not purpose:
+            raise ValueError("token purpose is empty")
+        if ttl is not None and ttl <= timedelta(0):
             raise ValueError(f"token ttl must be positive, got {ttl}")
-        expires = int((_aware(now) + ttl).timestamp())
-    raw = json.dumps({"p": purpose, "s": subject_id, "e": expires}, separators=(",", ":"))
-    payload = _b64encode(raw.encode("utf-8"))
-    return f"{payload}.{_b64encode(_mac(key, payload))}"
+        self._base = hmac.new(_key(secret), _VERSION, "sha256")
+        self._purpose = purpose
+        self._head = '{"p":' + _ENCODER.encode(purpose) + ',"s":'
+        self._ttl = ttl
+
+    def sign(self, subject_id: int | str, now: datetime) -> str:
+        if isinstance(subject_id, bool) or not isinstance(subject_id, int | str):
+            raise TypeError(f"token subject must be int or str, not {type(subject_id).__name__}")
+        expires = "null"
+        if self._ttl is not None:
+            expires = str(int((_aware(now) + self._ttl).timestamp()))
+        # The same bytes as _ENCODER.encode({"p": ..., "s": ..., "e": ...}).
+        raw = f'{self._head}{_ENCODER.encode(subject_id)},"e":{expires}}}'
+        payload = _b64encode(raw.encode("utf-8"))
+        mac = self._base.copy()
+        mac.update(payload.encode("ascii"))
+        return f"{payload}.{_b64encode(mac.digest())}"
 
 
 def verify(token: str, purpose: str, *, secret: str, now: datetime) -> str | int:
@@ -99,7 +117,7 @@ def _key(secret: str) -> bytes:
 
 
 def _mac(key: bytes, payload: str) -> bytes:
-    return hmac.new(key, _VERSION + payload.encode("ascii"), hashlib.sha256).digest()
+    return hmac.digest(key, _VERSION + payload.encode("ascii"), "sha256")
 
 
 def _aware(now: datetime) -> datetime:

@@ -142,6 +142,8 @@ class _SendLoop:
         self.settings, self.store, self.sender = settings, store, sender
         self.edition, self.secret, self.clock, self.report = edition, secret, clock, report
         self.failures_in_a_row = 0
+        self.unsubscribe = tokens.Signer(UNSUBSCRIBE, secret=secret, ttl=None)
+        self.preferences = tokens.Signer(PREFERENCES, secret=secret, ttl=None)
         self.domain = domain_of(settings.email.from_address)
         self.list_id = list_id(settings)
         self.concurrency = (
@@ -199,8 +201,8 @@ class _SendLoop:
     def _recipient(self, delivery: Delivery) -> Recipient:
         subscriber = delivery.subscriber_id or 0
         now = self.clock()
-        unsubscribe = tokens.sign(UNSUBSCRIBE, subscriber, secret=self.secret, now=now, ttl=None)
-        preferences = tokens.sign(PREFERENCES, subscriber, secret=self.secret, now=now, ttl=None)
+        unsubscribe = self.unsubscribe.sign(subscriber, now)
+        preferences = self.preferences.sign(subscriber, now)
         base = self.settings.web_url
         unsubscribe_url = f"{base}unsubscribe?token={unsubscribe}"
         subject = quote(f"unsubscribe {unsubscribe}")
