@@ -68,7 +68,8 @@ class Signer:
         if self._ttl is not None:
             expires = str(int((_aware(now) + self._ttl).timestamp()))
         # The same bytes as _ENCODER.encode({"p": ..., "s": ..., "e": ...}).
-        raw = f'{self._head}{_ENCODER.encode(subject_id)},"e":{expires}}}'
+        subject = str(subject_id) if isinstance(subject_id, int) else _ENCODER.encode(subject_id)
+        raw = f'{self._head}{subject},"e":{expires}}}'
         payload = _b64encode(raw.encode("utf-8"))
         mac = self._base.copy()
         mac.update(payload.encode("ascii"))

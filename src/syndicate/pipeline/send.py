@@ -33,6 +33,7 @@ _Pending = Future[list[Outcome] | SendAborted]
 Report = Callable[[str], None]
 
 UNSUBSCRIBE = "unsubscribe"
+STOPPED = "stopped"  # the paused reason when should_stop asked the send to stop
 PREFERENCES = "preferences"
 _STATE = {
     "sent": DeliveryState.SENT,
@@ -81,8 +82,13 @@ def send_edition(
     clock: Clock,
     dry_run: bool = False,
     on_event: Report | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> SendReport:
-    """Send ``week``'s edition to every frozen recipient that has not had it yet."""
+    """Send ``week``'s edition to every frozen recipient that has not had it yet.
+
+    ``should_stop`` is asked before each batch is claimed: when it says yes, the batches in
+    flight are settled and the send pauses with the reason "stopped" (the next send resumes).
+    """
     now = clock()
     edition = prepare_edition(settings, store, week, now=now)
     report = SendReport(week=week, dry_run=dry_run)
@@ -100,7 +106,7 @@ def send_edition(
     if report.recovered and on_event:
         on_event(f"{report.recovered} recipients were in flight at a crash: now uncertain")
     store.mark_send_paused(week, None)
-    loop = _SendLoop(settings, store, sender, edition, secret, clock, report)
+    loop = _SendLoop(settings, store, sender, edition, secret, clock, report, should_stop)
     for variant, count in store.pending_variants(week):
         report.variants[variant_label(variant)] = count
         if not loop.run_variant(variant):
@@ -138,10 +144,13 @@ class _SendLoop:
         secret: str,
         clock: Clock,
         report: SendReport,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.settings, self.store, self.sender = settings, store, sender
         self.edition, self.secret, self.clock, self.report = edition, secret, clock, report
+        self.should_stop = should_stop
         self.failures_in_a_row = 0
+        self.mailto = f"mailto:{quote(settings.email.from_address, safe='@')}"
         self.unsubscribe = tokens.Signer(UNSUBSCRIBE, secret=secret, ttl=None)
         self.preferences = tokens.Signer(PREFERENCES, secret=secret, ttl=None)
         self.domain = domain_of(settings.email.from_address)
@@ -162,7 +171,7 @@ class _SendLoop:
             for batch in self._batches(rendered, variant):
                 if not self._settle(batch, self._send(batch)):
                     return False
-            return True
+            return not self.report.paused
         with ThreadPoolExecutor(self.concurrency) as pool:
             in_flight: list[tuple[Batch, _Pending]] = []
             for batch in self._batches(rendered, variant):
@@ -175,7 +184,7 @@ class _SendLoop:
             ok = True
             for done, future in in_flight:
                 ok = self._settle(done, future.result()) and ok
-            return ok
+            return ok and not self.report.paused
 
     def _drain(self, in_flight: Sequence[tuple[Batch, _Pending]]) -> None:
         for batch, future in in_flight:
@@ -183,6 +192,9 @@ class _SendLoop:
 
     def _batches(self, rendered: RenderedDigest, variant: str) -> Iterator[Batch]:
         while not self.report.paused:
+            if self.should_stop is not None and self.should_stop():
+                self.report.paused = STOPPED
+                return
             claimed = self.store.claim_batch(
                 self.edition.week, variant, self.sender.max_batch, self.clock()
             )
@@ -205,8 +217,8 @@ class _SendLoop:
         preferences = self.preferences.sign(subscriber, now)
         base = self.settings.web_url
         unsubscribe_url = f"{base}unsubscribe?token={unsubscribe}"
-        subject = quote(f"unsubscribe {unsubscribe}")
-        mailto = f"mailto:{self.settings.email.from_address}?subject={subject}"
+        # A token is base64url and dots: nothing in it needs quoting in a mailto URL.
+        mailto = f"{self.mailto}?subject=unsubscribe%20{unsubscribe}"
         return Recipient(
             delivery_id=delivery.id,
             email=delivery.email,
