@@ -1,0 +1,156 @@
+"""Subscribers and sending from the command line, as an operator runs them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from tests.sendgrid_standin import Fault, SendGridStandIn
+
+from syndicate.cli import main
+
+NOW = "2026-11-23T08:00:00+00:00"
+WEEK = "2026-W48"
+
+ARTICLE = """Dark skies at the dam
+
+November 21, 2026
+
+Clear and steady all night.
+
+Continue reading
+November 21, 2026
+Observing Reports
+Dark skies at the dam
+Clear and steady all night.
+Read article
+"""
+
+CSV = """email,name,categories
+ann@example.com,Ann,
+bob@example.com,Bob,"Observing Reports"
+not-an-address,Carl,
+,Dora,
+ANN@example.com,Ann again,
+eve@example.com,Eve,Events,extra
+"""
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    assert CliRunner().invoke(main, ["init", str(tmp_path / "site")]).exit_code == 0
+    site = tmp_path / "site"
+    (site / "articles" / "dam.txt").write_text(ARTICLE, encoding="utf-8")
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "cli-secret")
+    return site
+
+
+def run(site: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    config = str(site / "config" / "syndicate.toml")
+    result = CliRunner().invoke(main, ["--config", config, "--now", NOW, *args], input=stdin)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_reports_bad_rows_by_line_and_is_idempotent(site: Path) -> None:
+    path = site / "people.csv"
+    path.write_text(CSV, encoding="utf-8")
+    code, out, err = run(site, "subscribers", "import", str(path))
+    assert code == 1
+    assert "import: 2 added, 0 unchanged, 4 rejected" in out
+    lines = err.strip().splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["line 4", "line 5", "line 6", "line 7"]
+    assert "duplicate" in lines[2] and "line 2" in lines[2]
+    code, out, _ = run(site, "subscribers", "import", str(path))
+    assert "import: 0 added, 2 unchanged, 4 rejected" in out
+    code, out, _ = run(site, "subscribers", "export")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["email"], r["categories"], r["status"]) for r in rows] == [
+        ("ann@example.com", "", "active"),
+        ("bob@example.com", "Observing Reports", "active"),
+    ]
+
+
+def test_add_list_remove(site: Path) -> None:
+    assert run(site, "subscribers", "add", "zoe@example.com", "--name", "Zoe")[0] == 0
+    code, _, err = run(site, "subscribers", "add", "ZOE@example.com")
+    assert code == 1 and "already subscribed" in err
+    code, _, err = run(site, "subscribers", "add", "zoe@@example")
+    assert code == 2 and "EMAIL" in err
+    code, out, _ = run(site, "subscribers", "list", "--status", "active")
+    assert "zoe@example.com" in out and "1 subscribers" in out
+    assert run(site, "subscribers", "remove", "zoe@example.com")[0] == 0
+    code, _, err = run(site, "subscribers", "remove", "zoe@example.com")
+    assert code == 1 and "no such subscriber" in err
+
+
+def test_dry_run_then_send_through_sendgrid_then_nothing_new(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(site, "gather")[0] == 0
+    for address in ("ann@example.com", "bob@example.com"):
+        run(site, "subscribers", "add", address)
+    run(site, "subscribers", "add", "cat@example.com", "--categories", "Events")
+    code, out, _ = run(site, "digest", "send", "--week", WEEK, "--dry-run")
+    assert code == 0 and "would send 2 messages" in out
+    with SendGridStandIn("SG.cli-key") as standin:
+        monkeypatch.setenv("SENDGRID_API_KEY", "SG.cli-key")
+        monkeypatch.setenv("SYNDICATE_DELIVERY__BACKEND", "sendgrid")
+        monkeypatch.setenv("SYNDICATE_DELIVERY__SENDGRID__BASE_URL", standin.base_url)
+        code, out, err = run(site, "digest", "send", "--week", WEEK)
+        assert code == 0, err
+        assert "2 sent" in out
+        code, out, _ = run(site, "digest", "send", "--week", WEEK)
+        assert code == 0 and standin.requests == 1
+        assert dict(standin.copies) == {"ann@example.com": 1, "bob@example.com": 1}
+
+
+def test_a_wrong_api_key_pauses_with_a_clear_message(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(site, "gather")
+    run(site, "subscribers", "add", "ann@example.com")
+    with SendGridStandIn("SG.right") as standin:
+        monkeypatch.setenv("SENDGRID_API_KEY", "SG.wrong-key-value")
+        monkeypatch.setenv("SYNDICATE_DELIVERY__BACKEND", "sendgrid")
+        monkeypatch.setenv("SYNDICATE_DELIVERY__SENDGRID__BASE_URL", standin.base_url)
+        code, out, err = run(site, "digest", "send", "--week", WEEK)
+    assert code == 2 and "PAUSED" in out and "API key" in out
+    assert "SG.wrong-key-value" not in out + err
+
+
+def test_test_send_writes_one_message_outside_the_ledger(site: Path) -> None:
+    run(site, "gather")
+    code, out, _ = run(site, "digest", "test-send", "me@example.com", "--week", WEEK)
+    assert code == 0 and "sent" in out
+    sent = list((site / "var" / "outbox" / "sent").glob("*.eml"))
+    assert len(sent) == 1
+    code, out, _ = run(site, "status")
+    assert code == 0
+
+
+def test_uncertain_is_reported_and_only_the_operator_requeues_it(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(site, "gather")
+    run(site, "subscribers", "add", "ann@example.com")
+    with SendGridStandIn("SG.key") as standin:
+        monkeypatch.setenv("SENDGRID_API_KEY", "SG.key")
+        monkeypatch.setenv("SYNDICATE_DELIVERY__BACKEND", "sendgrid")
+        monkeypatch.setenv("SYNDICATE_DELIVERY__SENDGRID__BASE_URL", standin.base_url)
+        monkeypatch.setenv("SYNDICATE_DELIVERY__SENDGRID__TIMEOUT", "1")
+        standin.inject(Fault.accept_then_hang(max_seconds=3))
+        code, out, err = run(site, "digest", "send", "--week", WEEK)
+        assert code == 0 and "1 uncertain" in out and "resend-uncertain" in err
+        run(site, "digest", "send", "--week", WEEK)
+        assert standin.copies["ann@example.com"] == 1
+        code, out, _ = run(site, "digest", "resend-uncertain", "--week", WEEK, "--list")
+        assert "ann@example.com" in out and "1 uncertain recipients" in out
+        code, out, _ = run(site, "digest", "resend-uncertain", "--week", WEEK, stdin="y\n")
+        assert code == 0 and "1 recipients queued again" in out
+        run(site, "digest", "send", "--week", WEEK)
+        assert standin.copies["ann@example.com"] == 2  # the operator chose a second copy
