@@ -1,0 +1,326 @@
+"""Joining and leaving by web: double opt-in, confirmation, unsubscribe, preferences.
+
+Links carry signed tokens (``syndicate.tokens``):
+
+- ``confirm``: made here, expires (48 h by default); its subject is ``"<id>:<tag>"``, the
+  tag a hash of the address, so a link never confirms a later subscriber who was given the
+  same id;
+- ``unsubscribe`` and ``preferences``: made by the send job for every digest, never expire;
+  their subject is the subscriber id.
+
+Nothing here says to a stranger whether an address is subscribed: ``subscribe`` answers
+the same for a new, a pending and an active address (only the result, which the web front
+does not show, tells them apart).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from jinja2 import Environment, StrictUndefined
+
+from syndicate import tokens
+from syndicate.audience import clean_name, normalize_address
+from syndicate.config import Settings
+from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
+from syndicate.models import Subscriber, SubscriberStatus
+from syndicate.pipeline.edition import domain_of
+from syndicate.pipeline.send import PREFERENCES, UNSUBSCRIBE
+from syndicate.store import DuplicateSubscriber, Store
+
+CONFIRM = "confirm"
+DEFAULT_CONFIRM_TTL = timedelta(hours=48)
+CONFIRM_ARG = "confirm"  # the custom "week" arg of a confirmation mail (outbox: confirm-…eml)
+NAME_LIMIT = 100
+_JOINABLE = (SubscriberStatus.PENDING, SubscriberStatus.UNSUBSCRIBED)
+_LEAVABLE = (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE)
+
+SubscribeAction = Literal["created", "resent", "unchanged"]
+
+
+class SubscriptionError(Exception):
+    """Base of the errors a subscription link or form can meet."""
+
+
+class LinkError(SubscriptionError):
+    """A link that must not be honoured (tampered, expired, for another purpose, or for a
+    subscription that is gone); nothing was changed. ``reason`` is one short phrase."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid link: {reason}")
+        self.reason = reason
+
+
+class NotConfigured(SubscriptionError):
+    """No secret key: links can be neither made nor checked."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeResult:
+    action: SubscribeAction
+    subscriber_id: int
+    outcome: Outcome | None = None  # the confirmation mail's; None when none was sent
+
+    @property
+    def mail_failed(self) -> bool:
+        return self.outcome is not None and self.outcome.state in ("failed", "retry")
+
+
+# --- subscribing --------------------------------------------------------------------------
+
+
+def subscribe(
+    settings: Settings,
+    store: Store,
+    sender: Sender,
+    *,
+    email: str,
+    name: str,
+    categories: Iterable[str],
+    now: datetime,
+    ttl: timedelta = DEFAULT_CONFIRM_TTL,
+) -> SubscribeResult:
+    """A pending subscriber (new, or one who had left) and a confirmation mail to them.
+
+    An active subscriber is left as they are and gets no mail; so are bounced and complained
+    addresses. Raises AddressError for a bad address, NotConfigured without a secret key.
+    """
+    secret = _secret(settings)
+    address = normalize_address(email)
+    chosen = choose_categories(site_categories(store), categories)
+    name = clean_name(name)[:NAME_LIMIT]
+    subscriber, action = _pending_subscriber(store, address, name, chosen, now)
+    if subscriber.status not in _JOINABLE:
+        return SubscribeResult("unchanged", subscriber.id)
+    if action == "resent":
+        # Not yet (or no longer) reading: the new choice counts once the link is followed.
+        store.set_categories(subscriber.id, chosen, now)
+    token = tokens.sign(CONFIRM, confirm_subject(subscriber), secret=secret, now=now, ttl=ttl)
+    batch = confirmation_batch(settings, subscriber, link_url(settings, CONFIRM, token), ttl, now)
+    return SubscribeResult(action, subscriber.id, send_one(sender, batch))
+
+
+def _pending_subscriber(
+    store: Store, address: str, name: str, categories: frozenset[str], now: datetime
+) -> tuple[Subscriber, SubscribeAction]:
+    found = store.find_subscriber(address)
+    if found is not None:
+        return found, "resent"
+    try:
+        added = store.add_subscriber(address, name, categories, SubscriberStatus.PENDING, now)
+        return added, "created"
+    except DuplicateSubscriber:
+        # Another request added the address between our look and our insert.
+        raced = store.find_subscriber(address)
+        if raced is None:
+            raise
+        return raced, "resent"
+
+
+def confirm(settings: Settings, store: Store, token: str, *, now: datetime) -> Subscriber:
+    """Activate the subscriber a confirmation link names (again is fine: no change)."""
+    subject = _verify(settings, token, CONFIRM, now)
+    sid, _, tag = str(subject).partition(":")
+    subscriber = store.get_subscriber(int(sid)) if sid.isdigit() else None
+    if subscriber is None or address_tag(subscriber.email) != tag:
+        raise LinkError("the subscription it was made for no longer exists")
+    if subscriber.status is SubscriberStatus.ACTIVE:
+        return subscriber
+    if subscriber.status not in _JOINABLE:
+        raise LinkError(f"the address is {subscriber.status.value}")
+    store.set_status(subscriber.id, SubscriberStatus.ACTIVE, now)
+    return _reload(store, subscriber.id)
+
+
+# --- leaving and choosing -----------------------------------------------------------------
+
+
+def subscriber_for_link(
+    settings: Settings, store: Store, token: str, purpose: str, *, now: datetime
+) -> Subscriber | None:
+    """Who an unsubscribe/preferences link names (None: they were removed); changes nothing."""
+    subject = _verify(settings, token, purpose, now)
+    if not isinstance(subject, int):
+        raise LinkError(tokens.TAMPERED)
+    return store.get_subscriber(subject)
+
+
+def unsubscribe(
+    settings: Settings,
+    store: Store,
+    token: str,
+    *,
+    now: datetime,
+    purpose: str = UNSUBSCRIBE,
+) -> Subscriber | None:
+    """Unsubscribe whom the link names; doing it twice, or for a removed subscriber, is fine.
+
+    ``purpose`` may be PREFERENCES: the preferences page offers unsubscribing too. A bounced
+    or complained address keeps that status.
+    """
+    if purpose not in (UNSUBSCRIBE, PREFERENCES):
+        raise ValueError(f"unsubscribe: purpose {purpose!r} is not unsubscribe or preferences")
+    subscriber = subscriber_for_link(settings, store, token, purpose, now=now)
+    if subscriber is None or subscriber.status not in _LEAVABLE:
+        return subscriber
+    store.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, now)
+    return _reload(store, subscriber.id)
+
+
+def set_preferences(
+    settings: Settings, store: Store, token: str, categories: Iterable[str], *, now: datetime
+) -> Subscriber:
+    """Save the categories chosen on the preferences page (none, or all, = every category)."""
+    subscriber = subscriber_for_link(settings, store, token, PREFERENCES, now=now)
+    if subscriber is None:
+        raise LinkError("the subscription it was made for no longer exists")
+    store.set_categories(subscriber.id, choose_categories(site_categories(store), categories), now)
+    return _reload(store, subscriber.id)
+
+
+def site_categories(store: Store) -> list[str]:
+    """The categories a subscriber can choose from: those of the stored articles."""
+    return [name for name, _count in store.categories() if name.strip()]
+
+
+def choose_categories(available: Sequence[str], given: Iterable[str]) -> frozenset[str]:
+    """The known ones of ``given`` (matched case-insensitively), in their stored spelling.
+
+    Choosing all of them is the same as choosing none: every category, also future ones.
+    """
+    known = {name.casefold(): name for name in available}
+    chosen = frozenset(known[g.casefold()] for g in given if g.casefold() in known)
+    return frozenset() if chosen == frozenset(known.values()) else chosen
+
+
+# --- links and the confirmation mail ------------------------------------------------------
+
+
+def link_url(settings: Settings, page: str, token: str) -> str:
+    """``<web_url><page>?token=<token>``; tokens are base64url and need no quoting."""
+    return f"{settings.web_url}{page}?token={token}"
+
+
+def address_tag(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:16]
+
+
+def confirm_subject(subscriber: Subscriber) -> str:
+    return f"{subscriber.id}:{address_tag(subscriber.email)}"
+
+
+def send_one(sender: Sender, batch: Batch) -> Outcome:
+    try:
+        (outcome,) = sender.send(batch)
+    except SendAborted as aborted:
+        return Outcome(0, "failed", aborted.reason)
+    return outcome
+
+
+_MAIL_TEXT = Environment(undefined=StrictUndefined, keep_trailing_newline=True).from_string(
+    """\
+Hi {{ name }},
+
+please confirm that you want the weekly digest of {{ site }} at {{ email }}:
+
+{{ url }}
+
+The link is valid for {{ hours }} hours. If you did not ask for this, ignore this mail:
+you will not be subscribed and will hear no more from us.
+
+{{ "-- " }}
+{{ site }}
+{% for line in postal %}{{ line }}
+{% endfor %}"""
+)
+_MAIL_HTML = Environment(autoescape=True, undefined=StrictUndefined).from_string(
+    """\
+<!DOCTYPE html>
+<html lang="{{ language }}">
+<head><meta charset="utf-8"><title>{{ subject }}</title></head>
+<body style="margin:0;padding:24px;background:#f4f4f5;font-family:system-ui,sans-serif;\
+color:#1f2328">
+<div style="max-width:520px;margin:0 auto;background:#ffffff;padding:24px;border-radius:8px">
+<p>Hi {{ name }},</p>
+<p>please confirm that you want the weekly digest of <strong>{{ site }}</strong>
+at {{ email }}:</p>
+<p style="margin:24px 0"><a href="{{ url }}" style="background:#1d4ed8;color:#ffffff;\
+padding:12px 20px;border-radius:6px;text-decoration:none;display:inline-block">\
+Confirm my subscription</a></p>
+<p style="font-size:14px;color:#57606a">Or open this link: {{ url }}</p>
+<p style="font-size:14px;color:#57606a">The link is valid for {{ hours }} hours. If you did
+not ask for this, ignore this mail: you will not be subscribed and will hear no more from us.</p>
+<p style="font-size:12px;color:#57606a">{{ site }}{% for line in postal %}<br>{{ line }}\
+{% endfor %}</p>
+</div>
+</body>
+</html>
+"""
+)
+
+
+def confirmation_batch(
+    settings: Settings, subscriber: Subscriber, url: str, ttl: timedelta, now: datetime
+) -> Batch:
+    """The confirmation mail, text and HTML, as a batch of one."""
+    site = clean_name(settings.site.title)
+    postal = settings.site.postal_address
+    subject = f"Please confirm your subscription to {site}"
+    context = {
+        "name": clean_name(subscriber.name) or "there",
+        "site": site,
+        "email": subscriber.email,
+        "url": url,
+        "hours": max(1, round(ttl.total_seconds() / 3600)),
+        "postal": [line for line in map(clean_name, postal.splitlines()) if line],
+        "subject": subject,
+        "language": clean_name(settings.site.language) or "en",
+    }
+    domain = domain_of(settings.email.from_address)
+    recipient = Recipient(
+        delivery_id=0,
+        email=subscriber.email,
+        name=subscriber.name,
+        headers={"Auto-Submitted": "auto-generated"},
+        message_id=f"<confirm.{subscriber.id}.{int(now.timestamp())}@{domain}>",
+    )
+    return Batch(
+        subject=subject,
+        html=_MAIL_HTML.render(context),
+        text=_MAIL_TEXT.render(context),
+        from_address=settings.email.from_address,
+        from_name=settings.email.from_name or settings.site.title,
+        recipients=[recipient],
+        custom_args={WEEK_ARG: CONFIRM_ARG},
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _secret(settings: Settings) -> str:
+    secret = settings.secret_key
+    if not secret:
+        raise NotConfigured(
+            "SYNDICATE_SECRET_KEY is not set: links can be neither made nor checked"
+        )
+    return secret
+
+
+def _verify(settings: Settings, token: str, purpose: str, now: datetime) -> str | int:
+    secret = _secret(settings)
+    try:
+        return tokens.verify(token, purpose, secret=secret, now=now)
+    except tokens.TokenError as exc:
+        raise LinkError(exc.reason) from None
+
+
+def _reload(store: Store, subscriber_id: int) -> Subscriber:
+    found = store.get_subscriber(subscriber_id)
+    if found is None:
+        raise LinkError("the subscription it was made for no longer exists")
+    return found

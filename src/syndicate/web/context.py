@@ -1,0 +1,55 @@
+"""What every route of the web front is given: settings, store, backends, clock, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from syndicate.config import Settings
+from syndicate.delivery import Sender
+from syndicate.pipeline.subscriptions import DEFAULT_CONFIRM_TTL
+from syndicate.store import Store
+from syndicate.web.pages import Pages
+from syndicate.web.ratelimit import Limit, SlidingWindow
+
+Clock = Callable[[], datetime]
+SenderFactory = Callable[[], Sender]
+HealthCallback = Callable[[], Mapping[str, Any]]  # the contract is in web/ops.py
+
+
+PER_IP = Limit(5, 3600)  # POST /subscribe per client address and hour
+PER_ADDRESS = Limit(3, 86_400)  # per address subscribed, and day
+
+
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    """The web front's knobs (settings-to-be; see the report of issue 4)."""
+
+    confirm_ttl: timedelta = DEFAULT_CONFIRM_TTL
+    subscribe_per_ip: Limit = PER_IP
+    subscribe_per_address: Limit = PER_ADDRESS
+    cache_seconds: int = 300  # Cache-Control max-age of feeds and archive pages
+    max_form_bytes: int = 16_384  # a larger POST body is refused with 413
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    store: Store
+    sender_factory: SenderFactory
+    clock: Clock
+    health: HealthCallback | None
+    options: WebOptions
+    pages: Pages
+    per_ip: SlidingWindow = field(init=False)
+    per_address: SlidingWindow = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.per_ip = SlidingWindow(self.options.subscribe_per_ip)
+        self.per_address = SlidingWindow(self.options.subscribe_per_address)
+
+    @property
+    def cache_control(self) -> str:
+        return f"public, max-age={self.options.cache_seconds}"

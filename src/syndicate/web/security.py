@@ -1,0 +1,143 @@
+"""Headers on every response, an access log without query strings, and the small checks a
+form POST needs: body size, same origin, the client's address."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.datastructures import FormData, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from syndicate.web.pages import PAGE_CSP
+
+log = logging.getLogger("syndicate.web")
+access_log = logging.getLogger("syndicate.web.access")
+
+DEFAULT_HEADERS = {
+    "Content-Security-Policy": PAGE_CSP,
+    "X-Content-Type-Options": "nosniff",
+    # Tokens are in our URLs: no page of ours tells another site where it came from.
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class SecurityHeaders:
+    """Adds DEFAULT_HEADERS a response did not set itself, and logs one line per request:
+    method, path (never the query string: it holds tokens), status and milliseconds."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in DEFAULT_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            millis = (time.perf_counter() - started) * 1000
+            access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, millis)
+
+
+_TOKEN = re.compile(r"(token=)[^&\s\"']+")
+SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")
+
+
+class RedactTokens(logging.Filter):
+    """Replaces the value of every ``token=`` in a record's message and arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(a) for a in record.args)
+        return True
+
+
+def _redact(value: Any) -> Any:
+    return _TOKEN.sub(r"\1[redacted]", value) if isinstance(value, str) else value
+
+
+def protect_server_logs() -> None:
+    """Put RedactTokens on uvicorn's loggers (once): should its access log be on after all,
+    it prints no token."""
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
+def client_ip(request: Request) -> str:
+    """The peer's address (uvicorn's proxy_headers option puts a trusted proxy's
+    X-Forwarded-For here)."""
+    return request.client.host if request.client else "unknown"
+
+
+def same_origin(request: Request, web_url: str) -> bool:
+    """False when the request's Origin (or, without one, Referer) names another site.
+
+    "null" is another site: that is what a sandboxed or privacy-hiding page sends. A request
+    with neither header (not from a browser) passes; the rate limits still apply.
+    """
+    allowed = {request.headers.get("host", "").lower(), urlsplit(web_url).netloc.lower()}
+    allowed.discard("")
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin != "null" and urlsplit(origin).netloc.lower() in allowed
+    referer = request.headers.get("referer")
+    if referer:
+        return urlsplit(referer).netloc.lower() in allowed
+    return True
+
+
+async def read_form(request: Request, limit: int) -> FormData:
+    """The form fields of a small POST; 413 past ``limit`` bytes, 400 for a file upload."""
+    length = request.headers.get("content-length", "")
+    if length and (not length.isdigit() or int(length) > limit):
+        raise HTTPException(413, "The form is too large.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, "The form is too large.")
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return await Request(request.scope, replay).form(max_files=0, max_fields=64)
+
+
+def text_field(form: FormData, name: str, limit: int = 1000) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def text_fields(form: FormData, name: str, limit: int = 200) -> list[str]:
+    return [v[:limit] for v in form.getlist(name) if isinstance(v, str)]

@@ -1,0 +1,326 @@
+"""Subscribe (double opt-in), confirm, unsubscribe (RFC 8058 one-click) and preferences.
+
+GET never changes a subscription, except /confirm (the link in the confirmation mail):
+mail scanners open every link, and an unsubscribe page must survive them. Tokens are
+in the query string only; they are never logged (the access log leaves the query out).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from syndicate.audience import AddressError, normalize_address
+from syndicate.backends import BackendError
+from syndicate.delivery import Sender
+from syndicate.models import Subscriber, SubscriberStatus
+from syndicate.pipeline.send import PREFERENCES, UNSUBSCRIBE
+from syndicate.pipeline.subscriptions import (
+    LinkError,
+    NotConfigured,
+    confirm,
+    link_url,
+    set_preferences,
+    site_categories,
+    subscribe,
+    subscriber_for_link,
+    unsubscribe,
+)
+from syndicate.web.context import WebContext
+from syndicate.web.pages import PRIVATE
+from syndicate.web.security import client_ip, read_form, same_origin, text_field, text_fields
+
+log = logging.getLogger("syndicate.web")
+_RECEIVING = (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
+
+_LINK_PROBLEMS = {
+    "expired": "The link has expired.",
+    "tampered": "The link is damaged: part of it may be missing.",
+    "wrong purpose": "The link is not meant for this page.",
+}
+
+
+def routes(ctx: WebContext) -> list[BaseRoute]:
+    handlers = _Handlers(ctx)
+    return [
+        Route("/subscribe", handlers.subscribe_form, methods=["GET"]),
+        Route("/subscribe", handlers.subscribe, methods=["POST"]),
+        Route("/confirm", handlers.confirm, methods=["GET"]),
+        Route("/unsubscribe", handlers.unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe", handlers.unsubscribe, methods=["POST"]),
+        Route("/preferences", handlers.preferences_page, methods=["GET"]),
+        Route("/preferences", handlers.preferences, methods=["POST"]),
+    ]
+
+
+class _Handlers:
+    def __init__(self, ctx: WebContext) -> None:
+        self.ctx = ctx
+        self.pages = ctx.pages
+
+    # --- subscribe ----------------------------------------------------------------------
+
+    async def subscribe_form(self, request: Request) -> Response:
+        return await self._form_page(200)
+
+    async def _form_page(
+        self,
+        status: int,
+        *,
+        email: str = "",
+        name: str = "",
+        checked: frozenset[str] = frozenset(),
+        error: str = "",
+    ) -> Response:
+        categories = await run_in_threadpool(site_categories, self.ctx.store)
+        return self.pages.render(
+            "subscribe.html",
+            status=status,
+            # The form's POST must carry our Origin: "no-referrer" would make it "null".
+            headers={"Referrer-Policy": "same-origin"},
+            categories=categories,
+            checked=checked,
+            email=email,
+            name=name,
+            error=error,
+        )
+
+    async def subscribe(self, request: Request) -> Response:
+        ctx = self.ctx
+        if not same_origin(request, ctx.settings.web_url):
+            return self.pages.message(
+                403, "Not from this site", "Please use the form on this site."
+            )
+        now = ctx.clock()
+        wait = ctx.per_ip.hit(client_ip(request), now.timestamp())
+        if wait is not None:
+            return self._too_many(wait)
+        form = await read_form(request, ctx.options.max_form_bytes)
+        email = text_field(form, "email", 320)
+        if text_field(form, "website"):
+            log.info("subscribe: honeypot field filled; nothing stored")
+            return self.pages.render("subscribe_sent.html", email=email)
+        name = text_field(form, "name", 200)
+        chosen = frozenset(text_fields(form, "category"))
+        try:
+            address = normalize_address(email)
+        except AddressError:
+            error = "That does not look like an email address. Please check it."
+            return await self._form_page(400, email=email, name=name, checked=chosen, error=error)
+        wait = ctx.per_address.hit(address.lower(), now.timestamp())
+        if wait is not None:
+            return self._too_many(wait)
+        if not ctx.settings.secret_key:
+            log.error("subscribe: SYNDICATE_SECRET_KEY is not set: no confirmation link")
+            return self._unavailable("We cannot send the confirmation mail just now.")
+        # The store and the mail come after the answer, so that a new, a pending and an
+        # active address cannot be told apart by how long the answer takes either.
+        job = BackgroundTask(self._subscribe, address, name, chosen)
+        return self.pages.render("subscribe_sent.html", email=address, background=job)
+
+    def _subscribe(self, address: str, name: str, categories: frozenset[str]) -> None:
+        """Runs after the response (in a worker thread): failures can only be logged."""
+        ctx = self.ctx
+        try:
+            sender: Sender = ctx.sender_factory()
+        except BackendError as exc:
+            log.error("subscribe: cannot send confirmations: %s", exc)
+            return
+        try:
+            result = subscribe(
+                ctx.settings,
+                ctx.store,
+                sender,
+                email=address,
+                name=name,
+                categories=categories,
+                now=ctx.clock(),
+                ttl=ctx.options.confirm_ttl,
+            )
+        except Exception:
+            log.exception("subscribe: failed")
+            return
+        finally:
+            sender.close()
+        if result.mail_failed:
+            assert result.outcome is not None
+            log.warning(
+                "subscribe: confirmation mail to subscriber %d failed: %s",
+                result.subscriber_id,
+                result.outcome.error,
+            )
+        else:
+            log.info("subscribe: subscriber %d %s", result.subscriber_id, result.action)
+
+    async def confirm(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        if not token:
+            return self._bad_link(None)
+        try:
+            subscriber = await run_in_threadpool(
+                confirm, self.ctx.settings, self.ctx.store, token, now=self.ctx.clock()
+            )
+        except LinkError as exc:
+            return self._bad_link(exc, expired_hint=True)
+        except NotConfigured:
+            return self._unavailable()
+        log.info("confirm: subscriber %d active", subscriber.id)
+        return self.pages.message(
+            200,
+            "You are subscribed",
+            f"The weekly digest will come to {subscriber.email}.",
+            "Every digest ends with a link to choose categories or to unsubscribe.",
+            link=(f"{self.pages.base}archive/", "Read past digests"),
+            headers=PRIVATE,
+        )
+
+    # --- unsubscribe --------------------------------------------------------------------
+
+    async def unsubscribe_page(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        if not token:
+            return self.pages.message(
+                200,
+                "Unsubscribe",
+                "To stop the digest, follow the unsubscribe link at the end of any digest "
+                "you received: it knows which address is yours.",
+            )
+        found = await self._subscriber(token, UNSUBSCRIBE)
+        if isinstance(found, Response):
+            return found
+        return self.pages.render(
+            "unsubscribe.html",
+            headers=PRIVATE,
+            action=link_url(self.ctx.settings, "unsubscribe", token),
+            email=found.email if found else "",
+            subscribed=found is not None and found.status in _RECEIVING,
+        )
+
+    async def unsubscribe(self, request: Request) -> Response:
+        # RFC 8058: the body is "List-Unsubscribe=One-Click"; the token alone is the authority,
+        # so the body is read (bounded) but not required.
+        await read_form(request, self.ctx.options.max_form_bytes)
+        return await self._leave(request.query_params.get("token", ""), UNSUBSCRIBE)
+
+    async def _leave(self, token: str, purpose: str) -> Response:
+        if not token:
+            return self._bad_link(None)
+        ctx = self.ctx
+        try:
+            left = await run_in_threadpool(
+                unsubscribe, ctx.settings, ctx.store, token, now=ctx.clock(), purpose=purpose
+            )
+        except LinkError as exc:
+            return self._bad_link(exc)
+        except NotConfigured:
+            return self._unavailable()
+        if left is not None:
+            log.info("unsubscribe: subscriber %d now %s", left.id, left.status.value)
+        return self.pages.render(
+            "unsubscribed.html", headers=PRIVATE, email=left.email if left else ""
+        )
+
+    # --- preferences --------------------------------------------------------------------
+
+    async def preferences_page(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        found = await self._subscriber(token, PREFERENCES)
+        if isinstance(found, Response):
+            return found
+        return await self._preferences(token, found, saved=False)
+
+    async def preferences(self, request: Request) -> Response:
+        ctx = self.ctx
+        token = request.query_params.get("token", "")
+        form = await read_form(request, ctx.options.max_form_bytes)
+        if text_field(form, "action") == "unsubscribe":
+            return await self._leave(token, PREFERENCES)
+        if not token:
+            return self._bad_link(None)
+        try:
+            saved = await run_in_threadpool(
+                set_preferences,
+                ctx.settings,
+                ctx.store,
+                token,
+                text_fields(form, "category"),
+                now=ctx.clock(),
+            )
+        except LinkError as exc:
+            return self._bad_link(exc)
+        except NotConfigured:
+            return self._unavailable()
+        log.info("preferences: subscriber %d saved %d categories", saved.id, len(saved.categories))
+        return await self._preferences(token, saved, saved=True)
+
+    async def _preferences(
+        self, token: str, subscriber: Subscriber | None, *, saved: bool
+    ) -> Response:
+        if subscriber is None:
+            return self.pages.message(
+                404, "No such subscription", "This address is not on the list (any more)."
+            )
+        categories = await run_in_threadpool(site_categories, self.ctx.store)
+        chosen = {c.casefold() for c in subscriber.categories}
+        return self.pages.render(
+            "preferences.html",
+            headers=PRIVATE,
+            action=link_url(self.ctx.settings, "preferences", token),
+            email=subscriber.email,
+            active=subscriber.status in _RECEIVING,
+            categories=categories,
+            checked={c for c in categories if c.casefold() in chosen},
+            saved=saved,
+        )
+
+    # --- shared -------------------------------------------------------------------------
+
+    async def _subscriber(self, token: str, purpose: str) -> Subscriber | Response | None:
+        if not token:
+            return self._bad_link(None)
+        ctx = self.ctx
+        try:
+            return await run_in_threadpool(
+                subscriber_for_link, ctx.settings, ctx.store, token, purpose, now=ctx.clock()
+            )
+        except LinkError as exc:
+            return self._bad_link(exc)
+        except NotConfigured:
+            return self._unavailable()
+
+    def _bad_link(self, exc: LinkError | None, *, expired_hint: bool = False) -> Response:
+        reason = "The link has no token." if exc is None else _LINK_PROBLEMS.get(exc.reason, "")
+        if exc is not None and not reason:
+            reason = f"The link is no longer valid: {exc.reason}."
+        lines = [reason, "Nothing was changed. Please use the complete link from the mail."]
+        link = None
+        if expired_hint or (exc is not None and exc.reason == "expired"):
+            link = (f"{self.pages.base}subscribe", "Subscribe again")
+        return self.pages.message(
+            400, "This link does not work", *lines, link=link, headers=PRIVATE
+        )
+
+    def _too_many(self, wait: float) -> Response:
+        seconds = max(1, math.ceil(wait))
+        minutes = max(1, math.ceil(seconds / 60))
+        return self.pages.message(
+            429,
+            "Too many attempts",
+            f"Please try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            headers={"Retry-After": str(seconds)},
+        )
+
+    def _unavailable(self, reason: str = "This page cannot be used just now.") -> Response:
+        return self.pages.message(
+            503,
+            "Not available right now",
+            reason,
+            "Please try again later.",
+            headers={"Retry-After": "300"},
+        )

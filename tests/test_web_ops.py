@@ -1,0 +1,153 @@
+"""/healthz and /metrics, with and without the scheduler's health callback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine
+from starlette.testclient import TestClient
+from tests.web_helpers import SECRET, SENT_WEEK, Site, add_reader, open_site
+
+from syndicate.models import DeliveryState, SubscriberStatus
+from syndicate.store import Store
+from syndicate.web import WebOptions, create_app
+from syndicate.web.ops import Exposition
+
+NEXT_GATHER = "2026-11-25T09:45:00+00:00"
+
+
+def scheduler_state(running: bool = True) -> Mapping[str, Any]:
+    return {
+        "scheduler": {"running": running, "leader": True},
+        "jobs": {
+            "gather": {
+                "last_success": 1_764_062_100.5,
+                "last_duration_seconds": 0.25,
+                "next_run": NEXT_GATHER,
+            },
+            'dig"est': {"last_success": None, "last_duration_seconds": None, "next_run": None},
+        },
+    }
+
+
+@pytest.fixture
+def site(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    yield from open_site(tmp_path, database_url)
+
+
+def client_for(site: Site, health: Any = None) -> TestClient:
+    app = create_app(
+        site.settings,
+        site.store,
+        sender_factory=site.sender,
+        clock=site.clock,
+        health=health,
+        options=WebOptions(),
+    )
+    return TestClient(app)
+
+
+def test_healthz_without_a_scheduler(site: Site) -> None:
+    response = client_for(site).get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "scheduler": None,
+        "next_runs": {},
+        "problems": [],
+    }
+
+
+def test_healthz_reports_the_scheduler_and_next_runs(site: Site) -> None:
+    body = client_for(site, scheduler_state).get("/healthz").json()
+    assert body["scheduler"] == {"running": True, "leader": True}
+    assert body["next_runs"] == {"gather": NEXT_GATHER, 'dig"est': None}
+
+
+def test_healthz_is_503_when_the_scheduler_stopped_or_the_callback_fails(site: Site) -> None:
+    stopped = client_for(site, lambda: scheduler_state(running=False)).get("/healthz")
+    assert stopped.status_code == 503
+    assert stopped.json()["problems"] == ["scheduler not running"]
+
+    def broken() -> Mapping[str, Any]:
+        raise RuntimeError("boom")
+
+    failing = client_for(site, broken).get("/healthz")
+    assert failing.status_code == 503 and failing.json()["scheduler"] == {"error": "RuntimeError"}
+
+
+def test_healthz_is_503_when_the_database_is_gone(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+
+    def dead(self: Store) -> Engine:
+        return gone
+
+    monkeypatch.setattr(Store, "engine", property(dead))
+    client = client_for(site, scheduler_state)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "error: OperationalError"
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert "syndicate_database_up 0" in metrics.text and "syndicate_up 0" in metrics.text
+    assert "syndicate_articles " not in metrics.text
+
+
+def samples(text: str) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            found[name] = float(value)
+    return found
+
+
+def test_metrics_in_prometheus_text_format(site: Site) -> None:
+    ann = add_reader(site.store, "ann@example.org")
+    add_reader(site.store, "bob@example.org")
+    site.store.set_status(ann, SubscriberStatus.UNSUBSCRIBED, site.clock())
+    week = "2026-W48"
+    site.store.freeze_recipients(week, site.clock(), frozenset())
+    claimed = site.store.claim_batch(week, "", 1, site.clock())
+    site.store.finish_batch([(claimed[0][0].id, DeliveryState.SENT, "")], site.clock())
+
+    response = client_for(site, scheduler_state).get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    found = samples(response.text)
+    assert found["syndicate_up"] == 1 and found["syndicate_database_up"] == 1
+    assert found["syndicate_articles"] == 7
+    assert found['syndicate_articles_by_category{category="Events"}'] == 4
+    assert found['syndicate_subscribers{status="active"}'] == 1
+    assert found['syndicate_subscribers{status="unsubscribed"}'] == 1
+    assert found["syndicate_editions"] == 2
+    assert found[f'syndicate_deliveries{{week="{week}",state="sent"}}'] == 1
+    assert found[f'syndicate_deliveries{{week="{week}",state="pending"}}'] == 0
+    assert not any(SENT_WEEK in name for name in found), "only the newest edition sent"
+    assert found["syndicate_scheduler_running"] == 1
+    assert found['syndicate_job_last_success_timestamp_seconds{job="gather"}'] == 1_764_062_100.5
+    assert found['syndicate_job_last_duration_seconds{job="gather"}'] == 0.25
+    next_gather = datetime(2026, 11, 25, 9, 45, tzinfo=UTC).timestamp()
+    assert found['syndicate_job_next_run_timestamp_seconds{job="gather"}'] == next_gather
+    assert not any("dig" in name for name in found), "no sample for a job with no values"
+    for line in response.text.splitlines():
+        assert re.fullmatch(
+            r"# (HELP|TYPE) \w+ .+|\w+(\{(\w+=\"([^\"\\]|\\.)*\",?)+\})? [-+\d.e]+|[-+]?Inf|NaN",
+            line,
+        ), line
+
+
+def test_exposition_escapes_label_values() -> None:
+    out = Exposition()
+    out.gauge("x", "help", [({"job": 'a"b\\c\nd'}, 1.5), ({}, 2)])
+    out.gauge("empty", "nothing", [])
+    assert out.text() == '# HELP x help\n# TYPE x gauge\nx{job="a\\"b\\\\c\\nd"} 1.5\nx 2\n'

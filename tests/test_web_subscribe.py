@@ -1,0 +1,247 @@
+"""POST /subscribe with double opt-in: the confirmation mail, /confirm, honeypot, limits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from tests.web_helpers import (
+    SECRET,
+    Site,
+    add_reader,
+    links,
+    open_site,
+    path_of,
+    text_part,
+)
+
+from syndicate import tokens
+from syndicate.delivery import Batch, Outcome
+from syndicate.models import SubscriberStatus
+from syndicate.pipeline.send import UNSUBSCRIBE
+from syndicate.web import Limit, WebOptions, create_app
+
+FORM = {"email": "Bob@Example.ORG", "name": "Bob  Stargazer", "website": ""}
+
+
+@pytest.fixture
+def site(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    yield from open_site(tmp_path, database_url)
+
+
+@pytest.fixture
+def client(site: Site) -> TestClient:
+    return TestClient(site.app())
+
+
+def confirm_link(site: Site) -> str:
+    (mail,) = site.mails()
+    (url,) = links(text_part(mail), "confirm")
+    assert url.startswith("http://testserver/confirm?token=")
+    return path_of(url)
+
+
+def test_the_form_offers_the_categories_and_a_honeypot(client: TestClient) -> None:
+    response = client.get("/subscribe")
+    assert response.status_code == 200
+    for name in ("Equipment", "Events", "Sky Guide"):
+        assert f'name="category" value="{name}"' in response.text
+    assert 'name="website"' in response.text and 'class="trap"' in response.text
+    assert 'action="/subscribe"' in response.text
+    # A "no-referrer" page's form POST would carry "Origin: null".
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert not re.search(r"<script|\son[a-z]+\s*=", response.text, re.IGNORECASE)
+
+
+def test_double_opt_in_from_form_to_mail_to_confirmation(client: TestClient, site: Site) -> None:
+    form = {**FORM, "category": ["Events", "Sky Guide", "Nonsense"]}
+    response = client.post("/subscribe", data=form)
+    assert response.status_code == 200
+    assert "Check your inbox" in response.text and "Bob@example.org" in response.text
+    pending = site.store.find_subscriber("bob@example.org")
+    assert pending is not None and pending.status is SubscriberStatus.PENDING
+    assert pending.name == "Bob Stargazer"
+    assert pending.categories == {"Events", "Sky Guide"}
+
+    (mail,) = site.mails()
+    assert mail["To"] == "Bob Stargazer <Bob@example.org>"
+    assert mail["Subject"] == "Please confirm your subscription to Millbrook <Test> Society"
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert "valid for 48 hours" in text_part(mail)
+    html_part = mail.get_body(preferencelist=("html",))
+    assert html_part is not None and "Millbrook &lt;Test&gt; Society" in html_part.get_content()
+
+    confirmed = client.get(confirm_link(site))
+    assert confirmed.status_code == 200 and "You are subscribed" in confirmed.text
+    assert confirmed.headers["cache-control"] == "no-store"
+    active = site.store.find_subscriber("bob@example.org")
+    assert active is not None and active.status is SubscriberStatus.ACTIVE
+    assert active.confirmed_at is not None
+    assert client.get(confirm_link(site)).status_code == 200, "following it twice is fine"
+
+
+def test_the_answer_tells_nobody_who_is_subscribed(client: TestClient, site: Site) -> None:
+    add_reader(site.store, "ann@example.org")
+    known = client.post("/subscribe", data={**FORM, "email": "ann@example.org"})
+    unknown = client.post("/subscribe", data={**FORM, "email": "new@example.org"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.text.replace("ann@", "X@") == unknown.text.replace("new@", "X@")
+    ann = site.store.find_subscriber("ann@example.org")
+    assert ann is not None and ann.status is SubscriberStatus.ACTIVE
+    assert [m["To"] for m in site.mails()] == ["Bob Stargazer <new@example.org>"]
+
+
+def test_a_pending_address_gets_a_fresh_link_and_the_new_choice(
+    client: TestClient, site: Site
+) -> None:
+    client.post("/subscribe", data={**FORM, "category": "Events"})
+    first = confirm_link(site)
+    site.clock.advance(hours=1)
+    client.post("/subscribe", data={**FORM, "category": "Equipment"})
+    second = confirm_link(site)
+    assert first != second
+    bob = site.store.find_subscriber("bob@example.org")
+    assert bob is not None and bob.categories == {"Equipment"}
+    assert bob.status is SubscriberStatus.PENDING
+
+
+def test_one_who_left_can_come_back_through_the_same_opt_in(client: TestClient, site: Site) -> None:
+    sid = add_reader(site.store, "bob@example.org")
+    site.store.set_status(sid, SubscriberStatus.UNSUBSCRIBED, site.clock())
+    client.post("/subscribe", data=FORM)
+    bob = site.store.get_subscriber(sid)
+    assert bob is not None and bob.status is SubscriberStatus.UNSUBSCRIBED
+    assert client.get(confirm_link(site)).status_code == 200
+    bob = site.store.get_subscriber(sid)
+    assert bob is not None and bob.status is SubscriberStatus.ACTIVE
+
+
+def test_a_filled_honeypot_pretends_success_and_stores_nothing(
+    client: TestClient, site: Site
+) -> None:
+    response = client.post("/subscribe", data={**FORM, "website": "http://spam.example"})
+    assert response.status_code == 200 and "Check your inbox" in response.text
+    assert site.store.find_subscriber("bob@example.org") is None
+    assert site.mails() == []
+
+
+def test_a_bad_address_shows_the_form_again(client: TestClient, site: Site) -> None:
+    response = client.post(
+        "/subscribe", data={**FORM, "email": "not-an-address<b>", "category": "Events"}
+    )
+    assert response.status_code == 400
+    assert "does not look like an email address" in response.text
+    assert 'value="not-an-address&lt;b&gt;"' in response.text
+    assert 'value="Events" checked' in response.text
+    assert site.mails() == [] and site.store.subscriber_counts()["pending"] == 0
+
+
+def test_expired_tampered_and_foreign_tokens_confirm_nothing(
+    client: TestClient, site: Site
+) -> None:
+    client.post("/subscribe", data=FORM)
+    link = confirm_link(site)
+    token = link.split("token=")[1]
+    tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    pending = site.store.find_subscriber("bob@example.org")
+    assert pending is not None
+    unsubscribe = tokens.sign(UNSUBSCRIBE, pending.id, secret=SECRET, now=site.clock(), ttl=None)
+    for bad in (f"/confirm?token={tampered}", f"/confirm?token={unsubscribe}", "/confirm"):
+        response = client.get(bad)
+        assert response.status_code == 400, bad
+        assert "Nothing was changed" in response.text
+    site.clock.advance(hours=48)
+    expired = client.get(link)
+    assert expired.status_code == 400 and "expired" in expired.text
+    bob = site.store.find_subscriber("bob@example.org")
+    assert bob is not None and bob.status is SubscriberStatus.PENDING
+
+
+def test_a_link_never_confirms_someone_else_with_the_same_id(
+    client: TestClient, site: Site
+) -> None:
+    client.post("/subscribe", data=FORM)
+    link = confirm_link(site)
+    site.store.remove_subscriber("bob@example.org")
+    response = client.get(link)
+    assert response.status_code == 400
+
+
+def test_limits_per_client_address_and_per_mail_address(site: Site) -> None:
+    app = site.app(subscribe_per_ip=Limit(2, 3600), subscribe_per_address=Limit(3, 86_400))
+    one = TestClient(app, client=("192.0.2.1", 1000))
+    other = TestClient(app, client=("192.0.2.2", 1000))
+    third = TestClient(app, client=("192.0.2.3", 1000))
+    assert one.post("/subscribe", data={**FORM, "email": "a@example.org"}).status_code == 200
+    assert one.post("/subscribe", data={**FORM, "email": "b@example.org"}).status_code == 200
+    refused = one.post("/subscribe", data={**FORM, "email": "c@example.org"})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "3600"
+    assert site.store.find_subscriber("c@example.org") is None
+    site.clock.advance(minutes=30)
+    assert one.post("/subscribe", data=FORM).headers["retry-after"] == "1800"
+    site.clock.advance(minutes=31)
+    assert one.post("/subscribe", data={**FORM, "email": "c@example.org"}).status_code == 200
+
+    # Three attempts a day for one address, from anywhere.
+    assert other.post("/subscribe", data={**FORM, "email": "a@example.org"}).status_code == 200
+    assert third.post("/subscribe", data={**FORM, "email": "A@example.org"}).status_code == 200
+    assert third.post("/subscribe", data={**FORM, "email": "a@example.org"}).status_code == 429
+
+
+def test_posts_from_other_sites_are_refused(client: TestClient, site: Site) -> None:
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/form"},
+    ):
+        response = client.post("/subscribe", data=FORM, headers=headers)
+        assert response.status_code == 403, headers
+    assert site.store.find_subscriber("bob@example.org") is None
+    ok = client.post("/subscribe", data=FORM, headers={"Origin": "http://testserver"})
+    assert ok.status_code == 200
+
+
+def test_oversized_form_is_refused(client: TestClient, site: Site) -> None:
+    response = client.post("/subscribe", data={**FORM, "name": "x" * 20_000})
+    assert response.status_code == 413
+    assert site.store.find_subscriber("bob@example.org") is None
+
+
+def test_without_a_secret_key_the_pages_say_so(
+    client: TestClient, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SYNDICATE_SECRET_KEY")
+    assert client.post("/subscribe", data=FORM).status_code == 503
+    assert client.get("/confirm?token=x.y").status_code == 503
+    assert site.mails() == []
+
+
+class RefusingSender:
+    max_batch = 1
+
+    def send(self, batch: Batch) -> list[Outcome]:
+        return [Outcome(r.delivery_id, "retry", "relay down") for r in batch.recipients]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_mail_that_cannot_go_out_is_logged_and_the_answer_stays_the_same(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(
+        site.settings,
+        site.store,
+        sender_factory=RefusingSender,
+        clock=site.clock,
+        options=WebOptions(),
+    )
+    response = TestClient(app).post("/subscribe", data=FORM)
+    assert response.status_code == 200 and "Check your inbox" in response.text
+    bob = site.store.find_subscriber("bob@example.org")
+    assert bob is not None
+    assert f"confirmation mail to subscriber {bob.id} failed: relay down" in caplog.text
