@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from syndicate.delivery.base import Batch, Outcome, Recipient, personalize
-from syndicate.placeholders import substitute
 from syndicate.delivery.outbox import OutboxSender, eml_name
+from syndicate.placeholders import substitute
 
 NOW = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
 

@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 
 from syndicate.models import Article, Observation
 from syndicate.store import (
     SCHEMA_VERSION,
     FileRecord,
     FileState,
-    SchemaVersionError,
     Store,
     StoreError,
 )
@@ -86,21 +85,6 @@ def test_schema_version_is_recorded_and_data_survives_reopening(database_url: st
     assert version == str(SCHEMA_VERSION)
     with Store(database_url) as again:
         assert again.article_count() == 1
-
-
-@pytest.mark.parametrize(
-    ("stored", "message"),
-    [
-        (str(SCHEMA_VERSION + 1), r"schema version 2 is newer than this syndicate knows \(1\)"),
-        (str(SCHEMA_VERSION - 1), r"schema version 0 is older than 1 and no migration"),
-        ("one", r"meta\.schema_version is 'one', not a number"),
-    ],
-)
-def test_other_schema_versions_are_refused(database_url: str, stored: str, message: str) -> None:
-    with Store(database_url) as store, store.engine.begin() as conn:
-        conn.execute(update(tables.meta).values(value=stored))
-    with pytest.raises(SchemaVersionError, match=message):
-        Store(database_url)
 
 
 @pytest.mark.parametrize(

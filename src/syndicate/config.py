@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+)
 
 ENV_PREFIX = "SYNDICATE_"
 CONFIG_ENV = "SYNDICATE_CONFIG"
@@ -38,6 +48,91 @@ def _check_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {value!r}") from None
     return value
+
+
+# --- durations and weekly times ---------------------------------------------------------
+
+_DURATION_UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"15m"``, ``"1h30m"``, ``"2d"``, ``"0.5s"``, or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if not isinstance(value, str):
+        raise ValueError("expected a duration like '15m', '2h' or '2d'")
+    text = value.strip().lower().replace(" ", "")
+    if _NUMBER.fullmatch(text):
+        return timedelta(seconds=float(text))
+    parts = _DURATION_PART.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a duration like '15m', '1h30m', '2d' or '90s'")
+    return timedelta(seconds=sum(float(n) * _DURATION_UNITS[u] for n, u in parts))
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest text ``parse_duration`` reads back: ``"15m"``, ``"2d"``, ``"1h30m"``."""
+    micros = round(value.total_seconds() * 1_000_000)
+    if micros == 0:
+        return "0s"
+    seconds, fraction = divmod(micros, 1_000_000)
+    text = ""
+    for unit in "dhm":
+        count, seconds = divmod(seconds, _DURATION_UNITS[unit])
+        text += f"{count}{unit}" if count else ""
+    if seconds or fraction:
+        text += f"{seconds + fraction / 1_000_000:g}s"
+    return text
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+
+def _within(low: timedelta, high: timedelta | None = None) -> Callable[[Any, timedelta], timedelta]:
+    def check(cls: Any, value: timedelta) -> timedelta:
+        if value < low or (high is not None and value >= high):
+            upper = f" and under {format_duration(high)}" if high is not None else ""
+            raise ValueError(f"must be at least {format_duration(low)}{upper}")
+        return value
+
+    return check
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKLY = re.compile(r"([a-z]+)\s+(\d{1,2}):(\d{2})")
+
+
+class WeeklyTime(NamedTuple):
+    """A weekly moment on the wall clock: ``weekday`` 0 is Monday."""
+
+    weekday: int
+    hour: int
+    minute: int
+
+    def __str__(self) -> str:
+        return f"{WEEKDAYS[self.weekday]} {self.hour:02d}:{self.minute:02d}"
+
+
+def parse_weekly_time(text: str) -> WeeklyTime:
+    """``"mon 08:00"`` (or ``"Monday 8:00"``) → WeeklyTime(0, 8, 0); ValueError otherwise."""
+    match = _WEEKLY.fullmatch(text.strip().lower())
+    day = match[1] if match else ""
+    names = WEEKDAYS if len(day) == 3 else _FULL_DAYS
+    if match is None or day not in names:
+        raise ValueError(f"{text!r}: expected 'DAY HH:MM' like 'mon 08:00' (DAY: mon … sun)")
+    hour, minute = int(match[2]), int(match[3])
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{text!r}: {hour:02d}:{minute:02d} is not a time of day")
+    return WeeklyTime(names.index(day), hour, minute)
 
 
 class SiteSettings(Section):
@@ -107,6 +202,11 @@ class DigestSettings(Section):
     timezone: str = Field(
         "UTC", description="Time zone of the schedule and of the ISO week that keys an edition."
     )
+    grace: Duration = Field(
+        timedelta(days=2),
+        description="`syndicate run` sends a digest missed while it was down at start-up, if "
+        "it is at most this late ('2d', '6h'; '0s' = never late; under 7 days).",
+    )
     max_items: int = Field(20, gt=0, le=500, description="Most headlines in one edition.")
     subject: str = Field(
         "{site} — week {week}",
@@ -114,6 +214,32 @@ class DigestSettings(Section):
     )
 
     _tz = field_validator("timezone")(lambda cls, v: _check_timezone(v))
+    _grace = field_validator("grace")(_within(timedelta(0), timedelta(days=7)))
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return str(parse_weekly_time(value))
+
+    @property
+    def weekly_time(self) -> WeeklyTime:
+        return parse_weekly_time(self.schedule)
+
+
+class ScheduleSettings(Section):
+    gather_every: Duration = Field(
+        timedelta(minutes=15),
+        description="How often `syndicate run` gathers the sources ('15m', '1h', '90s'); the "
+        "feeds are rebuilt when anything changed.",
+    )
+    lease_check: Duration = Field(
+        timedelta(seconds=10),
+        description="How often each `syndicate run` instance checks the lease that lets one "
+        "instance run the jobs: the holder that it still has it, the others whether it is free.",
+    )
+
+    _every = field_validator("gather_every")(_within(timedelta(seconds=1)))
+    _lease = field_validator("lease_check")(_within(timedelta(seconds=0.1), timedelta(hours=1)))
 
 
 class EmailSettings(Section):
@@ -179,6 +305,19 @@ class WebSettings(Section):
     )
     host: str = Field("127.0.0.1", description="Address `syndicate run` listens on.")
     port: int = Field(8080, gt=0, lt=65536, description="Port `syndicate run` listens on.")
+    confirm_ttl: Duration = Field(
+        timedelta(hours=48), description="How long a subscription's confirmation link is valid."
+    )
+    subscribe_per_ip_per_hour: int = Field(
+        5, ge=1, description="Subscribe requests one client address may make in an hour."
+    )
+    subscribe_per_address_per_day: int = Field(
+        3, ge=1, description="Subscribe attempts for one email address in a day."
+    )
+    cache_max_age: Duration = Field(
+        timedelta(minutes=5),
+        description="Cache-Control max-age for the feeds and archive pages the web front serves.",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -204,6 +343,9 @@ class Settings(BaseModel):
     )
     feeds: FeedSettings = Field(default_factory=FeedSettings, description="Feed output.")
     digest: DigestSettings = Field(default_factory=DigestSettings, description="The digest.")
+    schedule: ScheduleSettings = Field(
+        default_factory=ScheduleSettings, description="The jobs of `syndicate run`."
+    )
     email: EmailSettings = Field(default_factory=EmailSettings, description="Email identity.")
     delivery: DeliverySettings = Field(
         default_factory=DeliverySettings, description="Mail delivery."
@@ -405,4 +547,6 @@ def _plain(value: Any) -> Any:
         return list(value)
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, timedelta):
+        return format_duration(value)
     return value

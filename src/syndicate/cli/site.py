@@ -1,4 +1,4 @@
-"""Site commands: init, gather, feeds, run --once, status, config."""
+"""Site commands: init, gather, feeds, config."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from syndicate.cli.app import Context, err, main, pass_ctx, progress_bar
-from syndicate.cli.digest import preview_week
 
 # --- init ------------------------------------------------------------------------------
 
@@ -35,7 +34,7 @@ def init(directory: Path) -> None:
 # --- pipeline jobs ---------------------------------------------------------------------
 
 
-def _gather(obj: Context) -> bool:
+def gather_step(obj: Context) -> bool:
     from syndicate.pipeline import gather as gather_job
 
     with obj.store() as store, progress_bar("gathering") as progress:
@@ -48,11 +47,11 @@ def _gather(obj: Context) -> bool:
 @pass_ctx
 def gather(obj: Context) -> None:
     """Read every source into the store; exit 1 when a file failed (the rest are kept)."""
-    if not _gather(obj):
+    if not gather_step(obj):
         sys.exit(1)
 
 
-def _feeds(obj: Context) -> None:
+def feeds_step(obj: Context) -> None:
     from syndicate.pipeline import build_all_feeds
 
     with obj.store() as store:
@@ -68,24 +67,10 @@ def _feeds(obj: Context) -> None:
 @pass_ctx
 def feeds(obj: Context) -> None:
     """Build the RSS, Atom and JSON feeds (site and per category) and index.html."""
-    _feeds(obj)
+    feeds_step(obj)
 
 
-@main.command()
-@click.option("--once", is_flag=True, help="Gather, build feeds and preview the digest, then exit.")
-@pass_ctx
-def run(obj: Context, once: bool) -> None:
-    """Run the pipeline: with --once, gather → feeds → digest preview."""
-    if not once:
-        raise click.UsageError("the long-running service is not built yet; use --once")
-    ok = _gather(obj)
-    _feeds(obj)
-    preview_week(obj, None)
-    if not ok:
-        sys.exit(1)
-
-
-# --- config and status -----------------------------------------------------------------
+# --- config --------------------------------------------------------------------------
 
 
 @main.group("config")
@@ -129,21 +114,3 @@ def _toml(data: dict[str, Any]) -> str:
             lines += ["", f"[[{name}]]"]
             lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in item.items()]
     return "\n".join(lines).strip()
-
-
-@main.command()
-@pass_ctx
-def status(obj: Context) -> None:
-    """Articles by category, the last gather and the editions."""
-    with obj.store() as store:
-        categories = store.categories()
-        last = store.last_gather()
-        editions = store.editions()
-        total = store.article_count()
-    click.echo(f"articles: {total}")
-    for name, count in categories:
-        click.echo(f"  {count:6d}  {name}")
-    click.echo(f"last gather: {last.isoformat() if last else 'never'}")
-    click.echo(f"editions: {len(editions)}")
-    for week, created, count in editions[:10]:
-        click.echo(f"  {week}  {count} articles  prepared {created.isoformat()}")

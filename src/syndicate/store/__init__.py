@@ -26,10 +26,13 @@ from syndicate.models import (
 from syndicate.store import articles as _articles
 from syndicate.store import editions as _editions
 from syndicate.store import files as _files
+from syndicate.store import jobs as _jobs
 from syndicate.store import ledger as _ledger
 from syndicate.store import recipients as _recipients
 from syndicate.store import subscribers as _subscribers
+from syndicate.store import web as _web
 from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, writer
+from syndicate.store.jobs import JobOutcome, JobRun
 from syndicate.store.ledger import SendStatus
 from syndicate.store.migrate import prepare_schema
 from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, variant_key
@@ -43,6 +46,8 @@ __all__ = [
     "DuplicateSubscriber",
     "FileRecord",
     "FileState",
+    "JobOutcome",
+    "JobRun",
     "SchemaVersionError",
     "SendStatus",
     "Store",
@@ -185,6 +190,11 @@ class Store:
         with self._engine.connect() as conn:
             return _editions.list_editions(conn)
 
+    def archived_editions(self) -> list[tuple[str, datetime, int]]:
+        """Like ``editions``, only those whose send has started (the web archive's list)."""
+        with self._engine.connect() as conn:
+            return _web.archived_editions(conn)
+
     # --- subscribers ------------------------------------------------------------------
 
     def add_subscriber(
@@ -325,3 +335,19 @@ class Store:
     def send_status(self, week: str) -> SendStatus | None:
         with self._engine.connect() as conn:
             return _ledger.send_status(conn, week)
+
+    # --- the job log of `syndicate run` -----------------------------------------------
+
+    def record_job_run(self, run: JobRun) -> None:
+        with self._writer.begin() as conn:
+            _jobs.record_job_run(conn, run)
+
+    def last_job_runs(self, limit: int) -> list[JobRun]:
+        """The newest runs of every job, newest first."""
+        with self._engine.connect() as conn:
+            return _jobs.last_job_runs(conn, limit)
+
+    def last_success(self, job: str) -> JobRun | None:
+        """The newest run of ``job`` whose outcome was ok."""
+        with self._engine.connect() as conn:
+            return _jobs.last_success(conn, job)

@@ -2,26 +2,30 @@
 
 A database already at head costs one SELECT, and Alembic (~110 ms to import) is not loaded.
 Otherwise, holding a lock (PostgreSQL: an advisory lock; SQLite: the write lock) so that two
-processes never both migrate, the database is
+processes never both migrate, a database that is
 
-- empty: given ``metadata.create_all`` and stamped head, which is what running every revision
-  gives (tests/test_migrations.py compares both with the metadata) in a fraction of the time;
+- empty: gets every revision in turn (tests/test_migrations.py checks that this gives exactly
+  ``metadata.create_all``'s schema);
 - from before Alembic (the tables and ``meta.schema_version = 1``, no ``alembic_version``):
-  stamped 0001, the revision that is exactly that schema, then upgraded to head;
-- at an older revision: upgraded to head;
-- at a revision this code does not know: refused with SchemaVersionError.
+  is stamped 0001, the revision that is exactly that schema, then upgraded to head;
+- at an older revision: is upgraded to head;
+- at a revision this code does not know: is refused with SchemaVersionError.
+
+``meta.schema_version`` is retired as the version: it stays "1" and is read only when
+adopting a database from before Alembic (see the migrations package for when to change it).
 """
 
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, column, inspect, select, table
+from sqlalchemy import Connection, Engine, column, inspect, select, table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
@@ -37,6 +41,15 @@ SCHEMA_LOCK_ID = 0x53594E44  # "SYND": an arbitrary, fixed PostgreSQL advisory l
 FILE_TEMPLATE = "%(rev)s_%(slug)s"  # versions/0002_job_runs.py: the head is the highest rev
 
 _version_table = table("alembic_version", column("version_num"))
+# Held until the migration's transaction ends. Keyed by schema too: databases in other schemas
+# of the same PostgreSQL database (the test suite's) do not wait for each other. The two-key
+# form lives apart from single-bigint advisory locks, whatever keys those use.
+_PG_SCHEMA_LOCK = text(
+    f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_ID}, hashtext(coalesce(current_schema(), '')))"
+)
+# Alembic keeps the running migration in module globals (alembic.context, alembic.op): two
+# threads of one process must not run it at once, even on different databases.
+_in_process = threading.Lock()
 
 
 def head_revision(location: Path = SCRIPT_LOCATION) -> str:
@@ -46,7 +59,10 @@ def head_revision(location: Path = SCRIPT_LOCATION) -> str:
 
 @cache
 def _head(location: Path) -> str:
-    revisions = [path.name.partition("_")[0] for path in (location / "versions").glob("*_*.py")]
+    revisions = [
+        path.name.partition("_")[0]
+        for path in (location / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
+    ]
     if not revisions:
         raise StoreError(f"{location / 'versions'}: no migration revisions found")
     return max(revisions)
@@ -95,8 +111,8 @@ def new_revision(message: str, location: Path = SCRIPT_LOCATION) -> Path:
     with tempfile.TemporaryDirectory() as scratch:
         engine = make_engine(f"sqlite:///{scratch}/head.db")
         try:
-            with _locked(engine) as conn:
-                config = _config(conn, location)
+            with migration_connection(engine) as conn:
+                config = alembic_config(conn, location)
                 command.upgrade(config, "head")
                 script = command.revision(
                     config, message, autogenerate=True, rev_id=f"{int(_head(location)) + 1:04d}"
@@ -113,7 +129,7 @@ def prepare_schema(engine: Engine, location: Path = SCRIPT_LOCATION) -> None:
     try:
         if _quick_revisions(engine) == (_head(location),):
             return
-        with _locked(engine) as conn:
+        with migration_connection(engine) as conn:
             _migrate(conn, location)
     except OperationalError as exc:
         raise _unusable(engine, exc) from exc
@@ -133,8 +149,9 @@ def _read_revisions(conn: Connection) -> tuple[str, ...] | None:
 
 
 @contextmanager
-def _locked(engine: Engine) -> Iterator[Connection]:
-    with writer(engine).connect() as conn:
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction holding the schema lock, for Alembic to run on."""
+    with _in_process, writer(engine).connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
             # A batch migration rebuilds a table: copies it, drops the old one and renames
@@ -144,7 +161,7 @@ def _locked(engine: Engine) -> Iterator[Connection]:
         try:
             with conn.begin():
                 if conn.dialect.name == "postgresql":
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_ID})")
+                    conn.execute(_PG_SCHEMA_LOCK)
                 yield conn
                 if sqlite:
                     _check_foreign_keys(conn)
@@ -160,7 +177,7 @@ def _migrate(conn: Connection, location: Path) -> None:
     found = _read_revisions(conn) if inspector.has_table(_version_table.name) else None
     if found == (_head(location),):
         return  # another process got here first
-    config = _config(conn, location)
+    config = alembic_config(conn, location)
     if found is not None:
         _refuse_unknown(conn, config, found)
     elif inspector.has_table(meta.name):
@@ -169,7 +186,8 @@ def _migrate(conn: Connection, location: Path) -> None:
     command.upgrade(config, "head")
 
 
-def _config(conn: Connection, location: Path) -> Config:
+def alembic_config(conn: Connection, location: Path = SCRIPT_LOCATION) -> Config:
+    """Alembic's configuration, without an alembic.ini: env.py runs on ``conn``."""
     from alembic.config import Config
 
     config = Config()

@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+# The version mark of the schema from before Alembic, kept in meta.schema_version; retired:
+# alembic_version says where a database is (see store.migrate), this stays 1.
 SCHEMA_VERSION = 1
 
 NAMING = {
@@ -263,3 +265,19 @@ edition_sends = Table(
     Column("finished_at", UTCDateTime, nullable=True),
     Column("paused_reason", Text, nullable=True),
 )
+
+# One row per run of a `syndicate run` job (gather, digest): for `syndicate status`, /healthz
+# and /metrics. outcome is ok, failed or skipped.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job", String(64), nullable=False),
+    Column("started", UTCDateTime, nullable=False),
+    Column("finished", UTCDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("instance", String(255), nullable=False),
+)
+Index("ix_job_runs_job_outcome_finished", job_runs.c.job, job_runs.c.outcome, job_runs.c.finished)
+Index("ix_job_runs_finished", job_runs.c.finished)

@@ -56,7 +56,7 @@ def create_app(
         sender_factory=sender_factory,
         clock=clock,
         health=health,
-        options=options or WebOptions(),
+        options=options or WebOptions.from_settings(settings),
         pages=pages,
     )
     protect_server_logs()

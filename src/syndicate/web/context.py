@@ -25,13 +25,23 @@ PER_ADDRESS = Limit(3, 86_400)  # per address subscribed, and day
 
 @dataclass(frozen=True, slots=True)
 class WebOptions:
-    """The web front's knobs (settings-to-be; see the report of issue 4)."""
+    """The web front's knobs; ``from_settings`` reads them from ``[web]``."""
 
     confirm_ttl: timedelta = DEFAULT_CONFIRM_TTL
     subscribe_per_ip: Limit = PER_IP
     subscribe_per_address: Limit = PER_ADDRESS
     cache_seconds: int = 300  # Cache-Control max-age of feeds and archive pages
     max_form_bytes: int = 16_384  # a larger POST body is refused with 413
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebOptions:
+        web = settings.web
+        return cls(
+            confirm_ttl=web.confirm_ttl,
+            subscribe_per_ip=Limit(web.subscribe_per_ip_per_hour, 3600),
+            subscribe_per_address=Limit(web.subscribe_per_address_per_day, 86_400),
+            cache_seconds=int(web.cache_max_age.total_seconds()),
+        )
 
 
 @dataclass

@@ -191,9 +191,9 @@ def _deliveries() -> None:
         sa.Column("message_id", sa.Text(), nullable=False),
         sa.Column("created_at", UTC_TIME, nullable=False),
         sa.Column("updated_at", UTC_TIME, nullable=False),
-        sa.ForeignKeyConstraint(["week"], ["editions.week"], name="fk_deliveries_week_editions"),
         sa.PrimaryKeyConstraint("id", name="pk_deliveries"),
         sa.UniqueConstraint("week", "subscriber_id", name="uq_deliveries_week_subscriber_id"),
+        sa.ForeignKeyConstraint(["week"], ["editions.week"], name="fk_deliveries_week_editions"),
     )
     op.create_index(
         "ix_deliveries_pending",

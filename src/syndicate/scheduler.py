@@ -1,1 +1,0 @@
-"""APScheduler triggers -> pipeline jobs."""

@@ -1,0 +1,201 @@
+"""The jobs `syndicate run` fires: gather (+ feeds) and the weekly digest.
+
+Each run calls the pipeline, logs one line, and records a row in the job log. A job never
+raises: a failure is an outcome, logged with its traceback, and the next run tries again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from syndicate.config import Settings
+from syndicate.delivery import Sender
+from syndicate.pipeline import EditionError, build_all_feeds, gather
+from syndicate.pipeline.send import STOPPED, SendError, SendReport, send_edition
+from syndicate.service.catchup import (
+    DueDigest,
+    describe_nothing_due,
+    digests_due,
+    send_state,
+    weeks_to_check,
+)
+from syndicate.service.logs import EventLog, one_line
+from syndicate.store import JobOutcome, JobRun, Store
+
+GATHER = "gather"
+DIGEST = "digest"
+JOBS = (GATHER, DIGEST)
+Clock = Callable[[], datetime]
+Trigger = Literal["schedule", "startup"]
+FIRST_GATHER_WAIT = 120.0  # seconds the start-up digest waits for the first gather
+
+
+@dataclass(frozen=True)
+class JobEnv:
+    settings: Settings
+    store: Store
+    clock: Clock
+    sender_factory: Callable[[], Sender]
+    instance: str
+    should_stop: Callable[[], bool]
+    log: EventLog
+
+
+class Jobs:
+    def __init__(self, env: JobEnv) -> None:
+        self.env = env
+        self._feeds_built = False  # the first gather of a process builds the feeds anyway
+        self.first_gather_done = threading.Event()
+
+    # --- gather -----------------------------------------------------------------------
+
+    def gather(self) -> JobRun:
+        try:
+            return self._gather()
+        finally:
+            self.first_gather_done.set()
+
+    def _gather(self) -> JobRun:
+        env = self.env
+        started, clock_start = env.clock(), time.monotonic()
+        try:
+            report = gather(env.settings, env.store, now=started, on_error=self._file_error)
+            detail = report.summary()
+            written = None
+            if report.changed or not self._feeds_built:
+                written = len(build_all_feeds(env.settings, env.store).written)
+                self._feeds_built = True
+                detail += f"; feeds: {written} files written"
+        except Exception as exc:
+            env.log.exception("gather.failed", error=one_line(exc))
+            return self._record(GATHER, started, "failed", one_line(exc))
+        env.log.info(
+            "gather.finished",
+            new=report.new,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            failed=report.failed,
+            articles_new=report.articles_new,
+            articles_updated=report.articles_updated,
+            feeds_written=written,
+            seconds=round(time.monotonic() - clock_start, 3),
+        )
+        return self._record(GATHER, started, "ok", detail)
+
+    def _file_error(self, message: str) -> None:
+        self.env.log.warning("gather.file_error", error=message)
+
+    # --- digest -----------------------------------------------------------------------
+
+    def digest_at_start(self, wait: float = FIRST_GATHER_WAIT) -> list[JobRun]:
+        """The start-up check (a missed or half-sent digest), once the first gather has
+        brought the articles up to date, or after ``wait`` seconds if it hangs."""
+        deadline = time.monotonic() + wait
+        while not self.first_gather_done.wait(0.2):
+            if self.env.should_stop():
+                return []
+            if time.monotonic() > deadline:
+                self.env.log.warning("digest.no_first_gather", waited_seconds=wait)
+                break
+        return self.digest("startup")
+
+    def digest(self, trigger: Trigger = "schedule") -> list[JobRun]:
+        """Send what the ledger says is due now: the week just scheduled, a missed one
+        within digest.grace, or a half-sent one. The trigger is only the occasion."""
+        env = self.env
+        now = env.clock()
+        digest = env.settings.digest
+        when, tz = digest.weekly_time, ZoneInfo(digest.timezone)
+        try:
+            states = {
+                w: send_state(env.store.send_status(w)) for w in weeks_to_check(now, when, tz)
+            }
+        except Exception as exc:
+            env.log.exception("digest.failed", error=one_line(exc))
+            return [self._record(DIGEST, now, "failed", one_line(exc))]
+        due = digests_due(now, when, tz, digest.grace, states)
+        if not due:
+            reason = describe_nothing_due(now, when, tz, digest.grace, states)
+            env.log.info("digest.nothing_due", trigger=trigger, reason=reason)
+            if trigger == "startup":
+                return []
+            return [self._record(DIGEST, now, "skipped", reason)]
+        runs: list[JobRun] = []
+        for item in due:
+            if env.should_stop():
+                break
+            runs.append(self._send(item, trigger))
+        return runs
+
+    def _send(self, item: DueDigest, trigger: Trigger) -> JobRun:
+        env = self.env
+        started = env.clock()
+        env.log.info(
+            "digest.due",
+            week=item.week,
+            action=item.action,
+            trigger=trigger,
+            scheduled=item.scheduled.isoformat(),
+            late_seconds=round(item.late.total_seconds()),
+        )
+        try:
+            report = self._send_edition(item.week)
+        except (EditionError, SendError) as exc:
+            env.log.error("digest.failed", week=item.week, error=str(exc))
+            return self._record(DIGEST, started, "failed", f"{item.week}: {exc}")
+        except Exception as exc:
+            env.log.exception("digest.failed", week=item.week, error=one_line(exc))
+            return self._record(DIGEST, started, "failed", f"{item.week}: {one_line(exc)}")
+        outcome, detail = self._judge(report)
+        log = env.log.info if outcome != "failed" else env.log.warning
+        log(
+            "digest.finished",
+            week=item.week,
+            outcome=outcome,
+            requests=report.requests,
+            frozen=report.frozen,
+            recovered=report.recovered,
+            paused=report.paused,
+            **{f"ledger_{state}": n for state, n in report.counts.items()},
+        )
+        return self._record(DIGEST, started, outcome, detail)
+
+    def _send_edition(self, week: str) -> SendReport:
+        env = self.env
+        sender = env.sender_factory()
+        try:
+            return send_edition(
+                env.settings,
+                env.store,
+                sender,
+                week,
+                clock=env.clock,
+                on_event=lambda line: env.log.warning("digest.event", week=week, message=line),
+                should_stop=env.should_stop,
+            )
+        finally:
+            sender.close()
+
+    def _judge(self, report: SendReport) -> tuple[JobOutcome, str]:
+        if self.env.store.get_edition(report.week) is None:
+            return "skipped", f"{report.week}: no new articles, no edition"
+        if report.paused == STOPPED:
+            return "failed", f"{report.summary()}; resumes at the next start"
+        return ("failed" if report.paused else "ok"), report.summary()
+
+    # --- the job log ------------------------------------------------------------------
+
+    def _record(self, job: str, started: datetime, outcome: JobOutcome, detail: str) -> JobRun:
+        env = self.env
+        run = JobRun(job, started, env.clock(), outcome, detail, env.instance)
+        try:
+            env.store.record_job_run(run)
+        except Exception as exc:
+            env.log.exception("job.record_failed", job=job, error=one_line(exc))
+        return run

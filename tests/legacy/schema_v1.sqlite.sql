@@ -1,0 +1,20 @@
+-- The schema syndicate created before Alembic (commit 5ae6002, meta.schema_version 1),
+-- as its metadata.create_all emitted it on SQLite. Frozen: never edit.
+CREATE TABLE meta ( "key" VARCHAR(64) NOT NULL, value TEXT NOT NULL, CONSTRAINT pk_meta PRIMARY KEY ("key") );
+CREATE TABLE articles ( id INTEGER NOT NULL, guid VARCHAR NOT NULL, slug VARCHAR NOT NULL, title TEXT NOT NULL, link TEXT NOT NULL, published DATETIME NOT NULL, category VARCHAR NOT NULL, summary TEXT NOT NULL, content TEXT NOT NULL, author TEXT NOT NULL, source VARCHAR NOT NULL, tags TEXT NOT NULL, first_seen DATETIME NOT NULL, updated DATETIME NOT NULL, content_hash VARCHAR NOT NULL, CONSTRAINT pk_articles PRIMARY KEY (id), CONSTRAINT uq_articles_guid UNIQUE (guid), CONSTRAINT uq_articles_slug UNIQUE (slug) );
+CREATE INDEX ix_articles_published_guid ON articles (published DESC, guid);
+CREATE INDEX ix_articles_category_published ON articles (category, published DESC, guid);
+CREATE TABLE files ( source VARCHAR NOT NULL, path VARCHAR NOT NULL, size BIGINT NOT NULL, mtime_ns BIGINT NOT NULL, sha256 VARCHAR(64) NOT NULL, error TEXT, gathered_at DATETIME NOT NULL, CONSTRAINT pk_files PRIMARY KEY (source, path) );
+CREATE TABLE observations ( id INTEGER NOT NULL, source VARCHAR NOT NULL, path VARCHAR NOT NULL, position INTEGER NOT NULL, slug VARCHAR NOT NULL, kind VARCHAR(16) NOT NULL, title TEXT NOT NULL, published DATETIME NOT NULL, category VARCHAR NOT NULL, summary TEXT NOT NULL, content TEXT NOT NULL, author TEXT NOT NULL, link TEXT NOT NULL, tags TEXT NOT NULL, CONSTRAINT pk_observations PRIMARY KEY (id) );
+CREATE INDEX ix_observations_source_path ON observations (source, path);
+CREATE INDEX ix_observations_slug ON observations (slug);
+CREATE TABLE gather_runs ( id INTEGER NOT NULL, started DATETIME NOT NULL, finished DATETIME NOT NULL, source VARCHAR NOT NULL, new INTEGER NOT NULL, updated INTEGER NOT NULL, unchanged INTEGER NOT NULL, failed INTEGER NOT NULL, CONSTRAINT pk_gather_runs PRIMARY KEY (id) );
+CREATE TABLE editions ( week VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL, subject TEXT NOT NULL, CONSTRAINT pk_editions PRIMARY KEY (week) );
+CREATE TABLE subscribers ( id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, email VARCHAR NOT NULL, email_key VARCHAR NOT NULL, name TEXT NOT NULL, status VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL, confirmed_at DATETIME, updated_at DATETIME NOT NULL, CONSTRAINT uq_subscribers_email_key UNIQUE (email_key) );
+CREATE TABLE edition_articles ( week VARCHAR(16) NOT NULL, guid VARCHAR NOT NULL, position INTEGER NOT NULL, CONSTRAINT pk_edition_articles PRIMARY KEY (week, guid), CONSTRAINT fk_edition_articles_week_editions FOREIGN KEY(week) REFERENCES editions (week), CONSTRAINT fk_edition_articles_guid_articles FOREIGN KEY(guid) REFERENCES articles (guid) );
+CREATE INDEX ix_edition_articles_guid ON edition_articles (guid);
+CREATE TABLE subscriber_categories ( subscriber_id INTEGER NOT NULL, category VARCHAR NOT NULL, CONSTRAINT pk_subscriber_categories PRIMARY KEY (subscriber_id, category), CONSTRAINT fk_subscriber_categories_subscriber_id_subscribers FOREIGN KEY(subscriber_id) REFERENCES subscribers (id) ON DELETE CASCADE );
+CREATE TABLE deliveries ( id INTEGER NOT NULL, week VARCHAR(16) NOT NULL, subscriber_id INTEGER, email VARCHAR NOT NULL, name TEXT NOT NULL, variant TEXT NOT NULL, state VARCHAR(16) NOT NULL, attempts INTEGER NOT NULL, error TEXT NOT NULL, message_id TEXT NOT NULL, created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL, CONSTRAINT pk_deliveries PRIMARY KEY (id), CONSTRAINT uq_deliveries_week_subscriber_id UNIQUE (week, subscriber_id), CONSTRAINT fk_deliveries_week_editions FOREIGN KEY(week) REFERENCES editions (week) );
+CREATE INDEX ix_deliveries_pending ON deliveries (week, variant, id) WHERE state = 'pending';
+CREATE TABLE edition_sends ( week VARCHAR(16) NOT NULL, started_at DATETIME NOT NULL, finished_at DATETIME, paused_reason TEXT, CONSTRAINT pk_edition_sends PRIMARY KEY (week), CONSTRAINT fk_edition_sends_week_editions FOREIGN KEY(week) REFERENCES editions (week) );
+INSERT INTO meta ("key", value) VALUES ('schema_version', '1');
