@@ -9,9 +9,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 if TYPE_CHECKING:
     from syndicate.store import Store
+
+# Deterministic property tests (the same examples on every run) with no per-example deadline:
+# a shared 2-core machine is too noisy for timing limits. SYNDICATE_HYPOTHESIS=explore
+# switches to fresh random examples for a local hunt.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile("explore", deadline=None)
+hypothesis_settings.load_profile(os.environ.get("SYNDICATE_HYPOTHESIS", "ci"))
 
 PG_URL_ENV = "SYNDICATE_TEST_DATABASE_URL"
 # A session time zone far from UTC, so a test would see any value stored in local time.
