@@ -1,0 +1,63 @@
+"""Settings: TOML file + ``SYNDICATE_<SECTION>__<KEY>`` environment overrides, validated.
+
+Every field carries a description; ``settings_reference()`` renders them all, and a test
+checks that docs/settings.md is that reference, so no setting goes undocumented.
+"""
+
+from syndicate.config.loading import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
+    ENV_PREFIX,
+    ConfigError,
+    find_config,
+    load_settings,
+)
+from syndicate.config.reference import (
+    effective_settings,
+    iter_settings,
+    secret_env_names,
+    settings_reference,
+)
+from syndicate.config.settings import (
+    SECRET_ENV,
+    DeliverySettings,
+    DigestSettings,
+    FeedSettings,
+    Section,
+    Settings,
+    SourceSettings,
+    WebSettings,
+)
+from syndicate.config.values import (
+    Duration,
+    WeeklyTime,
+    format_duration,
+    parse_duration,
+    parse_weekly_time,
+)
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG",
+    "ENV_PREFIX",
+    "SECRET_ENV",
+    "ConfigError",
+    "DeliverySettings",
+    "DigestSettings",
+    "Duration",
+    "FeedSettings",
+    "Section",
+    "Settings",
+    "SourceSettings",
+    "WebSettings",
+    "WeeklyTime",
+    "effective_settings",
+    "find_config",
+    "format_duration",
+    "iter_settings",
+    "load_settings",
+    "parse_duration",
+    "parse_weekly_time",
+    "secret_env_names",
+    "settings_reference",
+]

@@ -1,0 +1,268 @@
+"""The settings model: one section class per [section], every field with a description."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+
+from syndicate.config.values import Duration, WeeklyTime, check_timezone, parse_weekly_time, within
+
+SECRET_ENV = {
+    "secret_key": "SYNDICATE_SECRET_KEY",
+}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteSettings(Section):
+    title: str = Field("My site", description="The site's name, shown in feeds and the digest.")
+    url: str = Field(
+        "https://example.com/",
+        description="The site's public base URL; article links are this plus the slug.",
+    )
+    description: str = Field(
+        "Latest articles", description="One line about the site, used as the feeds' subtitle."
+    )
+    language: str = Field("en", description="Language code of the content (e.g. en, de-AT).")
+    timezone: str = Field(
+        "UTC", description="Time zone for dates without a time: they are midnight here."
+    )
+    author: str = Field("", description="Default author when an article names none.")
+    postal_address: str = Field(
+        "", description="Postal address printed in every digest's footer (anti-spam laws)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    _tz = field_validator("timezone")(lambda cls, v: check_timezone(v))
+
+
+class StorageSettings(Section):
+    url: str = Field(
+        "sqlite:///var/syndicate.db",
+        description="SQLAlchemy database URL; a relative SQLite path is under the site folder.",
+    )
+
+
+class GatherSettings(Section):
+    max_file_size: int = Field(
+        5_000_000, gt=0, description="Files larger than this many bytes are rejected."
+    )
+
+
+class SourceSettings(Section):
+    name: str = Field(description="A unique name for the source, stored with its articles.")
+    kind: Literal["folder"] = Field("folder", description="The source kind: 'folder'.")
+    path: str = Field(description="Folder of .txt and .md articles, relative to the site folder.")
+    category: str = Field(
+        "General", description="Default category for articles that get none otherwise."
+    )
+
+
+class FeedSettings(Section):
+    output_dir: str = Field("var/public", description="Where the feed files and index.html go.")
+    items: int = Field(50, gt=0, le=10_000, description="How many newest articles each feed holds.")
+    content: Literal["full", "summary"] = Field(
+        "full", description="'full' puts the article body in the feed, 'summary' only the summary."
+    )
+    formats: tuple[Literal["rss", "atom", "json"], ...] = Field(
+        ("rss", "atom", "json"), description="Which feed formats to write."
+    )
+    per_category: bool = Field(True, description="Also write one feed set per category.")
+
+
+class DigestSettings(Section):
+    schedule: str = Field("mon 08:00", description="When the weekly digest goes out: 'DAY HH:MM'.")
+    timezone: str = Field(
+        "UTC", description="Time zone of the schedule and of the ISO week that keys an edition."
+    )
+    grace: Duration = Field(
+        timedelta(days=2),
+        description="`syndicate run` sends a digest missed while it was down at start-up, if "
+        "it is at most this late ('2d', '6h'; '0s' = never late; under 7 days).",
+    )
+    max_items: int = Field(20, gt=0, le=500, description="Most headlines in one edition.")
+    subject: str = Field(
+        "{site} — week {week}",
+        description="Subject line; {site}, {week} and {count} are filled in.",
+    )
+
+    _tz = field_validator("timezone")(lambda cls, v: check_timezone(v))
+    _grace = field_validator("grace")(within(timedelta(0), timedelta(days=7)))
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return str(parse_weekly_time(value))
+
+    @property
+    def weekly_time(self) -> WeeklyTime:
+        return parse_weekly_time(self.schedule)
+
+
+class ScheduleSettings(Section):
+    gather_every: Duration = Field(
+        timedelta(minutes=15),
+        description="How often `syndicate run` gathers the sources ('15m', '1h', '90s'); the "
+        "feeds are rebuilt when anything changed.",
+    )
+    lease_check: Duration = Field(
+        timedelta(seconds=10),
+        description="How often each `syndicate run` instance checks the lease that lets one "
+        "instance run the jobs: the holder that it still has it, the others whether it is free.",
+    )
+
+    _every = field_validator("gather_every")(within(timedelta(seconds=1)))
+    _lease = field_validator("lease_check")(within(timedelta(seconds=0.1), timedelta(hours=1)))
+
+
+class EmailSettings(Section):
+    from_address: str = Field("newsletter@example.com", description="The digest's From address.")
+    from_name: str = Field("", description="The display name beside the From address.")
+
+
+class SendGridSettings(Section):
+    base_url: str = Field(
+        "https://api.sendgrid.com",
+        description="SendGrid API base URL (tests point it at a stand-in).",
+    )
+    api_key_env: str = Field(
+        "SENDGRID_API_KEY", description="Name of the environment variable holding the API key."
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for one API request.")
+    max_retries: int = Field(
+        5, ge=0, description="Retries of a request that certainly did not go through (5xx, 429)."
+    )
+    concurrency: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Requests in flight at once; a crash leaves that many batches uncertain.",
+    )
+
+
+class SmtpSettings(Section):
+    host: str = Field("localhost", description="SMTP server host name.")
+    port: int = Field(587, gt=0, lt=65536, description="SMTP server port.")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="'starttls' (port 587), 'tls' (implicit TLS, port 465) or 'none'."
+    )
+    username: str = Field("", description="SMTP login name; empty = no login.")
+    password_env: str = Field(
+        "SYNDICATE_SMTP_PASSWORD",
+        description="Name of the environment variable holding the SMTP password.",
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the SMTP server.")
+
+
+class DeliverySettings(Section):
+    backend: Literal["outbox", "smtp", "sendgrid"] = Field(
+        "outbox", description="How mail is sent: 'outbox' (files), 'smtp' or 'sendgrid'."
+    )
+    outbox_dir: str = Field(
+        "var/outbox", description="Folder for previews and for the outbox backend's .eml files."
+    )
+    max_consecutive_failures: int = Field(
+        5, ge=1, description="Pause a send after this many failed requests in a row."
+    )
+    sendgrid: SendGridSettings = Field(
+        default_factory=SendGridSettings, description="The SendGrid backend."
+    )
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="The SMTP backend.")
+
+
+class WebSettings(Section):
+    base_url: str = Field(
+        "",
+        description="Public URL of the web front (unsubscribe, preferences, archive); "
+        "empty = site.url.",
+    )
+    host: str = Field("127.0.0.1", description="Address `syndicate run` listens on.")
+    port: int = Field(8080, gt=0, lt=65536, description="Port `syndicate run` listens on.")
+    confirm_ttl: Duration = Field(
+        timedelta(hours=48), description="How long a subscription's confirmation link is valid."
+    )
+    subscribe_per_ip_per_hour: int = Field(
+        5, ge=1, description="Subscribe requests one client address may make in an hour."
+    )
+    subscribe_per_address_per_day: int = Field(
+        3, ge=1, description="Subscribe attempts for one email address in a day."
+    )
+    cache_max_age: Duration = Field(
+        timedelta(minutes=5),
+        description="Cache-Control max-age for the feeds and archive pages the web front serves.",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value if not value or value.endswith("/") else value + "/"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: SiteSettings = Field(default_factory=SiteSettings, description="The site.")
+    storage: StorageSettings = Field(default_factory=StorageSettings, description="The database.")
+    gather: GatherSettings = Field(default_factory=GatherSettings, description="Gathering.")
+    sources: tuple[SourceSettings, ...] = Field(
+        (), description="Where articles come from: one [[sources]] table each."
+    )
+    categories: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Keyword rules: category = [words]; an article whose title or text has one "
+        "of the words gets that category when it has none of its own.",
+    )
+    feeds: FeedSettings = Field(default_factory=FeedSettings, description="Feed output.")
+    digest: DigestSettings = Field(default_factory=DigestSettings, description="The digest.")
+    schedule: ScheduleSettings = Field(
+        default_factory=ScheduleSettings, description="The jobs of `syndicate run`."
+    )
+    email: EmailSettings = Field(default_factory=EmailSettings, description="Email identity.")
+    delivery: DeliverySettings = Field(
+        default_factory=DeliverySettings, description="Mail delivery."
+    )
+    web: WebSettings = Field(default_factory=WebSettings, description="The web front.")
+
+    # Not settings: where the file was read from, to resolve relative paths.
+    root: Path = Field(Path("."), exclude=True, description="(internal) the site folder.")
+    source_file: str = Field("", exclude=True, description="(internal) the config file read.")
+
+    def path(self, value: str) -> Path:
+        """A configured path, resolved against the site folder when relative."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def database_url(self) -> str:
+        url = self.storage.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.path(url[len(prefix) :]))
+        return url
+
+    @property
+    def secret_key(self) -> str:
+        return os.environ.get(SECRET_ENV["secret_key"], "")
+
+    @property
+    def web_url(self) -> str:
+        return self.web.base_url or self.site.url

@@ -1,0 +1,104 @@
+"""Value types of settings: durations, weekly times, time zones."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BeforeValidator,
+    PlainSerializer,
+)
+
+_DURATION_UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"15m"``, ``"1h30m"``, ``"2d"``, ``"0.5s"``, or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if not isinstance(value, str):
+        raise ValueError("expected a duration like '15m', '2h' or '2d'")
+    text = value.strip().lower().replace(" ", "")
+    if _NUMBER.fullmatch(text):
+        return timedelta(seconds=float(text))
+    parts = _DURATION_PART.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a duration like '15m', '1h30m', '2d' or '90s'")
+    return timedelta(seconds=sum(float(n) * _DURATION_UNITS[u] for n, u in parts))
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest text ``parse_duration`` reads back: ``"15m"``, ``"2d"``, ``"1h30m"``."""
+    micros = round(value.total_seconds() * 1_000_000)
+    if micros == 0:
+        return "0s"
+    seconds, fraction = divmod(micros, 1_000_000)
+    text = ""
+    for unit in "dhm":
+        count, seconds = divmod(seconds, _DURATION_UNITS[unit])
+        text += f"{count}{unit}" if count else ""
+    if seconds or fraction:
+        text += f"{seconds + fraction / 1_000_000:g}s"
+    return text
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+
+def within(low: timedelta, high: timedelta | None = None) -> Callable[[Any, timedelta], timedelta]:
+    def check(cls: Any, value: timedelta) -> timedelta:
+        if value < low or (high is not None and value >= high):
+            upper = f" and under {format_duration(high)}" if high is not None else ""
+            raise ValueError(f"must be at least {format_duration(low)}{upper}")
+        return value
+
+    return check
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKLY = re.compile(r"([a-z]+)\s+(\d{1,2}):(\d{2})")
+
+
+class WeeklyTime(NamedTuple):
+    """A weekly moment on the wall clock: ``weekday`` 0 is Monday."""
+
+    weekday: int
+    hour: int
+    minute: int
+
+    def __str__(self) -> str:
+        return f"{WEEKDAYS[self.weekday]} {self.hour:02d}:{self.minute:02d}"
+
+
+def parse_weekly_time(text: str) -> WeeklyTime:
+    """``"mon 08:00"`` (or ``"Monday 8:00"``) → WeeklyTime(0, 8, 0); ValueError otherwise."""
+    match = _WEEKLY.fullmatch(text.strip().lower())
+    day = match[1] if match else ""
+    names = WEEKDAYS if len(day) == 3 else _FULL_DAYS
+    if match is None or day not in names:
+        raise ValueError(f"{text!r}: expected 'DAY HH:MM' like 'mon 08:00' (DAY: mon … sun)")
+    hour, minute = int(match[2]), int(match[3])
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{text!r}: {hour:02d}:{minute:02d} is not a time of day")
+    return WeeklyTime(names.index(day), hour, minute)
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
