@@ -26,6 +26,7 @@ from syndicate.config.settings import (
     Section,
     Settings,
     SourceSettings,
+    WebhookSettings,
     WebSettings,
 )
 from syndicate.config.values import (
@@ -50,6 +51,7 @@ __all__ = [
     "Settings",
     "SourceSettings",
     "WebSettings",
+    "WebhookSettings",
     "WeeklyTime",
     "effective_settings",
     "find_config",

@@ -105,6 +105,8 @@ def _first_error(exc: ValidationError) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "(top)"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     msg = err["msg"]
+    if err["type"] == "setting":  # the message names the setting itself, e.g. sources[x].url
+        return f"{msg}{more}"
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
     return f"{loc}: {msg}{more}"

@@ -7,14 +7,25 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from syndicate.config.values import Duration, WeeklyTime, check_timezone, parse_weekly_time, within
+from syndicate.config.values import (
+    Duration,
+    WeeklyTime,
+    check_timezone,
+    parse_p256_public_key,
+    parse_weekly_time,
+    within,
+)
+from syndicate.content import strip_control
 
 SECRET_ENV = {
     "secret_key": "SYNDICATE_SECRET_KEY",
@@ -68,11 +79,52 @@ class GatherSettings(Section):
 
 class SourceSettings(Section):
     name: str = Field(description="A unique name for the source, stored with its articles.")
-    kind: Literal["folder"] = Field("folder", description="The source kind: 'folder'.")
-    path: str = Field(description="Folder of .txt and .md articles, relative to the site folder.")
+    kind: Literal["folder", "feed"] = Field(
+        "folder",
+        description="The source kind: 'folder' (article files) or 'feed' (a remote "
+        "or local RSS, Atom or JSON Feed).",
+    )
+    path: str = Field(
+        "",
+        description="kind 'folder': folder of .txt and .md articles, relative to the site folder.",
+    )
+    url: str = Field(
+        "",
+        description="kind 'feed': the feed's http(s) URL, or the path of a feed file "
+        "(relative to the site folder).",
+    )
     category: str = Field(
         "General", description="Default category for articles that get none otherwise."
     )
+
+    @model_validator(mode="after")
+    def _location(self) -> SourceSettings:
+        problem = source_location_problem(self.kind, self.path, self.url)
+        if problem:
+            raise PydanticCustomError(
+                "setting", "{message}", {"message": f"sources[{self.name}].{problem}"}
+            )
+        return self
+
+
+def source_location_problem(kind: str, path: str, url: str) -> str:
+    """What is wrong with a source's path / url, as 'key: reason', or '' if nothing."""
+    if kind == "folder":
+        if url:
+            return 'url: only a feed source has a url (kind = "feed"); a folder has a path'
+        return "" if path.strip() else "path: a folder source needs path (its folder of articles)"
+    if path:
+        return "path: a feed source has a url (an http(s) URL or a file path), not a path"
+    if not url.strip():
+        return "url: a feed source needs url (an http(s) URL or a file path)"
+    if strip_control(url) != url or url != url.strip():
+        return "url: control characters or surrounding spaces"
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() not in ("http", "https"):
+        return f"url: only http(s) URLs or file paths, not {scheme}://"
+    if sep and not rest.split("/", 1)[0]:
+        return f"url: no host in {url!r}"
+    return ""
 
 
 class FeedSettings(Section):
@@ -85,6 +137,60 @@ class FeedSettings(Section):
         ("rss", "atom", "json"), description="Which feed formats to write."
     )
     per_category: bool = Field(True, description="Also write one feed set per category.")
+    hub: str = Field(
+        "",
+        description="A WebSub hub's URL; when set, every feed names it (a link with rel=hub) "
+        "and the hub is told (hub.mode=publish) whenever a feed file changes. Empty = none.",
+    )
+
+    @field_validator("hub")
+    @classmethod
+    def _hub(cls, value: str) -> str:
+        bad = strip_control(value) != value or any(ch.isspace() for ch in value)
+        if value and (bad or not value.startswith(("http://", "https://"))):
+            raise ValueError("must be an absolute http(s) URL, or empty")
+        return value
+
+
+class FetchSettings(Section):
+    connect_timeout: float = Field(
+        10.0, gt=0, description="Seconds a feed source's server has to accept the connection."
+    )
+    read_timeout: float = Field(
+        30.0, gt=0, description="Seconds a feed source's server may stay silent mid-response."
+    )
+    total_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds one feed source's fetch may take in all, redirects included "
+        "(a server that trickles its answer is cut off).",
+    )
+    max_bytes: int = Field(
+        10_000_000,
+        gt=0,
+        description="A feed larger than this many bytes (decompressed) fails; the download "
+        "stops there.",
+    )
+    max_redirects: int = Field(
+        5, ge=0, le=30, description="Redirects a feed source may take; one more fails it."
+    )
+    allow_private: bool = Field(
+        False,
+        description="Let feed sources reach loopback and private addresses (127/8, 10/8, "
+        "172.16/12, 192.168/16, 100.64/10, ::1, fc00::/7). Link-local addresses (the cloud "
+        "metadata service 169.254.169.254), multicast and reserved ones are always refused.",
+    )
+    user_agent: str = Field(
+        "syndicate/0.1 (feed fetcher)",
+        description="The User-Agent header sent to feed sources and the WebSub hub.",
+    )
+
+    @field_validator("user_agent")
+    @classmethod
+    def _agent(cls, value: str) -> str:
+        if not value.strip() or strip_control(value) != value or "\t" in value:
+            raise ValueError("must be one line of printable text")
+        return value
 
 
 class DigestSettings(Section):
@@ -217,6 +323,34 @@ class WebSettings(Section):
         return value if not value or value.endswith("/") else value + "/"
 
 
+class WebhookSettings(Section):
+    sendgrid_public_key: str = Field(
+        "",
+        description="The verification key SendGrid shows for the signed Event Webhook (base64 "
+        "DER of an ECDSA P-256 public key); events POSTed to /webhooks/sendgrid must be signed "
+        "with it. Empty = the webhook is off and that URL answers 404.",
+    )
+    max_age: Duration = Field(
+        timedelta(minutes=10),
+        description="How old a webhook call's signed timestamp may be ('10m'); an older one, or "
+        "one more than a minute in the future, is refused as a replay.",
+    )
+
+    _max_age = field_validator("max_age")(within(timedelta(seconds=1), timedelta(days=1)))
+
+    @field_validator("sendgrid_public_key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if value.strip():
+            parse_p256_public_key(value)
+        return value.strip()
+
+    @property
+    def sendgrid_key(self) -> EllipticCurvePublicKey | None:
+        """The parsed public key, or None when the webhook is off."""
+        return parse_p256_public_key(self.sendgrid_public_key) if self.sendgrid_public_key else None
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -225,6 +359,9 @@ class Settings(BaseModel):
     gather: GatherSettings = Field(default_factory=GatherSettings, description="Gathering.")
     sources: tuple[SourceSettings, ...] = Field(
         (), description="Where articles come from: one [[sources]] table each."
+    )
+    fetch: FetchSettings = Field(
+        default_factory=FetchSettings, description="Fetching feed sources over HTTP."
     )
     categories: dict[str, tuple[str, ...]] = Field(
         default_factory=dict,
@@ -241,6 +378,20 @@ class Settings(BaseModel):
         default_factory=DeliverySettings, description="Mail delivery."
     )
     web: WebSettings = Field(default_factory=WebSettings, description="The web front.")
+    webhooks: WebhookSettings = Field(
+        default_factory=WebhookSettings, description="Event webhooks of the mail provider."
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, value: tuple[SourceSettings, ...]) -> tuple[SourceSettings, ...]:
+        seen: set[str] = set()
+        for source in value:
+            if source.name in seen:
+                message = f"sources[{source.name}].name: used by two sources"
+                raise PydanticCustomError("setting", "{message}", {"message": message})
+            seen.add(source.name)
+        return value
 
     # Not settings: where the file was read from, to resolve relative paths.
     root: Path = Field(Path("."), exclude=True, description="(internal) the site folder.")

@@ -1,13 +1,17 @@
-"""Value types of settings: durations, weekly times, time zones."""
+"""Value types of settings: durations, weekly times, time zones, public keys."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 from pydantic import (
     BeforeValidator,
     PlainSerializer,
@@ -102,3 +106,18 @@ def check_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {value!r}") from None
     return value
+
+
+def parse_p256_public_key(text: str) -> EllipticCurvePublicKey:
+    """An ECDSA P-256 public key from base64 DER (how SendGrid shows it) or PEM."""
+    raw = text.strip()
+    try:
+        if raw.startswith("-----BEGIN"):
+            key = load_pem_public_key(raw.encode("ascii"))
+        else:
+            key = load_der_public_key(base64.b64decode("".join(raw.split()), validate=True))
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("not a base64 DER (or PEM) public key") from None
+    if not isinstance(key, EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise ValueError("not an ECDSA P-256 public key") from None
+    return key

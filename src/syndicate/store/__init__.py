@@ -25,6 +25,7 @@ from syndicate.models import (
 )
 from syndicate.store import articles as _articles
 from syndicate.store import editions as _editions
+from syndicate.store import events as _events
 from syndicate.store import files as _files
 from syndicate.store import jobs as _jobs
 from syndicate.store import ledger as _ledger
@@ -32,6 +33,7 @@ from syndicate.store import recipients as _recipients
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
 from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, writer
+from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
 from syndicate.store.jobs import JobOutcome, JobRun
 from syndicate.store.ledger import SendStatus
 from syndicate.store.migrate import prepare_schema
@@ -44,6 +46,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "VARIANT_SEPARATOR",
     "DuplicateSubscriber",
+    "EventEffect",
+    "EventOutcome",
     "FileRecord",
     "FileState",
     "JobOutcome",
@@ -52,6 +56,7 @@ __all__ = [
     "SendStatus",
     "Store",
     "StoreError",
+    "WebhookEvent",
     "variant_categories",
     "variant_key",
 ]
@@ -351,3 +356,33 @@ class Store:
         """The newest run of ``job`` whose outcome was ok."""
         with self._engine.connect() as conn:
             return _jobs.last_success(conn, job)
+
+    # --- provider events (the SendGrid Event Webhook) --------------------------------
+
+    def record_event(self, event: WebhookEvent, effect: EventEffect, now: datetime) -> EventOutcome:
+        """Record the event and apply its effect, in one transaction, unless its id was
+        recorded before (then nothing happens and ``new`` is False)."""
+        with self._writer.begin() as conn:
+            return _events.record_event(conn, event, effect, now)
+
+    def settle_uncertain(self, delivery_id: int, week: str, now: datetime) -> bool:
+        """The ledger row of this id and week becomes sent if it is uncertain."""
+        with self._writer.begin() as conn:
+            return _events.settle_uncertain(conn, delivery_id, week, now)
+
+    def set_status_by_email(
+        self,
+        email: str,
+        status: SubscriberStatus,
+        now: datetime,
+        replaces: Iterable[SubscriberStatus] = frozenset(SubscriberStatus),
+    ) -> bool:
+        """The subscriber of this address (any case) gets ``status`` if their current one is
+        in ``replaces``; False if no subscriber changed."""
+        with self._writer.begin() as conn:
+            return _events.set_status_by_email(conn, email, status, frozenset(replaces), now)
+
+    def webhook_events(self, limit: int = 100) -> list[tuple[WebhookEvent, str, datetime]]:
+        """The newest recorded events: (event, action taken, received at)."""
+        with self._engine.connect() as conn:
+            return _events.list_events(conn, limit)

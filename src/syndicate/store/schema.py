@@ -281,3 +281,23 @@ job_runs = Table(
 )
 Index("ix_job_runs_job_outcome_finished", job_runs.c.job, job_runs.c.outcome, job_runs.c.finished)
 Index("ix_job_runs_finished", job_runs.c.finished)
+
+# SendGrid Event Webhook events, recorded once each (SendGrid retries, and a replayed post
+# carries the same sg_event_id). delivery_id and week come back from the send's custom_args;
+# action is what the event did (e.g. "bounced", "settled", "none").
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sg_event_id", String(255), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("email", String, nullable=False),
+    Column("delivery_id", Integer, nullable=True),
+    Column("week", String(16), nullable=False),
+    Column("timestamp", UTCDateTime, nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("raw", Text, nullable=False),
+    UniqueConstraint("sg_event_id"),
+)
+Index("ix_webhook_events_received_at", webhook_events.c.received_at)
