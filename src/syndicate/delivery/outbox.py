@@ -7,14 +7,13 @@ replaces its file instead of adding a second one.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from syndicate.delivery.base import WEEK_ARG, Batch, Outcome, Recipient, personalize
+from syndicate.fileio import write_file_atomically
 from syndicate.mime import build_email, to_bytes
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+@-]+")
@@ -59,17 +58,3 @@ class OutboxSender:
         except OSError as exc:
             return Outcome(recipient.delivery_id, "retry", f"cannot write {path}: {exc}")
         return Outcome(recipient.delivery_id, "sent")
-
-
-def write_file_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".eml")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-PUBLISHED_MODE = 0o644  # new files must be readable by the web server
+from syndicate.fileio import write_file_atomically
 
 
 @dataclass
@@ -46,37 +43,6 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return False
 
 
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _replace(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = PUBLISHED_MODE
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
 def write_atomically(root: Path, files: Mapping[str, bytes]) -> WriteReport:
     """Write each file (path relative to root) by temp file + fsync + rename.
 
@@ -91,6 +57,6 @@ def write_atomically(root: Path, files: Mapping[str, bytes]) -> WriteReport:
         if _same_bytes(target, data):
             report.unchanged.append(relative)
         else:
-            _replace(target, data)
+            write_file_atomically(target, data)
             report.written.append(relative)
     return report
