@@ -101,8 +101,13 @@ def _insert_once(conn: Connection, event: WebhookEvent, now: datetime) -> bool:
         "raw": event.raw,
     }
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(webhook_events).values(values).on_conflict_do_nothing()
-    return conn.execute(stmt).rowcount > 0
+    stmt = (
+        dialect.insert(webhook_events)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(webhook_events.c.id)
+    )
+    return conn.execute(stmt).first() is not None
 
 
 def _settle(conn: Connection, event: WebhookEvent, now: datetime) -> bool:

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from syndicate.config import Settings
 from syndicate.store import Store
-from syndicate.web import archive, ops, static, subscription
+from syndicate.web import archive, ops, static, subscription, webhooks
 from syndicate.web.context import Clock, HealthCallback, SenderFactory, WebContext, WebOptions
 from syndicate.web.pages import Pages
 from syndicate.web.security import DEFAULT_HEADERS, SecurityHeaders, protect_server_logs
@@ -48,7 +48,7 @@ def create_app(
     options: WebOptions | None = None,
 ) -> Starlette:
     """The web front: feeds and index.html from ``feeds.output_dir``, /subscribe, /confirm,
-    /unsubscribe, /preferences, /archive/, /healthz and /metrics."""
+    /unsubscribe, /preferences, /archive/, /healthz, /metrics and /webhooks/sendgrid."""
     pages = Pages(settings)
     ctx = WebContext(
         settings=settings,
@@ -68,6 +68,7 @@ def create_app(
         *subscription.routes(ctx),
         *archive.routes(ctx),
         *ops.routes(ctx),
+        *webhooks.routes(ctx),
         *last,
     ]
 

@@ -112,16 +112,25 @@ def same_origin(request: Request, web_url: str) -> bool:
     return True
 
 
-async def read_form(request: Request, limit: int) -> FormData:
-    """The form fields of a small POST; 413 past ``limit`` bytes, 400 for a file upload."""
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is (or says it is) over ``limit`` bytes: the
+    reading stops there."""
     length = request.headers.get("content-length", "")
     if length and (not length.isdigit() or int(length) > limit):
-        raise HTTPException(413, "The form is too large.")
-    body = b""
+        return None
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise HTTPException(413, "The form is too large.")
+            return None
+    return bytes(body)
+
+
+async def read_form(request: Request, limit: int) -> FormData:
+    """The form fields of a small POST; 413 past ``limit`` bytes, 400 for a file upload."""
+    body = await read_body(request, limit)
+    if body is None:
+        raise HTTPException(413, "The form is too large.")
     sent = False
 
     async def replay() -> Message:
