@@ -90,7 +90,40 @@ def test_environment_overrides_scalars(tmp_path: Path) -> None:
         ("", {"SYNDICATE_FEEDS__ITEMS": "many"}, "feeds.items: Input should be a valid integer"),
         ("", {"SYNDICATE_NOPE__X": "1"}, "SYNDICATE_NOPE__X: no settings section [nope]"),
         ("", {"SYNDICATE_FEEDS__NOPE": "1"}, "SYNDICATE_FEEDS__NOPE: [feeds] has no key 'nope'"),
-        ("[[sources]]\nname = 'a'\n", {}, "sources.0.path: Field required"),
+        ("[[sources]]\nname = 'a'\n", {}, "toml: sources[a].path: a folder source needs path"),
+        (
+            "[[sources]]\nname = 'blog'\nkind = 'feed'\n",
+            {},
+            "toml: sources[blog].url: a feed source needs url (an http(s) URL or a file path)",
+        ),
+        (
+            "[[sources]]\nname = 'b'\nkind = 'feed'\nurl = 'ftp://x.example/f'\n",
+            {},
+            "sources[b].url: only http(s) URLs or file paths, not ftp://",
+        ),
+        (
+            "[[sources]]\nname = 'b'\nkind = 'feed'\nurl = 'https:///f'\n",
+            {},
+            "sources[b].url: no host",
+        ),
+        (
+            "[[sources]]\nname = 'c'\npath = 'a'\nurl = 'https://x.example/'\n",
+            {},
+            "sources[c].url: only a feed source has a url",
+        ),
+        (
+            "[[sources]]\nname = 'd'\nkind = 'feed'\npath = 'a'\nurl = 'f.xml'\n",
+            {},
+            "sources[d].path: a feed source has a url",
+        ),
+        (
+            "[[sources]]\nname = 'e'\npath = 'a'\n[[sources]]\nname = 'e'\npath = 'b'\n",
+            {},
+            "sources[e].name: used by two sources",
+        ),
+        ('[feeds]\nhub = "hub.example"\n', {}, "feeds.hub: Value error, must be an absolute"),
+        ("[fetch]\nmax_bytes = 0\n", {}, "fetch.max_bytes: Input should be greater than 0"),
+        ('[fetch]\nuser_agent = "a\\nb"\n', {}, "fetch.user_agent: Value error, must be one line"),
     ],
 )
 def test_bad_settings_name_file_key_and_problem(

@@ -52,7 +52,7 @@ def gather(obj: Context) -> None:
 
 
 def feeds_step(obj: Context) -> None:
-    from syndicate.pipeline import build_all_feeds
+    from syndicate.pipeline import announce_changes, build_all_feeds
 
     with obj.store() as store:
         report = build_all_feeds(obj.settings, store)
@@ -61,6 +61,11 @@ def feeds_step(obj: Context) -> None:
         f"in {report.output_dir}"
     )
     click.echo(f"  open {report.output_dir / 'index.html'}")
+    hub = announce_changes(obj.settings, report)
+    if hub is not None:
+        click.echo(f"hub: {hub.summary()}")
+        for line in hub.errors:
+            err(line)
 
 
 @main.command()

@@ -174,6 +174,12 @@ class FetchSettings(Section):
     max_redirects: int = Field(
         5, ge=0, le=30, description="Redirects a feed source may take; one more fails it."
     )
+    parse_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a feed source's document may take to parse; the parse runs in a "
+        "child process, killed then (some hostile documents would take hours).",
+    )
     allow_private: bool = Field(
         False,
         description="Let feed sources reach loopback and private addresses (127/8, 10/8, "
@@ -188,7 +194,7 @@ class FetchSettings(Section):
     @field_validator("user_agent")
     @classmethod
     def _agent(cls, value: str) -> str:
-        if not value.strip() or strip_control(value) != value or "\t" in value:
+        if not value.strip() or strip_control(value) != value or any(c in value for c in "\r\n\t"):
             raise ValueError("must be one line of printable text")
         return value
 

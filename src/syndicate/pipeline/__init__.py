@@ -1,4 +1,4 @@
-"""The jobs: gather, build_all_feeds, prepare_edition, preview_edition.
+"""The jobs: gather, build_all_feeds (+ announce_changes), prepare_edition, preview_edition.
 
 Faces (cli, scheduler, web) call these; they wire the stages together and own no parsing,
 SQL or rendering of their own.
@@ -21,14 +21,17 @@ from syndicate.pipeline.gathering import (
     gather,
 )
 from syndicate.pipeline.publish import FeedsReport, build_all_feeds, feed_options
+from syndicate.pipeline.websub import HubReport, announce_changes
 
 __all__ = [
     "EditionError",
     "FeedsReport",
     "GatherReport",
+    "HubReport",
     "PreviewReport",
     "Progress",
     "Report",
+    "announce_changes",
     "build_all_feeds",
     "current_week",
     "feed_options",

@@ -7,44 +7,25 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
-from syndicate.models import Article, Observation
+from syndicate.models import Observation
+from syndicate.pipeline.feed_gathering import gather_feed
+from syndicate.pipeline.fetching import Resolver, system_resolver
+from syndicate.pipeline.gathered import GatherReport, Report, merge_and_store, record_run
 from syndicate.sources.folder import FileStat, ParseError, parse_file, scan_folder
-from syndicate.sources.merge import merge_article
 from syndicate.store import FileRecord, FileState, Store
 
-Report = Callable[[str], None]
+__all__ = ["PARALLEL_FROM", "GatherReport", "Progress", "Report", "gather"]
+
 Progress = Callable[[int, int], None]  # (done, total)
 
 
 def _ignore(_: str) -> None:
     return None
-
-
-@dataclass
-class GatherReport:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    articles_new: int = 0
-    articles_updated: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.articles_new or self.articles_updated)
-
-    def summary(self) -> str:
-        return (
-            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.failed} failed"
-        )
 
 
 def gather(
@@ -54,11 +35,16 @@ def gather(
     now: datetime,
     on_error: Report = _ignore,
     progress: Progress | None = None,
+    resolve: Resolver = system_resolver,
 ) -> GatherReport:
-    """Read every source; a bad file is reported and skipped, the rest go on."""
+    """Read every source; a bad file or a failing feed is reported and skipped, the rest go
+    on. ``resolve`` looks up the addresses of feed sources' hosts (tests may replace it)."""
     report = GatherReport()
     for source in settings.sources:
-        _gather_folder(settings, store, source, now, report, on_error, progress)
+        if source.kind == "feed":
+            gather_feed(settings, store, source, now, report, on_error, resolve)
+        else:
+            _gather_folder(settings, store, source, now, report, on_error, progress)
     return report
 
 
@@ -77,6 +63,7 @@ def _gather_folder(
         report.errors.append(message)
         on_error(message)
         return
+    before = report.counts()
     tz = ZoneInfo(settings.site.timezone)
     states = store.file_states(source.name)
     stats = scan_folder(root)
@@ -89,7 +76,7 @@ def _gather_folder(
         if isinstance(outcome, FileRecord):
             records.append(outcome)
             if outcome.error:
-                _fail(report, on_error, root / stat.relpath, outcome.error)
+                report.fail(f"{root / stat.relpath}: {outcome.error}", on_error)
             elif stat.relpath in states:
                 report.updated += 1
             else:
@@ -100,28 +87,18 @@ def _gather_folder(
         elif outcome == "unchanged":
             report.unchanged += 1
         else:
-            _fail(report, on_error, root / stat.relpath, outcome)
+            report.fail(f"{root / stat.relpath}: {outcome}", on_error)
         if progress is not None:
             progress(done, len(stats))
     seen = {stat.relpath for stat in stats}
     removed = [path for path in states if path not in seen]
     if touched:
         store.touch_files(source.name, touched)
-    started = now
     affected = store.save_files(source.name, records, removed, now)
-    new, updated = _merge_and_store(settings, store, affected, now)
+    new, updated = merge_and_store(settings, store, affected, now)
     report.articles_new += new
     report.articles_updated += updated
-    store.record_gather_run(
-        source.name, started, now, report.new, report.updated, report.unchanged, report.failed
-    )
-
-
-def _fail(report: GatherReport, on_error: Report, path: Path, error: str) -> None:
-    message = f"{path}: {error}"
-    report.failed += 1
-    report.errors.append(message)
-    on_error(message)
+    record_run(store, source.name, now, now, report, before)
 
 
 _FileJob = tuple[Path, FileStat, FileState | None, ZoneInfo, int]
@@ -173,33 +150,3 @@ def _gather_file(
     except ParseError as exc:
         return record(sha, (), str(exc))
     return record(sha, tuple(observations), None)
-
-
-def _merge_and_store(
-    settings: Settings, store: Store, slugs: set[str], now: datetime
-) -> tuple[int, int]:
-    if not slugs:
-        return 0, 0
-    sources = {source.name: source for source in settings.sources}
-    articles: list[Article] = []
-    for slug, pairs in store.observations_for(slugs).items():
-        source_name = _owning_source(pairs)
-        source = sources.get(source_name)
-        articles.append(
-            merge_article(
-                slug,
-                [obs for _, obs in pairs],
-                site_url=settings.site.url,
-                source=source_name,
-                default_category=source.category if source else "General",
-                rules=settings.categories,
-                default_author=settings.site.author,
-            )
-        )
-    return store.upsert_articles(articles, now)
-
-
-def _owning_source(pairs: Sequence[tuple[str, Observation]]) -> str:
-    """The source of the full text if any, else of the first teaser (sorted for stability)."""
-    full = sorted(name for name, obs in pairs if obs.kind == "full")
-    return full[0] if full else sorted(name for name, _ in pairs)[0]

@@ -38,7 +38,7 @@ def feed_options(settings: Settings) -> FeedOptions:
         items=settings.feeds.items,
         content=settings.feeds.content,
         formats=settings.feeds.formats,
-        hub=None,
+        hub=settings.feeds.hub or None,
     )
 
 

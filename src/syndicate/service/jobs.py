@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings
 from syndicate.delivery import Sender
-from syndicate.pipeline import EditionError, build_all_feeds, gather
+from syndicate.pipeline import (
+    EditionError,
+    FeedsReport,
+    announce_changes,
+    build_all_feeds,
+    gather,
+)
 from syndicate.pipeline.send import STOPPED, SendError, SendReport, send_edition
 from syndicate.service.catchup import (
     DueDigest,
@@ -69,9 +75,11 @@ class Jobs:
             detail = report.summary()
             written = None
             if report.changed or not self._feeds_built:
-                written = len(build_all_feeds(env.settings, env.store).written)
+                feeds = build_all_feeds(env.settings, env.store)
+                written = len(feeds.written)
                 self._feeds_built = True
                 detail += f"; feeds: {written} files written"
+                detail += self._announce(feeds)
         except Exception as exc:
             env.log.exception("gather.failed", error=one_line(exc))
             return self._record(GATHER, started, "failed", one_line(exc))
@@ -90,6 +98,21 @@ class Jobs:
 
     def _file_error(self, message: str) -> None:
         self.env.log.warning("gather.file_error", error=message)
+
+    def _announce(self, feeds: FeedsReport) -> str:
+        """Tell the WebSub hub (if any) about the changed feeds; its failures are logged."""
+        hub = announce_changes(self.env.settings, feeds, sleep=self._pause)
+        if hub is None:
+            return ""
+        for line in hub.errors:
+            self.env.log.warning("gather.hub_error", error=line)
+        return f"; hub: {hub.summary()}"
+
+    def _pause(self, seconds: float) -> None:
+        """A retry's wait, cut short when the service stops."""
+        deadline = time.monotonic() + seconds
+        while not self.env.should_stop() and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.2))
 
     # --- digest -----------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Sources: where articles come from. Parsing is pure; merging observations is pure."""
 
+from syndicate.sources.feed import FeedEntry, ParsedFeed, parse_feed, read_feed
 from syndicate.sources.folder import (
     ARTICLE_SUFFIXES,
     FileStat,
@@ -12,10 +13,14 @@ from syndicate.sources.merge import merge_article
 
 __all__ = [
     "ARTICLE_SUFFIXES",
+    "FeedEntry",
     "FileStat",
     "ParseError",
+    "ParsedFeed",
     "merge_article",
     "parse_date",
+    "parse_feed",
     "parse_file",
+    "read_feed",
     "scan_folder",
 ]

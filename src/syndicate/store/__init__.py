@@ -26,6 +26,7 @@ from syndicate.models import (
 from syndicate.store import articles as _articles
 from syndicate.store import editions as _editions
 from syndicate.store import events as _events
+from syndicate.store import feed_state as _feed_state
 from syndicate.store import files as _files
 from syndicate.store import jobs as _jobs
 from syndicate.store import ledger as _ledger
@@ -34,6 +35,7 @@ from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
 from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, writer
 from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
+from syndicate.store.feed_state import FeedState
 from syndicate.store.jobs import JobOutcome, JobRun
 from syndicate.store.ledger import SendStatus
 from syndicate.store.migrate import prepare_schema
@@ -48,6 +50,7 @@ __all__ = [
     "DuplicateSubscriber",
     "EventEffect",
     "EventOutcome",
+    "FeedState",
     "FileRecord",
     "FileState",
     "JobOutcome",
@@ -139,6 +142,18 @@ class Store:
         """When the last gather run finished, or None if none has."""
         with self._engine.connect() as conn:
             return _files.last_gather(conn)
+
+    # --- feed sources -----------------------------------------------------------------
+
+    def feed_state(self, source: str) -> FeedState | None:
+        """What the last fetch of a feed source said; None before its first."""
+        with self._engine.connect() as conn:
+            return _feed_state.get_feed_state(conn, source)
+
+    def save_feed_state(self, state: FeedState) -> None:
+        """Replace the source's fetch state."""
+        with self._writer.begin() as conn:
+            _feed_state.save_feed_state(conn, state)
 
     # --- articles ---------------------------------------------------------------------
 

@@ -301,3 +301,19 @@ webhook_events = Table(
     UniqueConstraint("sg_event_id"),
 )
 Index("ix_webhook_events_received_at", webhook_events.c.received_at)
+
+# One row per feed source: what its last fetch said, for the next run's conditional GET
+# (etag, last_modified) and to skip a body already parsed (sha256). fetched_at is the last
+# fetch that worked (200 or 304), checked_at the last attempt, error its failure (or NULL).
+feed_state = Table(
+    "feed_state",
+    metadata,
+    Column("source", String, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("etag", Text, nullable=False),
+    Column("last_modified", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=True),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("error", Text, nullable=True),
+)

@@ -1,0 +1,171 @@
+"""Gathering a feed source: fetch (conditionally), parse, store the entries that changed.
+
+A feed is a window on its site: entries that leave it stay in the store, as the articles
+made from them do. Each entry is kept as a file row of the source keyed by its guid (else
+link), holding a hash of what it says, so an unchanged entry is not written again.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from syndicate.config import Settings, SourceSettings
+from syndicate.pipeline.fetching import (
+    Fetched,
+    FetchError,
+    Resolver,
+    fetch_feed,
+    read_feed_file,
+    system_resolver,
+)
+from syndicate.pipeline.gathered import GatherReport, Report, merge_and_store, record_run
+from syndicate.pipeline.isolation import Overtime, call_with_deadline
+from syndicate.sources.feed import ParsedFeed, ParseError, read_feed
+from syndicate.store import FeedState, FileRecord, Store
+
+_PASSWORD = re.compile(r"//([^/@:]*):[^/@]*@")  # user:password@ in a URL
+
+
+def is_remote(location: str) -> bool:
+    return location.lower().startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    settings: Settings
+    store: Store
+    source: SourceSettings
+    now: datetime
+    report: GatherReport
+    on_error: Report
+
+    def fail(self, what: str) -> None:
+        shown = _PASSWORD.sub(r"//\1:***@", self.source.url)
+        self.report.fail(f"sources[{self.source.name}]: {shown}: {what}", self.on_error)
+
+
+def gather_feed(
+    settings: Settings,
+    store: Store,
+    source: SourceSettings,
+    now: datetime,
+    report: GatherReport,
+    on_error: Report,
+    resolve: Resolver = system_resolver,
+) -> None:
+    """Gather one feed source into the store; any failure is one error line for it."""
+    run = _Source(settings, store, source, now, report, on_error)
+    before = report.counts()
+    stored = store.feed_state(source.name)
+    known = stored if stored is not None and stored.url == source.url else None
+    try:
+        fetched = _fetch(settings, source.url, known, resolve)
+        if fetched.not_modified and known is None:
+            raise FetchError("HTTP 304 Not Modified, to a request that was not conditional")
+        sha = hashlib.sha256(fetched.body).hexdigest() if not fetched.not_modified else ""
+        unchanged = known is not None and (fetched.not_modified or sha == known.sha256)
+        parsed = None if unchanged else _parse(settings, source.url, fetched)
+    except (FetchError, ParseError) as exc:
+        report.feeds_failed += 1
+        run.fail(str(exc))
+        store.save_feed_state(_failed(source, known, now, str(exc)))
+    else:
+        if parsed is None:
+            report.feeds_unchanged += 1
+        else:
+            report.feeds_fetched += 1
+            _store_entries(run, parsed)
+        store.save_feed_state(_fetched(source, known, fetched, sha, now))
+    record_run(store, source.name, now, now, report, before)
+
+
+def _fetch(
+    settings: Settings, location: str, known: FeedState | None, resolve: Resolver
+) -> Fetched:
+    options = settings.fetch
+    if not is_remote(location):
+        return Fetched(location, False, read_feed_file(settings.path(location), options.max_bytes))
+    return fetch_feed(
+        location,
+        options,
+        etag=known.etag if known else "",
+        last_modified=known.last_modified if known else "",
+        resolve=resolve,
+    )
+
+
+def _parse(settings: Settings, location: str, fetched: Fetched) -> ParsedFeed:
+    """read_feed in a child process, killed after fetch.parse_timeout (see isolation)."""
+    parse = functools.partial(
+        read_feed,
+        source_url=fetched.url if is_remote(location) else "",
+        tz=ZoneInfo(settings.site.timezone),
+        content_type=fetched.content_type,
+    )
+    limit = settings.fetch.parse_timeout
+    try:
+        return call_with_deadline(parse, (fetched.body,), limit)
+    except Overtime:
+        raise ParseError(f"took longer than {limit:g}s to parse (fetch.parse_timeout)") from None
+    except ParseError:
+        raise
+    except Exception as exc:
+        raise ParseError(f"the parser failed: {type(exc).__name__}: {exc}") from None
+
+
+def _store_entries(run: _Source, parsed: ParsedFeed) -> None:
+    report, name = run.report, run.source.name
+    states = run.store.file_states(name)
+    records: list[FileRecord] = []
+    for entry in parsed.entries:
+        old = states.get(entry.key)
+        if old is not None and old.sha256 == entry.sha256 and not old.error:
+            report.unchanged += 1
+            continue
+        size = len(entry.observation.content.encode("utf-8", "surrogatepass"))
+        records.append(FileRecord(entry.key, size, 0, entry.sha256, (entry.observation,)))
+        if old is None:
+            report.new += 1
+        else:
+            report.updated += 1
+    for reason in parsed.skipped:
+        run.fail(f"{reason}: skipped")
+    affected = run.store.save_files(name, records, [], run.now)
+    new, updated = merge_and_store(run.settings, run.store, affected, run.now)
+    report.articles_new += new
+    report.articles_updated += updated
+
+
+def _fetched(
+    source: SourceSettings, known: FeedState | None, fetched: Fetched, sha: str, now: datetime
+) -> FeedState:
+    if fetched.not_modified and known is not None:
+        # A 304 need not repeat the validators; those sent still describe the body held.
+        etag, last_modified, sha = fetched.etag or known.etag, known.last_modified, known.sha256
+    else:
+        etag, last_modified = fetched.etag, fetched.last_modified
+    return FeedState(source.name, source.url, etag, last_modified, sha, now, now, None)
+
+
+def _failed(
+    source: SourceSettings, known: FeedState | None, now: datetime, error: str
+) -> FeedState:
+    """The failure noted; the validators and hash of the last good body kept, so that the
+    next run can still be told "not modified" about it."""
+    if known is None:
+        return FeedState(source.name, source.url, "", "", "", None, now, error)
+    return FeedState(
+        source.name,
+        source.url,
+        known.etag,
+        known.last_modified,
+        known.sha256,
+        known.fetched_at,
+        now,
+        error,
+    )

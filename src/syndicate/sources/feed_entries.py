@@ -1,0 +1,181 @@
+"""What every feed format is read into, and how its entries become observations. Pure.
+
+A reader (feed_xml, feed_json) turns each entry into a RawEntry, or a reason to skip it;
+``build_entries`` dedupes them (by guid, then by link) and makes the observations.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+from syndicate.content import (
+    content_hash,
+    excerpt,
+    html_to_text,
+    paragraphs_to_html,
+    sanitize_html,
+    slugify,
+    strip_control,
+)
+from syndicate.models import Observation
+from syndicate.sources.merge import SUMMARY_LIMIT
+
+KEY_MAX = 500  # longer guids / links are keyed by their hash
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One entry as a reader found it; text fields still untrusted."""
+
+    guid: str
+    link: str  # absolute http(s), or ""
+    title: str  # plain text
+    published: datetime | None
+    body_html: str  # untrusted HTML; "" when the entry has no body
+    summary: str  # plain text; "" when the entry has none of its own
+    author: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One entry of a feed: its key (stable across fetches), what it says, and a hash of it."""
+
+    key: str
+    observation: Observation
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    format: str  # e.g. "rss20", "atom10", "json1.1"
+    entries: tuple[FeedEntry, ...]
+    skipped: tuple[str, ...]  # one line per entry left out, saying why
+    duplicates: int  # entries dropped as repeats of an earlier one (same guid or link)
+
+
+# --- small text helpers the readers share -------------------------------------------------
+
+
+def one_line(text: str) -> str:
+    return " ".join(strip_control(text).split())
+
+
+def plain(text: str, media_type: str) -> str:
+    """A title or summary as one line of plain text, whether it came as HTML or as text."""
+    return one_line(html_to_text(text) if media_type in HTML_TYPES else text)
+
+
+def text_to_html(text: str) -> str:
+    return paragraphs_to_html(strip_control(text).replace("\r\n", "\n").split("\n\n"))
+
+
+def absolute_link(base: str, link: str) -> str:
+    """``link`` made absolute against ``base``; "" unless that gives an http(s) URL."""
+    link = link.strip()
+    if not link or strip_control(link) != link:
+        return ""
+    joined = urljoin(base, link) if base else link
+    parts = urlsplit(joined)
+    return joined if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def parse_feed_date(value: str, tz: ZoneInfo) -> datetime | None:
+    """An ISO 8601 / RFC 3339 or RFC 822 date; a date without a zone is taken in ``tz``."""
+    value = value.strip()
+    if not value:
+        return None
+    moment: datetime | None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+# --- entries → observations ---------------------------------------------------------------
+
+
+def _describe(number: int, title: str) -> str:
+    shown = title if len(title) <= 60 else title[:59] + "…"
+    return f"entry {number} ({shown!r})" if title else f"entry {number}"
+
+
+def _key(kind: str, value: str) -> str:
+    if len(value) > KEY_MAX:
+        value = "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{kind}:{value}"
+
+
+def _observation(raw: RawEntry, published: datetime) -> Observation:
+    content = sanitize_html(raw.body_html) if raw.body_html.strip() else ""
+    summary = excerpt(raw.summary, SUMMARY_LIMIT) if raw.summary else ""
+    tags = tuple(dict.fromkeys(tag for tag in (one_line(t) for t in raw.tags) if tag))
+    return Observation(
+        slug=slugify(raw.title),
+        title=raw.title,
+        published=published,
+        kind="full" if content.strip() else "teaser",
+        category=tags[0] if tags else "",
+        summary=summary,
+        content=content,
+        author=one_line(raw.author),
+        link=raw.link,
+        tags=tags,
+    )
+
+
+def _hash(key: str, o: Observation) -> str:
+    return content_hash(
+        key, o.slug, o.title, o.published.isoformat(), o.kind, o.category, o.summary,
+        o.content, o.author, o.link, *o.tags,
+    )  # fmt: skip
+
+
+def build_entries(
+    format_name: str, found: Sequence[RawEntry | str], *, skipped: Iterable[str] = ()
+) -> ParsedFeed:
+    """Observations from the entries in feed order; a string in ``found`` is a reason an
+    entry was unreadable. The first of several entries with one guid (or link) wins."""
+    entries: list[FeedEntry] = []
+    reasons = list(skipped)
+    seen_guids: set[str] = set()
+    seen_links: set[str] = set()
+    seen_keys: set[str] = set()
+    duplicates = 0
+    for number, raw in enumerate(found, 1):
+        if isinstance(raw, str):
+            reasons.append(f"entry {number}: {raw}")
+            continue
+        if not raw.title:
+            reasons.append(f"{_describe(number, '')}: no title")
+            continue
+        if raw.published is None:
+            reasons.append(f"{_describe(number, raw.title)}: no date (published or updated)")
+            continue
+        if raw.guid:
+            key = _key("guid", raw.guid)
+        elif raw.link:
+            key = _key("link", raw.link)
+        else:
+            key = _key("title", slugify(raw.title))
+        repeated = (raw.guid and raw.guid in seen_guids) or (raw.link and raw.link in seen_links)
+        if repeated or key in seen_keys:
+            duplicates += 1
+            continue
+        seen_guids.add(raw.guid)
+        seen_links.add(raw.link)
+        seen_keys.add(key)
+        observation = _observation(raw, raw.published)
+        entries.append(FeedEntry(key, observation, _hash(key, observation)))
+    return ParsedFeed(format_name, tuple(entries), tuple(reasons), duplicates)

@@ -1,0 +1,152 @@
+"""RSS and Atom through feedparser, behind a refusal of XML entity declarations. Pure."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import time
+import xml.sax
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import feedparser
+
+from syndicate.sources.feed_entries import (
+    HTML_TYPES,
+    ParsedFeed,
+    RawEntry,
+    absolute_link,
+    build_entries,
+    one_line,
+    parse_feed_date,
+    plain,
+    text_to_html,
+)
+from syndicate.sources.folder import ParseError
+
+# feedparser drops entity declarations that reference other entities, so a billion-laughs
+# document does not expand there (tests/test_sources_feed.py shows it); one large entity
+# used many times would still be copied many times, and a feed never needs one. So any
+# internal DTD subset that declares an entity is refused before feedparser sees the bytes.
+_PROLOG_NOISE = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.S)
+_DOCTYPE_HEAD = re.compile(rb"<!DOCTYPE[^\[>]*(\[?)")
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+# An XML error that feedparser's lenient parser repairs well: an HTML entity such as
+# &nbsp; in a hand-made feed. Any other well-formedness error refuses the feed, rather
+# than keep whatever part of it the lenient parser salvaged.
+_TOLERATED = ("undefined entity",)
+
+
+def _readings(data: bytes) -> list[bytes]:
+    """The document as UTF-8-like bytes: itself, or (a wide encoding) every way of reading
+    it as one, so that a check on them cannot be dodged by guessing the encoding wrong."""
+    for mark, codec in _BOMS:
+        if data.startswith(mark):
+            return [data.decode(codec, "replace").encode("utf-8")]
+    if b"\x00" not in data[:64]:
+        return [data]
+    return [data.decode(codec, "replace").encode("utf-8") for codec in _WIDE]
+
+
+def _declares_entities(probe: bytes) -> bool:
+    probe = probe.removeprefix(codecs.BOM_UTF8)
+    start = _PROLOG_NOISE.match(probe)
+    position = start.end() if start else 0
+    doctype = _DOCTYPE_HEAD.match(probe, position)
+    return bool(doctype and doctype[1] and b"<!ENTITY" in probe[doctype.end() :])
+
+
+def declares_entities(data: bytes) -> bool:
+    """Whether the document's DOCTYPE has an internal subset declaring an entity."""
+    return any(_declares_entities(probe) for probe in _readings(data))
+
+
+def looks_like_html(data: bytes) -> bool:
+    return any(_HTML_START.search(probe[:4096]) for probe in _readings(data[:4096]))
+
+
+def _xml_problem(result: Any) -> str | None:
+    exc = result.get("bozo_exception")
+    if not isinstance(exc, xml.sax.SAXParseException):
+        return None
+    message = exc.getMessage()
+    if message in _TOLERATED:
+        return None
+    return f"line {exc.getLineNumber()}, column {exc.getColumnNumber()}: {message}"
+
+
+def read_xml_feed(
+    data: bytes, *, source_url: str, tz: ZoneInfo, content_type: str = ""
+) -> ParsedFeed:
+    if declares_entities(data):
+        raise ParseError(
+            "refused: the XML declares entities (<!ENTITY> in its DOCTYPE), "
+            "which a feed never needs and an entity bomb does"
+        )
+    headers = {"content-location": source_url} if source_url else {}
+    if content_type:
+        headers["content-type"] = content_type
+    # A stream, never bytes: feedparser would open bytes that name a local file.
+    result = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    version = result.get("version") or ""
+    problem = _xml_problem(result)
+    if not version:
+        if looks_like_html(data):
+            raise ParseError("not a feed: an HTML page (no RSS, Atom or JSON Feed)")
+        detail = f" (not well-formed XML at {problem})" if problem else ""
+        raise ParseError(f"not a feed: neither RSS, Atom nor JSON Feed{detail}")
+    if problem:
+        raise ParseError(f"broken XML at {problem}")
+    found = [_entry(entry, tz) for entry in result.get("entries", [])]
+    return build_entries(version, found)
+
+
+def _entry(entry: Any, tz: ZoneInfo) -> RawEntry:
+    title_type = (entry.get("title_detail") or {}).get("type", "text/plain")
+    contents = [c for c in entry.get("content") or [] if c.get("value")]
+    chosen = next((c for c in contents if c.get("type") in HTML_TYPES), None)
+    chosen = chosen or (contents[0] if contents else None)
+    summary = entry.get("summary") or ""
+    summary_type = (entry.get("summary_detail") or {}).get("type", "text/html")
+    body = ""
+    if chosen is not None:
+        value = chosen["value"]
+        body = value if chosen.get("type") in HTML_TYPES else text_to_html(value)
+        if summary == value:  # feedparser copies the content into a missing summary
+            summary = ""
+    elif summary:
+        body = summary if summary_type in HTML_TYPES else text_to_html(summary)
+        summary = ""
+    author = (entry.get("author_detail") or {}).get("name") or entry.get("author") or ""
+    return RawEntry(
+        guid=one_line(entry.get("id") or ""),
+        link=absolute_link("", entry.get("link") or ""),
+        title=plain(entry.get("title") or "", title_type),
+        published=_date(entry, tz),
+        body_html=body,
+        summary=plain(summary, summary_type) if summary else "",
+        author=author,
+        tags=tuple(t.get("term") or t.get("label") or "" for t in entry.get("tags") or []),
+    )
+
+
+def _date(entry: Any, tz: ZoneInfo) -> datetime | None:
+    """The entry's own text first (it keeps the zone it was written in), then feedparser's
+    reading of it (UTC; it knows more formats)."""
+    for key in ("published", "updated", "created"):
+        moment = parse_feed_date(entry.get(key) or "", tz)
+        if moment is not None:
+            return moment
+        parsed: time.struct_time | None = entry.get(f"{key}_parsed")
+        if parsed is not None:
+            return datetime(*parsed[:6], tzinfo=UTC)
+    return None
