@@ -115,3 +115,16 @@ def test_naive_now_and_bad_ttl_are_refused() -> None:
         sign("confirm", 1, secret=SECRET, now=datetime(2026, 1, 1), ttl=DAY)
     with pytest.raises(ValueError, match="ttl"):
         sign("confirm", 1, secret=SECRET, now=NOW, ttl=timedelta(0))
+
+
+@pytest.mark.parametrize("secret", ["k", "x" * 64, "y" * 100, "ü" * 40])
+def test_the_fast_signer_is_standard_hmac_sha256(secret: str) -> None:
+    import hashlib
+    import hmac
+
+    from syndicate.tokens import _VERSION, Signer, _b64encode
+
+    token = Signer("unsubscribe", secret=secret, ttl=None).sign(42, datetime.now(UTC))
+    payload, mac = token.split(".")
+    expected = hmac.new(secret.encode(), _VERSION + payload.encode(), hashlib.sha256).digest()
+    assert mac == _b64encode(expected)
