@@ -49,8 +49,21 @@ from_address = "newsletter@example.com"
 from_name = ""
 
 [delivery]
-backend = "outbox"
+backend = "outbox"                           # "outbox" (files), "smtp" or "sendgrid"
 outbox_dir = "var/outbox"
+# The SendGrid key comes from $SENDGRID_API_KEY, the SMTP password from
+# $SYNDICATE_SMTP_PASSWORD, the token key from $SYNDICATE_SECRET_KEY: never from this file.
+
+[schedule]                                   # for `syndicate run`
+gather_every = "15m"
+
+[web]                                        # the web front of `syndicate run`
+base_url = ""                                # its public URL; empty = site.url
+host = "127.0.0.1"
+port = 8080
+
+[webhooks]
+sendgrid_public_key = ""                     # SendGrid's signed Event Webhook key; empty = off
 """
 
 
