@@ -17,7 +17,7 @@ from syndicate.config import Settings
 from syndicate.delivery.outbox import OutboxSender
 from syndicate.delivery.sendgrid import SendGridSender
 from syndicate.models import Article, DeliveryState, SubscriberStatus
-from syndicate.pipeline.send import PREFERENCES, UNSUBSCRIBE, send_edition
+from syndicate.pipeline.send import PREFERENCES, UNSUBSCRIBE, plan_send, send_edition
 from syndicate.store import Store
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday of 2026-W48
@@ -142,9 +142,7 @@ def test_variants_follow_preferences_and_empty_ones_get_nothing(
 def test_dry_run_shows_variants_and_writes_nothing(settings: Settings, store: Store) -> None:
     subscribe(store, 2)
     subscribe(store, 1, frozenset({"Equipment"}))
-    report = send_edition(
-        settings, store, OutboxSender(Path("/nonexistent")), WEEK, clock=clock, dry_run=True
-    )
+    report = plan_send(settings, store, WEEK, now=NOW)
     assert report.variants == {"all categories": 2, "Equipment": 1}
     assert not store.send_started(WEEK)
 

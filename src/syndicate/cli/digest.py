@@ -9,7 +9,7 @@ import click
 from syndicate.cli.app import Context, main, pass_ctx
 
 if TYPE_CHECKING:
-    from syndicate.delivery import Batch, Outcome, Sender
+    from syndicate.delivery import Sender
     from syndicate.models import DeliveryState
 
 
@@ -60,27 +60,30 @@ def _sender(obj: Context) -> Sender:
 def send(obj: Context, week: str | None, dry_run: bool) -> None:
     """Send the edition to every active subscriber not yet sent it (resumes a stopped send)."""
     from syndicate.pipeline import EditionError, current_week
-    from syndicate.pipeline.send import SendError, send_edition
+    from syndicate.pipeline.send import SendError, plan_send, send_edition
 
     week = week or current_week(obj.settings, obj.now())
     with obj.store() as store:
-        sender = None if dry_run else _sender(obj)
         try:
-            report = send_edition(
-                obj.settings,
-                store,
-                sender or _NoSender(),
-                week,
-                clock=obj.now,
-                dry_run=dry_run,
-                on_event=lambda line: click.echo(line, err=True),
-            )
+            if dry_run:
+                report = plan_send(obj.settings, store, week, now=obj.now())
+                uncertain = []
+            else:
+                sender = _sender(obj)
+                try:
+                    report = send_edition(
+                        obj.settings,
+                        store,
+                        sender,
+                        week,
+                        clock=obj.now,
+                        on_event=lambda line: click.echo(line, err=True),
+                    )
+                finally:
+                    sender.close()
+                uncertain = store.deliveries(week, _uncertain())
         except (EditionError, SendError) as exc:
             raise click.ClickException(str(exc)) from None
-        finally:
-            if sender is not None:
-                sender.close()
-        uncertain = [] if dry_run else store.deliveries(week, _uncertain())
     click.echo(report.summary())
     for label, count in sorted(report.variants.items()):
         click.echo(f"  {count:8d}  {label}")
@@ -92,16 +95,6 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
         )
     if report.paused:
         raise SystemExit(2)
-
-
-class _NoSender:
-    max_batch = 1000
-
-    def send(self, batch: Batch) -> list[Outcome]:
-        raise AssertionError("a dry run sends nothing")
-
-    def close(self) -> None:
-        return None
 
 
 def _uncertain() -> DeliveryState:

@@ -123,10 +123,9 @@ def preview_edition(
     )
     eml = mime.to_bytes(mime.build_email(message, date=now))
     out = settings.path(settings.delivery.outbox_dir)
-    written = write_atomically(
+    write_atomically(
         out, {"digest.html": html.encode(), "digest.txt": text.encode(), "digest.eml": eml}
     )
-    del written
     return PreviewReport(edition, out / "digest.html", out / "digest.txt", out / "digest.eml")
 
 

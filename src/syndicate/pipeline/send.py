@@ -82,7 +82,6 @@ def send_edition(
     week: str,
     *,
     clock: Clock,
-    dry_run: bool = False,
     on_event: Report | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> SendReport:
@@ -93,13 +92,10 @@ def send_edition(
     """
     now = clock()
     edition = prepare_edition(settings, store, week, now=now)
-    report = SendReport(week=week, dry_run=dry_run)
+    report = SendReport(week=week)
     if edition is None:
         return report
     categories = frozenset(article.category for article in edition.articles)
-    if dry_run:
-        report.variants = _planned_variants(store, week, categories)
-        return report
     secret = settings.secret_key
     if not secret:
         raise SendError("SYNDICATE_SECRET_KEY is not set: unsubscribe links cannot be signed")
@@ -134,6 +130,17 @@ def _cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def plan_send(settings: Settings, store: Store, week: str, *, now: datetime) -> SendReport:
+    """A dry run: how many recipients a send now would reach, by variant. Sends nothing and
+    writes no ledger row (the edition itself is prepared and stored, as a preview does)."""
+    report = SendReport(week=week, dry_run=True)
+    edition = prepare_edition(settings, store, week, now=now)
+    if edition is not None:
+        categories = frozenset(article.category for article in edition.articles)
+        report.variants = _planned_variants(store, week, categories)
+    return report
 
 
 def _planned_variants(store: Store, week: str, categories: frozenset[str]) -> dict[str, int]:
