@@ -84,7 +84,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     outbox = tmp_path / "mail"
     with Store(settings.database_url) as store:
         assert gather(settings, store, now=NOW).failed == 0
-        build_all_feeds(settings, store)
+        build_all_feeds(settings, store, NOW)
         edition = prepare_edition(settings, store, WEEK, now=NOW)
         assert edition is not None
         store.freeze_recipients(WEEK, NOW, frozenset())  # the send began: it is archived

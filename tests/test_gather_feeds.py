@@ -77,7 +77,7 @@ def store(database_url: str) -> Iterator[Store]:
 
 
 def articles(store: Store) -> dict[str, Any]:
-    return {article.title: article for article in store.latest_articles(1000)}
+    return {article.title: article for article in store.latest_articles(1000, NOW)}
 
 
 def test_rss_atom_and_json_feed_sources_reach_the_store_and_the_built_feeds(
@@ -94,18 +94,17 @@ def test_rss_atom_and_json_feed_sources_reach_the_store_and_the_built_feeds(
     )
     errors: list[str] = []
     report = pipeline.gather(settings, store, now=NOW, on_error=errors.append)
-    # 2 + 2 + 2 entries kept; a duplicate in each (not counted), 2 date-less + 1 bad item.
-    assert (report.new, report.updated, report.unchanged, report.failed) == (6, 0, 0, 3)
+    # 3 + 2 + 3 entries kept (2 of them without a date); a duplicate in each (not counted),
+    # 1 bad item.
+    assert (report.new, report.updated, report.unchanged, report.failed) == (8, 0, 0, 1)
     assert (report.feeds_fetched, report.feeds_unchanged, report.feeds_failed) == (3, 0, 0)
-    assert report.articles_new == 6
     assert errors == [
-        f"sources[birds]: {server.url('/rss.xml')}: entry 4 ('A note with no date'): "
-        "no date (published or updated): skipped",
-        f"sources[kitchen]: {server.url('/feed.json')}: entry 3 ('No date here'): "
-        "no date (published or updated): skipped",
         f"sources[kitchen]: {server.url('/feed.json')}: entry 4: not a JSON object: skipped",
     ]
     stored = articles(store)
+    # An entry without a date is dated when it was first seen, and keeps that date.
+    assert stored["A note with no date"].published == NOW
+    assert stored["No date here"].published == NOW
     bitterns = stored["Bitterns booming at dawn"]
     assert (bitterns.source, bitterns.category, bitterns.author) == (
         "birds",
@@ -122,7 +121,7 @@ def test_rss_atom_and_json_feed_sources_reach_the_store_and_the_built_feeds(
     assert stored["A slower sourdough"].link == server.url("/sourdough")
     assert stored["Stock from scraps"].published == datetime(2026, 11, 12, 23, 0, tzinfo=UTC)
 
-    built = pipeline.build_all_feeds(settings, store)
+    built = pipeline.build_all_feeds(settings, store, NOW)
     output = built.output_dir
     rss = (output / "rss.xml").read_text(encoding="utf-8")
     atom = (output / "atom.xml").read_text(encoding="utf-8")
@@ -169,7 +168,7 @@ def test_a_second_gather_asks_conditionally_and_parses_nothing(
     # The JSON Feed came again, byte for byte: recognised by its hash, not parsed either.
     assert parsed == []
     assert (second.feeds_fetched, second.feeds_unchanged, second.feeds_failed) == (0, 3, 0)
-    assert (second.new, second.updated, second.articles_new, second.articles_updated) == (0,) * 4
+    assert (second.new, second.updated, second.removed) == (0, 0, 0)
     assert not second.changed and second.errors == []
     state = store.feed_state("birds")
     assert state is not None
@@ -189,14 +188,13 @@ def test_a_changed_entry_updates_its_article_and_a_gone_one_stays(
     document.body = rss_items(2).replace(b"Body of item 1,", b"A rewritten body of item 1,")
     document.etag = '"2"'
     report = pipeline.gather(settings, store, now=NOW + timedelta(hours=1))
-    assert (report.new, report.updated, report.unchanged) == (0, 1, 1)
-    assert (report.articles_new, report.articles_updated) == (0, 1)
+    assert (report.new, report.updated, report.unchanged, report.removed) == (0, 1, 2, 0)
     stored = articles(store)
     assert "A rewritten body" in stored["item number 1"].content
     assert "item number 2" in stored  # it left the feed's window; the article stays
 
 
-def test_a_feed_entry_and_a_folder_article_of_one_title_are_one_article(
+def test_a_feed_entry_never_overwrites_a_folder_article_of_its_title(
     server: FeedServer, store: Store, tmp_path: Path, database_url: str
 ) -> None:
     (tmp_path / "articles").mkdir()
@@ -210,10 +208,14 @@ def test_a_feed_entry_and_a_folder_article_of_one_title_are_one_article(
         ],
     )
     report = pipeline.gather(settings, store, now=NOW)
-    assert report.articles_new == 2
-    teal = articles(store)["Counting teal on the lagoon"]
-    assert teal.source == "birds"  # both full texts; sources sorted: "birds" < "local"
-    assert teal.link == "https://birds.example/2026/teal"
+    assert report.failed == 0
+    teals = [a for a in store.latest_articles(100, NOW) if a.title == "Counting teal on the lagoon"]
+    by_source = {a.source: a for a in teals}
+    assert sorted(by_source) == ["birds", "local"]  # two articles, one per source
+    assert by_source["birds"].link == "https://birds.example/2026/teal"
+    local = by_source["local"]
+    assert local.link.startswith(settings.site.url) and local.category == "Home"
+    assert by_source["birds"].guid != local.guid
 
 
 def test_a_feed_file_is_a_source_too(store: Store, tmp_path: Path, database_url: str) -> None:
@@ -221,7 +223,7 @@ def test_a_feed_file_is_a_source_too(store: Store, tmp_path: Path, database_url:
     (tmp_path / "feeds" / "kitchen.json").write_bytes(JSON_FEED)
     settings = make_settings(tmp_path, database_url, [feed("kitchen", "feeds/kitchen.json")])
     first = pipeline.gather(settings, store, now=NOW)
-    assert (first.new, first.feeds_fetched) == (2, 1)
+    assert (first.new, first.feeds_fetched) == (3, 1)
     again = pipeline.gather(settings, store, now=NOW + timedelta(hours=1))
     assert (again.feeds_unchanged, again.new) == (1, 0)
     (tmp_path / "feeds" / "kitchen.json").unlink()
@@ -338,7 +340,7 @@ def test_a_new_url_starts_afresh(
     )
     report = pipeline.gather(moved, store, now=NOW + timedelta(hours=1))
     assert "if-none-match" not in server.seen("/new")[0].headers
-    assert (report.feeds_fetched, report.unchanged) == (1, 2)  # entries known from /old
+    assert (report.feeds_fetched, report.new, report.unchanged) == (1, 0, 3)  # known from /old
 
 
 def test_a_500_entry_feed_gathers_in_seconds(
@@ -349,7 +351,7 @@ def test_a_500_entry_feed_gathers_in_seconds(
     started = time.perf_counter()
     report = pipeline.gather(settings, store, now=NOW)
     first = time.perf_counter() - started
-    assert (report.new, report.articles_new) == (500, 500)
+    assert (report.new, report.failed) == (500, 0)
     started = time.perf_counter()
     again = pipeline.gather(settings, store, now=NOW + timedelta(minutes=15))
     second = time.perf_counter() - started
@@ -388,6 +390,7 @@ url = "{bad}"
     assert result.stderr.strip().splitlines() == [
         f"sources[moved]: {bad}: not a feed: an HTML page (no RSS, Atom or JSON Feed)"
     ]
-    assert "2 new, 0 updated, 0 unchanged, 1 failed; feeds: 1 fetched, 0 unchanged, 1 failed" in (
-        result.stdout
+    assert (
+        "2 new, 0 updated, 0 unchanged, 0 removed, 1 failed; feeds: 1 fetched, 0 unchanged, 1 failed"
+        in (result.stdout)
     )

@@ -77,14 +77,15 @@ def test_teaser_and_full_text_are_one_article_in_either_order(
     articles = settings.root / "articles"
     write(articles, "full.txt", FULL)
     first = pipeline.gather(settings, store, now=NOW)
-    assert (first.new, first.articles_new) == (1, 1)
-    (article,) = store.latest_articles(10)
+    assert (first.new, first.updated) == (1, 0)
+    (article,) = store.latest_articles(10, NOW)
     assert article.category == "Misc"  # no teaser yet, no rule matches: the default
 
     write(articles, "teasing.txt", TEASING)
     second = pipeline.gather(settings, store, now=NOW + timedelta(hours=1))
-    assert (second.new, second.unchanged) == (1, 1)
-    by_title = {a.title: a for a in store.latest_articles(10)}
+    # teasing.txt is an article of its own, and its card completes the first one
+    assert (second.new, second.updated, second.unchanged) == (1, 1, 0)
+    by_title = {a.title: a for a in store.latest_articles(10, NOW)}
     merged = by_title["Winter seeing at the ridge"]
     assert merged.category == "Observing Reports"
     assert merged.summary == "Why cold nights are the steadiest."
@@ -99,17 +100,17 @@ def test_renaming_a_file_keeps_the_guid_and_a_changed_file_updates(
     articles = settings.root / "articles"
     path = write(articles, "a.txt", FULL)
     pipeline.gather(settings, store, now=NOW)
-    (before,) = store.latest_articles(1)
+    (before,) = store.latest_articles(1, NOW)
     path.rename(articles / "renamed.txt")
     report = pipeline.gather(settings, store, now=NOW)
-    (after,) = store.latest_articles(1)
+    (after,) = store.latest_articles(1, NOW)
     assert after.guid == before.guid and store.article_count() == 1
-    assert report.articles_new == 0
+    assert (report.new, report.updated, report.removed, report.unchanged) == (0, 0, 0, 1)
 
     write(articles, "renamed.txt", FULL.replace("steady air", "a new telescope"))
     report = pipeline.gather(settings, store, now=NOW + timedelta(days=1))
-    assert (report.updated, report.articles_updated) == (1, 1)
-    (changed,) = store.latest_articles(1)
+    assert (report.new, report.updated) == (0, 1)
+    (changed,) = store.latest_articles(1, NOW)
     assert "a new telescope" in changed.content
     assert changed.category == "Equipment"  # a keyword rule now matches
 
@@ -143,12 +144,13 @@ def test_a_failed_file_is_reported_on_every_run_until_fixed(
     errors: list[str] = []
     report = pipeline.gather(settings, store, now=NOW, on_error=errors.append)
     assert (report.new, report.failed) == (1, 1)
-    assert len(errors) == 1 and "bad.txt" in errors[0] and "not a date" in errors[0]
+    assert len(errors) == 1 and "bad.txt" in errors[0] and "line 3: unreadable date" in errors[0]
+    assert "not a date" not in errors[0]  # the file's own text is never quoted
     again = pipeline.gather(settings, store, now=NOW, on_error=errors.append)
     assert (again.unchanged, again.failed) == (1, 1) and len(errors) == 2
     write(articles, "bad.txt", "Title only\n\nNovember 1, 2026\n\nBody\n")
     fixed = pipeline.gather(settings, store, now=NOW)
-    assert (fixed.updated, fixed.failed) == (1, 0)
+    assert (fixed.new, fixed.updated, fixed.failed) == (1, 0, 0)
     assert store.article_count() == 2
 
 
@@ -159,7 +161,7 @@ def test_a_missing_source_folder_is_an_error_and_other_work_goes_on(
     errors: list[str] = []
     with Store(database_url) as store:
         report = pipeline.gather(settings, store, now=NOW, on_error=errors.append)
-    assert report.failed == 0 and len(errors) == 1
+    assert report.failed == 1 and len(errors) == 1
     assert "sources[main].path: folder not found" in errors[0]
 
 
@@ -174,6 +176,6 @@ def test_many_files_are_parsed_in_parallel_with_the_same_results(
     write(articles, "zz-bad.txt", "")
     errors: list[str] = []
     report = pipeline.gather(settings, store, now=NOW, on_error=errors.append)
-    assert (report.new, report.failed, report.articles_new) == (count, 1, count)
+    assert (report.new, report.failed) == (count, 1)
     assert len(errors) == 1 and "zz-bad.txt" in errors[0]
     assert store.article_count() == count

@@ -40,7 +40,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Store(settings.database_url) as store:
         report = gather(settings, store, now=NOW)
         assert report.failed == 0, report.errors
-        build_all_feeds(settings, store)
+        build_all_feeds(settings, store, NOW)
         preview = preview_edition(settings, store, "2026-W47", now=NOW)
         assert preview is not None
     return tmp
@@ -104,7 +104,7 @@ def test_feeds_are_left_untouched_when_nothing_changed(built_site: Path) -> None
     with Store(settings.database_url) as store:
         report = gather(settings, store, now=NOW)
         assert report.new == report.updated == report.failed == 0
-        feeds = build_all_feeds(settings, store)
+        feeds = build_all_feeds(settings, store, NOW)
     assert feeds.written == []
     after = {p: p.stat().st_mtime_ns for p in (built_site / "public").rglob("*") if p.is_file()}
     assert after == before

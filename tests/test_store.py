@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -22,6 +24,7 @@ from syndicate.store import schema as tables
 from syndicate.store.articles import latest_query
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+LATER = datetime(2200, 1, 1, tzinfo=UTC)  # every stored article is due by then
 PLUS2 = timezone(timedelta(hours=2))
 
 
@@ -52,8 +55,27 @@ def record(path: str, *observations: Observation, error: str | None = None) -> F
     return FileRecord(path, 10, 1_700_000_000_000_000_000, "ab" * 32, observations, error)
 
 
+def save_files(
+    store: Store, source: str, records: list[FileRecord], removed: list[str], now: datetime
+) -> set[str]:
+    """One unit of work that saves files and nothing else."""
+    with store.transaction() as uow:
+        return uow.save_files(source, records, removed, now)
+
+
+def observations_for(
+    store: Store, names: Iterable[str]
+) -> dict[str, list[tuple[str, Observation]]]:
+    """slug → [("blog", observation)] of the blog source's observations named by ``names``."""
+    found: dict[str, list[tuple[str, Observation]]] = {}
+    with store.transaction() as uow:
+        for _, observation in uow.observations_named("blog", names):
+            found.setdefault(observation.slug, []).append(("blog", observation))
+    return found
+
+
 def snapshot(store: Store, source: str, slugs: list[str]) -> tuple[object, ...]:
-    return store.file_states(source), store.observations_for(slugs)
+    return store.file_states(source), observations_for(store, slugs)
 
 
 # --- opening ---------------------------------------------------------------------------
@@ -82,7 +104,7 @@ def test_schema_version_is_recorded_and_data_survives_reopening(database_url: st
             version = conn.scalar(
                 select(tables.meta.c.value).where(tables.meta.c.key == "schema_version")
             )
-    assert version == str(SCHEMA_VERSION)
+    assert version == "2"  # set by revision 0005 (see the migrations package)
     with Store(database_url) as again:
         assert again.article_count() == 1
 
@@ -118,7 +140,7 @@ def test_article_round_trip_keeps_the_instant_in_utc(store: Store) -> None:
     local = article(1, published=datetime(2026, 3, 1, 23, 30, tzinfo=PLUS2))
     now = datetime(2026, 3, 2, 12, 0, tzinfo=PLUS2)
     store.upsert_articles([local], now)
-    (back,) = store.latest_articles(10)
+    (back,) = store.latest_articles(10, LATER)
     assert back == replace(local, first_seen=now, updated=now)
     for moment in (back.published, back.first_seen, back.updated):
         assert moment is not None and moment.tzinfo is not None
@@ -140,7 +162,7 @@ def test_upsert_counts_new_and_changed_and_keeps_first_seen(store: Store) -> Non
     assert store.upsert_articles(batch, later) == (0, 0)
     changed = replace(batch[1], title="Retitled", content_hash="hash-new")
     assert store.upsert_articles([batch[0], changed, article(3)], later) == (1, 1)
-    by_slug = {a.slug: a for a in store.latest_articles(10)}
+    by_slug = {a.slug: a for a in store.latest_articles(10, LATER)}
     assert by_slug[changed.slug].title == "Retitled"
     assert by_slug[changed.slug].first_seen == T0 and by_slug[changed.slug].updated == later
     assert by_slug[batch[0].slug].updated == T0
@@ -163,11 +185,11 @@ def test_bulk_upsert_of_ten_thousand(store: Store) -> None:
 def test_latest_is_newest_first_with_guid_tiebreak_and_category(store: Store) -> None:
     same_time = [article(n, hours=5) for n in (7, 3, 5)]
     store.upsert_articles([*same_time, article(1, category="Tech"), article(9)], T0)
-    order = [a.slug for a in store.latest_articles(10)]
+    order = [a.slug for a in store.latest_articles(10, LATER)]
     assert order == ["post-000001", "post-000003", "post-000005", "post-000007", "post-000009"]
-    assert [a.slug for a in store.latest_articles(2)] == order[:2]
-    assert [a.slug for a in store.latest_articles(10, "Tech")] == ["post-000001"]
-    assert store.latest_articles(10, "Nope") == []
+    assert [a.slug for a in store.latest_articles(2, LATER)] == order[:2]
+    assert [a.slug for a in store.latest_articles(10, LATER, "Tech")] == ["post-000001"]
+    assert store.latest_articles(10, LATER, "Nope") == []
 
 
 def test_categories_and_count(store: Store) -> None:
@@ -182,69 +204,82 @@ def test_categories_and_count(store: Store) -> None:
 
 def test_save_files_round_trip_and_affected_slugs(store: Store) -> None:
     first = record("a.txt", obs("alpha"), obs("beta", "teaser", category="Tech", tags=("x",)))
-    affected = store.save_files("blog", [first, record("b.txt", obs("beta"))], [], T0)
+    affected = save_files(store, "blog", [first, record("b.txt", obs("beta"))], [], T0)
     assert affected == {"alpha", "beta"}
     states = store.file_states("blog")
     assert states["a.txt"] == FileState("a.txt", 10, 1_700_000_000_000_000_000, "ab" * 32, None)
     assert store.file_states("other") == {}
-    found = store.observations_for(["beta", "alpha", "missing"])
+    found = observations_for(store, ["beta", "alpha", "missing"])
     assert found["alpha"] == [("blog", obs("alpha"))]
     assert found["beta"] == [("blog", first.observations[1]), ("blog", obs("beta"))]
     assert found["beta"][0][1].published.tzinfo is not None and "missing" not in found
 
     # a.txt now says only gamma; b.txt is gone: old and new slugs are both affected
-    affected = store.save_files("blog", [record("a.txt", obs("gamma"))], ["b.txt"], T0)
+    affected = save_files(store, "blog", [record("a.txt", obs("gamma"))], ["b.txt"], T0)
     assert affected == {"alpha", "beta", "gamma"}
     assert set(store.file_states("blog")) == {"a.txt"}
-    assert store.observations_for(["alpha", "beta", "gamma"]) == {"gamma": [("blog", obs("gamma"))]}
+    assert observations_for(store, ["alpha", "beta", "gamma"]) == {
+        "gamma": [("blog", obs("gamma"))]
+    }
 
 
 def test_errored_file_keeps_no_observations(store: Store) -> None:
-    store.save_files("blog", [record("a.txt", obs("alpha"))], [], T0)
-    affected = store.save_files("blog", [record("a.txt", error="not UTF-8")], [], T0)
+    save_files(store, "blog", [record("a.txt", obs("alpha"))], [], T0)
+    affected = save_files(store, "blog", [record("a.txt", error="not UTF-8")], [], T0)
     assert affected == {"alpha"}
     assert store.file_states("blog")["a.txt"].error == "not UTF-8"
-    assert store.observations_for(["alpha"]) == {}
+    assert observations_for(store, ["alpha"]) == {}
     with pytest.raises(ValueError, match=r"a\.txt: a file with an error"):
         record("a.txt", obs("alpha"), error="bad")
 
 
 def test_save_files_is_all_or_nothing(store: Store) -> None:
-    store.save_files("blog", [record("a.txt", obs("alpha")), record("b.txt", obs("beta"))], [], T0)
+    save_files(store, "blog", [record("a.txt", obs("alpha")), record("b.txt", obs("beta"))], [], T0)
     before = snapshot(store, "blog", ["alpha", "beta", "gamma"])
     broken = obs("delta", published=datetime(2026, 1, 1))  # naive: fails at its insert
     batch = [record("a.txt", obs("gamma")), record("c.txt", broken)]
     with pytest.raises(Exception, match="timezone-aware"):
-        store.save_files("blog", batch, ["b.txt"], T0)
+        save_files(store, "blog", batch, ["b.txt"], T0)
     assert snapshot(store, "blog", ["alpha", "beta", "gamma"]) == before
 
 
 def test_save_files_refuses_a_path_twice(store: Store) -> None:
     with pytest.raises(ValueError, match=r"'a\.txt' given twice"):
-        store.save_files("blog", [record("a.txt")], ["a.txt"], T0)
+        save_files(store, "blog", [record("a.txt")], ["a.txt"], T0)
 
 
 def test_touch_files_updates_size_and_mtime_only(store: Store) -> None:
-    store.save_files("blog", [record("a.txt", obs("alpha")), record("b.txt")], [], T0)
-    store.touch_files("blog", [("a.txt", 99, 123)])
+    save_files(store, "blog", [record("a.txt", obs("alpha")), record("b.txt")], [], T0)
+    with store.transaction() as uow:
+        uow.touch_files("blog", [("a.txt", 99, 123)])
     states = store.file_states("blog")
     assert states["a.txt"] == FileState("a.txt", 99, 123, "ab" * 32, None)
     assert states["b.txt"].size == 10
-    assert store.observations_for(["alpha"])["alpha"] == [("blog", obs("alpha"))]
+    assert observations_for(store, ["alpha"])["alpha"] == [("blog", obs("alpha"))]
 
 
 def test_observations_for_more_slugs_than_one_in_list(store: Store) -> None:
     many = [obs(f"s{n:05d}") for n in range(2_500)]
-    store.save_files("blog", [record("big.txt", *many)], [], T0)
-    found = store.observations_for(o.slug for o in many)
+    save_files(store, "blog", [record("big.txt", *many)], [], T0)
+    found = observations_for(store, [o.slug for o in many])
     assert len(found) == 2_500 and found["s02499"] == [("blog", many[-1])]
 
 
 def test_gather_runs(store: Store) -> None:
     assert store.last_gather() is None
-    store.record_gather_run("blog", T0, T0 + timedelta(seconds=3), 1, 2, 3, 0)
-    store.record_gather_run("feed", T0 - timedelta(hours=1), T0 - timedelta(minutes=59), 0, 0, 0, 1)
+    with store.transaction() as uow:
+        uow.record_gather_run("blog", T0, T0 + timedelta(seconds=3), (1, 2, 3, 0, 0))
+        uow.record_gather_run(
+            "feed", T0 - timedelta(hours=1), T0 - timedelta(minutes=59), (0, 0, 0, 1, 1)
+        )
     assert store.last_gather() == T0 + timedelta(seconds=3)
+    assert store.last_gather_counts() == {
+        "new": 1,
+        "updated": 2,
+        "unchanged": 3,
+        "removed": 1,
+        "failed": 1,
+    }
 
 
 # --- editions --------------------------------------------------------------------------
@@ -321,21 +356,24 @@ _FILL = {
     "sqlite": """
         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :count - 1)
         INSERT INTO articles (guid, slug, title, link, published, category, summary, content,
-                              author, source, tags, first_seen, updated, content_hash)
+                              author, source, tags, first_seen, updated, content_hash, key,
+                              status)
         SELECT printf('g%07d', i), printf('s%07d', i), 't', 'l',
                strftime('%Y-%m-%d %H:%M:%f000', :t0, printf('-%d minutes', i % 50000)),
                CASE i % 4 WHEN 0 THEN 'News' WHEN 1 THEN 'Tech' WHEN 2 THEN 'Life'
                           ELSE 'Sport' END,
-               '', '', '', 'blog', '[]', :t0, :t0, ''
+               '', '', '', 'blog', '[]', :t0, :t0, '', printf('s%07d', i), 'published'
         FROM n
     """,
     "postgresql": """
         INSERT INTO articles (guid, slug, title, link, published, category, summary, content,
-                              author, source, tags, first_seen, updated, content_hash)
+                              author, source, tags, first_seen, updated, content_hash, key,
+                              status)
         SELECT 'g' || lpad(i::text, 7, '0'), 's' || lpad(i::text, 7, '0'), 't', 'l',
                CAST(:t0 AS timestamptz) - (i % 50000) * interval '1 minute',
                (ARRAY['News', 'Tech', 'Life', 'Sport'])[i % 4 + 1],
-               '', '', '', 'blog', '[]', CAST(:t0 AS timestamptz), CAST(:t0 AS timestamptz), ''
+               '', '', '', 'blog', '[]', CAST(:t0 AS timestamptz), CAST(:t0 AS timestamptz), '',
+               's' || lpad(i::text, 7, '0'), 'published'
         FROM generate_series(0, :count - 1) AS i
     """,
 }
@@ -351,10 +389,24 @@ def _fill(store: Store, count: int) -> None:
 
 def _plan(store: Store, category: str | None) -> str:
     with store.engine.connect() as conn:
-        sql = str(latest_query(50, category).compile(conn, compile_kwargs={"literal_binds": True}))
+        compiled = latest_query(50, LATER, category).compile(conn)
+        raw = compiled.construct_params()
+
+        def value(name: str) -> object:
+            process = compiled.binds[name].type._cached_bind_processor(conn.dialect)
+            return process(raw[name]) if process else raw[name]
+
+        sql = str(compiled)
+        params: Any = (
+            tuple(value(n) for n in compiled.positiontup)
+            if compiled.positiontup
+            else {n: value(n) for n in raw}
+        )
         if conn.dialect.name == "postgresql":
-            return "\n".join(str(r[0]) for r in conn.exec_driver_sql("EXPLAIN " + sql))
-        return "\n".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            rows = conn.exec_driver_sql("EXPLAIN " + sql, params)
+            return "\n".join(str(r[0]) for r in rows)
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
+        return "\n".join(str(r[-1]) for r in rows)
 
 
 @pytest.mark.slow
@@ -365,5 +417,5 @@ def test_latest_articles_walks_the_index_on_a_large_archive(store: Store) -> Non
     assert "ix_articles_category_published" in by_category, by_category
     for plan in (plain, by_category):
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
-    newest = store.latest_articles(3, "Tech")
+    newest = store.latest_articles(3, LATER, "Tech")
     assert [a.guid for a in newest] == ["g0000001", "g0050001", "g0000005"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from tests.web_helpers import SECRET, Site, open_site
+from tests.web_helpers import NOW, SECRET, Site, open_site
 
 from syndicate.pipeline import build_all_feeds
 from syndicate.web.static import Representation, etag_matches, not_modified, resolve_published
@@ -100,14 +100,14 @@ def test_conditional_get_by_etag_and_by_date(client: TestClient) -> None:
 def test_a_changed_feed_gets_a_new_etag(client: TestClient, site: Site) -> None:
     old = client.get("/rss.xml").headers["etag"]
     unchanged_mtime = (site.root / "public" / "rss.xml").stat().st_mtime_ns
-    build_all_feeds(site.settings, site.store)
+    build_all_feeds(site.settings, site.store, NOW)
     assert (site.root / "public" / "rss.xml").stat().st_mtime_ns == unchanged_mtime
     assert client.get("/rss.xml", headers={"If-None-Match": old}).status_code == 304
 
-    (newest,) = site.store.latest_articles(1)
+    (newest,) = site.store.latest_articles(1, NOW)
     retitled = dataclasses.replace(newest, title="Retitled", content_hash="changed")
     site.store.upsert_articles([retitled], site.clock())
-    build_all_feeds(site.settings, site.store)
+    build_all_feeds(site.settings, site.store, NOW)
     response = client.get("/rss.xml", headers={"If-None-Match": old})
     assert response.status_code == 200 and b"Retitled" in response.content
     assert response.headers["etag"] != old

@@ -48,7 +48,7 @@ def site(tmp_path: Path, database_url: str) -> Iterator[tuple[Settings, Store]]:
 def test_every_feed_names_the_hub(site: tuple[Settings, Store]) -> None:
     settings, store = site
     settings = with_hub(settings, "https://hub.example/")
-    out = pipeline.build_all_feeds(settings, store).output_dir
+    out = pipeline.build_all_feeds(settings, store, NOW).output_dir
     for path in ("rss.xml", "category/general/rss.xml"):
         assert '<atom:link href="https://hub.example/" rel="hub"/>' in (out / path).read_text()
     assert '<link href="https://hub.example/" rel="hub"/>' in (out / "atom.xml").read_text()
@@ -58,7 +58,7 @@ def test_every_feed_names_the_hub(site: tuple[Settings, Store]) -> None:
 
 def test_no_hub_no_hub_link(site: tuple[Settings, Store]) -> None:
     settings, store = site
-    out = pipeline.build_all_feeds(settings, store).output_dir
+    out = pipeline.build_all_feeds(settings, store, NOW).output_dir
     assert 'rel="hub"' not in (out / "rss.xml").read_text()
     assert "hubs" not in json.loads((out / "feed.json").read_text())
 
@@ -70,7 +70,7 @@ def test_the_hub_is_told_about_each_changed_feed_and_a_500_is_retried(
     settings = with_hub(site[0], hub_server.add("/hub", hub))
     store = site[1]
     sleeps: list[float] = []
-    built = pipeline.build_all_feeds(settings, store)
+    built = pipeline.build_all_feeds(settings, store, NOW)
     told = pipeline.announce_changes(settings, built, sleep=sleeps.append)
     feeds = [path for path in built.written if path != "index.html"]
     urls = [f"https://astro.example.org/{path}" for path in feeds]
@@ -85,7 +85,7 @@ def test_the_hub_is_told_about_each_changed_feed_and_a_500_is_retried(
     assert seen.headers["content-type"] == "application/x-www-form-urlencoded"
     assert told.summary() == f"told {settings.feeds.hub} about 6 changed feeds"
     # Nothing changed since: no file written, nobody told.
-    again = pipeline.build_all_feeds(settings, store)
+    again = pipeline.build_all_feeds(settings, store, NOW)
     assert again.written == []
     assert pipeline.announce_changes(settings, again, sleep=sleeps.append) is None
     assert len(hub.pings) == len(urls) + 1
@@ -98,7 +98,7 @@ def test_a_hub_that_never_answers_costs_one_bounded_backoff_series(
         dead = gone.url("/hub")
     settings = with_hub(site[0], dead)
     sleeps: list[float] = []
-    built = pipeline.build_all_feeds(settings, site[1])
+    built = pipeline.build_all_feeds(settings, site[1], NOW)
     told = pipeline.announce_changes(settings, built, sleep=sleeps.append)
     assert told is not None and told.told == []
     assert told.attempts == HUB_ATTEMPTS

@@ -96,7 +96,7 @@ def seed(store: Store, settings: Settings) -> None:
     articles.append(article(6, "Sky Guide", NOW - timedelta(days=1)))
     articles.append(article(7, "Events", NOW - timedelta(hours=20)))
     store.upsert_articles(articles, NOW - timedelta(days=8))
-    build_all_feeds(settings, store)
+    build_all_feeds(settings, store, NOW)
     sent = [a.guid for a in articles[:5]]
     store.create_edition(SENT_WEEK, w47, "Millbrook — week 47", sent)
     store.freeze_recipients(SENT_WEEK, w47, frozenset(CATEGORIES))

@@ -255,3 +255,8 @@ def match_category(rules: Mapping[str, Sequence[str]], *texts: str) -> str | Non
 def article_guid(site_url: str, slug: str) -> str:
     """A stable guid for an article (not a permalink): ``urn:uuid:`` + uuid5 of the URL."""
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, site_url + slug)}"
+
+
+def article_guid_in(guid: str, where: str) -> str:
+    """Another stable guid, for when ``guid`` is another article's already."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, guid + '#' + where)}"

@@ -19,9 +19,11 @@ class Origin(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """What one file says about one article: a full text or a teaser card.
+    """What one file (or feed entry) says about one article: a full text or a teaser card.
 
-    Several observations (from several files) merge into one Article by slug.
+    ``key`` names the article within its source (a folder: the front matter's slug, else the
+    title's slug; a feed: the entry's guid, else its link, else a hash of title and date);
+    ``slug`` is the title's slug, by which a teaser card finds the full text it completes.
     """
 
     slug: str
@@ -34,6 +36,25 @@ class Observation:
     author: str = ""
     link: str = ""  # front matter url (absolute) or slug (relative to site.url); "" = slug
     tags: tuple[str, ...] = ()
+    key: str = ""  # "" = the slug
+    draft: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.slug)
+
+    @property
+    def article_key(self) -> str:
+        return self.key or self.slug
+
+
+class ArticleStatus(enum.StrEnum):
+    """Stored with each article. A published article dated in the future is *scheduled*: it
+    is kept out of feeds and editions until its date has come (decided when they are read)."""
+
+    PUBLISHED = "published"
+    DRAFT = "draft"
+    REMOVED = "removed"  # its files are gone; past editions and the archive still hold it
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +73,16 @@ class Article:
     first_seen: datetime | None = None
     updated: datetime | None = None
     content_hash: str = ""
+    key: str = ""  # the article's identity within its source; "" = the slug
+    status: ArticleStatus = ArticleStatus.PUBLISHED
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.slug)
+
+    @property
+    def article_key(self) -> str:
+        return self.key or self.slug
 
     @property
     def is_teaser(self) -> bool:

@@ -61,10 +61,15 @@ def status(obj: Context) -> None:
         last = store.last_gather()
         editions = store.editions()
         total = store.article_count()
+        unlisted = store.unlisted_articles(now)
         jobs = _job_lines(obj.settings, store, now)
     click.echo(f"articles: {total}")
     for name, count in categories:
         click.echo(f"  {count:6d}  {name}")
+    for article in unlisted:
+        state = "draft" if article.status == "draft" else "scheduled"
+        when = article.published.isoformat()
+        click.echo(f"  {state}: {article.title} ({article.source}, dated {when})")
     click.echo(f"last gather: {last.isoformat() if last else 'never'}")
     click.echo(f"editions: {len(editions)}")
     for week, created, count in editions[:10]:

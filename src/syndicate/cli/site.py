@@ -55,7 +55,7 @@ def feeds_step(obj: Context) -> None:
     from syndicate.pipeline import announce_changes, build_all_feeds
 
     with obj.store() as store:
-        report = build_all_feeds(obj.settings, store)
+        report = build_all_feeds(obj.settings, store, obj.now())
     click.echo(
         f"feeds: {len(report.written)} written, {len(report.unchanged)} unchanged "
         f"in {report.output_dir}"

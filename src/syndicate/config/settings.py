@@ -75,6 +75,26 @@ class GatherSettings(Section):
     max_file_size: int = Field(
         5_000_000, gt=0, description="Files larger than this many bytes are rejected."
     )
+    earliest_year: int = Field(
+        1900, ge=1, le=9999, description="An article or entry dated before this year is rejected."
+    )
+    latest_year: int = Field(
+        2200, ge=1, le=9999, description="An article or entry dated after this year is rejected."
+    )
+
+    @model_validator(mode="after")
+    def _years(self) -> GatherSettings:
+        if self.earliest_year > self.latest_year:
+            raise PydanticCustomError(
+                "setting",
+                "{message}",
+                {"message": "gather.earliest_year: must not be after gather.latest_year"},
+            )
+        return self
+
+    @property
+    def years(self) -> tuple[int, int]:
+        return self.earliest_year, self.latest_year
 
 
 class SourceSettings(Section):
@@ -95,6 +115,12 @@ class SourceSettings(Section):
     )
     category: str = Field(
         "General", description="Default category for articles that get none otherwise."
+    )
+    fill_from: list[str] = Field(
+        default_factory=list,
+        description="Names of other sources whose teaser cards or entries of the same title "
+        "may fill in what this source's articles lack (category, summary, author). Empty: "
+        "across sources a title never merges anything.",
     )
 
     @model_validator(mode="after")
@@ -397,6 +423,11 @@ class Settings(BaseModel):
                 message = f"sources[{source.name}].name: used by two sources"
                 raise PydanticCustomError("setting", "{message}", {"message": message})
             seen.add(source.name)
+        for source in value:
+            for other in source.fill_from:
+                if other not in seen or other == source.name:
+                    message = f"sources[{source.name}].fill_from: no other source named {other!r}"
+                    raise PydanticCustomError("setting", "{message}", {"message": message})
         return value
 
     # Not settings: where the file was read from, to resolve relative paths.

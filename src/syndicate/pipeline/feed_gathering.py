@@ -2,7 +2,8 @@
 
 A feed is a window on its site: entries that leave it stay in the store, as the articles
 made from them do. Each entry is kept as a file row of the source keyed by its guid (else
-link), holding a hash of what it says, so an unchanged entry is not written again.
+link, else a hash of title and date), holding a hash of what it says, so an unchanged entry
+is not written again.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,10 +24,17 @@ from syndicate.pipeline.fetching import (
     read_feed_file,
     system_resolver,
 )
-from syndicate.pipeline.gathered import GatherReport, Report, merge_and_store, record_run
+from syndicate.pipeline.gathered import (
+    GatherReport,
+    Merging,
+    Report,
+    SourceCounts,
+    finish_run,
+    merge_names,
+)
 from syndicate.pipeline.isolation import Overtime, call_with_deadline
-from syndicate.sources.feed import ParsedFeed, ParseError, read_feed
-from syndicate.store import FeedState, FileRecord, Store
+from syndicate.sources.feed import FeedEntry, ParsedFeed, ParseError, read_feed
+from syndicate.store import FeedState, FileRecord, Store, StoreError, UnitOfWork
 
 _PASSWORD = re.compile(r"//([^/@:]*):[^/@]*@")  # user:password@ in a URL
 
@@ -58,11 +66,12 @@ def gather_feed(
     on_error: Report,
     resolve: Resolver = system_resolver,
 ) -> None:
-    """Gather one feed source into the store; any failure is one error line for it."""
+    """Gather one feed source into the store; any failure is one error line for it. The
+    fetch happens before the unit of work; its state, entries and articles are one."""
     run = _Source(settings, store, source, now, report, on_error)
-    before = report.counts()
     stored = store.feed_state(source.name)
     known = stored if stored is not None and stored.url == source.url else None
+    counts = SourceCounts()
     try:
         fetched = _fetch(settings, source.url, known, resolve)
         if fetched.not_modified and known is None:
@@ -73,15 +82,37 @@ def gather_feed(
     except (FetchError, ParseError) as exc:
         report.feeds_failed += 1
         run.fail(str(exc))
-        store.save_feed_state(_failed(source, known, now, str(exc)))
+        counts.failed += 1
+        _save(run, counts, _failed(source, known, now, str(exc)), None)
+        return
+    warnings = _save(run, counts, _fetched(source, known, fetched, sha, now), parsed)
+    if warnings is None:
+        return
+    report.add(counts)
+    if parsed is None:
+        report.feeds_unchanged += 1
     else:
-        if parsed is None:
-            report.feeds_unchanged += 1
-        else:
-            report.feeds_fetched += 1
-            _store_entries(run, parsed)
-        store.save_feed_state(_fetched(source, known, fetched, sha, now))
-    record_run(store, source.name, now, now, report, before)
+        report.feeds_fetched += 1
+    for line in warnings:
+        report.warn(f"sources[{source.name}]: {line}", on_error)
+
+
+def _save(
+    run: _Source, counts: SourceCounts, state: FeedState, parsed: ParsedFeed | None
+) -> list[str] | None:
+    """The fetch state, the entries that changed, their articles and the run: one unit of
+    work. None when the store refused it (said in one line; nothing of it is stored)."""
+    name = run.source.name
+    try:
+        with run.store.transaction() as uow:
+            uow.save_feed_state(state)
+            warnings = _store_entries(run, uow, parsed, counts) if parsed is not None else []
+            finish_run(uow, name, run.now, run.now, counts)
+    except StoreError as exc:
+        run.report.feeds_failed += 1
+        run.fail(f"nothing stored: {exc}")
+        return None
+    return warnings
 
 
 def _fetch(
@@ -118,27 +149,47 @@ def _parse(settings: Settings, location: str, fetched: Fetched) -> ParsedFeed:
         raise ParseError(f"the parser failed: {type(exc).__name__}: {exc}") from None
 
 
-def _store_entries(run: _Source, parsed: ParsedFeed) -> None:
-    report, name = run.report, run.source.name
-    states = run.store.file_states(name)
+def _store_entries(
+    run: _Source, uow: UnitOfWork, parsed: ParsedFeed, counts: SourceCounts
+) -> list[str]:
+    name = run.source.name
+    states = uow.file_states(name)
+    changed = [
+        entry
+        for entry in parsed.entries
+        if (old := states.get(entry.key)) is None or old.sha256 != entry.sha256 or old.error
+    ]
+    seen = _first_seen(uow, name, changed, run.now)
+    earliest, latest = run.settings.gather.years
     records: list[FileRecord] = []
-    for entry in parsed.entries:
-        old = states.get(entry.key)
-        if old is not None and old.sha256 == entry.sha256 and not old.error:
-            report.unchanged += 1
+    for entry in changed:
+        observation = entry.observation
+        if not entry.dated:
+            observation = replace(observation, published=seen.get(entry.key, run.now))
+        elif not earliest <= observation.published.year <= latest:
+            run.fail(
+                f"entry {observation.title[:60]!r}: date out of range: year "
+                f"{observation.published.year} (entries are dated {earliest} to {latest}): skipped"
+            )
+            counts.failed += 1
             continue
-        size = len(entry.observation.content.encode("utf-8", "surrogatepass"))
-        records.append(FileRecord(entry.key, size, 0, entry.sha256, (entry.observation,)))
-        if old is None:
-            report.new += 1
-        else:
-            report.updated += 1
+        size = len(observation.content.encode("utf-8", "surrogatepass"))
+        records.append(FileRecord(entry.key, size, 0, entry.sha256, (observation,)))
     for reason in parsed.skipped:
         run.fail(f"{reason}: skipped")
-    affected = run.store.save_files(name, records, [], run.now)
-    new, updated = merge_and_store(run.settings, run.store, affected, run.now)
-    report.articles_new += new
-    report.articles_updated += updated
+        counts.failed += 1
+    affected = uow.save_files(name, records, [], run.now)
+    return merge_names(uow, Merging(run.settings, run.source, run.now), affected, counts)
+
+
+def _first_seen(
+    uow: UnitOfWork, source: str, entries: list[FeedEntry], now: datetime
+) -> dict[str, datetime]:
+    """An undated entry keeps the date it was first given: its article's."""
+    undated = [entry.key for entry in entries if not entry.dated]
+    if not undated:
+        return {}
+    return {key: held.published for key, held in uow.stored_articles(source, undated).items()}
 
 
 def _fetched(

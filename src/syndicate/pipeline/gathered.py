@@ -1,58 +1,85 @@
-"""What gathering any kind of source shares: the report, and observations → articles."""
+"""What gathering any kind of source shares: the report, and observations → articles.
+
+A gather of one source is one unit of work: its file (or entry) records, their
+observations, the articles merged from them and the run's counts are committed together,
+or — when anything fails — not at all, and the next gather starts from where this began.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from syndicate.config import Settings
-from syndicate.models import Article, Observation
-from syndicate.sources.merge import merge_article
-from syndicate.store import Store
+from syndicate.config import Settings, SourceSettings
+from syndicate.models import Observation
+from syndicate.sources.merge import MergeOptions, merge_source
+from syndicate.store import UnitOfWork
 
 Report = Callable[[str], None]
+
+
+@dataclass
+class SourceCounts:
+    """One source's gather, in articles (``failed``: files or entries that could not be read)."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+
+    def as_tuple(self) -> tuple[int, int, int, int, int]:
+        return self.new, self.updated, self.unchanged, self.removed, self.failed
 
 
 @dataclass
 class GatherReport:
     """Counts over every source of one gather.
 
-    ``new``, ``updated``, ``unchanged`` and ``failed`` count the files of folder sources and
-    the entries of feed sources (an entry is new when its guid, else link, was never seen
-    from that source); a feed source that fails as a whole (unreachable, too large, not a
-    feed) counts one failed, and a skipped entry (no title or date) one failed too. The
-    ``feeds_*`` counts are per feed source: fetched and parsed, unchanged (a 304, or the
-    same bytes as last time: nothing parsed), or failed.
+    ``new``, ``updated``, ``unchanged`` and ``removed`` count articles; ``failed`` counts the
+    files of folder sources and the entries of feed sources that could not be read, and a
+    source that failed as a whole (unreachable, not a feed, refused by the store) counts one.
+    The ``feeds_*`` counts are per feed source: fetched and parsed, unchanged (a 304, or the
+    same bytes as last time: nothing parsed), or failed. ``warnings`` are lines that
+    stopped nothing (two files defining one article).
     """
 
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0
     failed: int = 0
-    articles_new: int = 0
-    articles_updated: int = 0
     feeds_fetched: int = 0
     feeds_unchanged: int = 0
     feeds_failed: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.articles_new or self.articles_updated)
+        return bool(self.new or self.updated or self.removed)
 
-    def counts(self) -> tuple[int, int, int, int]:
-        return self.new, self.updated, self.unchanged, self.failed
+    def add(self, counts: SourceCounts) -> None:
+        """A source's article counts (its failures were counted as they were met)."""
+        self.new += counts.new
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.removed += counts.removed
 
     def fail(self, message: str, on_error: Report) -> None:
         self.failed += 1
         self.errors.append(message)
         on_error(message)
 
+    def warn(self, message: str, on_error: Report) -> None:
+        self.warnings.append(message)
+        on_error(f"warning: {message}")
+
     def summary(self) -> str:
         text = (
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.failed} failed"
+            f"{self.removed} removed, {self.failed} failed"
         )
         if self.feeds_fetched or self.feeds_unchanged or self.feeds_failed:
             text += (
@@ -62,45 +89,75 @@ class GatherReport:
         return text
 
 
-def record_run(
-    store: Store,
-    source: str,
-    started: datetime,
-    finished: datetime,
-    report: GatherReport,
-    before: tuple[int, int, int, int],
-) -> None:
-    """The source's own counts: the report's now, less what they were before it."""
-    new, updated, unchanged, failed = (n - b for n, b in zip(report.counts(), before, strict=True))
-    store.record_gather_run(source, started, finished, new, updated, unchanged, failed)
+@dataclass(frozen=True, slots=True)
+class Merging:
+    """What a merge of one source needs besides the store."""
 
+    settings: Settings
+    source: SourceSettings
+    now: datetime
 
-def merge_and_store(
-    settings: Settings, store: Store, slugs: set[str], now: datetime
-) -> tuple[int, int]:
-    """Merge every observation of these slugs (from any source) and store the articles."""
-    if not slugs:
-        return 0, 0
-    sources = {source.name: source for source in settings.sources}
-    articles: list[Article] = []
-    for slug, pairs in store.observations_for(slugs).items():
-        source_name = _owning_source(pairs)
-        source = sources.get(source_name)
-        articles.append(
-            merge_article(
-                slug,
-                [obs for _, obs in pairs],
-                site_url=settings.site.url,
-                source=source_name,
-                default_category=source.category if source else "General",
-                rules=settings.categories,
-                default_author=settings.site.author,
-            )
+    def options(self, source: SourceSettings) -> MergeOptions:
+        return MergeOptions(
+            site_url=self.settings.site.url,
+            default_category=source.category,
+            rules=self.settings.categories,
+            default_author=self.settings.site.author,
+            by_title=source.kind == "folder",
         )
-    return store.upsert_articles(articles, now)
 
 
-def _owning_source(pairs: Sequence[tuple[str, Observation]]) -> str:
-    """The source of the full text if any, else of the first teaser (sorted for stability)."""
-    full = sorted(name for name, obs in pairs if obs.kind == "full")
-    return full[0] if full else sorted(name for name, _ in pairs)[0]
+def merge_names(
+    uow: UnitOfWork, run: Merging, names: Iterable[str], counts: SourceCounts
+) -> list[str]:
+    """Merge again every article of ``run.source`` keyed or titled by ``names`` (and those of
+    other sources that fill from it); store them, mark those left without any observation
+    removed. Adds to ``counts``; returns warning lines."""
+    names = set(names)
+    warnings = _merge_source(uow, run, run.source, names, counts)
+    slugs = names  # the sources filling from this one match its articles by title
+    for other in run.settings.sources:
+        if run.source.name in other.fill_from:
+            # Their articles' counts belong to their own runs; an update here is still one.
+            warnings += _merge_source(uow, run, other, slugs, SourceCounts())
+    return warnings
+
+
+def _merge_source(
+    uow: UnitOfWork,
+    run: Merging,
+    source: SourceSettings,
+    names: set[str],
+    counts: SourceCounts,
+) -> list[str]:
+    if not names:
+        return []
+    found = uow.observations_named(source.name, names)
+    candidates = names | {n for _, obs in found for n in (obs.slug, obs.article_key)}
+    fillers = _fillers(uow, source, [obs for _, obs in found])
+    merged = merge_source(source.name, found, run.options(source), fillers)
+    kept = {article.article_key for article in merged.articles}
+    counts.removed += uow.mark_removed(source.name, sorted(candidates - kept), run.now)
+    new, updated = uow.upsert_articles(source.name, merged.articles, run.now)
+    counts.new += new
+    counts.updated += updated
+    return merged.warnings
+
+
+def _fillers(
+    uow: UnitOfWork, source: SourceSettings, found: list[Observation]
+) -> dict[str, list[Observation]]:
+    if not source.fill_from or not found:
+        return {}
+    fillers: dict[str, list[Observation]] = {}
+    for _, obs in uow.observations_titled(source.fill_from, {o.slug for o in found}):
+        fillers.setdefault(obs.slug, []).append(obs)
+    return fillers
+
+
+def finish_run(
+    uow: UnitOfWork, source: str, started: datetime, finished: datetime, counts: SourceCounts
+) -> None:
+    """The unchanged count (the source's articles neither new nor updated) and the run row."""
+    counts.unchanged = max(0, uow.source_article_count(source) - counts.new - counts.updated)
+    uow.record_gather_run(source, started, finished, counts.as_tuple())

@@ -15,9 +15,17 @@ from syndicate.config import Settings, SourceSettings
 from syndicate.models import Observation
 from syndicate.pipeline.feed_gathering import gather_feed
 from syndicate.pipeline.fetching import Resolver, system_resolver
-from syndicate.pipeline.gathered import GatherReport, Report, merge_and_store, record_run
-from syndicate.sources.folder import FileStat, ParseError, parse_file, scan_folder
-from syndicate.store import FileRecord, FileState, Store
+from syndicate.pipeline.gathered import (
+    GatherReport,
+    Merging,
+    Report,
+    SourceCounts,
+    finish_run,
+    merge_names,
+)
+from syndicate.sources.folder import ParseError, parse_file
+from syndicate.sources.folder_scan import FileStat, os_reason, read_regular_file, scan_folder
+from syndicate.store import FileRecord, FileState, Store, StoreError
 
 __all__ = ["PARALLEL_FROM", "GatherReport", "Progress", "Report", "gather"]
 
@@ -58,50 +66,73 @@ def _gather_folder(
     progress: Progress | None,
 ) -> None:
     root = settings.path(source.path)
+    prefix = f"sources[{source.name}].path"
     if not root.is_dir():
-        message = f"sources[{source.name}].path: folder not found: {root}"
-        report.errors.append(message)
-        on_error(message)
+        report.fail(f"{prefix}: folder not found: {root}", on_error)
         return
-    before = report.counts()
-    tz = ZoneInfo(settings.site.timezone)
+    try:
+        scan = scan_folder(root)
+    except OSError as exc:
+        report.fail(f"{prefix}: cannot read the folder {root}: {os_reason(exc)}", on_error)
+        return
+    counts = SourceCounts()
+    for relpath, problem in scan.problems:
+        report.fail(f"{root / relpath}: {problem}", on_error)
+        counts.failed += 1
+    stats = scan.files
     states = store.file_states(source.name)
-    stats = scan_folder(root)
     records: list[FileRecord] = []
     touched: list[tuple[str, int, int]] = []
-    jobs = [
-        (root, stat, states.get(stat.relpath), tz, settings.gather.max_file_size) for stat in stats
-    ]
+    tz = ZoneInfo(settings.site.timezone)
+    options = (tz, settings.gather.max_file_size, settings.gather.years)
+    jobs = [(root, stat, states.get(stat.relpath), *options) for stat in stats]
     for done, (stat, outcome) in enumerate(zip(stats, _gather_files(jobs), strict=True), 1):
         if isinstance(outcome, FileRecord):
             records.append(outcome)
             if outcome.error:
                 report.fail(f"{root / stat.relpath}: {outcome.error}", on_error)
-            elif stat.relpath in states:
-                report.updated += 1
-            else:
-                report.new += 1
+                counts.failed += 1
         elif outcome == "touch":
             touched.append((stat.relpath, stat.size, stat.mtime_ns))
-            report.unchanged += 1
-        elif outcome == "unchanged":
-            report.unchanged += 1
-        else:
+        elif outcome != "unchanged":
             report.fail(f"{root / stat.relpath}: {outcome}", on_error)
+            counts.failed += 1
         if progress is not None:
             progress(done, len(stats))
     seen = {stat.relpath for stat in stats}
     removed = [path for path in states if path not in seen]
-    if touched:
-        store.touch_files(source.name, touched)
-    affected = store.save_files(source.name, records, removed, now)
-    new, updated = merge_and_store(settings, store, affected, now)
-    report.articles_new += new
-    report.articles_updated += updated
-    record_run(store, source.name, now, now, report, before)
+    saved = _save(store, Merging(settings, source, now), records, removed, touched, counts)
+    if isinstance(saved, str):
+        report.fail(f"{prefix}: nothing stored: {saved}", on_error)
+        return
+    report.add(counts)
+    for line in saved:
+        report.warn(f"{root}: {line}", on_error)
 
 
-_FileJob = tuple[Path, FileStat, FileState | None, ZoneInfo, int]
+def _save(
+    store: Store,
+    run: Merging,
+    records: list[FileRecord],
+    removed: list[str],
+    touched: list[tuple[str, int, int]],
+    counts: SourceCounts,
+) -> list[str] | str:
+    """One unit of work; its warning lines, or (when the store refused) why, and then
+    nothing of it is stored."""
+    name = run.source.name
+    try:
+        with store.transaction() as uow:
+            uow.touch_files(name, touched)
+            affected = uow.save_files(name, records, removed, run.now)
+            warnings = merge_names(uow, run, affected, counts)
+            finish_run(uow, name, run.now, run.now, counts)
+    except StoreError as exc:
+        return str(exc)
+    return warnings
+
+
+_FileJob = tuple[Path, FileStat, FileState | None, ZoneInfo, int, tuple[int, int]]
 PARALLEL_FROM = 400  # files to parse before a process pool pays for its start-up
 
 
@@ -126,7 +157,12 @@ def _unchanged(stat: FileStat, old: FileState | None) -> bool:
 
 
 def _gather_file(
-    root: Path, stat: FileStat, old: FileState | None, tz: ZoneInfo, max_size: int
+    root: Path,
+    stat: FileStat,
+    old: FileState | None,
+    tz: ZoneInfo,
+    max_size: int,
+    years: tuple[int, int],
 ) -> FileRecord | str:
     """A FileRecord to save, "unchanged", "touch" (same bytes, new mtime), or an error text
     for a file that failed before and has not changed since."""
@@ -139,14 +175,16 @@ def _gather_file(
     if stat.size > max_size:
         return record("", (), f"file is {stat.size} bytes, over the {max_size}-byte cap")
     try:
-        data = (root / stat.relpath).read_bytes()
+        data = read_regular_file(root / stat.relpath)
     except OSError as exc:
-        return record("", (), f"cannot read: {exc.strerror or exc}")
+        return record("", (), f"cannot read: {os_reason(exc)}")
     sha = hashlib.sha256(data).hexdigest()
     if old is not None and old.sha256 == sha and not old.error:
         return "touch"
     try:
-        observations = parse_file(stat.relpath, data, tz=tz, max_size=max_size)
+        observations = parse_file(stat.relpath, data, tz=tz, max_size=max_size, years=years)
     except ParseError as exc:
         return record(sha, (), str(exc))
+    except Exception as exc:  # a parser bug must not stop the gather; the text is not quoted
+        return record(sha, (), f"cannot be parsed ({type(exc).__name__})")
     return record(sha, tuple(observations), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from syndicate import content
@@ -42,18 +43,19 @@ def feed_options(settings: Settings) -> FeedOptions:
     )
 
 
-def build_all_feeds(settings: Settings, store: Store) -> FeedsReport:
-    """Write the site's feeds, one set per category, and index.html; touch only changed files."""
+def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsReport:
+    """Write the site's feeds, one set per category, and index.html; touch only changed files.
+    ``now`` decides which articles are due (a scheduled one is left out until its date)."""
     options = feed_options(settings)
     files: dict[str, bytes] = {}
     links: list[FeedLink] = []
-    latest = store.latest_articles(options.items)
+    latest = store.latest_articles(options.items, now)
     files.update(build_feeds(latest, options))
     links.extend(_links(options, settings.site.title, None))
     if settings.feeds.per_category:
-        for category, _count in store.categories():
+        for category, _count in store.categories(now):
             slug = content.slugify(category)
-            articles = store.latest_articles(options.items, category=category)
+            articles = store.latest_articles(options.items, now, category=category)
             files.update(build_feeds(articles, options, title_suffix=category, category_slug=slug))
             links.extend(_links(options, f"{settings.site.title}: {category}", slug))
     files["index.html"] = index_html(settings.site.title, links)

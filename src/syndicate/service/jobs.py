@@ -56,7 +56,9 @@ class JobEnv:
 class Jobs:
     def __init__(self, env: JobEnv) -> None:
         self.env = env
-        self._feeds_built = False  # the first gather of a process builds the feeds anyway
+        # The first gather of a process builds the feeds anyway; later ones when an article
+        # changed, or a scheduled one came due since the last build.
+        self._feeds_built_at: datetime | None = None
         self.first_gather_done = threading.Event()
 
     # --- gather -----------------------------------------------------------------------
@@ -74,10 +76,10 @@ class Jobs:
             report = gather(env.settings, env.store, now=started, on_error=self._file_error)
             detail = report.summary()
             written = None
-            if report.changed or not self._feeds_built:
-                feeds = build_all_feeds(env.settings, env.store)
+            if report.changed or self._came_due(started):
+                feeds = build_all_feeds(env.settings, env.store, started)
                 written = len(feeds.written)
-                self._feeds_built = True
+                self._feeds_built_at = started
                 detail += f"; feeds: {written} files written"
                 detail += self._announce(feeds)
         except Exception as exc:
@@ -88,13 +90,16 @@ class Jobs:
             new=report.new,
             updated=report.updated,
             unchanged=report.unchanged,
+            removed=report.removed,
             failed=report.failed,
-            articles_new=report.articles_new,
-            articles_updated=report.articles_updated,
             feeds_written=written,
             seconds=round(time.monotonic() - clock_start, 3),
         )
         return self._record(GATHER, started, "ok", detail)
+
+    def _came_due(self, now: datetime) -> bool:
+        built = self._feeds_built_at
+        return built is None or self.env.store.articles_came_due(built, now) > 0
 
     def _file_error(self, message: str) -> None:
         self.env.log.warning("gather.file_error", error=message)

@@ -1,23 +1,20 @@
 """Sources: where articles come from. Parsing is pure; merging observations is pure."""
 
 from syndicate.sources.feed import FeedEntry, ParsedFeed, parse_feed, read_feed
-from syndicate.sources.folder import (
-    ARTICLE_SUFFIXES,
-    FileStat,
-    ParseError,
-    parse_date,
-    parse_file,
-    scan_folder,
-)
-from syndicate.sources.merge import merge_article
+from syndicate.sources.folder import ARTICLE_SUFFIXES, ParseError, parse_date, parse_file
+from syndicate.sources.folder_scan import FileStat, Scan, scan_folder
+from syndicate.sources.merge import MergeOptions, merge_article, merge_source
 
 __all__ = [
     "ARTICLE_SUFFIXES",
     "FeedEntry",
     "FileStat",
+    "MergeOptions",
     "ParseError",
     "ParsedFeed",
+    "Scan",
     "merge_article",
+    "merge_source",
     "parse_date",
     "parse_feed",
     "parse_file",

@@ -1,15 +1,17 @@
 """The feed source: RSS, Atom (feedparser) and JSON Feed. Parsing is pure: bytes in,
 observations out; fetching them is the pipeline's business.
 
-Each entry becomes one observation, keyed like a folder article by the slug of its title,
-so a feed entry and an article file of the same title merge into one article:
+Each entry becomes one observation keyed by its guid, else its link, else a hash of its
+title and date: entries of one title are distinct articles, and a title never merges an
+entry with another source's article:
 
 - HTML (content, else the summary/description) is sanitized with nh3; plain text escaped;
 - the category is the entry's first category/tag; none leaves it to the keyword rules and
   then the source's default (merge_article);
 - the date is the entry's published date, else its updated date, zone kept (a date with no
-  zone is taken in ``tz``). An entry with neither, or with no title, is skipped with a reason:
-  a date borrowed from the feed would change at every update of the feed;
+  zone is taken in ``tz``). An entry with neither gets the date it was first seen (a date
+  borrowed from the feed would change at every update of the feed); an entry with no title
+  is titled by the opening of its text;
 - entries dedupe by guid, then by link; the first in the feed wins;
 - links are absolute http(s) (relative ones are resolved against ``source_url``).
 """

@@ -10,7 +10,7 @@ import email.utils
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -46,11 +46,19 @@ class RawEntry:
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
-    """One entry of a feed: its key (stable across fetches), what it says, and a hash of it."""
+    """One entry of a feed: its key (stable across fetches), what it says, and a hash of it.
+
+    An entry without a date is ``dated=False``: its observation carries UNDATED, and the
+    gather gives it the date it was first seen."""
 
     key: str
     observation: Observation
     sha256: str
+    dated: bool = True
+
+
+UNDATED = datetime(1970, 1, 1, tzinfo=UTC)
+TITLE_FROM_TEXT = 80  # an untitled entry is titled by the opening of its text
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +125,15 @@ def _key(kind: str, value: str) -> str:
     return f"{kind}:{value}"
 
 
-def _observation(raw: RawEntry, published: datetime) -> Observation:
+def _observation(raw: RawEntry, key: str) -> Observation:
     content = sanitize_html(raw.body_html) if raw.body_html.strip() else ""
+    title = raw.title or _title_from(raw.summary or html_to_text(content), raw.link)
     summary = excerpt(raw.summary, SUMMARY_LIMIT) if raw.summary else ""
     tags = tuple(dict.fromkeys(tag for tag in (one_line(t) for t in raw.tags) if tag))
     return Observation(
-        slug=slugify(raw.title),
-        title=raw.title,
-        published=published,
+        slug=slugify(title),
+        title=title,
+        published=raw.published or UNDATED,
         kind="full" if content.strip() else "teaser",
         category=tags[0] if tags else "",
         summary=summary,
@@ -132,7 +141,14 @@ def _observation(raw: RawEntry, published: datetime) -> Observation:
         author=one_line(raw.author),
         link=raw.link,
         tags=tags,
+        key=key,
     )
+
+
+def _title_from(text: str, link: str) -> str:
+    """A title for an entry that has none (a Mastodon post, a JSON Feed item)."""
+    text = one_line(text)
+    return excerpt(text, TITLE_FROM_TEXT) if text else link
 
 
 def _hash(key: str, o: Observation) -> str:
@@ -142,11 +158,25 @@ def _hash(key: str, o: Observation) -> str:
     )  # fmt: skip
 
 
+def entry_key(raw: RawEntry) -> str:
+    """guid, else link, else a hash of title and date; "" for an entry with none of them."""
+    if raw.guid:
+        return _key("guid", raw.guid)
+    if raw.link:
+        return _key("link", raw.link)
+    if raw.title and raw.published is not None:
+        named = content_hash(raw.title, raw.published.astimezone(UTC).isoformat())
+        return f"hash:{named}"
+    return ""
+
+
 def build_entries(
     format_name: str, found: Sequence[RawEntry | str], *, skipped: Iterable[str] = ()
 ) -> ParsedFeed:
     """Observations from the entries in feed order; a string in ``found`` is a reason an
-    entry was unreadable. The first of several entries with one guid (or link) wins."""
+    entry was unreadable. Entries of one title are distinct articles; the first of several
+    entries with one guid (or link) wins. An entry with no guid, link, nor title and date
+    cannot be told from the next one, and is skipped."""
     entries: list[FeedEntry] = []
     reasons = list(skipped)
     seen_guids: set[str] = set()
@@ -157,18 +187,10 @@ def build_entries(
         if isinstance(raw, str):
             reasons.append(f"entry {number}: {raw}")
             continue
-        if not raw.title:
-            reasons.append(f"{_describe(number, '')}: no title")
+        key = entry_key(raw)
+        if not key:
+            reasons.append(f"{_describe(number, raw.title)}: no id, link, nor title and date")
             continue
-        if raw.published is None:
-            reasons.append(f"{_describe(number, raw.title)}: no date (published or updated)")
-            continue
-        if raw.guid:
-            key = _key("guid", raw.guid)
-        elif raw.link:
-            key = _key("link", raw.link)
-        else:
-            key = _key("title", slugify(raw.title))
         repeated = (raw.guid and raw.guid in seen_guids) or (raw.link and raw.link in seen_links)
         if repeated or key in seen_keys:
             duplicates += 1
@@ -176,6 +198,8 @@ def build_entries(
         seen_guids.add(raw.guid)
         seen_links.add(raw.link)
         seen_keys.add(key)
-        observation = _observation(raw, raw.published)
-        entries.append(FeedEntry(key, observation, _hash(key, observation)))
+        observation = _observation(raw, key)
+        entries.append(
+            FeedEntry(key, observation, _hash(key, observation), raw.published is not None)
+        )
     return ParsedFeed(format_name, tuple(entries), tuple(reasons), duplicates)

@@ -1,16 +1,15 @@
 """The folder source: article files (.txt in the article text format, .md with front matter).
 
-Parsing is pure (bytes in, observations out); ``scan_folder`` is the only I/O here.
+Parsing is pure (bytes in, observations out); listing the folder is in folder_scan. An error
+names the line and what is wrong, never quoting the file (it may be no article at all).
 """
 
 from __future__ import annotations
 
 import codecs
-import os
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -35,52 +34,32 @@ class ParseError(ValueError):
     """What is wrong with an article file, in one line (the caller prefixes the file name)."""
 
 
-@dataclass(frozen=True, slots=True)
-class FileStat:
-    relpath: str  # '/'-separated, relative to the scanned root
-    size: int
-    mtime_ns: int
+YEARS = (1900, 2200)  # the default range of article dates (gather.earliest_year / latest_year)
 
 
-def scan_folder(root: Path) -> list[FileStat]:
-    """Every article file under ``root``, recursively, sorted by path; hidden ones skipped."""
-    found: list[FileStat] = []
-    pending = [(os.fspath(root), "")]
-    while pending:
-        directory, prefix = pending.pop()
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                relpath = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, relpath + "/"))
-                elif os.path.splitext(entry.name)[1].lower() in ARTICLE_SUFFIXES:
-                    stat = _stat_file(entry)
-                    if stat is not None:
-                        found.append(FileStat(relpath, stat.st_size, stat.st_mtime_ns))
-    found.sort(key=lambda f: f.relpath)
-    return found
-
-
-def _stat_file(entry: os.DirEntry[str]) -> os.stat_result | None:
-    try:
-        if not entry.is_file():
-            return None
-        return entry.stat()
-    except FileNotFoundError:  # a dangling symlink, or removed while we looked
-        return None
-
-
-def parse_file(name: str, data: bytes, *, tz: ZoneInfo, max_size: int) -> list[Observation]:
+def parse_file(
+    name: str, data: bytes, *, tz: ZoneInfo, max_size: int, years: tuple[int, int] = YEARS
+) -> list[Observation]:
     """Parse one article file into its observations: the full text first, then teasers."""
     text = _decode(data, max_size)
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in MARKDOWN_SUFFIXES:
-        return [_parse_markdown(text, tz)]
+        return _check_years([_parse_markdown(text, tz)], years)
     if suffix in TEXT_SUFFIXES:
-        return _parse_text(text, tz)
+        return _check_years(_parse_text(text, tz), years)
     raise ParseError(f"not an article file (expected one of {', '.join(sorted(ARTICLE_SUFFIXES))})")
+
+
+def _check_years(found: list[Observation], years: tuple[int, int]) -> list[Observation]:
+    earliest, latest = years
+    for number, obs in enumerate(found):
+        if not earliest <= obs.published.year <= latest:
+            where = f"teaser card {number}: " if number else ""
+            raise ParseError(
+                f"{where}date out of range: year {obs.published.year} "
+                f"(articles are dated {earliest} to {latest})"
+            )
+    return found
 
 
 def _decode(data: bytes, max_size: int) -> str:
@@ -115,13 +94,9 @@ _MONTH_DAY_YEAR = re.compile(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})", re.ASCII
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 
 
-def _quote(value: str, limit: int = 60) -> str:
-    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
-
-
 def parse_date(value: str, tz: ZoneInfo) -> datetime:
     """``November 15, 2025``, ``Nov 15, 2025``, ``2025-11-15`` (midnight in ``tz``) or an ISO
-    date-time (naive ones are taken in ``tz``). Raises ParseError quoting a bad value."""
+    date-time (naive ones are taken in ``tz``). Raises ParseError (not quoting the value)."""
     value = value.strip()
     year, month, day = 0, 0, 0
     if match := _MONTH_DAY_YEAR.fullmatch(value):
@@ -138,7 +113,7 @@ def parse_date(value: str, tz: ZoneInfo) -> datetime:
         return datetime(year, month, day, tzinfo=tz)
     except ValueError:
         raise ParseError(
-            f"unreadable date {_quote(value)} (expected e.g. 'November 15, 2025' or '2025-11-15')"
+            "unreadable date (expected e.g. 'November 15, 2025' or '2025-11-15')"
         ) from None
 
 
@@ -157,21 +132,31 @@ def _is_date(line: str, tz: ZoneInfo) -> bool:
 # --- the article text format --------------------------------------------------------------
 
 
+Line = tuple[int, str]  # (1-based line number, text with its spaces collapsed)
+
+
+def _dated(number: int, value: str, tz: ZoneInfo) -> datetime:
+    try:
+        return parse_date(value, tz)
+    except ParseError as exc:
+        raise ParseError(f"line {number}: {exc}") from None
+
+
 def _parse_text(text: str, tz: ZoneInfo) -> list[Observation]:
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    filled = [i for i, line in enumerate(lines) if line]
+    lines = [(n, " ".join(line.split())) for n, line in enumerate(text.split("\n"), 1)]
+    filled = [i for i, (_, line) in enumerate(lines) if line]
     if len(filled) < 2:
         raise ParseError("missing date line (expected: title, blank line, date, body)")
-    title, date_line = lines[filled[0]], lines[filled[1]]
+    (_, title), (date_number, date_line) = lines[filled[0]], lines[filled[1]]
     if _is_date(title, tz) and not _is_date(date_line, tz):
-        raise ParseError(f"missing title (the file starts with the date {_quote(title)})")
-    published = parse_date(date_line, tz)
+        raise ParseError(f"line {lines[filled[0]][0]}: missing title (the file starts with a date)")
+    published = _dated(date_number, date_line, tz)
     rest = lines[filled[1] + 1 :]
     body_end = next(
-        (i for i, line in enumerate(rest) if line.lower() in (WRITTEN_BY, CONTINUE_READING)),
+        (i for i, (_, line) in enumerate(rest) if line.lower() in (WRITTEN_BY, CONTINUE_READING)),
         len(rest),
     )
-    paragraphs = _paragraphs(rest[:body_end])
+    paragraphs = _paragraphs([line for _, line in rest[:body_end]])
     if not paragraphs:
         raise ParseError("no body (expected paragraphs after the date line)")
     author, cards = _author_and_cards(rest[body_end:])
@@ -198,22 +183,25 @@ def _paragraphs(lines: list[str]) -> list[str]:
     return paragraphs
 
 
-def _author_and_cards(lines: list[str]) -> tuple[str, list[str]]:
+def _author_and_cards(lines: list[Line]) -> tuple[str, list[Line]]:
     """Split the tail after the body into the author and the teaser card lines."""
-    filled = [line for line in lines if line]
+    filled = [(n, line) for n, line in lines if line]
     author = ""
-    if filled and filled[0].lower() == WRITTEN_BY:
-        if len(filled) < 2 or filled[1].lower() == CONTINUE_READING:
-            raise ParseError("'Written by' is not followed by an author line")
-        author, filled = filled[1], filled[2:]
+    if filled and filled[0][1].lower() == WRITTEN_BY:
+        if len(filled) < 2 or filled[1][1].lower() == CONTINUE_READING:
+            raise ParseError(f"line {filled[0][0]}: 'Written by' is not followed by an author line")
+        author, filled = filled[1][1], filled[2:]
     if not filled:
         return author, []
-    if filled[0].lower() != CONTINUE_READING:
-        raise ParseError(f"unexpected text after the author line: {_quote(filled[0])}")
+    if filled[0][1].lower() != CONTINUE_READING:
+        raise ParseError(
+            f"line {filled[0][0]}: unexpected text after the author line "
+            "(expected 'Continue reading' and teaser cards, or the end)"
+        )
     return author, filled[1:]
 
 
-def _teasers(lines: list[str], tz: ZoneInfo) -> list[Observation]:
+def _teasers(lines: list[Line], tz: ZoneInfo) -> list[Observation]:
     teasers = []
     for start in range(0, len(lines), CARD_LINES):
         number = start // CARD_LINES + 1
@@ -225,11 +213,12 @@ def _teasers(lines: list[str], tz: ZoneInfo) -> list[Observation]:
     return teasers
 
 
-def _teaser(card: list[str], tz: ZoneInfo) -> Observation:
-    early_end = next((i for i, line in enumerate(card) if line.lower() == READ_ARTICLE), None)
+def _teaser(card: list[Line], tz: ZoneInfo) -> Observation:
+    texts = [line for _, line in card]
+    early_end = next((i for i, line in enumerate(texts) if line.lower() == READ_ARTICLE), None)
     if early_end is not None and early_end < CARD_LINES - 1:
         raise ParseError(
-            f"'Read article' after only {early_end} lines "
+            f"line {card[early_end][0]}: 'Read article' after only {early_end} lines "
             "(expected date, category, title, summary, 'Read article')"
         )
     if len(card) < CARD_LINES:
@@ -237,13 +226,13 @@ def _teaser(card: list[str], tz: ZoneInfo) -> Observation:
             f"incomplete: {len(card)} of {CARD_LINES} lines "
             "(expected date, category, title, summary, 'Read article')"
         )
-    date_line, category, title, summary, end = card
+    date_line, category, title, summary, end = texts
     if end.lower() != READ_ARTICLE:
-        raise ParseError(f"expected 'Read article', found {_quote(end)}")
+        raise ParseError(f"line {card[-1][0]}: expected 'Read article'")
     return Observation(
         slug=slugify(title),
         title=title,
-        published=parse_date(date_line, tz),
+        published=_dated(card[0][0], date_line, tz),
         kind="teaser",
         category=category,
         summary=summary,
@@ -264,12 +253,10 @@ def _parse_markdown(text: str, tz: ZoneInfo) -> Observation:
     published = _meta_date(meta, tz)
     link = _meta_text(meta, "url")
     if link and urlsplit(link).scheme not in ("http", "https"):
-        raise ParseError(f"'url' must be an absolute http(s) URL, not {_quote(link)}")
-    # Articles are one by title (a teaser names its article by title); a front-matter slug
-    # only shapes the link, kept relative here and joined to the site URL when merged.
-    path = _meta_text(meta, "slug")
-    if path and not link:
-        link = slugify(path)
+        raise ParseError("front matter 'url' must be an absolute http(s) URL")
+    # The front matter's slug is the article's key (and its page); a teaser card still finds
+    # the article by its title.
+    key = _meta_text(meta, "slug")
     content = markdown_to_html(body)
     if not content.strip():
         raise ParseError("no body (expected Markdown after the front matter)")
@@ -284,6 +271,8 @@ def _parse_markdown(text: str, tz: ZoneInfo) -> Observation:
         author=_meta_text(meta, "author"),
         link=link,
         tags=_meta_tags(meta),
+        key=slugify(key) if key else "",
+        draft=_meta_flag(meta, "draft"),
     )
 
 
@@ -323,7 +312,7 @@ def _meta_text(meta: dict[str, Any], key: str) -> str:
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | float | date):
-        raise ParseError(f"front matter '{key}' must be text, not {_quote(repr(value))}")
+        raise ParseError(f"front matter '{key}' must be text, not {_kind(value)}")
     return " ".join(strip_control(str(value)).split())
 
 
@@ -336,8 +325,22 @@ def _meta_date(meta: dict[str, Any], tz: ZoneInfo) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=tz)
     if isinstance(value, str):
-        return parse_date(value, tz)
-    raise ParseError(f"unreadable date {_quote(str(value))}")
+        try:
+            return parse_date(value, tz)
+        except ParseError as exc:
+            raise ParseError(f"front matter 'date': {exc}") from None
+    raise ParseError(f"front matter 'date' must be a date, not {_kind(value)}")
+
+
+def _kind(value: object) -> str:
+    return {list: "a list", dict: "a mapping", bool: "true/false"}.get(type(value), "a value")
+
+
+def _meta_flag(meta: dict[str, Any], key: str) -> bool:
+    value = meta.get(key, False)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise ParseError(f"front matter '{key}' must be true or false, not {_kind(value)}")
 
 
 def _meta_tags(meta: dict[str, Any]) -> tuple[str, ...]:

@@ -2,24 +2,24 @@
 
 ``Store(url)`` opens SQLite or PostgreSQL from the URL alone, creates the schema on first
 use, migrates an older one (store.migrate) and refuses a database written by a newer schema.
-Every method is one transaction.
+Every method is one transaction; ``transaction()`` gives a unit of work for several steps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from syndicate.models import (
     Article,
     Delivery,
     DeliveryState,
     Edition,
-    Observation,
     Subscriber,
     SubscriberStatus,
 )
@@ -33,7 +33,7 @@ from syndicate.store import ledger as _ledger
 from syndicate.store import recipients as _recipients
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
-from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, writer
+from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, where, writer
 from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
 from syndicate.store.feed_state import FeedState
 from syndicate.store.jobs import JobOutcome, JobRun
@@ -43,6 +43,7 @@ from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, va
 from syndicate.store.records import FileRecord, FileState
 from syndicate.store.schema import SCHEMA_VERSION
 from syndicate.store.subscribers import DuplicateSubscriber
+from syndicate.store.unit import GatherCounts, UnitOfWork
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -53,12 +54,14 @@ __all__ = [
     "FeedState",
     "FileRecord",
     "FileState",
+    "GatherCounts",
     "JobOutcome",
     "JobRun",
     "SchemaVersionError",
     "SendStatus",
     "Store",
     "StoreError",
+    "UnitOfWork",
     "WebhookEvent",
     "variant_categories",
     "variant_key",
@@ -94,81 +97,75 @@ class Store:
     ) -> None:
         self.close()
 
-    # --- gathering --------------------------------------------------------------------
+    # --- gathering -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """One unit of work: every step through it commits together, or none does. A
+        database error becomes StoreError (one line); any exception rolls it all back."""
+        try:
+            with self._writer.begin() as conn:
+                yield UnitOfWork(conn)
+        except DBAPIError as exc:
+            detail = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
+            raise StoreError(f"{where(self._engine)}: {detail}") from exc
 
     def file_states(self, source: str) -> dict[str, FileState]:
         with self._engine.connect() as conn:
             return _files.file_states(conn, source)
-
-    def save_files(
-        self,
-        source: str,
-        records: Sequence[FileRecord],
-        removed: Sequence[str],
-        now: datetime,
-    ) -> set[str]:
-        """Replace these files' rows and observations, drop the removed ones, all or nothing.
-
-        Returns the slugs whose observations changed (before and after).
-        """
-        with self._writer.begin() as conn:
-            return _files.save_files(conn, source, records, removed, now)
-
-    def touch_files(self, source: str, seen: Sequence[tuple[str, int, int]]) -> None:
-        """(path, size, mtime_ns) of files whose content hash is unchanged."""
-        with self._writer.begin() as conn:
-            _files.touch_files(conn, source, seen)
-
-    def observations_for(self, slugs: Iterable[str]) -> dict[str, list[tuple[str, Observation]]]:
-        """slug → [(source, observation)], in (source, path, position-in-file) order."""
-        with self._engine.connect() as conn:
-            return _files.observations_for(conn, slugs)
-
-    def record_gather_run(
-        self,
-        source: str,
-        started: datetime,
-        finished: datetime,
-        new: int,
-        updated: int,
-        unchanged: int,
-        failed: int,
-    ) -> None:
-        counts = (new, updated, unchanged, failed)
-        with self._writer.begin() as conn:
-            _files.record_gather_run(conn, source, started, finished, counts)
 
     def last_gather(self) -> datetime | None:
         """When the last gather run finished, or None if none has."""
         with self._engine.connect() as conn:
             return _files.last_gather(conn)
 
-    # --- feed sources -----------------------------------------------------------------
+    def last_gather_counts(self) -> dict[str, int]:
+        """new, updated, unchanged, removed, failed: each source's newest run, added up."""
+        with self._engine.connect() as conn:
+            return _files.last_gather_counts(conn)
 
     def feed_state(self, source: str) -> FeedState | None:
         """What the last fetch of a feed source said; None before its first."""
         with self._engine.connect() as conn:
             return _feed_state.get_feed_state(conn, source)
 
-    def save_feed_state(self, state: FeedState) -> None:
-        """Replace the source's fetch state."""
-        with self._writer.begin() as conn:
-            _feed_state.save_feed_state(conn, state)
-
     # --- articles ---------------------------------------------------------------------
 
     def upsert_articles(self, articles: Sequence[Article], now: datetime) -> tuple[int, int]:
-        """(new, updated); an existing slug is rewritten only when its content hash differs."""
-        with self._writer.begin() as conn:
-            return _articles.upsert_articles(conn, articles, now)
+        """(new, updated), in one transaction: each article by its source and key; a stored
+        one is rewritten only when its content hash or status differs."""
+        by_source: dict[str, list[Article]] = {}
+        for article in articles:
+            by_source.setdefault(article.source, []).append(article)
+        new = updated = 0
+        with self.transaction() as uow:
+            for source, batch in by_source.items():
+                added, changed = uow.upsert_articles(source, batch, now)
+                new, updated = new + added, updated + changed
+        return new, updated
 
-    def latest_articles(self, limit: int, category: str | None = None) -> list[Article]:
+    def latest_articles(
+        self, limit: int, now: datetime, category: str | None = None
+    ) -> list[Article]:
+        """The articles visible at ``now`` (published, not draft or removed), newest first."""
         with self._engine.connect() as conn:
-            return _articles.latest_articles(conn, limit, category)
+            return _articles.latest_articles(conn, limit, now, category)
 
-    def categories(self) -> list[tuple[str, int]]:
+    def categories(self, now: datetime | None = None) -> list[tuple[str, int]]:
+        """Categories of the articles visible at ``now`` (None: of every published one,
+        scheduled ones too), with their counts."""
         with self._engine.connect() as conn:
-            return _articles.categories(conn)
+            return _articles.categories(conn, now)
+
+    def unlisted_articles(self, now: datetime) -> list[Article]:
+        """Drafts and scheduled articles (dated after ``now``), soonest first."""
+        with self._engine.connect() as conn:
+            return _articles.unlisted(conn, now)
+
+    def articles_came_due(self, after: datetime, until: datetime) -> int:
+        """Published articles dated in (after, until]: scheduled ones that are due now."""
+        with self._engine.connect() as conn:
+            return _articles.came_due(conn, after, until)
 
     def article_count(self) -> int:
         with self._engine.connect() as conn:

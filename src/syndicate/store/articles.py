@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
-from syndicate.models import Article
+from syndicate.content import article_guid_in
+from syndicate.models import Article, ArticleStatus
 from syndicate.store.convert import article_from_row, article_row, chunks
 from syndicate.store.schema import articles
 
@@ -17,35 +31,159 @@ _STORE_KEPT = {"id", "first_seen", "updated"}
 _CONTENT_COLUMNS = tuple(c.name for c in articles.columns if c.name not in _STORE_KEPT)
 
 
-def upsert_articles(conn: Connection, batch: Sequence[Article], now: datetime) -> tuple[int, int]:
-    """Insert new articles, rewrite those whose content hash changed; (new, updated)."""
-    _check_unique_slugs(batch)
-    existing = _hashes_by_slug(conn, [a.slug for a in batch])
-    fresh = [a for a in batch if a.slug not in existing]
-    changed = [a for a in batch if a.slug in existing and existing[a.slug] != a.content_hash]
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """What a merge needs to know of an article already stored."""
+
+    guid: str
+    content_hash: str
+    status: ArticleStatus
+    published: datetime
+
+
+def stored_articles(conn: Connection, source: str, keys: Iterable[str]) -> dict[str, StoredArticle]:
+    """key → the stored article, for those of these keys the source has."""
+    found: dict[str, StoredArticle] = {}
+    for part in chunks(sorted(set(keys))):
+        query = select(
+            articles.c.key,
+            articles.c.guid,
+            articles.c.content_hash,
+            articles.c.status,
+            articles.c.published,
+        ).where(articles.c.source == source, articles.c.key.in_(part))
+        for row in conn.execute(query):
+            status = ArticleStatus(row.status)
+            found[row.key] = StoredArticle(row.guid, row.content_hash, status, row.published)
+    return found
+
+
+def taken_guids(conn: Connection, guids: Iterable[str]) -> set[str]:
+    taken: set[str] = set()
+    for part in chunks(sorted(set(guids))):
+        taken.update(conn.scalars(select(articles.c.guid).where(articles.c.guid.in_(part))))
+    return taken
+
+
+def upsert_articles(
+    conn: Connection, source: str, batch: Sequence[Article], now: datetime
+) -> tuple[int, int]:
+    """Insert the source's new articles (by key) and rewrite those whose content or status
+    changed; a stored article keeps its guid. Returns (new, updated)."""
+    _check_unique_keys(batch)
+    existing = stored_articles(conn, source, (a.article_key for a in batch))
+    fresh = [a for a in batch if a.article_key not in existing]
+    changed = [
+        replace(a, guid=old.guid)
+        for a in batch
+        if (old := existing.get(a.article_key)) is not None
+        and (old.content_hash != a.content_hash or old.status != a.status)
+    ]
     if fresh:
-        rows = [{**article_row(a), "first_seen": now, "updated": now} for a in fresh]
+        taken = taken_guids(conn, (a.guid for a in fresh))
+        rows = [
+            {**article_row(_unclash(a, source, taken)), "first_seen": now, "updated": now}
+            for a in fresh
+        ]
         conn.execute(insert(articles), rows)
     if changed:
-        conn.execute(_update_by_slug(), [_update_params(a, now) for a in changed])
+        conn.execute(_update_by_key(), [_update_params(a, now) for a in changed])
     return len(fresh), len(changed)
 
 
-def latest_query(limit: int, category: str | None = None) -> Select[Any]:
-    """Newest first; walks ix_articles_published_guid (or the category index) and stops."""
-    query = select(articles).order_by(*NEWEST_FIRST).limit(limit)
+def _unclash(article: Article, source: str, taken: set[str]) -> Article:
+    """Articles of one title (two sources', or a feed's entries) would share a guid: each
+    after the first gets one made from its source and key too."""
+    if article.guid not in taken:
+        taken.add(article.guid)
+        return article
+    guid = article_guid_in(article.guid, f"{source}/{article.article_key}")
+    taken.add(guid)
+    return replace(article, guid=guid)
+
+
+def mark_removed(conn: Connection, source: str, keys: Sequence[str], now: datetime) -> int:
+    """These articles of the source lost every file that made them; how many changed."""
+    removed = 0
+    for part in chunks(sorted(set(keys))):
+        result = conn.execute(
+            update(articles)
+            .where(
+                articles.c.source == source,
+                articles.c.key.in_(part),
+                articles.c.status != ArticleStatus.REMOVED.value,
+            )
+            .values(status=ArticleStatus.REMOVED.value, updated=now)
+        )
+        removed += result.rowcount
+    return removed
+
+
+def source_article_count(conn: Connection, source: str) -> int:
+    """The source's articles that are not removed."""
+    query = select(func.count()).where(
+        articles.c.source == source, articles.c.status != ArticleStatus.REMOVED.value
+    )
+    return int(conn.scalar(query) or 0)
+
+
+def visible(now: datetime) -> ColumnElement[bool]:
+    """Articles a reader may see at ``now``: published (not draft or removed) and due."""
+    return and_(
+        articles.c.status == literal_column(f"'{ArticleStatus.PUBLISHED.value}'"),
+        articles.c.published <= now,
+    )
+
+
+def unlisted(conn: Connection, now: datetime) -> list[Article]:
+    """Drafts and scheduled articles (published, dated after ``now``), soonest first."""
+    query = (
+        select(articles)
+        .where(
+            or_(
+                articles.c.status == ArticleStatus.DRAFT.value,
+                and_(
+                    articles.c.status == ArticleStatus.PUBLISHED.value,
+                    articles.c.published > now,
+                ),
+            )
+        )
+        .order_by(articles.c.published, articles.c.guid)
+    )
+    return [article_from_row(row) for row in conn.execute(query)]
+
+
+def came_due(conn: Connection, after: datetime, until: datetime) -> int:
+    """Published articles whose date falls in (after, until]: scheduled, now due."""
+    query = select(func.count()).where(
+        articles.c.status == ArticleStatus.PUBLISHED.value,
+        articles.c.published > after,
+        articles.c.published <= until,
+    )
+    return int(conn.scalar(query) or 0)
+
+
+def latest_query(limit: int, now: datetime, category: str | None = None) -> Select[Any]:
+    """The visible articles newest first; walks ix_articles_published_guid (or the category
+    index) and stops."""
+    query = select(articles).where(visible(now)).order_by(*NEWEST_FIRST).limit(limit)
     if category is not None:
         query = query.where(articles.c.category == category)
     return query
 
 
-def latest_articles(conn: Connection, limit: int, category: str | None = None) -> list[Article]:
-    return [article_from_row(row) for row in conn.execute(latest_query(limit, category))]
+def latest_articles(
+    conn: Connection, limit: int, now: datetime, category: str | None = None
+) -> list[Article]:
+    return [article_from_row(row) for row in conn.execute(latest_query(limit, now, category))]
 
 
-def categories(conn: Connection) -> list[tuple[str, int]]:
+def categories(conn: Connection, now: datetime | None) -> list[tuple[str, int]]:
+    """The categories of the visible articles (None: of all published), with their counts."""
+    shown = visible(now) if now is not None else articles.c.status == ArticleStatus.PUBLISHED
     query = (
         select(articles.c.category, func.count())
+        .where(shown)
         .group_by(articles.c.category)
         .order_by(articles.c.category)
     )
@@ -56,28 +194,28 @@ def article_count(conn: Connection) -> int:
     return int(conn.scalar(select(func.count()).select_from(articles)) or 0)
 
 
-def _check_unique_slugs(batch: Sequence[Article]) -> None:
+def _check_unique_keys(batch: Sequence[Article]) -> None:
     seen: set[str] = set()
     for article in batch:
-        if article.slug in seen:
-            raise ValueError(f"upsert_articles: slug {article.slug!r} given twice")
-        seen.add(article.slug)
+        if article.article_key in seen:
+            raise ValueError(f"upsert_articles: key {article.article_key!r} given twice")
+        seen.add(article.article_key)
 
 
-def _hashes_by_slug(conn: Connection, slugs: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for part in chunks(slugs):
-        query = select(articles.c.slug, articles.c.content_hash).where(articles.c.slug.in_(part))
-        found.update((slug, content_hash) for slug, content_hash in conn.execute(query))
-    return found
-
-
-def _update_by_slug() -> Any:
+def _update_by_key() -> Any:
     values: dict[str, Any] = {name: bindparam(f"b_{name}") for name in _CONTENT_COLUMNS}
     values["updated"] = bindparam("b_updated")
-    return update(articles).where(articles.c.slug == bindparam("b_key")).values(values)
+    where = and_(
+        articles.c.source == bindparam("b_where_source"), articles.c.key == bindparam("b_where_key")
+    )
+    return update(articles).where(where).values(values)
 
 
 def _update_params(article: Article, now: datetime) -> dict[str, Any]:
     params = {f"b_{name}": value for name, value in article_row(article).items()}
-    return {**params, "b_updated": now, "b_key": article.slug}
+    return {
+        **params,
+        "b_updated": now,
+        "b_where_source": article.source,
+        "b_where_key": article.article_key,
+    }

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Row
 
-from syndicate.models import Article, Observation
+from syndicate.models import Article, ArticleStatus, Observation
 
 T = TypeVar("T")
 
@@ -47,6 +47,8 @@ def article_row(article: Article) -> dict[str, Any]:
         "source": article.source,
         "tags": tags_to_text(article.tags),
         "content_hash": article.content_hash,
+        "key": article.article_key,
+        "status": article.status.value,
     }
 
 
@@ -67,6 +69,8 @@ def article_from_row(row: Row[Any] | Mapping[str, Any]) -> Article:
         first_seen=m["first_seen"],
         updated=m["updated"],
         content_hash=m["content_hash"],
+        key=m["key"],
+        status=ArticleStatus(m["status"]),
     )
 
 
@@ -85,6 +89,8 @@ def observation_row(source: str, path: str, position: int, obs: Observation) -> 
         "author": obs.author,
         "link": obs.link,
         "tags": tags_to_text(obs.tags),
+        "key": obs.article_key,
+        "draft": obs.draft,
     }
 
 
@@ -101,4 +107,6 @@ def observation_from_row(row: Row[Any]) -> Observation:
         author=m["author"],
         link=m["link"],
         tags=tags_from_text(m["tags"]),
+        key=m["key"],
+        draft=bool(m["draft"]),
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, exists, func, insert, select
 
 from syndicate.models import Article, Edition
-from syndicate.store.articles import NEWEST_FIRST
+from syndicate.store.articles import NEWEST_FIRST, visible
 from syndicate.store.convert import article_from_row, chunks
 from syndicate.store.schema import articles, edition_articles, editions
 
@@ -33,7 +33,7 @@ def edition_candidates(conn: Connection, before: datetime, limit: int) -> list[A
     in_an_edition = exists().where(edition_articles.c.guid == articles.c.guid)
     query = (
         select(articles)
-        .where(articles.c.published < before, ~in_an_edition)
+        .where(articles.c.published < before, visible(before), ~in_an_edition)
         .order_by(*NEWEST_FIRST)
         .limit(limit)
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from syndicate.models import Observation
-from syndicate.store.convert import chunks, observation_from_row, observation_row
+from syndicate.store.convert import CHUNK, chunks, observation_from_row, observation_row
 from syndicate.store.records import FileRecord, FileState
 from syndicate.store.schema import files, gather_runs, observations
 
@@ -30,12 +30,14 @@ def save_files(
     removed: Sequence[str],
     now: datetime,
 ) -> set[str]:
-    """Replace the records' rows and drop the removed paths'; the caller holds the transaction."""
+    """Replace the records' rows and drop the removed paths'; the caller holds the transaction.
+
+    Returns the article keys and title slugs of the observations replaced and written."""
     paths = [r.path for r in records]
     duplicated = _first_duplicate([*paths, *removed])
     if duplicated is not None:
         raise ValueError(f"save_files: path {duplicated!r} given twice")
-    affected = _slugs_of(conn, source, [*paths, *removed])
+    affected = _names_of(conn, source, [*paths, *removed])
     _delete_paths(conn, source, [*paths, *removed])
     if records:
         conn.execute(insert(files), [_file_row(source, r, now) for r in records])
@@ -47,6 +49,7 @@ def save_files(
     if rows:
         conn.execute(insert(observations), rows)
     affected.update(obs.slug for r in records for obs in r.observations)
+    affected.update(obs.article_key for r in records for obs in r.observations)
     return affected
 
 
@@ -66,16 +69,43 @@ def touch_files(conn: Connection, source: str, seen: Sequence[tuple[str, int, in
     conn.execute(stmt, params)
 
 
-def observations_for(
-    conn: Connection, slugs: Iterable[str]
-) -> dict[str, list[tuple[str, Observation]]]:
-    found: dict[str, list[tuple[str, Observation]]] = {}
-    order = (observations.c.source, observations.c.path, observations.c.position)
+def observations_named(
+    conn: Connection, source: str, names: Iterable[str]
+) -> list[tuple[str, Observation]]:
+    """(path, observation) of the source's observations whose key or title slug is one of
+    ``names``, and of those that share a key or slug with one of them, and so on: every
+    observation a merge of these articles can involve. In (path, position) order."""
+    wanted, asked = set(names), set[str]()
+    found: dict[int, tuple[str, int, Observation]] = {}
+    while todo := sorted(wanted - asked):
+        asked.update(todo)
+        for batch in chunks(todo, CHUNK // 2):
+            named = or_(observations.c.key.in_(batch), observations.c.slug.in_(batch))
+            query = select(observations).where(observations.c.source == source, named)
+            for row in conn.execute(query):
+                if row.id not in found:
+                    obs = observation_from_row(row)
+                    found[row.id] = (row.path, row.position, obs)
+                    wanted.update((obs.slug, obs.article_key))
+    ordered = sorted(found.values(), key=lambda item: (item[0], item[1]))
+    return [(path, obs) for path, _, obs in ordered]
+
+
+def observations_titled(
+    conn: Connection, sources: Sequence[str], slugs: Iterable[str]
+) -> list[tuple[str, Observation]]:
+    """(source, observation) of these sources' observations with one of these title slugs."""
+    found: list[tuple[str, str, int, Observation]] = []
+    if not sources:
+        return []
     for batch in chunks(sorted(set(slugs))):
-        query = select(observations).where(observations.c.slug.in_(batch)).order_by(*order)
+        query = select(observations).where(
+            observations.c.source.in_(sources), observations.c.slug.in_(batch)
+        )
         for row in conn.execute(query):
-            found.setdefault(row.slug, []).append((row.source, observation_from_row(row)))
-    return found
+            found.append((row.source, row.path, row.position, observation_from_row(row)))
+    found.sort(key=lambda item: item[:3])
+    return [(source, obs) for source, _, _, obs in found]
 
 
 def record_gather_run(
@@ -83,9 +113,9 @@ def record_gather_run(
     source: str,
     started: datetime,
     finished: datetime,
-    counts: tuple[int, int, int, int],
+    counts: tuple[int, int, int, int, int],
 ) -> None:
-    new, updated, unchanged, failed = counts
+    new, updated, unchanged, removed, failed = counts
     conn.execute(
         insert(gather_runs).values(
             source=source,
@@ -94,9 +124,28 @@ def record_gather_run(
             new=new,
             updated=updated,
             unchanged=unchanged,
+            removed=removed,
             failed=failed,
         )
     )
+
+
+GATHER_COUNTS = ("new", "updated", "unchanged", "removed", "failed")
+
+
+def last_gather_counts(conn: Connection) -> dict[str, int]:
+    """The counts of each source's newest gather run, added up (the numbers of the last
+    gather summary line)."""
+    newest = (
+        select(gather_runs.c.source, func.max(gather_runs.c.id).label("id"))
+        .group_by(gather_runs.c.source)
+        .subquery()
+    )
+    columns = [func.coalesce(func.sum(gather_runs.c[name]), 0) for name in GATHER_COUNTS]
+    row = conn.execute(
+        select(*columns).select_from(gather_runs.join(newest, newest.c.id == gather_runs.c.id))
+    ).one()
+    return {name: int(value) for name, value in zip(GATHER_COUNTS, row, strict=True)}
 
 
 def last_gather(conn: Connection) -> datetime | None:
@@ -104,16 +153,16 @@ def last_gather(conn: Connection) -> datetime | None:
     return finished
 
 
-def _slugs_of(conn: Connection, source: str, paths: Sequence[str]) -> set[str]:
-    slugs: set[str] = set()
+def _names_of(conn: Connection, source: str, paths: Sequence[str]) -> set[str]:
+    """The keys and title slugs of these paths' observations."""
+    names: set[str] = set()
     for batch in chunks(paths):
-        query = (
-            select(observations.c.slug)
-            .distinct()
-            .where(observations.c.source == source, observations.c.path.in_(batch))
+        query = select(observations.c.slug, observations.c.key).where(
+            observations.c.source == source, observations.c.path.in_(batch)
         )
-        slugs.update(conn.scalars(query))
-    return slugs
+        for slug, key in conn.execute(query):
+            names.update((slug, key))
+    return names
 
 
 def _delete_paths(conn: Connection, source: str, paths: Sequence[str]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -112,8 +113,11 @@ articles = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     Column("updated", UTCDateTime, nullable=False),
     Column("content_hash", String, nullable=False),
+    # The article's identity within its source (see models.Observation.key).
+    Column("key", String, nullable=False),
+    Column("status", String(16), nullable=False),  # models.ArticleStatus
     UniqueConstraint("guid"),
-    UniqueConstraint("slug"),
+    UniqueConstraint("source", "key"),
 )
 # Newest-first listings walk these indexes and stop after LIMIT rows, whatever the archive's
 # size; guid is in both so the tie-break order needs no sort either.
@@ -155,8 +159,12 @@ observations = Table(
     Column("author", Text, nullable=False),
     Column("link", Text, nullable=False),
     Column("tags", Text, nullable=False),  # a JSON list of strings
+    Column("key", String, nullable=False),  # the article's key within the source
+    Column("draft", Boolean, nullable=False),
 )
-Index("ix_observations_slug", observations.c.slug)
+# A merge reads a source's observations by key and by title slug (teasers find their text).
+Index("ix_observations_source_key", observations.c.source, observations.c.key)
+Index("ix_observations_source_slug", observations.c.source, observations.c.slug)
 Index("ix_observations_source_path", observations.c.source, observations.c.path)
 
 gather_runs = Table(
@@ -170,6 +178,7 @@ gather_runs = Table(
     Column("updated", Integer, nullable=False),
     Column("unchanged", Integer, nullable=False),
     Column("failed", Integer, nullable=False),
+    Column("removed", Integer, nullable=False),
 )
 
 editions = Table(

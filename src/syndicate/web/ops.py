@@ -171,6 +171,12 @@ def metrics_text(store: Store, report: HealthReport) -> str:
 def _store_metrics(out: Exposition, store: Store) -> None:
     out.gauge("syndicate_articles", "Articles in the store.", [({}, store.article_count())])
     out.gauge(
+        "syndicate_gather_articles",
+        "The last gather's counts (each source's newest run): articles new, updated, "
+        "unchanged, removed; files or entries failed.",
+        [({"outcome": name}, n) for name, n in store.last_gather_counts().items()],
+    )
+    out.gauge(
         "syndicate_articles_by_category",
         "Articles in the store by category.",
         [({"category": name}, n) for name, n in store.categories()],
