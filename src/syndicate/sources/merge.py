@@ -134,7 +134,8 @@ def merge_article(
     teasers = sorted((o for o in observations if o.kind != "full"), key=_teaser_rank, reverse=True)
     main = fulls[0] if fulls else teasers[0]
     # Older full texts of the key are superseded; teasers only fill in what main lacks.
-    ranked = [*([main, *teasers] if fulls else teasers), *fillers]
+    own = [main, *teasers] if fulls else teasers
+    ranked = [*own, *fillers]  # fillers: the category and summary only
 
     category = (
         _first(o.category for o in ranked)
@@ -145,11 +146,11 @@ def merge_article(
         html_to_text(main.content[:_EXCERPT_SOURCE]), SUMMARY_LIMIT
     )
     page = key if options.by_title else main.slug
-    given = _first(o.link for o in ranked)
+    given = _first(o.link for o in own)
     site_url = options.site_url
     link = _absolute(site_url, given) if given else _join(site_url, page)
     author = main.author or _first(o.author for o in fillers) or options.default_author
-    tags = main.tags or next((o.tags for o in ranked if o.tags), ())
+    tags = main.tags or next((o.tags for o in own if o.tags), ())
     # From the title's slug, as before articles had keys: a rebuilt store gives a site's
     # articles the guids readers have. Where that guid is taken, the store makes another.
     guid = article_guid(site_url, main.slug)
