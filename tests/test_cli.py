@@ -137,3 +137,19 @@ def test_help_imports_no_heavy_library() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     for heavy in ("sqlalchemy", "feedgen", "premailer", "lxml", "rich", "pydantic", "jinja2"):
         assert f"'{heavy}'" not in done.stdout, heavy
+
+
+def test_status_lists_drafts_and_scheduled_articles(site: Path) -> None:
+    articles = site / "articles"
+    (articles / "draft.md").write_text(
+        "---\ntitle: Half written\ndate: 2026-11-01\ndraft: true\n---\n\nSoon.\n", "utf-8"
+    )
+    (articles / "later.md").write_text(
+        "---\ntitle: Next year\ndate: 2027-01-05\n---\n\nLater.\n", "utf-8"
+    )
+    code, out, err = invoke(site, "gather")
+    assert code == 0, err
+    code, out, _ = invoke(site, "status")
+    assert code == 0
+    assert "draft: Half written" in out
+    assert "scheduled: Next year" in out and "2027-01-05" in out

@@ -265,3 +265,29 @@ def test_the_start_up_check_waits_for_the_first_gather_but_not_forever(
     stopped.set()
     idle = make_jobs(settings, store, FakeClock(W14_AT), sender, stop=stopped.is_set)
     assert idle.digest_at_start(wait=5) == []
+
+
+def test_a_scheduled_post_reaches_the_feeds_at_the_first_gather_after_its_time(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    due = W14_AT + timedelta(hours=3)
+    (tmp_path / "articles" / "later.md").write_text(
+        f"---\ntitle: Scheduled comet\ndate: {due.isoformat()}\n---\n\nIt comes.\n",
+        encoding="utf-8",
+    )
+    clock = FakeClock(W14_AT)
+    jobs = make_jobs(settings, store, clock, RecordingSender())
+    with captured_logs() as logs:
+        first = jobs.gather()
+    rss = tmp_path / "public" / "rss.xml"
+    assert "4 new" in first.detail and "Scheduled comet" not in rss.read_text("utf-8")
+    (event,) = [e for e in logs.events() if e["event"] == "gather.finished"]
+    counts = {k: event[k] for k in ("new", "updated", "unchanged", "removed", "failed")}
+    assert counts == {"new": 4, "updated": 0, "unchanged": 0, "removed": 0, "failed": 0}
+    assert store.last_gather_counts() == counts  # what /metrics shows
+    clock.advance(hours=2, minutes=59)
+    assert "feeds:" not in jobs.gather().detail  # nothing changed, nothing came due
+    clock.advance(minutes=2)
+    again = jobs.gather()
+    assert "0 new" in again.detail and "feeds:" in again.detail
+    assert "Scheduled comet" in rss.read_text("utf-8")
