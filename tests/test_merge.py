@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syndicate.content import article_guid, html_to_text
-from syndicate.models import Article, Observation
-from syndicate.sources import merge_article
+from syndicate.models import Article, ArticleStatus, Observation
+from syndicate.sources.merge import MergeOptions, merge_article, merge_source
 
 SITE = "https://news.example.org/"
 RULES = {"Garden": ["compost", "soil"], "Kitchen": ["soup", "stock"]}
@@ -45,15 +45,15 @@ def teaser(**changes: Any) -> Observation:
     return dataclasses.replace(base, **changes)
 
 
-def merge(observations: Sequence[Observation], **options: Any) -> Article:
-    kwargs: dict[str, Any] = {
-        "site_url": SITE,
-        "source": "blog",
-        "default_category": "General",
-        "rules": RULES,
-    }
-    kwargs.update(options)
-    return merge_article("pots", observations, **kwargs)
+def options(**changes: Any) -> MergeOptions:
+    base = MergeOptions(site_url=SITE, default_category="General", rules=RULES)
+    return dataclasses.replace(base, **changes)
+
+
+def merge(
+    observations: Sequence[Observation], source: str = "blog", key: str = "pots", **changes: Any
+) -> Article:
+    return merge_article(key, observations, source=source, options=options(**changes))
 
 
 def test_full_text_alone() -> None:
@@ -69,6 +69,8 @@ def test_full_text_alone() -> None:
     assert article.category == "General"
     assert article.summary == "Bring clay pots inside before the first frost. Wet clay cracks."
     assert article.first_seen is None and article.updated is None
+    assert article.key == "pots"
+    assert article.status is ArticleStatus.PUBLISHED
     assert len(article.content_hash) == 64
     assert not article.is_teaser
 
@@ -187,7 +189,7 @@ def test_teaser_gaps_are_filled_from_other_teasers() -> None:
 
 
 def test_no_observations_is_an_error() -> None:
-    with pytest.raises(ValueError, match="no observations for slug 'pots'"):
+    with pytest.raises(ValueError, match="no observations for key 'pots'"):
         merge([])
 
 
@@ -252,7 +254,132 @@ def test_hash_is_stable_and_ignores_the_source() -> None:
     assert merge([full()], source="other").content_hash == merge([full()]).content_hash
 
 
-def test_a_front_matter_slug_is_a_link_under_the_site_and_a_url_is_kept() -> None:
-    assert merge([full(link="winter/clay-pots")]).link == SITE + "winter/clay-pots"
+def test_a_front_matter_slug_is_the_key_and_the_link_under_the_site_and_a_url_is_kept() -> None:
+    keyed = merge([full(key="winter/clay-pots")], key="winter/clay-pots")
+    assert (keyed.key, keyed.slug, keyed.link) == (
+        "winter/clay-pots",
+        "winter/clay-pots",
+        SITE + "winter/clay-pots",
+    )
+    assert keyed.guid == article_guid(SITE, "pots")  # still from the title's slug
     assert merge([full(link="https://elsewhere.org/p")]).link == "https://elsewhere.org/p"
     assert merge([full(), teaser()]).link == SITE + "pots"
+
+
+def test_a_relative_link_is_made_absolute_under_the_site() -> None:
+    assert merge([full(link="winter/clay-pots")]).link == SITE + "winter/clay-pots"
+
+
+def test_a_draft_full_text_makes_a_draft_article() -> None:
+    assert merge([full(draft=True)]).status is ArticleStatus.DRAFT
+    assert merge([full(draft=True), teaser()]).status is ArticleStatus.DRAFT
+    assert merge([full()]).status is ArticleStatus.PUBLISHED
+
+
+def test_hash_ignores_the_guid_and_uses_the_date_in_utc() -> None:
+    eastern = timezone(timedelta(hours=-5))
+    same_moment = full(published=DAY.astimezone(eastern))
+    assert merge([same_moment]).content_hash == merge([full()]).content_hash
+    # another site gives another guid, but the same article text hashes alike apart from
+    # the link, which is part of what the article says
+    a = merge([full(link="https://e.com/p")])
+    b = merge([full(link="https://e.com/p")], site_url="https://other.example/")
+    assert a.guid != b.guid
+    assert a.content_hash == b.content_hash
+
+
+def test_hash_covers_the_key() -> None:
+    a = merge([full(link="https://e.com/p")], key="pots")
+    b = merge([full(link="https://e.com/p", key="other")], key="other")
+    assert a.content_hash != b.content_hash
+
+
+# --- merge_source -------------------------------------------------------------------------
+
+
+def test_a_same_title_teaser_completes_a_full_text_with_its_own_key() -> None:
+    found = [
+        ("a.md", full(key="winter-clay")),
+        ("cards.txt", teaser()),
+    ]
+    merged = merge_source("blog", found, options())
+    assert merged.warnings == []
+    assert len(merged.articles) == 1
+    article = merged.articles[0]
+    assert article.key == "winter-clay"
+    assert article.link == SITE + "winter-clay"
+    assert (article.category, article.summary) == ("Pots", "Why frost breaks clay.")
+    assert article.content == full().content
+
+
+def test_a_teaser_naming_no_full_text_is_an_article_of_its_own() -> None:
+    found = [("a.md", full()), ("cards.txt", teaser(slug="other", title="Other", key="other"))]
+    merged = merge_source("blog", found, options())
+    assert sorted(a.key for a in merged.articles) == ["other", "pots"]
+    assert [a.is_teaser for a in merged.articles] == [True, False]
+
+
+def test_two_files_of_one_key_make_one_article_and_a_warning_naming_both() -> None:
+    newer = full(published=DAY + timedelta(days=1), title="Newer")
+    found = [("b.md", newer), ("a.md", full())]
+    merged = merge_source("blog", found, options())
+    assert [a.title for a in merged.articles] == ["Newer"]
+    assert len(merged.warnings) == 1
+    warning = merged.warnings[0]
+    assert "a.md" in warning and "b.md" in warning and "'pots'" in warning
+    assert "b.md is used" in warning
+
+
+def test_one_file_with_a_full_text_and_its_cards_gives_no_warning() -> None:
+    merged = merge_source("blog", [("a.txt", full()), ("a.txt", teaser())], options())
+    assert merged.warnings == [] and len(merged.articles) == 1
+
+
+def test_a_feed_keeps_entries_of_one_title_apart() -> None:
+    found = [
+        ("feed", full(key="guid:1", link="https://e.com/1")),
+        ("feed", teaser(key="guid:2", link="https://e.com/2")),
+    ]
+    merged = merge_source("feed", found, options(by_title=False))
+    assert sorted(a.key for a in merged.articles) == ["guid:1", "guid:2"]
+    by_key = {a.key: a for a in merged.articles}
+    assert by_key["guid:1"].link == "https://e.com/1"
+    assert by_key["guid:2"].is_teaser
+    assert by_key["guid:1"].category == "General"  # the other entry's card did not fill it
+    assert merged.warnings == []
+
+
+def test_fillers_fill_a_missing_category_and_summary_only() -> None:
+    filler = teaser(category="Filled", summary="Filled summary.", author="Filler")
+    bare = full(summary="")
+    merged = merge_source("blog", [("a.md", bare)], options(), fillers={"pots": [filler]})
+    article = merged.articles[0]
+    assert (article.category, article.summary) == ("Filled", "Filled summary.")
+    assert article.title == bare.title and article.content == bare.content
+    assert article.author == "Robin Doe"  # own author kept
+
+
+def test_fillers_never_override() -> None:
+    filler = teaser(category="Filled", summary="Filled summary.", title="Filler title")
+    own = full(category="Own", summary="Own summary.")
+    merged = merge_source("blog", [("a.md", own)], options(), fillers={"pots": [filler]})
+    article = merged.articles[0]
+    assert (article.category, article.summary, article.title) == (
+        "Own",
+        "Own summary.",
+        "Clay pots in winter",
+    )
+    # a teaser of the source itself beats a filler
+    merged = merge_source(
+        "blog", [("a.md", full()), ("c.txt", teaser())], options(), fillers={"pots": [filler]}
+    )
+    assert merged.articles[0].category == "Pots"
+
+
+def test_fillers_are_looked_up_by_title_slug_not_key() -> None:
+    filler = teaser(category="Filled")
+    found = [("a.md", full(key="winter-clay"))]
+    merged = merge_source("blog", found, options(), fillers={"pots": [filler]})
+    assert merged.articles[0].category == "Filled"
+    merged = merge_source("blog", found, options(), fillers={"winter-clay": [filler]})
+    assert merged.articles[0].category == "General"

@@ -204,22 +204,26 @@ def test_missing_date_line() -> None:
 
 def test_missing_title() -> None:
     assert error("March 3, 2024\n\nA body without a title.") == (
-        "missing title (the file starts with the date 'March 3, 2024')"
+        "line 1: missing title (the file starts with a date)"
     )
+    assert "March 3, 2024" not in error("March 3, 2024\n\nA body without a title.")
 
 
 @pytest.mark.parametrize(
     "bad", ["Last Tuesday", "Marchember 3, 2024", "February 30, 2024", "2024-13-01", "3/3/2024"]
 )
-def test_unreadable_date_is_quoted(bad: str) -> None:
-    assert error(f"Title\n\n{bad}\n\nBody.") == (
-        f"unreadable date '{bad}' (expected e.g. 'November 15, 2025' or '2025-11-15')"
+def test_unreadable_date_names_the_line_and_does_not_quote_it(bad: str) -> None:
+    message = error(f"Title\n\n{bad}\n\nBody.")
+    assert message == (
+        "line 3: unreadable date (expected e.g. 'November 15, 2025' or '2025-11-15')"
     )
+    assert bad not in message
 
 
-def test_long_bad_date_is_shortened_in_the_message() -> None:
+def test_long_bad_date_is_not_quoted_in_the_message() -> None:
     message = error("Title\n\n" + "x" * 500 + "\n\nBody.")
-    assert len(message) < 150 and "xxx…'" in message
+    assert len(message) < 150 and "x" * 3 not in message
+    assert message.startswith("line 3: unreadable date")
 
 
 def test_no_body() -> None:
@@ -239,17 +243,20 @@ def test_no_body() -> None:
 
 def test_written_by_without_author() -> None:
     assert error("T\n\nMarch 3, 2024\n\nBody.\n\nWritten by\n") == (
-        "'Written by' is not followed by an author line"
+        "line 7: 'Written by' is not followed by an author line"
     )
     assert error("T\n\nMarch 3, 2024\n\nBody.\n\nWritten by\nContinue reading\n") == (
-        "'Written by' is not followed by an author line"
+        "line 7: 'Written by' is not followed by an author line"
     )
 
 
 def test_text_after_author() -> None:
-    assert error("T\n\nMarch 3, 2024\n\nBody.\n\nWritten by\nAnn\n\nP.S. more text") == (
-        "unexpected text after the author line: 'P.S. more text'"
+    message = error("T\n\nMarch 3, 2024\n\nBody.\n\nWritten by\nAnn\n\nP.S. more text")
+    assert message == (
+        "line 10: unexpected text after the author line "
+        "(expected 'Continue reading' and teaser cards, or the end)"
     )
+    assert "P.S." not in message
 
 
 CARD = "May 1, 2025\nNews\nA headline\nA summary line.\nRead article\n"
@@ -265,21 +272,74 @@ def test_incomplete_last_card_names_its_number() -> None:
 
 def test_card_without_summary_names_its_number() -> None:
     assert error(HEAD + CARD + "May 2, 2025\nNews\nNo summary\nRead article\n" + CARD) == (
-        "teaser card 2: 'Read article' after only 3 lines "
+        "teaser card 2: line 16: 'Read article' after only 3 lines "
         "(expected date, category, title, summary, 'Read article')"
     )
 
 
 def test_card_with_bad_date() -> None:
-    assert error(HEAD + CARD.replace("May 1, 2025", "Soon")) == (
-        "teaser card 1: unreadable date 'Soon' (expected e.g. 'November 15, 2025' or '2025-11-15')"
+    message = error(HEAD + CARD.replace("May 1, 2025", "Soon"))
+    assert message == (
+        "teaser card 1: line 8: unreadable date (expected e.g. 'November 15, 2025' or '2025-11-15')"
     )
+    assert "Soon" not in message
 
 
 def test_card_without_read_article_line() -> None:
-    assert error(HEAD + CARD.replace("Read article", "More")) == (
-        "teaser card 1: expected 'Read article', found 'More'"
+    message = error(HEAD + CARD.replace("Read article", "More"))
+    assert message == "teaser card 1: line 12: expected 'Read article'"
+    assert "More" not in message
+
+
+# --- the range of years -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "year"),
+    [
+        ("January 1, 0001", 1),
+        ("0001-01-01", 1),
+        ("9999-12-31T23:59:59-12:00", 9999),
+        ("1899-12-31", 1899),
+        ("2201-01-01", 2201),
+    ],
+)
+def test_a_date_out_of_range_is_an_error(value: str, year: int) -> None:
+    assert error(f"Title\n\n{value}\n\nBody.") == (
+        f"date out of range: year {year} (articles are dated 1900 to 2200)"
     )
+    assert error(md(f"title: T\ndate: '{value}'"), "a.md") == (
+        f"date out of range: year {year} (articles are dated 1900 to 2200)"
+    )
+
+
+def test_a_yaml_date_out_of_range_is_an_error() -> None:
+    assert error(md("title: T\ndate: 0001-01-01"), "a.md") == (
+        "date out of range: year 1 (articles are dated 1900 to 2200)"
+    )
+    assert error(md("title: T\ndate: 9999-12-31T23:59:59-12:00"), "a.md") == (
+        "date out of range: year 9999 (articles are dated 1900 to 2200)"
+    )
+
+
+def test_the_ends_of_the_range_are_allowed() -> None:
+    for value in ("1900-01-01", "2200-12-31"):
+        (obs,) = parse(f"Title\n\n{value}\n\nBody.")
+        assert obs.published.year == int(value[:4])
+
+
+def test_a_teaser_card_out_of_range_names_its_number() -> None:
+    assert error(HEAD + CARD + CARD.replace("May 1, 2025", "January 1, 0001")) == (
+        "teaser card 2: date out of range: year 1 (articles are dated 1900 to 2200)"
+    )
+
+
+def test_the_range_of_years_is_a_parameter() -> None:
+    data = b"Title\n\nMarch 3, 2024\n\nBody."
+    with pytest.raises(ParseError, match="year 2024 \\(articles are dated 2025 to 2030\\)"):
+        parse_file("a.txt", data, tz=TZ, max_size=MAX, years=(2025, 2030))
+    (obs,) = parse_file("a.txt", data, tz=TZ, max_size=MAX, years=(2024, 2024))
+    assert obs.published.year == 2024
 
 
 # --- dates --------------------------------------------------------------------------------
@@ -417,21 +477,27 @@ def test_markdown_strips_control_characters_and_scripts() -> None:
         (md("date: 2024-06-01"), "missing title (the front matter needs 'title:')"),
         (md("title: ''\ndate: 2024-06-01"), "missing title (the front matter needs 'title:')"),
         (md("title: [a, b]\ndate: 2024-06-01"), "front matter 'title' must be text, not "
-         "\"['a', 'b']\""),
+         "a list"),
         (md("title: T"), "missing date (the front matter needs 'date:')"),
-        (md("title: T\ndate: next week"), "unreadable date 'next week' (expected e.g. "
+        (md("title: T\ndate: next week"), "front matter 'date': unreadable date (expected e.g. "
          "'November 15, 2025' or '2025-11-15')"),
-        (md("title: T\ndate: 12"), "unreadable date '12'"),
+        (md("title: T\ndate: 12"), "front matter 'date' must be a date, not a value"),
         (md("title: T\ndate: 2024-06-01", "\n  \n"), "no body (expected Markdown after the "
          "front matter)"),
         (md("title: T\ndate: 2024-06-01\nurl: javascript:alert(1)"),
-         "'url' must be an absolute http(s) URL, not 'javascript:alert(1)'"),
+         "front matter 'url' must be an absolute http(s) URL"),
+        (md("title: T\ndate: 2024-06-01\ndraft: yes please"),
+         "front matter 'draft' must be true or false, not a value"),
+        (md("title: T\ndate: 2024-06-01\ndraft: [1]"),
+         "front matter 'draft' must be true or false, not a list"),
         (md("title: T\ndate: 2024-06-01\ntags: {a: 1}"),
          "front matter 'tags' must be a list or a comma-separated string"),
     ],
 )  # fmt: skip
 def test_markdown_errors(text: str, message: str) -> None:
     assert error(text, "a.md") == message
+    for quoted in ("next week", "javascript", "yes please", "['a', 'b']"):
+        assert quoted not in error(text, "a.md")
 
 
 def test_other_suffix_is_refused() -> None:
