@@ -77,3 +77,38 @@ def test_a_failure_half_way_leaves_no_half_site(tmp_path: Path) -> None:
     again = CliRunner().invoke(main, ["init", str(site)])
     assert again.exit_code == 0, again.output
     assert (site / "templates" / "email" / "digest.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["gather"],
+        ["feeds"],
+        ["status"],
+        ["digest", "preview"],
+        ["subscribers", "list"],
+        ["config", "show"],
+        ["run", "--once"],
+        ["db", "current"],
+    ],
+)
+def test_without_a_config_every_command_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SYNDICATE_CONFIG", raising=False)
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert str(tmp_path / "config" / "syndicate.toml") in result.stderr
+    assert "syndicate init" in result.stderr and "$SYNDICATE_CONFIG" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no var/syndicate.db
+
+
+@pytest.mark.parametrize("command", [["--help"], ["--version"], ["config", "docs"]])
+def test_help_and_version_need_no_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SYNDICATE_CONFIG", raising=False)
+    assert CliRunner().invoke(main, command).exit_code == 0

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -25,8 +26,10 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            from syndicate.config import ConfigError, load_settings
+            from syndicate.config import ConfigError, find_config, load_settings
 
+            if find_config(self.config_path) is None:
+                raise click.ClickException(no_config_message())
             try:
                 self._settings = load_settings(self.config_path)
             except ConfigError as exc:
@@ -61,6 +64,16 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def no_config_message() -> str:
+    from syndicate.config import CONFIG_ENV, DEFAULT_CONFIG
+
+    here = Path.cwd() / DEFAULT_CONFIG
+    return (
+        f"no settings file: looked for --config, ${CONFIG_ENV} and {here}; "
+        "make a site with `syndicate init DIR`, or pass --config PATH"
+    )
 
 
 def err(message: str) -> None:
