@@ -39,10 +39,28 @@ eve@example.com,Eve,Events,extra
 """
 
 
+SITE_FLAGS = [
+    "--url",
+    "https://astro.example.net/",
+    "--from-address",
+    "news@astro.example.net",
+    "--postal-address",
+    "1 Observatory Rd, Hollis",
+]
+
+
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    assert CliRunner().invoke(main, ["init", str(tmp_path / "site")]).exit_code == 0
-    site = tmp_path / "site"
+    return make_site(tmp_path / "site", monkeypatch)
+
+
+def make_site(site: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    result = CliRunner().invoke(main, ["init", str(site), *SITE_FLAGS])
+    assert result.exit_code == 0, result.output
+    config = site / "config" / "syndicate.toml"
+    config.write_text(
+        config.read_text().replace("[categories]\n", '[categories]\nEvents = ["star party"]\n')
+    )
     (site / "articles" / "dam.txt").write_text(ARTICLE, encoding="utf-8")
     monkeypatch.setenv("SYNDICATE_SECRET_KEY", "cli-secret")
     return site
@@ -59,6 +77,7 @@ def run(site: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str
 def test_import_reports_bad_rows_by_line_and_is_idempotent(site: Path) -> None:
     path = site / "people.csv"
     path.write_text(CSV, encoding="utf-8")
+    assert run(site, "gather")[0] == 0  # the site's categories come from its articles
     code, out, err = run(site, "subscribers", "import", str(path))
     assert code == 1
     assert "import: 2 added, 0 unchanged, 4 rejected" in out

@@ -80,6 +80,13 @@ def err(message: str) -> None:
     click.echo(message, err=True)
 
 
+def echo_json(data: object) -> None:
+    """``--json`` output: one document, keys in the order given."""
+    import json
+
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
 @click.group(help="Gather articles, publish RSS/Atom/JSON feeds and mail a weekly digest.")
 @click.option(
     "--config",
