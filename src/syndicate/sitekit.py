@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from syndicate.fileio import describe_os_error
+
 NEW_SITE_CONFIG = """\
 # syndicate settings. Relative paths resolve against the site folder (this file's parent's
 # parent). Any scalar key can be overridden from the environment as SYNDICATE_<SECTION>__<KEY>.
@@ -97,7 +99,7 @@ def default_title(directory: Path) -> str:
 
 def site_config(answers: SiteAnswers) -> str:
     """The new site's config/syndicate.toml, checked as `syndicate` will read it."""
-    from syndicate.config import Settings
+    from syndicate.config import Settings, describe_errors
 
     values = {
         "title": answers.title.strip() or "My site",
@@ -115,9 +117,7 @@ def site_config(answers: SiteAnswers) -> str:
     try:
         Settings.model_validate(tomllib.loads(text))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][-1]) if error["loc"] else "?"
-        raise SiteError(f"{field}: {error['msg'].removeprefix('Value error, ')}") from None
+        raise SiteError("\n".join(describe_errors(exc, "syndicate init"))) from None
     return text
 
 
@@ -152,12 +152,6 @@ def create_site(directory: Path, answers: SiteAnswers | None = None) -> list[Pat
         _undo(made)
         raise
     return [config, target, articles]
-
-
-def describe_os_error(exc: OSError, fallback: Path) -> str:
-    """``PATH: reason`` for an OSError, naming the path it was about."""
-    path = exc.filename if exc.filename is not None else fallback
-    return f"{path}: {exc.strerror or exc}"
 
 
 def _make_dirs(path: Path, made: list[Path]) -> None:

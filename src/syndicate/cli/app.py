@@ -87,7 +87,21 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-@click.group(help="Gather articles, publish RSS/Atom/JSON feeds and mail a weekly digest.")
+class Group(click.Group):
+    """Every OSError a command meets on the paths it was given is one line naming the path."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            from syndicate.fileio import describe_os_error
+
+            raise click.ClickException(describe_os_error(exc)) from None
+
+
+@click.group(
+    cls=Group, help="Gather articles, publish RSS/Atom/JSON feeds and mail a weekly digest."
+)
 @click.option(
     "--config",
     "config",

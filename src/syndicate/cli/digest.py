@@ -148,6 +148,7 @@ def test_send(obj: Context, email: str, week: str | None) -> None:
             raise click.ClickException(str(exc)) from None
         finally:
             sender.close()
-    click.echo(f"test copy of {week} to {address}: {outcome.state} {outcome.error}".rstrip())
+    line = f"test copy of {week} to {address}: {outcome.state} {outcome.error}".rstrip()
     if outcome.state != "sent":
-        raise SystemExit(1)
+        raise click.ClickException(line)
+    click.echo(line)
