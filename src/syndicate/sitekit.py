@@ -117,8 +117,21 @@ def site_config(answers: SiteAnswers) -> str:
     try:
         Settings.model_validate(tomllib.loads(text))
     except ValidationError as exc:
-        raise SiteError("\n".join(describe_errors(exc, "syndicate init"))) from None
+        lines = describe_errors(exc, "init")
+        for key, flag in _FLAGS.items():
+            lines = [line.replace(f"init: {key}: ", f"--{flag}: ") for line in lines]
+        raise SiteError("\n".join(dict.fromkeys(lines))) from None
     return text
+
+
+_FLAGS = {
+    "site.title": "title",
+    "site.url": "url",
+    "email.from_address": "from-address",
+    "site.postal_address": "postal-address",
+    "site.timezone": "timezone",
+    "digest.timezone": "timezone",
+}
 
 
 def create_site(directory: Path, answers: SiteAnswers | None = None) -> list[Path]:
