@@ -21,10 +21,13 @@ from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted,
 from syndicate.digest.render import PLACEHOLDER_FALLBACKS, render_edition
 from syndicate.models import Delivery, DeliveryState, Edition, RenderedDigest, SubscriberStatus
 from syndicate.pipeline.edition import (
+    PREFERENCES,
+    UNSUBSCRIBE,
     domain_of,
     list_id,
     prepare_edition,
     preview_substitutions,
+    recipient_links,
     site_view,
     template_source,
 )
@@ -34,9 +37,7 @@ Clock = Callable[[], datetime]
 _Pending = Future[list[Outcome] | SendAborted]
 Report = Callable[[str], None]
 
-UNSUBSCRIBE = "unsubscribe"
 STOPPED = "stopped"  # the paused reason when should_stop asked the send to stop
-PREFERENCES = "preferences"
 _STATE = {
     "sent": DeliveryState.SENT,
     "failed": DeliveryState.FAILED,
@@ -239,8 +240,8 @@ class _SendLoop:
         now = self.clock()
         unsubscribe = self.unsubscribe.sign(subscriber, now)
         preferences = self.preferences.sign(subscriber, now)
-        base = self.settings.web_url
-        unsubscribe_url = f"{base}unsubscribe?token={unsubscribe}"
+        links = recipient_links(self.settings, unsubscribe, preferences)
+        unsubscribe_url = links["unsubscribe_url"]
         # A token is base64url and dots: nothing in it needs quoting in a mailto URL.
         mailto = f"{self.mailto}?subject=unsubscribe%20{unsubscribe}"
         return Recipient(
@@ -249,8 +250,7 @@ class _SendLoop:
             name=delivery.name,
             substitutions={
                 "name": delivery.name or PLACEHOLDER_FALLBACKS["name"],
-                "unsubscribe_url": unsubscribe_url,
-                "preferences_url": f"{base}preferences?token={preferences}",
+                **links,
             },
             headers={
                 "List-Unsubscribe": f"<{unsubscribe_url}>, <{mailto}>",

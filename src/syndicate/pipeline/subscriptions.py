@@ -28,8 +28,7 @@ from syndicate.audience import clean_name, normalize_address
 from syndicate.config import Settings
 from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
 from syndicate.models import Subscriber, SubscriberStatus
-from syndicate.pipeline.edition import domain_of
-from syndicate.pipeline.send import PREFERENCES, UNSUBSCRIBE
+from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, domain_of, link_url
 from syndicate.store import DuplicateSubscriber, Store
 
 CONFIRM = "confirm"
@@ -223,11 +222,6 @@ def choose_categories(available: Sequence[str], given: Iterable[str]) -> frozens
 
 
 # --- links and the confirmation mail ------------------------------------------------------
-
-
-def link_url(settings: Settings, page: str, token: str) -> str:
-    """``<web_url><page>?token=<token>``; tokens are base64url and need no quoting."""
-    return f"{settings.web_url}{page}?token={token}"
 
 
 def address_tag(email: str) -> str:

@@ -20,13 +20,12 @@ from syndicate.audience import AddressError, normalize_address
 from syndicate.backends import BackendError
 from syndicate.delivery import Sender
 from syndicate.models import Subscriber, SubscriberStatus
-from syndicate.pipeline.send import PREFERENCES, UNSUBSCRIBE
+from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, link_url
 from syndicate.pipeline.subscriptions import (
     LinkError,
     NotConfigured,
     UnknownCategory,
     confirm,
-    link_url,
     set_preferences,
     site_categories,
     subscribe,
