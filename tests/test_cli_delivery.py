@@ -247,3 +247,24 @@ def test_status_shows_the_send_and_its_run(site: Path, monkeypatch: pytest.Monke
     assert data["editions"][0]["send"]["counts"]["sent"] == 1
     assert [r["job"] for r in data["last_runs"]] == ["send", "send"]
     assert data["last_runs"][0]["outcome"] == "ok"
+
+
+def test_status_mid_send(site: Path) -> None:
+    from datetime import datetime
+
+    from syndicate.store import Store
+
+    run(site, "gather")
+    for address in ("ann@example.com", "bob@example.com"):
+        run(site, "subscribers", "add", address)
+    assert run(site, "digest", "send", "--week", WEEK, "--dry-run")[0] == 0  # prepares it
+    now = datetime.fromisoformat(NOW)
+    with Store(f"sqlite:///{site / 'var' / 'syndicate.db'}") as store:
+        store.freeze_recipients(WEEK, now, frozenset({"Observing Reports"}))
+        ((variant, _),) = store.pending_variants(WEEK)
+        assert len(store.claim_batch(WEEK, variant, 1, now)) == 1  # one in flight
+    _, out, _ = run(site, "status", "--json")
+    (edition,) = json.loads(out)["editions"]
+    assert edition["send"]["state"] == "sending" and edition["send"]["paused_reason"] is None
+    counts = edition["send"]["counts"]
+    assert (counts["submitting"], counts["pending"], counts["sent"]) == (1, 1, 0)

@@ -150,3 +150,37 @@ def test_the_package_list_names_every_package() -> None:
         if "egg-info" not in str(init)
     }
     assert found | {"syndicate.templates"} == listed
+
+
+def readme_commands() -> list[list[str]]:
+    """The commands of the README's "Using it" block, as printed (comments and optional
+    ``[…]`` arguments dropped; the PATH line is what the venv's bin/ on PATH stands for)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Using it", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = []
+    for line in block.splitlines():
+        words = line.split("#", 1)[0].split()
+        words = [w for w in words if not (w.startswith("[") or w.endswith("]"))]
+        if words and words[0] != "export":
+            commands.append(words)
+    return commands
+
+
+def test_the_readme_quick_start_works_as_printed(installed: Path) -> None:
+    work = installed.parent.parent / "readme"
+    work.mkdir()
+    (work / "venv").symlink_to(installed.parent.parent / "venv")
+    (work / "home").mkdir()
+    commands = readme_commands()
+    assert commands[0][:2] == ["syndicate", "init"] and ["cd", "mysite"] in commands
+    cwd = work
+    for words in commands:
+        if words[0] == "cd":
+            cwd = cwd / words[1]
+            continue
+        if words[:2] == ["syndicate", "init"]:
+            sh(cwd, *words)
+            (cwd / "mysite" / "articles" / "first-light.txt").write_text(ARTICLE)
+            continue
+        sh(cwd, *words)
+    assert (cwd / "var" / "public" / "rss.xml").is_file()
