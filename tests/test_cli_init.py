@@ -48,6 +48,22 @@ def test_on_a_terminal_it_asks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert (settings.site.postal_address, settings.site.timezone) == ("2 Elm St", "Europe/Vienna")
 
 
+def test_on_a_terminal_a_bad_answer_is_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(syndicate.cli.site, "on_terminal", lambda: True)
+    answers = "Club\nclub.example.net\nhttps://club.example.net/\nnobody\nhi@club.example.net\n\n"
+    answers += "Mars/Olympus\nEurope/Vienna\n"
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "site")], input=answers)
+    assert result.exit_code == 0, result.output
+    assert "must be an absolute http(s) URL" in result.output
+    assert "unknown time zone 'Mars/Olympus'" in result.output
+    settings = load_settings(tmp_path / "site" / "config" / "syndicate.toml", env={})
+    assert settings.site.url == "https://club.example.net/"
+    assert settings.email.from_address == "hi@club.example.net"
+    assert settings.site.timezone == "Europe/Vienna"
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "named"),
     [

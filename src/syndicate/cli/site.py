@@ -38,17 +38,24 @@ def init(
     defaults = SiteAnswers(title=default_title(directory))
     asking = on_terminal()
 
-    def answer(given: str | None, prompt: str, default: str) -> str:
-        if given is not None:
-            return given
-        return str(click.prompt(prompt, default=default)) if asking else default
+    def answer(given: str | None, prompt: str, default: str, field: str | None = None) -> str:
+        if given is not None or not asking:
+            return default if given is None else given
+
+        def check(value: str) -> str:  # a bad answer is asked again, with the reason
+            problem = answer_problem(field, value) if field else ""
+            if problem:
+                raise click.BadParameter(problem)
+            return value
+
+        return str(click.prompt(prompt, default=default, value_proc=check))
 
     answers = SiteAnswers(
         title=answer(title, "Site title", defaults.title),
-        url=answer(url, "Public URL", defaults.url),
-        from_address=answer(from_address, "From address", defaults.from_address),
+        url=answer(url, "Public URL", defaults.url, "url"),
+        from_address=answer(from_address, "From address", defaults.from_address, "from"),
         postal_address=answer(postal_address, "Postal address", defaults.postal_address),
-        timezone=answer(timezone, "Time zone", defaults.timezone),
+        timezone=answer(timezone, "Time zone", defaults.timezone, "timezone"),
     )
     try:
         created = create_site(directory, answers)
@@ -62,6 +69,23 @@ def init(
         "`syndicate run --once` there (or `syndicate --config "
         f"{config} run --once` from anywhere)"
     )
+
+
+def answer_problem(field: str, value: str) -> str:
+    """What is wrong with one answer to `init`'s questions, or ""."""
+    from syndicate.audience import AddressError, normalize_address
+    from syndicate.config.values import check_timezone
+
+    try:
+        if field == "url" and not value.strip().startswith(("http://", "https://")):
+            return "must be an absolute http(s) URL"
+        if field == "from":
+            normalize_address(value)
+        if field == "timezone":
+            check_timezone(value.strip())
+    except (AddressError, ValueError) as exc:
+        return str(exc)
+    return ""
 
 
 def on_terminal() -> bool:
