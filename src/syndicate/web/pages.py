@@ -44,11 +44,14 @@ def static_html_csp(style_hashes: list[str]) -> str:
 
 
 class Pages:
-    """Renders the templates in ``web/templates`` inside the site's frame."""
+    """Renders the templates in ``web/templates`` (or the site's ``templates/pages/``) inside
+    the site's frame."""
 
     def __init__(self, settings: Settings) -> None:
+        # A site's own templates/pages/ overrides any page, file by file.
+        own = settings.root / "templates" / "pages"
         self.environment = Environment(
-            loader=FileSystemLoader(TEMPLATE_DIR),
+            loader=FileSystemLoader([*([own] if own.is_dir() else []), TEMPLATE_DIR]),
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,
