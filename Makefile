@@ -20,6 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/syndicate --config config/syndicate.toml run --once
+	@echo "to use syndicate from any folder: export PATH=\"$(abspath $(BIN)):\$$PATH\""
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -39,10 +40,28 @@ eve@example.com,Eve,Events,extra
 """
 
 
+SITE_FLAGS = [
+    "--url",
+    "https://astro.example.net/",
+    "--from-address",
+    "news@astro.example.net",
+    "--postal-address",
+    "1 Observatory Rd, Hollis",
+]
+
+
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    assert CliRunner().invoke(main, ["init", str(tmp_path / "site")]).exit_code == 0
-    site = tmp_path / "site"
+    return make_site(tmp_path / "site", monkeypatch)
+
+
+def make_site(site: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    result = CliRunner().invoke(main, ["init", str(site), *SITE_FLAGS])
+    assert result.exit_code == 0, result.output
+    config = site / "config" / "syndicate.toml"
+    config.write_text(
+        config.read_text().replace("[categories]\n", '[categories]\nEvents = ["star party"]\n')
+    )
     (site / "articles" / "dam.txt").write_text(ARTICLE, encoding="utf-8")
     monkeypatch.setenv("SYNDICATE_SECRET_KEY", "cli-secret")
     return site
@@ -59,6 +78,7 @@ def run(site: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str
 def test_import_reports_bad_rows_by_line_and_is_idempotent(site: Path) -> None:
     path = site / "people.csv"
     path.write_text(CSV, encoding="utf-8")
+    assert run(site, "gather")[0] == 0  # the site's categories come from its articles
     code, out, err = run(site, "subscribers", "import", str(path))
     assert code == 1
     assert "import: 2 added, 0 unchanged, 4 rejected" in out
@@ -154,3 +174,97 @@ def test_uncertain_is_reported_and_only_the_operator_requeues_it(
         assert code == 0 and "1 recipients queued again" in out
         run(site, "digest", "send", "--week", WEEK)
         assert standin.copies["ann@example.com"] == 2  # the operator chose a second copy
+
+
+def test_send_refuses_the_example_defaults_naming_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert CliRunner().invoke(main, ["init", str(tmp_path / "new")]).exit_code == 0
+    site = tmp_path / "new"
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "cli-secret")
+    monkeypatch.setenv("SYNDICATE_WEB__BASE_URL", "https://list.example.org/")
+    (site / "articles" / "dam.txt").write_text(ARTICLE, encoding="utf-8")
+    run(site, "gather")
+    run(site, "subscribers", "add", "ann@example.net")
+    code, _, err = run(site, "digest", "send", "--week", WEEK)
+    assert code == 1 and err.count("\n") == 1
+    for named in ("email.from_address", "site.url", "web.base_url", "site.postal_address"):
+        assert named in err
+    assert not (site / "var" / "outbox" / "sent").exists()
+    assert run(site, "digest", "preview", "--week", WEEK)[0] == 0  # a preview is fine
+    assert run(site, "digest", "send", "--week", WEEK, "--dry-run")[0] == 0
+
+
+def test_dry_run_names_who_would_get_nothing_and_json(site: Path) -> None:
+    run(site, "gather")
+    run(site, "subscribers", "add", "ann@example.com")
+    run(site, "subscribers", "add", "bob@example.com", "--categories", "Observing Reports")
+    run(site, "subscribers", "add", "cat@example.com", "--categories", "Events")
+    code, out, _ = run(site, "digest", "send", "--week", WEEK, "--dry-run")
+    assert code == 0 and "would send 2 messages" in out
+    assert "1 active subscribers would get nothing" in out
+    assert "cat@example.com: chose Events; this edition has no article in them" in out
+    code, out, _ = run(site, "digest", "send", "--week", WEEK, "--dry-run", "--json")
+    assert json.loads(out) == {
+        "week": WEEK,
+        "messages": 2,
+        "variants": {"Observing Reports": 1, "all categories": 1},
+        "left_out": [
+            {
+                "email": "cat@example.com",
+                "why": "chose Events; this edition has no article in them "
+                "(it has Observing Reports)",
+            }
+        ],
+    }
+
+
+def test_status_shows_the_send_and_its_run(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run(site, "gather")
+    run(site, "subscribers", "add", "ann@example.com")
+    _, out, _ = run(site, "status")
+    assert "last runs: none" in out
+    with SendGridStandIn("SG.right") as standin:
+        monkeypatch.setenv("SENDGRID_API_KEY", "SG.wrong-key-value")
+        monkeypatch.setenv("SYNDICATE_DELIVERY__BACKEND", "sendgrid")
+        monkeypatch.setenv("SYNDICATE_DELIVERY__SENDGRID__BASE_URL", standin.base_url)
+        assert run(site, "digest", "send", "--week", WEEK)[0] == 2
+        _, out, _ = run(site, "status", "--json")
+        (edition,) = json.loads(out)["editions"]
+        assert edition["week"] == WEEK and edition["send"]["state"] == "paused"
+        assert "API key" in edition["send"]["paused_reason"]
+        assert edition["send"]["counts"]["pending"] == 1
+        assert edition["send"]["counts"]["sent"] == 0
+        _, out, _ = run(site, "status")
+        assert f"{WEEK}  1 articles" in out and "send: paused (" in out
+        assert "0 sent, 0 failed, 0 uncertain, 1 pending" in out
+        assert "send" in out.split("last runs:")[1] and "failed" in out.split("last runs:")[1]
+        monkeypatch.setenv("SENDGRID_API_KEY", "SG.right")
+        assert run(site, "digest", "send", "--week", WEEK)[0] == 0
+    _, out, _ = run(site, "status", "--json")
+    data = json.loads(out)
+    assert data["editions"][0]["send"]["state"] == "done"
+    assert data["editions"][0]["send"]["counts"]["sent"] == 1
+    assert [r["job"] for r in data["last_runs"]] == ["send", "send"]
+    assert data["last_runs"][0]["outcome"] == "ok"
+
+
+def test_status_mid_send(site: Path) -> None:
+    from datetime import datetime
+
+    from syndicate.store import Store
+
+    run(site, "gather")
+    for address in ("ann@example.com", "bob@example.com"):
+        run(site, "subscribers", "add", address)
+    assert run(site, "digest", "send", "--week", WEEK, "--dry-run")[0] == 0  # prepares it
+    now = datetime.fromisoformat(NOW)
+    with Store(f"sqlite:///{site / 'var' / 'syndicate.db'}") as store:
+        store.freeze_recipients(WEEK, now, frozenset({"Observing Reports"}))
+        ((variant, _),) = store.pending_variants(WEEK)
+        assert len(store.claim_batch(WEEK, variant, 1, now)) == 1  # one in flight
+    _, out, _ = run(site, "status", "--json")
+    (edition,) = json.loads(out)["editions"]
+    assert edition["send"]["state"] == "sending" and edition["send"]["paused_reason"] is None
+    counts = edition["send"]["counts"]
+    assert (counts["submitting"], counts["pending"], counts["sent"]) == (1, 1, 0)

@@ -82,12 +82,16 @@ def test_environment_overrides_scalars(tmp_path: Path) -> None:
         (
             '[site]\ntimezone = "Mars/Olympus"\n',
             {},
-            "site.timezone: Value error, unknown time zone",
+            "site.timezone: unknown time zone",
         ),
-        ('[site]\nurl = "example.com"\n', {}, "site.url: Value error, must be an absolute"),
+        ('[site]\nurl = "example.com"\n', {}, "site.url: must be an absolute"),
         ("[feeds\n", {}, "syndicate.toml: not valid TOML"),
         ('[feeds]\ncontent = "most"\n', {}, "feeds.content: Input should be 'full' or 'summary'"),
-        ("", {"SYNDICATE_FEEDS__ITEMS": "many"}, "feeds.items: Input should be a valid integer"),
+        (
+            "",
+            {"SYNDICATE_FEEDS__ITEMS": "many"},
+            "SYNDICATE_FEEDS__ITEMS: feeds.items: Input should be a valid integer",
+        ),
         ("", {"SYNDICATE_NOPE__X": "1"}, "SYNDICATE_NOPE__X: no settings section [nope]"),
         ("", {"SYNDICATE_FEEDS__NOPE": "1"}, "SYNDICATE_FEEDS__NOPE: [feeds] has no key 'nope'"),
         ("[[sources]]\nname = 'a'\n", {}, "toml: sources[a].path: a folder source needs path"),
@@ -121,9 +125,9 @@ def test_environment_overrides_scalars(tmp_path: Path) -> None:
             {},
             "sources[e].name: used by two sources",
         ),
-        ('[feeds]\nhub = "hub.example"\n', {}, "feeds.hub: Value error, must be an absolute"),
+        ('[feeds]\nhub = "hub.example"\n', {}, "feeds.hub: must be an absolute"),
         ("[fetch]\nmax_bytes = 0\n", {}, "fetch.max_bytes: Input should be greater than 0"),
-        ('[fetch]\nuser_agent = "a\\nb"\n', {}, "fetch.user_agent: Value error, must be one line"),
+        ('[fetch]\nuser_agent = "a\\nb"\n', {}, "fetch.user_agent: must be one line"),
     ],
 )
 def test_bad_settings_name_file_key_and_problem(
@@ -135,6 +139,27 @@ def test_bad_settings_name_file_key_and_problem(
     message = str(info.value)
     assert "\n" not in message
     assert expected in message
+    assert "Value error" not in message
+
+
+def test_every_error_is_shown_each_naming_its_origin(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "[feeds]\nitems = 0\n[site]\nurl = 'x'\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={"SYNDICATE_WEB__PORT": "99999"})
+    lines = str(info.value).splitlines()
+    assert len(lines) == 3 and "more)" not in str(info.value)
+    assert any(line.startswith(f"{path}: feeds.items: ") for line in lines)
+    assert any(line.startswith(f"{path}: site.url: must be") for line in lines)
+    assert any(line.startswith("SYNDICATE_WEB__PORT: web.port: ") for line in lines)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgres://u:p@db.example/news", "postgresql://u:p@db.example/news"],
+)
+def test_postgres_urls_get_the_psycopg_driver(tmp_path: Path, url: str) -> None:
+    settings = load_settings(write_config(tmp_path, ""), env={"SYNDICATE_STORAGE__URL": url})
+    assert settings.storage.url == "postgresql+psycopg://u:p@db.example/news"
 
 
 def test_missing_config_file_is_named(tmp_path: Path) -> None:

@@ -62,14 +62,15 @@ def write_site(root: Path, port: int) -> Path:
         f"""
 [site]
 title = "Crash test"
-url = "https://crash.example.org/"
+url = "https://crash.example.net/"
+postal_address = "1 Test Rd"
 
 [[sources]]
 name = "articles"
 path = "articles"
 
 [email]
-from_address = "digest@crash.example.org"
+from_address = "digest@crash.example.net"
 
 [delivery]
 backend = "smtp"

@@ -391,6 +391,6 @@ url = "{bad}"
         f"sources[moved]: {bad}: not a feed: an HTML page (no RSS, Atom or JSON Feed)"
     ]
     assert (
-        "2 new, 0 updated, 0 unchanged, 0 removed, 1 failed; feeds: 1 fetched, 0 unchanged, 1 failed"
-        in (result.stdout)
+        "2 new, 0 updated, 0 unchanged, 0 removed, 1 failed; "
+        "feeds: 1 fetched, 0 unchanged, 1 failed" in (result.stdout)
     )

@@ -14,7 +14,6 @@ from sqlalchemy import select, text
 
 from syndicate.models import Article, Observation
 from syndicate.store import (
-    SCHEMA_VERSION,
     FileRecord,
     FileState,
     Store,

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine
 from starlette.testclient import TestClient
 from tests.web_helpers import SECRET, SENT_WEEK, Site, add_reader, open_site
 
+from syndicate.config import DeliverySettings
 from syndicate.models import DeliveryState, SubscriberStatus
 from syndicate.store import Store
 from syndicate.web import WebOptions, create_app
@@ -62,7 +63,40 @@ def test_healthz_without_a_scheduler(site: Site) -> None:
         "scheduler": None,
         "next_runs": {},
         "problems": [],
+        "degraded": [],
     }
+
+
+def test_healthz_is_degraded_when_sending_cannot_work(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.store.mark_send_paused(SENT_WEEK, "SendGrid refused the API key (401)")
+    monkeypatch.delenv("SYNDICATE_SECRET_KEY")
+    response = client_for(site).get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded" and body["problems"] == []
+    assert body["degraded"] == [
+        "SYNDICATE_SECRET_KEY is not set: no subscribing, no sending",
+        f"the send of {SENT_WEEK} is paused: SendGrid refused the API key (401)",
+    ]
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    site.store.mark_send_paused(SENT_WEEK, None)
+    assert client_for(site).get("/healthz").status_code == 200
+
+
+def test_healthz_is_degraded_without_the_sendgrid_key(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+    for site in open_site(tmp_path, database_url):
+        settings = site.settings.model_copy(
+            update={"delivery": DeliverySettings(backend="sendgrid")}
+        )
+        app = create_app(settings, site.store, sender_factory=site.sender, clock=site.clock)
+        body = TestClient(app).get("/healthz").json()
+        assert body["degraded"] == ["$SENDGRID_API_KEY is not set: no sending"]
 
 
 def test_healthz_reports_the_scheduler_and_next_runs(site: Site) -> None:

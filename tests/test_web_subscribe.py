@@ -23,6 +23,7 @@ from syndicate.delivery import Batch, Outcome
 from syndicate.models import SubscriberStatus
 from syndicate.pipeline.send import UNSUBSCRIBE
 from syndicate.web import Limit, WebOptions, create_app
+from syndicate.web.pages import TEMPLATE_DIR
 
 FORM = {"email": "Bob@Example.ORG", "name": "Bob  Stargazer", "website": ""}
 
@@ -245,3 +246,13 @@ def test_a_mail_that_cannot_go_out_is_logged_and_the_answer_stays_the_same(
     bob = site.store.find_subscriber("bob@example.org")
     assert bob is not None
     assert f"confirmation mail to subscriber {bob.id} failed: relay down" in caplog.text
+
+
+def test_a_site_may_override_a_page(site: Site) -> None:
+    own = site.settings.root / "templates" / "pages"
+    own.mkdir(parents=True)
+    shipped = (TEMPLATE_DIR / "subscribe.html").read_text(encoding="utf-8")
+    (own / "subscribe.html").write_text(shipped.replace("</form>", "</form><p>Our own words</p>"))
+    response = TestClient(site.app()).get("/subscribe")
+    assert response.status_code == 200 and "Our own words" in response.text
+    assert 'action="/subscribe"' in response.text

@@ -197,6 +197,19 @@ def test_preferences_show_the_current_choice_and_save_a_new_one(
     assert found.status is SubscriberStatus.ACTIVE
 
 
+def test_preferences_take_only_the_sites_categories(client: TestClient, site: Site) -> None:
+    sid = add_reader(site.store, categories=("Events",))
+    _, preferences = sent_links(site)
+    saved = client.post(preferences, data={"category": ["sky guide"], "action": "save"})
+    assert saved.status_code == 200
+    found = site.store.get_subscriber(sid)
+    assert found is not None and found.categories == {"Sky Guide"}  # the site's spelling
+    refused = client.post(preferences, data={"category": ["Newz"], "action": "save"})
+    assert refused.status_code == 400 and "Newz" in refused.text and "Equipment" in refused.text
+    found = site.store.get_subscriber(sid)
+    assert found is not None and found.categories == {"Sky Guide"}  # nothing changed
+
+
 def test_the_preferences_page_can_unsubscribe(client: TestClient, site: Site) -> None:
     sid = add_reader(site.store)
     _, preferences = sent_links(site)

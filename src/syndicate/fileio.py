@@ -42,3 +42,14 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def describe_os_error(exc: OSError, fallback: Path | None = None) -> str:
+    """``PATH: reason`` for an OSError (both paths of a rename), naming the path it was about;
+    ``fallback`` when the error names none."""
+    reason = exc.strerror or str(exc)
+    first = exc.filename if exc.filename is not None else fallback
+    if first is None:
+        return reason
+    paths = [first] + ([exc.filename2] if exc.filename2 is not None else [])
+    return f"{' -> '.join(str(p) for p in paths)}: {reason}"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -25,8 +27,10 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            from syndicate.config import ConfigError, load_settings
+            from syndicate.config import ConfigError, find_config, load_settings
 
+            if find_config(self.config_path) is None:
+                raise click.ClickException(no_config_message())
             try:
                 self._settings = load_settings(self.config_path)
             except ConfigError as exc:
@@ -63,11 +67,42 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
+def no_config_message() -> str:
+    from syndicate.config import CONFIG_ENV, DEFAULT_CONFIG
+
+    here = Path.cwd() / DEFAULT_CONFIG
+    return (
+        f"no settings file: looked for --config, ${CONFIG_ENV} and {here}; "
+        "make a site with `syndicate init DIR`, or pass --config PATH"
+    )
+
+
 def err(message: str) -> None:
     click.echo(message, err=True)
 
 
-@click.group(help="Gather articles, publish RSS/Atom/JSON feeds and mail a weekly digest.")
+def echo_json(data: object) -> None:
+    """``--json`` output: one document, keys in the order given."""
+    import json
+
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+class Group(click.Group):
+    """Every OSError a command meets on the paths it was given is one line naming the path."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            from syndicate.fileio import describe_os_error
+
+            raise click.ClickException(describe_os_error(exc)) from None
+
+
+@click.group(
+    cls=Group, help="Gather articles, publish RSS/Atom/JSON feeds and mail a weekly digest."
+)
 @click.option(
     "--config",
     "config",
@@ -82,17 +117,65 @@ def main(ctx: click.Context, config: str | None, now: str | None) -> None:
     ctx.obj = Context(config, now)
 
 
+PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
+
+
 @contextmanager
-def progress_bar(label: str) -> Iterator[Progress | None]:
+def progress_bar(
+    label: str, clock: Callable[[], float] = time.monotonic
+) -> Iterator[Progress | None]:
+    """A rich progress bar (done/total, rate, time left) on a terminal; otherwise a line on
+    stderr every PROGRESS_EVERY seconds, for the logs of cron or systemd."""
     if not sys.stderr.isatty():
-        yield None
+        yield ProgressLog(label, clock, err)
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
     from rich.progress import Progress as RichProgress
 
-    with RichProgress(transient=True) as bar:
-        task = bar.add_task(label, total=None)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}/s"),
+        TimeRemainingColumn(),
+    )
+    with RichProgress(*columns, transient=True) as bar:
+        task = bar.add_task(label, total=None, rate="-")
 
         def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            speed = bar.tasks[task].speed
+            bar.update(task, completed=done, total=total, rate=f"{speed:,.0f}" if speed else "-")
 
         yield advance
+
+
+class ProgressLog:
+    """``label: done/total (pct), rate/s, about N s left`` once every ``every`` seconds."""
+
+    def __init__(
+        self,
+        label: str,
+        clock: Callable[[], float],
+        write: Callable[[str], None],
+        every: float = PROGRESS_EVERY,
+    ) -> None:
+        self.label, self.clock, self.write, self.every = label, clock, write, every
+        self.start = self.last = clock()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        share = f" ({100 * done / total:.0f}%)" if total else ""
+        left = f", about {(total - done) / rate:.0f} s left" if rate and done < total else ""
+        self.write(f"{self.label}: {done:,}/{total:,}{share}, {rate:,.0f}/s{left}")

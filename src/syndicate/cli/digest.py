@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from syndicate.cli.app import Context, main, pass_ctx
+from syndicate.cli.app import Context, echo_json, main, pass_ctx, progress_bar
 
 if TYPE_CHECKING:
     from syndicate.delivery import Sender
     from syndicate.models import DeliveryState
+    from syndicate.pipeline.send import SendReport
+    from syndicate.store import JobOutcome, Store
 
 
 @main.group()
@@ -56,12 +58,15 @@ def _sender(obj: Context) -> Sender:
 @digest.command()
 @click.option("--week", help="ISO week, e.g. 2026-W47 [default: this week].")
 @click.option("--dry-run", is_flag=True, help="Show who would get which variant; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run: one JSON document.")
 @pass_ctx
-def send(obj: Context, week: str | None, dry_run: bool) -> None:
+def send(obj: Context, week: str | None, dry_run: bool, as_json: bool) -> None:
     """Send the edition to every active subscriber not yet sent it (resumes a stopped send)."""
     from syndicate.pipeline import EditionError, current_week
-    from syndicate.pipeline.send import SendError, plan_send, send_edition
+    from syndicate.pipeline.send import SendError, plan_send
 
+    if as_json and not dry_run:
+        raise click.BadParameter("only with --dry-run", param_hint="--json")
     week = week or current_week(obj.settings, obj.now())
     with obj.store() as store:
         try:
@@ -69,24 +74,27 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
                 report = plan_send(obj.settings, store, week, now=obj.now())
                 uncertain = []
             else:
-                sender = _sender(obj)
-                try:
-                    report = send_edition(
-                        obj.settings,
-                        store,
-                        sender,
-                        week,
-                        clock=obj.now,
-                        on_event=lambda line: click.echo(line, err=True),
-                    )
-                finally:
-                    sender.close()
+                report = _send(obj, store, week)
                 uncertain = store.deliveries(week, _uncertain())
         except (EditionError, SendError) as exc:
             raise click.ClickException(str(exc)) from None
+    if as_json:
+        echo_json(
+            {
+                "week": week,
+                "messages": sum(report.variants.values()),
+                "variants": dict(sorted(report.variants.items())),
+                "left_out": [{"email": e, "why": why} for e, why in report.left_out],
+            }
+        )
+        return
     click.echo(report.summary())
     for label, count in sorted(report.variants.items()):
         click.echo(f"  {count:8d}  {label}")
+    if report.left_out:
+        click.echo(f"{len(report.left_out)} active subscribers would get nothing:")
+        for email, why in report.left_out:
+            click.echo(f"  {email}: {why}")
     if uncertain:
         click.echo(
             f"{len(uncertain)} uncertain (the request's answer was lost; not resent): "
@@ -95,6 +103,45 @@ def send(obj: Context, week: str | None, dry_run: bool) -> None:
         )
     if report.paused:
         raise SystemExit(2)
+
+
+def _send(obj: Context, store: Store, week: str) -> SendReport:
+    """The send, with a progress bar or log lines, recorded as a run of the job "send"."""
+    import os
+    import socket
+
+    from syndicate.pipeline.send import send_edition
+    from syndicate.store import JobRun
+
+    settings_checked(obj)
+    started = obj.now()
+    sender = _sender(obj)
+    try:
+        with progress_bar(f"sending {week}") as progress:
+            report = send_edition(
+                obj.settings,
+                store,
+                sender,
+                week,
+                clock=obj.now,
+                on_event=lambda line: click.echo(line, err=True),
+                progress=progress,
+            )
+    finally:
+        sender.close()
+    outcome: JobOutcome = "failed" if report.paused else "ok"
+    instance = f"cli:{socket.gethostname()}:{os.getpid()}"
+    store.record_job_run(JobRun("send", started, obj.now(), outcome, report.summary(), instance))
+    return report
+
+
+def settings_checked(obj: Context) -> None:
+    """Refuse to send with the example defaults of a new site (see sendcheck)."""
+    from syndicate.pipeline.sendcheck import unsafe_defaults
+
+    problems = unsafe_defaults(obj.settings)
+    if problems:
+        raise click.ClickException("not sending with example settings: " + "; ".join(problems))
 
 
 def _uncertain() -> DeliveryState:
@@ -148,6 +195,7 @@ def test_send(obj: Context, email: str, week: str | None) -> None:
             raise click.ClickException(str(exc)) from None
         finally:
             sender.close()
-    click.echo(f"test copy of {week} to {address}: {outcome.state} {outcome.error}".rstrip())
+    line = f"test copy of {week} to {address}: {outcome.state} {outcome.error}".rstrip()
     if outcome.state != "sent":
-        raise SystemExit(1)
+        raise click.ClickException(line)
+    click.echo(line)

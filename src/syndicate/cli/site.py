@@ -15,20 +15,81 @@ from syndicate.cli.app import Context, err, main, pass_ctx, progress_bar
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path) -> None:
-    """Create a new site in DIRECTORY: config, templates and an empty articles folder."""
-    from syndicate.sitekit import SiteExists, create_site
+@click.option("--title", help="The site's name [default: the folder's name].")
+@click.option("--url", help="The site's public URL, e.g. https://news.example.net/.")
+@click.option("--from-address", help="The digest's From address.")
+@click.option("--postal-address", help="The postal address for the digest's footer.")
+@click.option("--timezone", help="The site's time zone, e.g. Europe/Vienna [default: UTC].")
+def init(
+    directory: Path,
+    title: str | None,
+    url: str | None,
+    from_address: str | None,
+    postal_address: str | None,
+    timezone: str | None,
+) -> None:
+    """Create a new site in DIRECTORY: config, templates and an empty articles folder.
 
+    On a terminal it asks for each value not given as a flag; otherwise the defaults are used
+    (example.com addresses, which `digest send` refuses until they are changed).
+    """
+    from syndicate.sitekit import SiteAnswers, SiteError, create_site, default_title
+
+    defaults = SiteAnswers(title=default_title(directory))
+    asking = on_terminal()
+
+    def answer(given: str | None, prompt: str, default: str, field: str | None = None) -> str:
+        if given is not None or not asking:
+            return default if given is None else given
+
+        def check(value: str) -> str:  # a bad answer is asked again, with the reason
+            problem = answer_problem(field, value) if field else ""
+            if problem:
+                raise click.BadParameter(problem)
+            return value
+
+        return str(click.prompt(prompt, default=default, value_proc=check))
+
+    answers = SiteAnswers(
+        title=answer(title, "Site title", defaults.title),
+        url=answer(url, "Public URL", defaults.url, "url"),
+        from_address=answer(from_address, "From address", defaults.from_address, "from"),
+        postal_address=answer(postal_address, "Postal address", defaults.postal_address),
+        timezone=answer(timezone, "Time zone", defaults.timezone, "timezone"),
+    )
     try:
-        created = create_site(directory)
-    except SiteExists as exc:
+        created = create_site(directory, answers)
+    except SiteError as exc:
         raise click.ClickException(str(exc)) from None
     for path in created:
         click.echo(f"created {path}")
+    config = directory / "config" / "syndicate.toml"
     click.echo(
-        f"next: put articles in {directory / 'articles'} and run "
-        f"`syndicate --config {directory / 'config' / 'syndicate.toml'} run --once`"
+        f"next: put articles in {directory / 'articles'} and run `cd {directory}` and "
+        "`syndicate run --once` there (or `syndicate --config "
+        f"{config} run --once` from anywhere)"
     )
+
+
+def answer_problem(field: str, value: str) -> str:
+    """What is wrong with one answer to `init`'s questions, or ""."""
+    from syndicate.audience import AddressError, normalize_address
+    from syndicate.config.values import check_timezone
+
+    try:
+        if field == "url" and not value.strip().startswith(("http://", "https://")):
+            return "must be an absolute http(s) URL"
+        if field == "from":
+            normalize_address(value)
+        if field == "timezone":
+            check_timezone(value.strip())
+    except (AddressError, ValueError) as exc:
+        return str(exc)
+    return ""
+
+
+def on_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 # --- pipeline jobs ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from syndicate.cli.app import Context, main, pass_ctx
+from syndicate.cli.app import Context, echo_json, main, pass_ctx, progress_bar
 
 STATUSES = ["pending", "active", "unsubscribed", "bounced", "complained"]
 
@@ -21,12 +21,15 @@ def subscribers() -> None:
 @subscribers.command()
 @click.argument("email")
 @click.option("--name", default="", help="The subscriber's name.")
-@click.option("--categories", default="", help="Comma-separated categories [default: all].")
+@click.option(
+    "--categories", default="", help="Comma-separated categories of the site [default: all]."
+)
 @pass_ctx
 def add(obj: Context, email: str, name: str, categories: str) -> None:
     """Add an active subscriber (the operator vouches for consent)."""
     from syndicate.audience import AddressError, clean_name, normalize_address, parse_categories
     from syndicate.models import SubscriberStatus
+    from syndicate.pipeline.subscriptions import UnknownCategory, check_categories, site_categories
     from syndicate.store import DuplicateSubscriber
 
     try:
@@ -35,12 +38,14 @@ def add(obj: Context, email: str, name: str, categories: str) -> None:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
     with obj.store() as store:
         try:
+            chosen = check_categories(
+                site_categories(store, obj.settings), parse_categories(categories)
+            )
+        except UnknownCategory as exc:
+            raise click.BadParameter(str(exc), param_hint="--categories") from None
+        try:
             subscriber = store.add_subscriber(
-                address,
-                clean_name(name),
-                parse_categories(categories),
-                SubscriberStatus.ACTIVE,
-                obj.now(),
+                address, clean_name(name), chosen, SubscriberStatus.ACTIVE, obj.now()
             )
         except DuplicateSubscriber:
             raise click.ClickException(f"{address}: already subscribed") from None
@@ -49,10 +54,18 @@ def add(obj: Context, email: str, name: str, categories: str) -> None:
 
 @subscribers.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--reactivate",
+    is_flag=True,
+    help="Make known unsubscribed, bounced or complained addresses active again when the "
+    "file says they are active (without it, import never raises a status).",
+)
 @pass_ctx
-def import_(obj: Context, file: Path) -> None:
-    """Import FILE.csv (header email,name,categories); bad rows are reported, good ones kept."""
-    from syndicate.audience import CsvFormatError, parse_subscriber_csv
+def import_(obj: Context, file: Path, reactivate: bool) -> None:
+    """Import FILE: our export, another provider's (Mailchimp, Substack, Buttondown, listmonk)
+    or any CSV with an email column; bad rows are reported, good ones kept."""
+    from syndicate.pipeline.subscriptions import UnknownCategory, check_categories, site_categories
+    from syndicate.subscriber_csv import CsvFormatError, parse_subscriber_file
 
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -60,15 +73,34 @@ def import_(obj: Context, file: Path) -> None:
         raise click.ClickException(
             f"{file}: not UTF-8 ({exc.reason} at byte {exc.start})"
         ) from None
-    try:
-        rows, errors = parse_subscriber_csv(text)
-    except CsvFormatError as exc:
-        raise click.ClickException(f"{file}: {exc}") from None
-    for error in errors:
-        click.echo(f"{file}: {error}", err=True)
+    except OSError as exc:
+        raise click.ClickException(f"{file}: {exc.strerror or exc}") from None
     with obj.store() as store:
-        added, unchanged = store.import_subscribers(rows, obj.now())
-    click.echo(f"import: {added} added, {unchanged} unchanged, {len(errors)} rejected")
+        known = site_categories(store, obj.settings)
+
+        def check(given: frozenset[str]) -> frozenset[str]:
+            try:
+                return check_categories(known, given)
+            except UnknownCategory as exc:
+                raise ValueError(str(exc)) from None
+
+        try:
+            records, errors = parse_subscriber_file(text, check)
+        except CsvFormatError as exc:
+            raise click.ClickException(f"{file}: {exc}") from None
+        for error in errors:
+            click.echo(f"{file}: {error}", err=True)
+        with progress_bar("importing") as progress:
+            counts = store.restore_subscribers(records, obj.now(), reactivate=reactivate)
+            if progress is not None:
+                progress(len(records), len(records))
+    changed = f", {counts.suppressed} suppressed" if counts.suppressed else ""
+    if reactivate:
+        changed += f", {counts.reactivated} reactivated"
+    click.echo(
+        f"import: {counts.added} added{changed}, {counts.unchanged} unchanged, "
+        f"{len(errors)} rejected"
+    )
     if errors:
         sys.exit(1)
 
@@ -77,26 +109,34 @@ def import_(obj: Context, file: Path) -> None:
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
 @pass_ctx
 def export(obj: Context, status: str | None) -> None:
-    """Write subscribers as CSV (email,name,categories,status) to stdout."""
+    """Write subscribers as CSV to stdout: every field `import` needs to restore them
+    (email, name, categories, cadence, status, created, confirmed)."""
     from syndicate.models import SubscriberStatus
+    from syndicate.subscriber_csv import export_rows
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["email", "name", "categories", "status"])
     with obj.store() as store:
-        for s in store.list_subscribers(SubscriberStatus(status) if status else None):
-            writer.writerow([s.email, s.name, ",".join(sorted(s.categories)), s.status.value])
+        writer.writerows(
+            export_rows(store.list_subscribers(SubscriberStatus(status) if status else None))
+        )
 
 
 @subscribers.command("list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of subscribers.")
 @pass_ctx
-def list_(obj: Context, status: str | None) -> None:
+def list_(obj: Context, status: str | None, as_json: bool) -> None:
     """List subscribers."""
     from syndicate.models import SubscriberStatus
+    from syndicate.subscriber_csv import subscriber_data
 
     count = 0
     with obj.store() as store:
-        for s in store.list_subscribers(SubscriberStatus(status) if status else None):
+        found = store.list_subscribers(SubscriberStatus(status) if status else None)
+        if as_json:
+            echo_json([subscriber_data(s) for s in found])
+            return
+        for s in found:
             categories = ",".join(sorted(s.categories)) or "(all)"
             click.echo(f"{s.id:6d}  {s.status.value:12s}  {s.email}  {s.name}  [{categories}]")
             count += 1

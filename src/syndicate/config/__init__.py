@@ -9,6 +9,7 @@ from syndicate.config.loading import (
     DEFAULT_CONFIG,
     ENV_PREFIX,
     ConfigError,
+    describe_errors,
     find_config,
     load_settings,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "WebSettings",
     "WebhookSettings",
     "WeeklyTime",
+    "describe_errors",
     "effective_settings",
     "find_config",
     "format_duration",

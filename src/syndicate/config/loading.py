@@ -57,16 +57,17 @@ def load_settings(
     for key in ("root", "source_file"):
         if key in raw:
             raise ConfigError(f"{where}: {key}: not a setting")
-    _apply_env(raw, env)
+    from_env = _apply_env(raw, env)
     try:
         return Settings.model_validate({**raw, "root": root, "source_file": where})
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_first_error(exc)}") from None
+        raise ConfigError("\n".join(describe_errors(exc, where, from_env))) from None
 
 
-def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, ...], str]:
     """SYNDICATE_FEEDS__ITEMS sets [feeds] items; SYNDICATE_DELIVERY__SMTP__HOST sets
-    [delivery.smtp] host."""
+    [delivery.smtp] host. Returns which variable set which key, to name it in errors."""
+    from_env: dict[tuple[str, ...], str] = {}
     for name, value in sorted(env.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
@@ -86,6 +87,8 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
         if key not in model.model_fields:
             raise ConfigError(f"{name}: [{'.'.join(sections)}] has no key {key!r}")
         table[key] = _env_value(value)
+        from_env[(*sections, key)] = name
+    return from_env
 
 
 def _env_value(value: str) -> Any:
@@ -99,14 +102,25 @@ def _env_value(value: str) -> Any:
     return value
 
 
-def _first_error(exc: ValidationError) -> str:
-    errors = exc.errors()
-    err = errors[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(top)"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    msg = err["msg"]
-    if err["type"] == "setting":  # the message names the setting itself, e.g. sources[x].url
-        return f"{msg}{more}"
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    return f"{loc}: {msg}{more}"
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def describe_errors(
+    exc: ValidationError, where: str, from_env: Mapping[tuple[str, ...], str] | None = None
+) -> list[str]:
+    """One line per error, each naming where the value came from: the file and the key, or
+    the environment variable that set it."""
+    lines: list[str] = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        msg = err["msg"]
+        for prefix in _PYDANTIC_PREFIXES:
+            msg = msg.removeprefix(prefix)
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        origin = (from_env or {}).get(loc, where)
+        if err["type"] == "setting":  # the message names the setting itself, e.g. sources[x].url
+            lines.append(f"{origin}: {msg}")
+        else:
+            lines.append(f"{origin}: {'.'.join(loc) or '(top)'}: {msg}")
+    return lines

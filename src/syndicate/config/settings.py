@@ -67,8 +67,21 @@ class SiteSettings(Section):
 class StorageSettings(Section):
     url: str = Field(
         "sqlite:///var/syndicate.db",
-        description="SQLAlchemy database URL; a relative SQLite path is under the site folder.",
+        description="SQLAlchemy database URL; a relative SQLite path is under the site folder. "
+        "postgres:// and postgresql:// URLs are read as postgresql+psycopg:// (psycopg 3).",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _driver(cls, value: str) -> str:
+        for scheme in ("postgres://", "postgresql://"):
+            if value.startswith(scheme):
+                return "postgresql+psycopg://" + value[len(scheme) :]
+        if value.startswith(("postgres+", "postgresql+")) and not value.startswith(
+            "postgresql+psycopg://"
+        ):
+            raise ValueError("use postgresql+psycopg://… (psycopg 3 is the driver installed)")
+        return value
 
 
 class GatherSettings(Section):

@@ -26,8 +26,9 @@ from syndicate.content import excerpt, strip_control
 from syndicate.digest.select import parse_week
 from syndicate.models import Article, Edition, RenderedDigest
 from syndicate.placeholders import PLACEHOLDER, substitute
+from syndicate.resources import email_templates
 
-DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "templates" / "email"
+DEFAULT_TEMPLATE_DIR = email_templates()
 HTML_TEMPLATE = "digest.html"
 TEXT_TEMPLATE = "digest.txt"
 SUMMARY_LIMIT = 300  # characters; keeps 20 headlines well under 100 KB of HTML

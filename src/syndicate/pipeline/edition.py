@@ -91,13 +91,28 @@ class PreviewReport:
     eml: Path
 
 
-def preview_substitutions(settings: Settings) -> Mapping[str, str]:
-    base = settings.site.url
+UNSUBSCRIBE = "unsubscribe"  # the page, and the purpose of its token
+PREFERENCES = "preferences"
+
+
+def link_url(settings: Settings, page: str, token: str) -> str:
+    """``<web_url><page>?token=<token>``: every link to the web front, in every mail (preview,
+    test copy, send, confirmation). Tokens are base64url and need no quoting."""
+    return f"{settings.web_url}{page}?token={token}"
+
+
+def recipient_links(settings: Settings, unsubscribe: str, preferences: str) -> dict[str, str]:
+    """The digest's links for one recipient, from their two signed tokens."""
     return {
-        "name": "",
-        "unsubscribe_url": f"{base}unsubscribe?token=preview",
-        "preferences_url": f"{base}preferences?token=preview",
+        "unsubscribe_url": link_url(settings, UNSUBSCRIBE, unsubscribe),
+        "preferences_url": link_url(settings, PREFERENCES, preferences),
     }
+
+
+def preview_substitutions(settings: Settings) -> Mapping[str, str]:
+    """The substitutions of a preview and a test copy: the send's links with a stand-in
+    token (they lead to the "link does not work" page)."""
+    return {"name": "", **recipient_links(settings, "preview", "preview")}
 
 
 def preview_edition(

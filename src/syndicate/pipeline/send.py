@@ -21,10 +21,13 @@ from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted,
 from syndicate.digest.render import PLACEHOLDER_FALLBACKS, render_edition
 from syndicate.models import Delivery, DeliveryState, Edition, RenderedDigest, SubscriberStatus
 from syndicate.pipeline.edition import (
+    PREFERENCES,
+    UNSUBSCRIBE,
     domain_of,
     list_id,
     prepare_edition,
     preview_substitutions,
+    recipient_links,
     site_view,
     template_source,
 )
@@ -34,9 +37,7 @@ Clock = Callable[[], datetime]
 _Pending = Future[list[Outcome] | SendAborted]
 Report = Callable[[str], None]
 
-UNSUBSCRIBE = "unsubscribe"
 STOPPED = "stopped"  # the paused reason when should_stop asked the send to stop
-PREFERENCES = "preferences"
 _STATE = {
     "sent": DeliveryState.SENT,
     "failed": DeliveryState.FAILED,
@@ -59,6 +60,7 @@ class SendReport:
     variants: dict[str, int] = field(default_factory=dict)  # variant label -> recipients
     counts: dict[str, int] = field(default_factory=dict)  # ledger state -> rows, at the end
     paused: str | None = None
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # dry run: (email, why)
 
     def summary(self) -> str:
         if self.dry_run:
@@ -84,6 +86,7 @@ def send_edition(
     clock: Clock,
     on_event: Report | None = None,
     should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SendReport:
     """Send ``week``'s edition to every frozen recipient that has not had it yet.
 
@@ -105,8 +108,10 @@ def send_edition(
         on_event(f"{report.recovered} recipients were in flight at a crash: now uncertain")
     store.mark_send_paused(week, None)
     loop = _SendLoop(settings, store, sender, edition, secret, clock, report, should_stop)
+    variants = store.pending_variants(week)
+    loop.progress, loop.total = progress, sum(count for _, count in variants)
     with _cyclic_gc_paused():
-        for variant, count in store.pending_variants(week):
+        for variant, count in variants:
             report.variants[variant_label(variant)] = count
             if not loop.run_variant(variant):
                 break
@@ -139,19 +144,26 @@ def plan_send(settings: Settings, store: Store, week: str, *, now: datetime) -> 
     edition = prepare_edition(settings, store, week, now=now)
     if edition is not None:
         categories = frozenset(article.category for article in edition.articles)
-        report.variants = _planned_variants(store, week, categories)
+        report.variants = _planned_variants(store, week, categories, report.left_out)
     return report
 
 
-def _planned_variants(store: Store, week: str, categories: frozenset[str]) -> dict[str, int]:
-    """What a send would do now, without writing anything."""
+def _planned_variants(
+    store: Store, week: str, categories: frozenset[str], left_out: list[tuple[str, str]]
+) -> dict[str, int]:
+    """What a send would do now, without writing anything; ``left_out`` gets every active
+    subscriber who would get nothing, and why."""
     if store.send_started(week):
         return {variant_label(v): n for v, n in store.pending_variants(week)}
     planned: dict[str, int] = {}
     lowered = {c.lower(): c for c in categories}
+    has = ", ".join(sorted(categories)) or "none"
     for subscriber in store.list_subscribers(SubscriberStatus.ACTIVE):
         wanted = {lowered[c.lower()] for c in subscriber.categories if c.lower() in lowered}
         if subscriber.categories and not wanted:
+            chose = ", ".join(sorted(subscriber.categories))
+            why = f"chose {chose}; this edition has no article in them (it has {has})"
+            left_out.append((subscriber.email, why))
             continue
         label = variant_label(variant_key(wanted))
         planned[label] = planned.get(label, 0) + 1
@@ -173,6 +185,8 @@ class _SendLoop:
         self.settings, self.store, self.sender = settings, store, sender
         self.edition, self.secret, self.clock, self.report = edition, secret, clock, report
         self.should_stop = should_stop
+        self.progress: Callable[[int, int], None] | None = None
+        self.done = self.total = 0  # recipients settled, of those pending at the start
         self.failures_in_a_row = 0
         self.mailto = f"mailto:{quote(settings.email.from_address, safe='@')}"
         self.unsubscribe = tokens.Signer(UNSUBSCRIBE, secret=secret, ttl=None)
@@ -239,8 +253,8 @@ class _SendLoop:
         now = self.clock()
         unsubscribe = self.unsubscribe.sign(subscriber, now)
         preferences = self.preferences.sign(subscriber, now)
-        base = self.settings.web_url
-        unsubscribe_url = f"{base}unsubscribe?token={unsubscribe}"
+        links = recipient_links(self.settings, unsubscribe, preferences)
+        unsubscribe_url = links["unsubscribe_url"]
         # A token is base64url and dots: nothing in it needs quoting in a mailto URL.
         mailto = f"{self.mailto}?subject=unsubscribe%20{unsubscribe}"
         return Recipient(
@@ -249,8 +263,7 @@ class _SendLoop:
             name=delivery.name,
             substitutions={
                 "name": delivery.name or PLACEHOLDER_FALLBACKS["name"],
-                "unsubscribe_url": unsubscribe_url,
-                "preferences_url": f"{base}preferences?token={preferences}",
+                **links,
             },
             headers={
                 "List-Unsubscribe": f"<{unsubscribe_url}>, <{mailto}>",
@@ -269,6 +282,9 @@ class _SendLoop:
     def _settle(self, batch: Batch, result: list[Outcome] | SendAborted) -> bool:
         """Record one batch's outcomes; False when the send must pause."""
         self.report.requests += 1
+        self.done += len(batch.recipients)
+        if self.progress is not None:
+            self.progress(self.done, self.total)
         if isinstance(result, SendAborted):
             settled = {o.delivery_id: o for o in result.outcomes}
             outcomes = [

@@ -28,8 +28,7 @@ from syndicate.audience import clean_name, normalize_address
 from syndicate.config import Settings
 from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
 from syndicate.models import Subscriber, SubscriberStatus
-from syndicate.pipeline.edition import domain_of
-from syndicate.pipeline.send import PREFERENCES, UNSUBSCRIBE
+from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, domain_of, link_url
 from syndicate.store import DuplicateSubscriber, Store
 
 CONFIRM = "confirm"
@@ -91,7 +90,7 @@ def subscribe(
     """
     secret = _secret(settings)
     address = normalize_address(email)
-    chosen = choose_categories(site_categories(store), categories)
+    chosen = choose_categories(site_categories(store, settings), categories)
     name = clean_name(name)[:NAME_LIMIT]
     subscriber, action = _pending_subscriber(store, address, name, chosen, now)
     if subscriber.status not in _JOINABLE:
@@ -178,13 +177,38 @@ def set_preferences(
     subscriber = subscriber_for_link(settings, store, token, PREFERENCES, now=now)
     if subscriber is None:
         raise LinkError("the subscription it was made for no longer exists")
-    store.set_categories(subscriber.id, choose_categories(site_categories(store), categories), now)
+    chosen = check_categories(site_categories(store, settings), categories)
+    store.set_categories(subscriber.id, chosen, now)
     return _reload(store, subscriber.id)
 
 
-def site_categories(store: Store) -> list[str]:
-    """The categories a subscriber can choose from: those of the stored articles."""
-    return [name for name, _count in store.categories() if name.strip()]
+def site_categories(store: Store, settings: Settings | None = None) -> list[str]:
+    """The categories a subscriber can choose from: those of the stored articles, and with
+    ``settings`` also those the config names (keyword rules, sources' defaults)."""
+    names = [name for name, _count in store.categories() if name.strip()]
+    if settings is not None:
+        names += [*settings.categories, *(source.category for source in settings.sources)]
+    known: dict[str, str] = {}
+    for name in names:
+        known.setdefault(name.casefold(), name)
+    return sorted(known.values(), key=str.casefold)
+
+
+class UnknownCategory(ValueError):
+    """A category the site does not have; the message lists the ones it has."""
+
+
+def check_categories(available: Sequence[str], given: Iterable[str]) -> frozenset[str]:
+    """``given`` in the site's spelling (matched case-insensitively); UnknownCategory names
+    every unknown one and lists the known ones. All of them is the same as none."""
+    known = {name.casefold(): name for name in available}
+    unknown = sorted({g for g in given if g.casefold() not in known}, key=str.casefold)
+    if unknown:
+        listed = ", ".join(known.values()) or "none yet (gather some articles first)"
+        names = ", ".join(repr(u) for u in unknown)
+        noun = "category" if len(unknown) == 1 else "categories"
+        raise UnknownCategory(f"unknown {noun} {names}; the site's categories: {listed}")
+    return choose_categories(available, given)
 
 
 def choose_categories(available: Sequence[str], given: Iterable[str]) -> frozenset[str]:
@@ -198,11 +222,6 @@ def choose_categories(available: Sequence[str], given: Iterable[str]) -> frozens
 
 
 # --- links and the confirmation mail ------------------------------------------------------
-
-
-def link_url(settings: Settings, page: str, token: str) -> str:
-    """``<web_url><page>?token=<token>``; tokens are base64url and need no quoting."""
-    return f"{settings.web_url}{page}?token={token}"
 
 
 def address_tag(email: str) -> str:

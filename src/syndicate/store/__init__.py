@@ -31,6 +31,7 @@ from syndicate.store import files as _files
 from syndicate.store import jobs as _jobs
 from syndicate.store import ledger as _ledger
 from syndicate.store import recipients as _recipients
+from syndicate.store import restore as _restore
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
 from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, where, writer
@@ -41,9 +42,11 @@ from syndicate.store.ledger import SendStatus
 from syndicate.store.migrate import prepare_schema
 from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, variant_key
 from syndicate.store.records import FileRecord, FileState
+from syndicate.store.restore import ImportCounts
 from syndicate.store.schema import SCHEMA_VERSION
 from syndicate.store.subscribers import DuplicateSubscriber
 from syndicate.store.unit import GatherCounts, UnitOfWork
+from syndicate.subscriber_csv import SubscriberRecord
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -55,6 +58,7 @@ __all__ = [
     "FileRecord",
     "FileState",
     "GatherCounts",
+    "ImportCounts",
     "JobOutcome",
     "JobRun",
     "SchemaVersionError",
@@ -245,6 +249,13 @@ class Store:
             # Another writer added one of these addresses meanwhile: the second pass sees it.
             with self._writer.begin() as conn:
                 return _subscribers.import_subscribers(conn, rows, status, now)
+
+    def restore_subscribers(
+        self, records: Sequence[SubscriberRecord], now: datetime, *, reactivate: bool = False
+    ) -> ImportCounts:
+        """Import records without raising a status (see store/restore.py), in one transaction."""
+        with self._writer.begin() as conn:
+            return _restore.restore_subscribers(conn, records, now, reactivate)
 
     def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
         with self._engine.connect() as conn:

@@ -29,13 +29,14 @@ from sqlalchemy import Connection, Engine, column, inspect, select, table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
+from syndicate.resources import package_dir
 from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, where, writer
 from syndicate.store.schema import SCHEMA_VERSION, meta
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-SCRIPT_LOCATION = Path(__file__).with_name("migrations")
+SCRIPT_LOCATION = package_dir("syndicate.store", "migrations")
 LEGACY_REVISION = "0001"  # the schema the code before Alembic created: meta.schema_version 1
 SCHEMA_LOCK_ID = 0x53594E44  # "SYND": an arbitrary, fixed PostgreSQL advisory lock key
 FILE_TEMPLATE = "%(rev)s_%(slug)s"  # versions/0002_job_runs.py: the head is the highest rev

@@ -23,7 +23,9 @@ health depends on the database only. A callback that raises makes /healthz answe
 
 /healthz: 200 ``{"status": "ok", "database": "ok", "scheduler": {...}, "next_runs": {job:
 iso}}`` when the database answers and the scheduler (if any) runs; else 503 with
-``"status": "error"`` and the failing part's message.
+``"status": "error"`` and the failing part's message. 503 with ``"status": "degraded"`` and
+the reasons in ``"degraded"`` when all runs but sending cannot work: no SYNDICATE_SECRET_KEY,
+no provider key, a paused send (bad credentials pause it).
 
 /metrics: Prometheus text exposition format 0.0.4; every value is a gauge.
 """
@@ -33,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +47,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from syndicate.config import Settings
 from syndicate.store import Store
 from syndicate.web.context import HealthCallback, WebContext
 
@@ -57,18 +61,21 @@ class HealthReport:
     scheduler: Mapping[str, Any] | None = None
     jobs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)  # up, but sending cannot work
 
     @property
     def healthy(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.degraded
 
     def as_json(self) -> dict[str, Any]:
+        status = "error" if self.problems else "degraded" if self.degraded else "ok"
         return {
-            "status": "ok" if self.healthy else "error",
+            "status": status,
             "database": self.database,
             "scheduler": self.scheduler,
             "next_runs": {name: job.get("next_run") for name, job in self.jobs.items()},
             "problems": self.problems,
+            "degraded": self.degraded,
         }
 
 
@@ -84,10 +91,32 @@ def check_database(store: Store) -> str:
     return "ok"
 
 
-def health_report(store: Store, health: HealthCallback | None) -> HealthReport:
+RECENT_EDITIONS = 3  # whose paused sends /healthz reports
+
+
+def sending_problems(settings: Settings, store: Store) -> list[str]:
+    """Why sending cannot work now: no signing key, no provider key, a paused send."""
+    problems: list[str] = []
+    if not settings.secret_key:
+        problems.append("SYNDICATE_SECRET_KEY is not set: no subscribing, no sending")
+    delivery = settings.delivery
+    if delivery.backend == "sendgrid" and not os.environ.get(delivery.sendgrid.api_key_env):
+        problems.append(f"${delivery.sendgrid.api_key_env} is not set: no sending")
+    for week, _created, _count in store.editions()[:RECENT_EDITIONS]:
+        status = store.send_status(week)
+        if status is not None and status.finished_at is None and status.paused_reason:
+            problems.append(f"the send of {week} is paused: {status.paused_reason}")
+    return problems
+
+
+def health_report(
+    store: Store, health: HealthCallback | None, settings: Settings | None = None
+) -> HealthReport:
     report = HealthReport(database=check_database(store))
     if report.database != "ok":
         report.problems.append("database unreachable")
+    elif settings is not None:
+        report.degraded = sending_problems(settings, store)
     if health is None:
         return report
     try:
@@ -244,7 +273,7 @@ def _seconds(value: Any) -> float | None:
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
     async def healthz(request: Request) -> Response:
-        report = await run_in_threadpool(health_report, ctx.store, ctx.health)
+        report = await run_in_threadpool(health_report, ctx.store, ctx.health, ctx.settings)
         # default=str: a callback that hands over a datetime still gets an answer.
         body = json.dumps(report.as_json(), default=str, ensure_ascii=False)
         return Response(
@@ -253,7 +282,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
 
     async def metrics(request: Request) -> Response:
         def collect() -> str:
-            return metrics_text(ctx.store, health_report(ctx.store, ctx.health))
+            return metrics_text(ctx.store, health_report(ctx.store, ctx.health, ctx.settings))
 
         body = await run_in_threadpool(collect)
         return Response(body, headers={"Content-Type": PROMETHEUS_TYPE})

@@ -4,7 +4,6 @@ Content-Security-Policy each kind of response gets."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,9 +13,10 @@ from starlette.responses import HTMLResponse
 
 from syndicate.config import Settings
 from syndicate.content import header_safe
+from syndicate.resources import package_dir
 
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+TEMPLATE_DIR = package_dir("syndicate.web", "templates")
+STATIC_DIR = package_dir("syndicate.web", "static")
 
 # Our own pages: no script at all, styles only from /static/.
 PAGE_CSP = (
@@ -44,11 +44,14 @@ def static_html_csp(style_hashes: list[str]) -> str:
 
 
 class Pages:
-    """Renders the templates in ``web/templates`` inside the site's frame."""
+    """Renders the templates in ``web/templates`` (or the site's ``templates/pages/``) inside
+    the site's frame."""
 
     def __init__(self, settings: Settings) -> None:
+        # A site's own templates/pages/ overrides any page, file by file.
+        own = settings.root / "templates" / "pages"
         self.environment = Environment(
-            loader=FileSystemLoader(TEMPLATE_DIR),
+            loader=FileSystemLoader([*([own] if own.is_dir() else []), TEMPLATE_DIR]),
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,

@@ -20,12 +20,12 @@ from syndicate.audience import AddressError, normalize_address
 from syndicate.backends import BackendError
 from syndicate.delivery import Sender
 from syndicate.models import Subscriber, SubscriberStatus
-from syndicate.pipeline.send import PREFERENCES, UNSUBSCRIBE
+from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, link_url
 from syndicate.pipeline.subscriptions import (
     LinkError,
     NotConfigured,
+    UnknownCategory,
     confirm,
-    link_url,
     set_preferences,
     site_categories,
     subscribe,
@@ -78,7 +78,7 @@ class _Handlers:
         checked: frozenset[str] = frozenset(),
         error: str = "",
     ) -> Response:
-        categories = await run_in_threadpool(site_categories, self.ctx.store)
+        categories = await run_in_threadpool(site_categories, self.ctx.store, self.ctx.settings)
         return self.pages.render(
             "subscribe.html",
             status=status,
@@ -254,6 +254,10 @@ class _Handlers:
             )
         except LinkError as exc:
             return self._bad_link(exc)
+        except UnknownCategory as exc:
+            return self.pages.message(
+                400, "Unknown category", str(exc), "Nothing was changed.", headers=PRIVATE
+            )
         except NotConfigured:
             return self._unavailable()
         log.info("preferences: subscriber %d saved %d categories", saved.id, len(saved.categories))
@@ -266,7 +270,7 @@ class _Handlers:
             return self.pages.message(
                 404, "No such subscription", "This address is not on the list (any more)."
             )
-        categories = await run_in_threadpool(site_categories, self.ctx.store)
+        categories = await run_in_threadpool(site_categories, self.ctx.store, self.ctx.settings)
         chosen = {c.casefold() for c in subscriber.categories}
         return self.pages.render(
             "preferences.html",

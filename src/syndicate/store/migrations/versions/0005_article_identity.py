@@ -105,9 +105,7 @@ def _restore_descending_indexes() -> None:
         return
     op.drop_index("ix_articles_published_guid", table_name="articles")
     op.drop_index("ix_articles_category_published", table_name="articles")
-    op.create_index(
-        "ix_articles_published_guid", "articles", [sa.text("published DESC"), "guid"]
-    )
+    op.create_index("ix_articles_published_guid", "articles", [sa.text("published DESC"), "guid"])
     op.create_index(
         "ix_articles_category_published",
         "articles",

@@ -1,0 +1,182 @@
+"""`syndicate status`: articles, editions with their send state and ledger counts, the jobs of
+`syndicate run` with their next and last runs; as text or as one JSON document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from syndicate.cli.app import Context, echo_json, main, pass_ctx
+
+if TYPE_CHECKING:
+    from syndicate.config import Settings
+    from syndicate.store import JobRun, SendStatus, Store
+
+LAST_RUNS = 10
+EDITIONS = 10
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
+@pass_ctx
+def status(obj: Context, as_json: bool) -> None:
+    """Articles by category, the last gather, the editions (with their send: not started,
+    sending, paused and why, done; and the ledger's counts), and the jobs of `syndicate run`:
+    their next run times and their last runs."""
+    with obj.store() as store:
+        data = status_data(obj.settings, store, obj.now())
+    if as_json:
+        echo_json(data)
+    else:
+        for line in status_lines(data):
+            click.echo(line)
+
+
+def send_summary(status: SendStatus | None, counts: dict[str, int]) -> dict[str, Any]:
+    """An edition's send as data: state, why it paused, and the ledger's counts."""
+    if status is None:
+        state = "not started"
+    elif status.finished_at is not None:
+        state = "done"
+    elif status.paused_reason:
+        state = "paused"
+    else:
+        state = "sending"
+    return {
+        "state": state,
+        "paused_reason": status.paused_reason if status is not None else None,
+        "started": _iso(status.started_at if status else None),
+        "finished": _iso(status.finished_at if status else None),
+        "counts": counts,
+    }
+
+
+def status_data(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
+    last = store.last_gather()
+    editions = []
+    for week, created, count in store.editions()[:EDITIONS]:
+        editions.append(
+            {
+                "week": week,
+                "prepared": created.isoformat(),
+                "articles": count,
+                "send": send_summary(store.send_status(week), store.delivery_counts(week)),
+            }
+        )
+    return {
+        "articles": {
+            "total": store.article_count(),
+            "by_category": dict(store.categories()),
+            "unlisted": [
+                {
+                    "state": "draft" if article.status == "draft" else "scheduled",
+                    "title": article.title,
+                    "source": article.source,
+                    "dated": article.published.isoformat(),
+                }
+                for article in store.unlisted_articles(now)
+            ],
+        },
+        "last_gather": _iso(last),
+        "subscribers": store.subscriber_counts(),
+        "editions": editions,
+        "jobs": _jobs(settings, store, now),
+        "last_runs": [_run(run) for run in store.last_job_runs(LAST_RUNS)],
+    }
+
+
+def status_lines(data: dict[str, Any]) -> list[str]:
+    lines = [f"articles: {data['articles']['total']}"]
+    lines += [f"  {count:6d}  {name}" for name, count in data["articles"]["by_category"].items()]
+    lines += [
+        f"  {item['state']}: {item['title']} ({item['source']}, dated {item['dated']})"
+        for item in data["articles"]["unlisted"]
+    ]
+    lines.append(f"last gather: {data['last_gather'] or 'never'}")
+    people = ", ".join(f"{n} {status}" for status, n in data["subscribers"].items() if n)
+    lines.append(f"subscribers: {people or 'none'}")
+    lines.append(f"editions: {len(data['editions'])}")
+    for edition in data["editions"]:
+        send = edition["send"]
+        state = send["state"] + (f" ({send['paused_reason']})" if send["paused_reason"] else "")
+        counts = send["counts"]
+        shown = ", ".join(
+            f"{counts.get(key, 0)} {key}" for key in ("sent", "failed", "uncertain", "pending")
+        )
+        ledger = f"; {shown}" if send["state"] != "not started" else ""
+        lines.append(
+            f"  {edition['week']}  {edition['articles']} articles  prepared "
+            f"{edition['prepared']}  send: {state}{ledger}"
+        )
+    jobs = data["jobs"]
+    lines += [
+        "jobs of `syndicate run`:",
+        f"  gather  every {jobs['gather']['every']}; next {jobs['gather']['next_shown']}",
+        f"  digest  {jobs['digest']['schedule']}; next {jobs['digest']['next_shown']}",
+    ]
+    for item in jobs["due"]:
+        lines.append(
+            f"  due now: {item['action']} {item['week']} (scheduled {item['late_hours']:.1f} h "
+            "ago); `syndicate run` does it when it starts"
+        )
+    runs = data["last_runs"]
+    lines.append(f"last runs: {'none' if not runs else ''}".rstrip())
+    lines += [
+        f"  {r['started']}  {r['job']:7s} {r['outcome']:8s}{r['seconds']:8.1f}s  {r['detail']}"
+        f"  [{r['instance']}]"
+        for r in runs
+    ]
+    return lines
+
+
+def _jobs(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
+    from syndicate.config import format_duration
+    from syndicate.service.catchup import digests_due, send_state, weeks_to_check
+    from syndicate.service.jobs import GATHER
+    from syndicate.service.triggers import planned_runs
+
+    digest = settings.digest
+    when, tz = digest.weekly_time, ZoneInfo(digest.timezone)
+    planned = planned_runs(settings, now, store.last_success(GATHER))
+    states = {w: send_state(store.send_status(w)) for w in weeks_to_check(now, when, tz)}
+    due = [
+        {"action": item.action, "week": item.week, "late_hours": item.late.total_seconds() / 3600}
+        for item in digests_due(now, when, tz, digest.grace, states)
+    ]
+    return {
+        "gather": {
+            "every": format_duration(settings.schedule.gather_every),
+            "next": planned["gather"].isoformat(),
+            "next_shown": _when(planned["gather"], tz),
+        },
+        "digest": {
+            "schedule": f"{digest.schedule} {digest.timezone}",
+            "next": planned["digest"].isoformat(),
+            "next_shown": _when(planned["digest"], tz),
+        },
+        "due": due,
+    }
+
+
+def _when(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return f"{local.strftime('%a %Y-%m-%d %H:%M %Z')} ({moment.isoformat()})"
+
+
+def _run(run: JobRun) -> dict[str, Any]:
+    return {
+        "job": run.job,
+        "started": run.started.isoformat(timespec="seconds"),
+        "finished": run.finished.isoformat(timespec="seconds"),
+        "outcome": run.outcome,
+        "seconds": round(run.duration_seconds, 1),
+        "detail": run.detail,
+        "instance": run.instance,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

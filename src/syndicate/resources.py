@@ -1,0 +1,28 @@
+"""Package data as folders: the templates, static files and migrations shipped in the wheel.
+
+Found with ``importlib.resources``, so nothing depends on the repository's layout: the same
+call finds ``templates/email`` in a checkout (the editable install maps it) and in a wheel.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+
+class MissingPackageData(RuntimeError):
+    """A data folder the package should ship is not there (a broken install)."""
+
+
+def package_dir(package: str, *parts: str) -> Path:
+    """The folder ``parts`` inside ``package`` as a real path (installs are unzipped)."""
+    found = Path(str(files(package).joinpath(*parts)))
+    if not found.is_dir():
+        where = "/".join((package.replace(".", "/"), *parts))
+        raise MissingPackageData(f"{where}: not installed; reinstall syndicate")
+    return found
+
+
+def email_templates() -> Path:
+    """The default digest templates (``templates/email`` of the source tree)."""
+    return package_dir("syndicate.templates", "email")
