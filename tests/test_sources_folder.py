@@ -22,6 +22,7 @@ from syndicate.sources import (
     parse_file,
     scan_folder,
 )
+from syndicate.sources.folder_scan import read_regular_file
 
 TZ = ZoneInfo("America/New_York")
 MAX = 100_000
@@ -427,16 +428,33 @@ def test_markdown_url_gives_the_link_and_the_title_keys_the_article() -> None:
     assert obs.slug == "my-post"  # from the title, so a teaser card of that title is the same
 
 
-def test_markdown_slug_shapes_a_relative_link_only() -> None:
+def test_markdown_slug_is_the_key_and_leaves_the_link_empty() -> None:
     front = "title: T\ndate: 2024-06-01\nslug: Custom Slug!"
     (obs,) = parse(md(front), "a.md")
-    assert (obs.slug, obs.link) == ("t", "custom-slug")
+    assert (obs.slug, obs.key, obs.link) == ("t", "custom-slug", "")
+    assert obs.article_key == "custom-slug"
+
+
+def test_markdown_without_slug_is_keyed_by_its_title() -> None:
+    (obs,) = parse(md("title: Some Title\ndate: 2024-06-01"), "a.md")
+    assert (obs.slug, obs.key, obs.link) == ("some-title", "some-title", "")
+
+
+def test_markdown_draft_flag() -> None:
+    (obs,) = parse(md("title: T\ndate: 2024-06-01\ndraft: true"), "a.md")
+    assert obs.draft is True
+    (obs,) = parse(md("title: T\ndate: 2024-06-01\ndraft: false"), "a.md")
+    assert obs.draft is False
+    (obs,) = parse(md("title: T\ndate: 2024-06-01"), "a.md")
+    assert obs.draft is False
+    (obs,) = parse("Title\n\nMarch 3, 2024\n\nBody.")
+    assert obs.draft is False
 
 
 def test_markdown_url_wins_over_slug() -> None:
     front = "title: T\ndate: 2024-06-01\nslug: Custom Slug!\nurl: https://e.com/other/"
     (obs,) = parse(md(front), "a.md")
-    assert (obs.slug, obs.link) == ("t", "https://e.com/other/")
+    assert (obs.slug, obs.key, obs.link) == ("t", "custom-slug", "https://e.com/other/")
 
 
 @pytest.mark.parametrize(
@@ -597,26 +615,45 @@ def test_scan_folder_recursive_sorted_filtered(tmp_path: Path) -> None:
                 "image.png", ".hidden.txt", ".git/x.txt", "sub/.cache/y.md"]:  # fmt: skip
         _touch(tmp_path / rel, rel.encode())
     os.utime(tmp_path / "a.md", ns=(1_000_000_000, 1_700_000_000_123_456_789))
-    stats = scan_folder(tmp_path)
-    assert [s.relpath for s in stats] == [
-        "a.md",
-        "b.txt",
-        "sub/deeper/c.TXT",
-        "sub/z.markdown",
-    ]
+    scan = scan_folder(tmp_path)
+    stats = scan.files
+    assert [s.relpath for s in stats] == ["a.md", "b.txt", "sub/deeper/c.TXT", "sub/z.markdown"]
     assert stats[0] == FileStat("a.md", 4, 1_700_000_000_123_456_789)
     assert stats[1].size == len(b"b.txt")
+    assert scan.problems == []
 
 
-def test_scan_folder_skips_dangling_links_and_does_not_follow_dir_links(tmp_path: Path) -> None:
-    _touch(tmp_path / "real/a.txt")
-    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
-    (tmp_path / "dangling.txt").symlink_to(tmp_path / "missing.txt")
-    (tmp_path / "linked.md").symlink_to(tmp_path / "real/a.txt")
-    assert [s.relpath for s in scan_folder(tmp_path)] == ["linked.md", "real/a.txt"]
+def test_scan_folder_links(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    _touch(root / "real/a.txt")
+    outside = tmp_path / "passwd.txt"
+    _touch(outside, b"secret")
+    (root / "passwd.txt").symlink_to(outside)
+    (root / "loop").symlink_to(root, target_is_directory=True)
+    (root / "real/up").symlink_to(root / "real", target_is_directory=True)
+    (root / "d.txt").symlink_to(root / "missing.txt")
+    (root / "linked.md").symlink_to(root / "real/a.txt")
+    (root / "a").symlink_to(root / "x.txt")
+    (root / "x.txt").symlink_to(root / "a")
+    scan = scan_folder(root)
+    assert [s.relpath for s in scan.files] == ["linked.md", "real/a.txt"]
+    problems = dict(scan.problems)
+    assert problems["passwd.txt"] == "symbolic link points outside the source folder: skipped"
+    assert problems["x.txt"] == "cannot read: a loop of symbolic links"
+    assert "d.txt" in problems
+    assert "loop" in problems and "real/up" in problems
+
+
+def test_scan_folder_never_opens_a_fifo(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "f.txt")
+    scan = scan_folder(tmp_path)
+    assert scan.files == []
+    assert [p for p, _ in scan.problems] == ["f.txt"]
+    with pytest.raises(OSError):
+        read_regular_file(tmp_path / "f.txt")
 
 
 def test_scan_folder_empty_and_missing(tmp_path: Path) -> None:
-    assert scan_folder(tmp_path) == []
+    assert scan_folder(tmp_path).files == []
     with pytest.raises(FileNotFoundError):
         scan_folder(tmp_path / "nope")
