@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
@@ -25,7 +26,9 @@ from tests.feed_documents import (
     rss_items,
 )
 
+from syndicate.content import content_hash
 from syndicate.sources import ParseError, parse_feed, read_feed
+from syndicate.sources.feed_entries import UNDATED
 from syndicate.sources.feed_xml import declares_entities
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -39,7 +42,7 @@ def by_title(data: bytes, source_url: str = "https://feeds.example/feed") -> dic
 def test_rss_entries_become_sanitized_observations_with_their_own_zone() -> None:
     parsed = read_feed(RSS, source_url="https://birds.example/rss.xml", tz=NEW_YORK)
     assert parsed.format == "rss20"
-    first, second = (entry.observation for entry in parsed.entries)
+    first, second, _undated = (entry.observation for entry in parsed.entries)
     assert first.title == "Bitterns booming at dawn"
     assert first.slug == "bitterns-booming-at-dawn"
     assert first.published == datetime(2026, 11, 17, 6, 30, tzinfo=timezone(timedelta(hours=1)))
@@ -61,14 +64,17 @@ def test_rss_entries_become_sanitized_observations_with_their_own_zone() -> None
     assert second.published == datetime(2026, 11, 15, 9, 0, tzinfo=UTC)
 
 
-def test_duplicates_and_entries_without_a_date_are_left_out_with_reasons() -> None:
+def test_duplicates_are_dropped_and_an_entry_without_a_date_is_kept_undated() -> None:
     parsed = read_feed(RSS, source_url="https://birds.example/rss.xml", tz=NEW_YORK)
     assert [e.observation.title for e in parsed.entries] == [
         "Bitterns booming at dawn",
         "Counting teal on the lagoon",
+        "A note with no date",
     ]
+    assert [e.dated for e in parsed.entries] == [True, True, False]
+    assert parsed.entries[2].observation.published == UNDATED  # the gather dates it
     assert parsed.duplicates == 1
-    assert parsed.skipped == ("entry 4 ('A note with no date'): no date (published or updated)",)
+    assert parsed.skipped == ()
 
 
 def test_atom_html_title_is_text_and_content_is_sanitized() -> None:
@@ -91,7 +97,7 @@ def test_atom_html_title_is_text_and_content_is_sanitized() -> None:
 def test_json_feed_items() -> None:
     parsed = read_feed(JSON_FEED, source_url="https://kitchen.example/feed.json", tz=NEW_YORK)
     assert parsed.format == "json1.1"
-    bread, stock = (entry.observation for entry in parsed.entries)
+    bread, stock, undated = (entry.observation for entry in parsed.entries)
     assert bread.link == "https://kitchen.example/sourdough"
     assert bread.content == "<p>Cold retard overnight.</p>"
     assert (bread.summary, bread.author, bread.category) == (
@@ -103,12 +109,11 @@ def test_json_feed_items() -> None:
     assert bread.published == datetime(2026, 11, 19, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
     assert stock.content == "<p>Onion skins &amp; carrot ends &lt;b&gt;stay&lt;/b&gt; text.</p>"
     assert stock.published == datetime(2026, 11, 12, 18, 0, tzinfo=NEW_YORK)  # no zone: tz
-    assert parsed.skipped == (
-        "entry 3 ('No date here'): no date (published or updated)",
-        "entry 4: not a JSON object",
-    )
+    assert (undated.title, undated.published) == ("No date here", UNDATED)
+    assert parsed.skipped == ("entry 4: not a JSON object",)
     keys = [entry.key for entry in parsed.entries]
-    assert keys == ["guid:k-7", "guid:8"]
+    assert keys == ["guid:k-7", "guid:8", "guid:k-9"]
+    assert [o.key for o in (bread, stock, undated)] == keys
 
 
 def test_parse_feed_is_the_observations() -> None:
@@ -116,18 +121,45 @@ def test_parse_feed_is_the_observations() -> None:
     assert [o.slug for o in observations] == ["sharpening-honing-chisels", "gluing-up-a-table-top"]
 
 
-def test_an_entry_without_a_title_is_skipped() -> None:
+def test_an_entry_without_a_title_is_titled_by_its_text() -> None:
     data = RSS.replace(b"<title>Bitterns booming at dawn</title>", b"")
     parsed = read_feed(data, source_url="", tz=NEW_YORK)
-    assert "entry 1: no title" in parsed.skipped
-    assert len(parsed.entries) == 1
+    assert parsed.skipped == () and len(parsed.entries) == 3
+    untitled = parsed.entries[0].observation
+    assert untitled.title == "Three males calling from the north bed."
+    assert untitled.slug == "three-males-calling-from-the-north-bed"
+
+
+def test_entries_of_one_title_with_their_own_ids_are_distinct() -> None:
+    data = (
+        rss_items(3)
+        .replace(b"item number 1", b"item number 0")
+        .replace(b"item number 2", b"item number 0")
+    )
+    parsed = read_feed(data, source_url="", tz=UTC_ZONE)
+    assert [e.observation.title for e in parsed.entries] == ["item number 0"] * 3
+    assert len({e.key for e in parsed.entries}) == 3 and parsed.duplicates == 0
+
+
+def test_an_entry_with_no_id_no_link_and_no_date_is_skipped() -> None:
+    data = rss_items(1).replace(b"<guid>item-0</guid>", b"")
+    data = data.replace(b"<link>https://many.example/item/0</link>", b"")
+    data = re.sub(rb"<pubDate>[^<]*</pubDate>", b"", data)
+    parsed = read_feed(data, source_url="", tz=UTC_ZONE)
+    assert parsed.entries == ()
+    assert parsed.skipped == ("entry 1 ('item number 0'): no id, link, nor title and date",)
 
 
 def test_an_entry_without_guid_is_keyed_by_link_then_title() -> None:
     data = rss_items(2).replace(b"<guid>item-0</guid>", b"").replace(b"<guid>item-1</guid>", b"")
     data = data.replace(b"<link>https://many.example/item/1</link>", b"")
     keys = [entry.key for entry in read_feed(data, source_url="", tz=UTC_ZONE).entries]
-    assert keys == ["link:https://many.example/item/0", "title:item-number-1"]
+    (second,) = [e for e in read_feed(data, source_url="", tz=UTC_ZONE).entries if e.key != keys[0]]
+    moment = second.observation.published.astimezone(UTC).isoformat()
+    assert keys == [
+        "link:https://many.example/item/0",
+        "hash:" + content_hash(second.observation.title, moment),
+    ]
 
 
 UTC_ZONE = ZoneInfo("UTC")
