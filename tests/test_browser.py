@@ -50,7 +50,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 WEEK = "2026-W47"
-SECRET = "browser-test-secret"
+SECRET = "bLeEpZTeRI_olaP6y-ssWUjp5s3bRZGecGxgJ_W5Klc"
 FLAGS = (
     "--headless",
     "--no-sandbox",

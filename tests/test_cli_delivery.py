@@ -44,7 +44,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert CliRunner().invoke(main, ["init", str(tmp_path / "site")]).exit_code == 0
     site = tmp_path / "site"
     (site / "articles" / "dam.txt").write_text(ARTICLE, encoding="utf-8")
-    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "cli-secret")
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "tfFJOIr8vHjz46ain_Wx2fIRn9TLkDdErWQAliSwFwM")
     return site
 
 

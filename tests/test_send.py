@@ -22,7 +22,7 @@ from syndicate.store import Store
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday of 2026-W48
 WEEK = "2026-W48"
-SECRET = "test-secret-key-for-tokens"
+SECRET = "AFqM6Bln4J8zNJ1ddMVvhaFvY7a3VqMJUpHcjlfTDtg"
 API_KEY = "SG.test-key"
 
 

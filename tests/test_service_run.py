@@ -27,7 +27,7 @@ from syndicate.store import Store
 
 SYNDICATE = Path(sys.executable).with_name("syndicate")
 API_KEY = "SG.marker-run-key-51c0"
-SECRET_KEY = "marker-run-secret-e9a7"
+SECRET_KEY = "TTjbTGG0ACfkatIldobupYd_oUek3JthJoXNhpdE8us"
 W14_AT = utc(2026, 3, 30, 6, 0)  # mon 08:00 Europe/Berlin
 NOW = (W14_AT + timedelta(hours=2)).isoformat()  # the service was down at 08:00
 READERS = 3

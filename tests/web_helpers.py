@@ -25,7 +25,7 @@ from syndicate.pipeline import build_all_feeds
 from syndicate.store import Store
 from syndicate.web import WebOptions, create_app
 
-SECRET = "web-test-secret"
+SECRET = "w8g-cOD2A4SRFbqqoTpOfrX4UgCPg0KQEiqEI7FXL54"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # a Wednesday of 2026-W48
 SENT_WEEK = "2026-W47"
 UNSENT_WEEK = "2026-W48"

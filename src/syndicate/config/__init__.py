@@ -30,6 +30,7 @@ from syndicate.config.settings import (
     WebSettings,
 )
 from syndicate.config.values import (
+    MIN_KEY_BYTES,
     Duration,
     WeeklyTime,
     format_duration,
@@ -41,6 +42,7 @@ __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG",
     "ENV_PREFIX",
+    "MIN_KEY_BYTES",
     "SECRET_ENV",
     "ConfigError",
     "DeliverySettings",

@@ -86,7 +86,10 @@ def settings_reference() -> str:
 
 
 SECRET_HELP = {
-    "secret_key": "signs unsubscribe, preference and confirmation tokens (HMAC-SHA256).",
+    "secret_key": "signs unsubscribe, preference and confirmation tokens (HMAC-SHA256); "
+    "at least 32 random bytes as base64url, base64 or hex (`syndicate keygen` makes one).",
+    "secret_key_previous": "the key before the last rotation: tokens signed with it still "
+    "verify (links in mails already sent keep working), new tokens use SYNDICATE_SECRET_KEY.",
 }
 
 

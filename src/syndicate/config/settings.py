@@ -29,6 +29,7 @@ from syndicate.content import strip_control
 
 SECRET_ENV = {
     "secret_key": "SYNDICATE_SECRET_KEY",
+    "secret_key_previous": "SYNDICATE_SECRET_KEY_PREVIOUS",
 }
 
 
@@ -419,6 +420,12 @@ class Settings(BaseModel):
     @property
     def secret_key(self) -> str:
         return os.environ.get(SECRET_ENV["secret_key"], "")
+
+    @property
+    def previous_secret_keys(self) -> tuple[str, ...]:
+        """Keys that still verify tokens (but sign none): the one rotated out."""
+        previous = os.environ.get(SECRET_ENV["secret_key_previous"], "")
+        return (previous,) if previous else ()
 
     @property
     def web_url(self) -> str:

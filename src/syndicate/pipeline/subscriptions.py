@@ -314,7 +314,9 @@ def _secret(settings: Settings) -> str:
 def _verify(settings: Settings, token: str, purpose: str, now: datetime) -> str | int:
     secret = _secret(settings)
     try:
-        return tokens.verify(token, purpose, secret=secret, now=now)
+        return tokens.verify(
+            token, purpose, secret=secret, now=now, previous=settings.previous_secret_keys
+        )
     except tokens.TokenError as exc:
         raise LinkError(exc.reason) from None
 
