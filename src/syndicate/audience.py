@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from _csv import Reader
 
 CSV_HEADER = ("email", "name", "categories")
+NAME_LIMIT = 100  # characters of a subscriber's name, wherever it comes from
 ImportRow = tuple[str, str, frozenset[str]]  # (email, name, categories)
 
 
@@ -27,16 +28,26 @@ class CsvFormatError(ValueError):
     """The CSV file as a whole cannot be read (its header, typically)."""
 
 
-def normalize_address(text: str) -> str:
-    """The address in email-validator's normalized form (domain lower-cased, Unicode NFC)."""
+def normalize_address(text: str, *, smtputf8: bool = False) -> str:
+    """An address we can mail: email-validator's normalized local part and the domain in
+    its ASCII (IDNA) form, lower-cased.
+
+    A non-ASCII local part needs SMTPUTF8 all the way: refused unless ``smtputf8`` says
+    the configured sender delivers it."""
     candidate = text.strip()
     if not candidate:
         raise AddressError("The email address is empty.")
     try:
-        checked = validate_email(candidate, check_deliverability=False)
+        checked = validate_email(candidate, check_deliverability=False, allow_smtputf8=smtputf8)
     except EmailNotValidError as exc:
         raise AddressError(str(exc)) from None
-    return str(checked.normalized)
+    return f"{checked.local_part}@{checked.ascii_domain}"
+
+
+def subscriber_name(text: str) -> str:
+    """A subscriber's name as stored: on one line, no control characters, at most
+    NAME_LIMIT characters (a To: line stays far below RFC 5322's 998)."""
+    return clean_name(text)[:NAME_LIMIT].rstrip()
 
 
 def parse_categories(text: str) -> frozenset[str]:
@@ -111,7 +122,7 @@ def _row(fields: list[str]) -> ImportRow:
         address = normalize_address(email)
     except AddressError as exc:
         raise ValueError(f"bad address {_clean(email)!r}: {exc}") from None
-    return address, clean_name(name), parse_categories(categories)
+    return address, subscriber_name(name), parse_categories(categories)
 
 
 def _clean(text: str) -> str:

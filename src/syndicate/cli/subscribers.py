@@ -25,7 +25,12 @@ def subscribers() -> None:
 @pass_ctx
 def add(obj: Context, email: str, name: str, categories: str) -> None:
     """Add an active subscriber (the operator vouches for consent)."""
-    from syndicate.audience import AddressError, clean_name, normalize_address, parse_categories
+    from syndicate.audience import (
+        AddressError,
+        normalize_address,
+        parse_categories,
+        subscriber_name,
+    )
     from syndicate.models import SubscriberStatus
     from syndicate.store import DuplicateSubscriber
 
@@ -37,7 +42,7 @@ def add(obj: Context, email: str, name: str, categories: str) -> None:
         try:
             subscriber = store.add_subscriber(
                 address,
-                clean_name(name),
+                subscriber_name(name),
                 parse_categories(categories),
                 SubscriberStatus.ACTIVE,
                 obj.now(),

@@ -38,6 +38,7 @@ from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
 from syndicate.store.feed_state import FeedState
 from syndicate.store.jobs import JobOutcome, JobRun
 from syndicate.store.ledger import SendStatus
+from syndicate.store.links import LinkQueries  # issue 13
 from syndicate.store.migrate import prepare_schema
 from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, variant_key
 from syndicate.store.records import FileRecord, FileState
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 
-class Store:
+class Store(LinkQueries):
     def __init__(self, url: str) -> None:
         self._engine = make_engine(url)
         self._writer = writer(self._engine)

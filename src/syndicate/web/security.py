@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.datastructures import FormData, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -126,11 +126,34 @@ async def read_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
+_MAX_FIELDS = 64
+
+
 async def read_form(request: Request, limit: int) -> FormData:
-    """The form fields of a small POST; 413 past ``limit`` bytes, 400 for a file upload."""
+    """The form fields of a small POST; 413 past ``limit`` bytes, 400 for a file upload or
+    a body that is not UTF-8 (raw or percent-encoded): it is refused, never guessed at."""
     body = await read_body(request, limit)
     if body is None:
         raise HTTPException(413, "The form is too large.")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(400, "The form is not UTF-8.") from None
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(
+                text,
+                keep_blank_values=True,
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=_MAX_FIELDS,
+            )
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The form is not UTF-8.") from None
+        except ValueError:
+            raise HTTPException(400, "The form has too many fields.") from None
+        return FormData(list(pairs))
     sent = False
 
     async def replay() -> Message:
@@ -140,7 +163,7 @@ async def read_form(request: Request, limit: int) -> FormData:
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return await Request(request.scope, replay).form(max_files=0, max_fields=64)
+    return await Request(request.scope, replay).form(max_files=0, max_fields=_MAX_FIELDS)
 
 
 def text_field(form: FormData, name: str, limit: int = 1000) -> str:
