@@ -3,6 +3,7 @@ form POST needs: body size, same origin, the client's address."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -61,6 +62,41 @@ class SecurityHeaders:
             access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, millis)
 
 
+class BodyDeadline:
+    """A request body must have arrived ``seconds`` after the request began, or the request
+    gets 408 (a client trickling its body holds a connection no longer). Once the body is
+    complete, ``receive`` is left alone (a response may wait on it for a disconnect)."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        complete = False
+
+        async def bounded() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                log.debug("%s %s: the body took too long", scope["method"], scope["path"])
+                raise HTTPException(408, "The request took too long to arrive.") from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        await self.app(scope, receive if scope["method"] in _BODYLESS else bounded, send)
+
+
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TOKEN = re.compile(r"(token=)[^&\s\"']+")
 SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")
 
@@ -90,8 +126,9 @@ def protect_server_logs() -> None:
 
 
 def client_ip(request: Request) -> str:
-    """The peer's address (uvicorn's proxy_headers option puts a trusted proxy's
-    X-Forwarded-For here)."""
+    """The client's address: the peer's, or, behind a proxy named in ``web.trusted_proxies``,
+    the right-most untrusted hop of X-Forwarded-For (uvicorn puts it here; see
+    ``syndicate.service.webserver.server_config``)."""
     return request.client.host if request.client else "unknown"
 
 
