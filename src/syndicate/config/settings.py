@@ -176,6 +176,19 @@ class FetchSettings(Section):
     max_redirects: int = Field(
         5, ge=0, le=30, description="Redirects a feed source may take; one more fails it."
     )
+    max_entries: int = Field(
+        1_000,
+        gt=0,
+        description="Entries kept from one fetch of a feed source: the newest ones; how many "
+        "older ones were dropped is reported.",
+    )
+    concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Feed sources fetched at once; each is stored as soon as it is in, so a "
+        "slow source delays no other.",
+    )
     parse_timeout: float = Field(
         60.0,
         gt=0,

@@ -15,6 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
+from syndicate.pipeline.feed_schedule import Fetch, newest_entries
 from syndicate.pipeline.fetching import (
     Fetched,
     FetchError,
@@ -57,14 +58,16 @@ def gather_feed(
     report: GatherReport,
     on_error: Report,
     resolve: Resolver = system_resolver,
+    fetched_ahead: Fetch | None = None,
 ) -> None:
-    """Gather one feed source into the store; any failure is one error line for it."""
+    """Gather one feed source into the store; any failure is one error line for it.
+
+    ``fetched_ahead``: its fetch, already made (see feed_schedule); else it is made here."""
     run = _Source(settings, store, source, now, report, on_error)
     before = report.counts()
-    stored = store.feed_state(source.name)
-    known = stored if stored is not None and stored.url == source.url else None
+    known = known_state(store, source)
     try:
-        fetched = _fetch(settings, source.url, known, resolve)
+        fetched = (fetched_ahead or functools.partial(fetch, settings, source, known, resolve))()
         if fetched.not_modified and known is None:
             raise FetchError("HTTP 304 Not Modified, to a request that was not conditional")
         sha = hashlib.sha256(fetched.body).hexdigest() if not fetched.not_modified else ""
@@ -84,10 +87,18 @@ def gather_feed(
     record_run(store, source.name, now, now, report, before)
 
 
-def _fetch(
-    settings: Settings, location: str, known: FeedState | None, resolve: Resolver
+def known_state(store: Store, source: SourceSettings) -> FeedState | None:
+    """What the last fetch of this source's current URL left (validators, hash)."""
+    stored = store.feed_state(source.name)
+    return stored if stored is not None and stored.url == source.url else None
+
+
+def fetch(
+    settings: Settings, source: SourceSettings, known: FeedState | None, resolve: Resolver
 ) -> Fetched:
+    """The source's document: fetched (conditionally), or read from its file."""
     options = settings.fetch
+    location = source.url
     if not is_remote(location):
         return Fetched(location, False, read_feed_file(settings.path(location), options.max_bytes))
     return fetch_feed(
@@ -109,13 +120,14 @@ def _parse(settings: Settings, location: str, fetched: Fetched) -> ParsedFeed:
     )
     limit = settings.fetch.parse_timeout
     try:
-        return call_with_deadline(parse, (fetched.body,), limit)
+        parsed = call_with_deadline(parse, (fetched.body,), limit)
     except Overtime:
         raise ParseError(f"took longer than {limit:g}s to parse (fetch.parse_timeout)") from None
     except ParseError:
         raise
     except Exception as exc:
         raise ParseError(f"the parser failed: {type(exc).__name__}: {exc}") from None
+    return newest_entries(parsed, settings.fetch.max_entries)[0]
 
 
 def _store_entries(run: _Source, parsed: ParsedFeed) -> None:
