@@ -4,6 +4,7 @@ form POST needs: body size, same origin, the client's address."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import re
 import time
@@ -130,6 +131,17 @@ def client_ip(request: Request) -> str:
     the right-most untrusted hop of X-Forwarded-For (uvicorn puts it here; see
     ``syndicate.service.webserver.server_config``)."""
     return request.client.host if request.client else "unknown"
+
+
+def bearer_matches(request: Request, token: str) -> bool:
+    """Whether the request carries ``Authorization: Bearer <token>`` (constant-time compare);
+    always False when no token is configured."""
+    if not token:
+        return False
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8"))
 
 
 def same_origin(request: Request, web_url: str) -> bool:
