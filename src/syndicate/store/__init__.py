@@ -34,6 +34,7 @@ from syndicate.store import recipients as _recipients
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
 from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, writer
+from syndicate.store.event_batch import EventBatchQueries  # issue 13
 from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
 from syndicate.store.feed_state import FeedState
 from syndicate.store.jobs import JobOutcome, JobRun
@@ -66,7 +67,7 @@ __all__ = [
 ]
 
 
-class Store(LinkQueries):
+class Store(LinkQueries, EventBatchQueries):
     def __init__(self, url: str) -> None:
         self._engine = make_engine(url)
         self._writer = writer(self._engine)
