@@ -56,47 +56,54 @@ class HeaderDeadlineProtocol(H11Protocol):
     """uvicorn's h11 protocol, with a deadline for each request's line and headers: armed
     when the connection opens and after each response, disarmed once h11 has a whole
     request head. When it passes with the head still incomplete the connection is closed.
-    A response that ends before its request's body was all received closes it too."""
+
+    A response sent before its request's body was all in (413, 429, or 408 past
+    web.body_timeout) leaves the rest of the body the same time to arrive; then the
+    connection is closed too."""
 
     header_timeout: float = 10.0
-    _header_deadline: asyncio.TimerHandle | None = None
+    _deadline: asyncio.TimerHandle | None = None
+    _draining = False  # answered; the request's body is still coming
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_header_deadline()
+        self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_header_deadline()
+        self._disarm()
         super().connection_lost(exc)
 
     def handle_events(self) -> None:
         super().handle_events()
-        if self.conn.their_state is not h11.IDLE:
-            self._disarm_header_deadline()
+        state = self.conn.their_state
+        if self._draining and state is not h11.SEND_BODY:
+            self._draining = False  # the body is in: the next request's head is awaited
+            self._arm()
+        elif not self._draining and state is not h11.IDLE:
+            self._disarm()
 
     def on_response_complete(self) -> None:
-        if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
-            # Answered (413, or 408 for a body past web.body_timeout) before the body was
-            # all in: what is still coming is not read; the connection ends here.
-            self.transport.close()
-            return
+        self._draining = self.conn.their_state is h11.SEND_BODY
         super().on_response_complete()
         if not self.transport.is_closing():
-            self._arm_header_deadline()
+            self._arm()
 
-    def _arm_header_deadline(self) -> None:
-        self._disarm_header_deadline()
-        self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_late)
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.header_timeout, self._late)
 
-    def _disarm_header_deadline(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
 
-    def _headers_late(self) -> None:
-        self._header_deadline = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self.logger.debug("request headers not complete in %.0fs: closed", self.header_timeout)
+    def _late(self) -> None:
+        self._deadline = None
+        waiting = self.conn.their_state is h11.IDLE or (
+            self._draining and self.conn.their_state is h11.SEND_BODY
+        )
+        if waiting and not self.transport.is_closing():
+            self.logger.debug("request not complete in %.0fs: closed", self.header_timeout)
             self.transport.close()
 
 
