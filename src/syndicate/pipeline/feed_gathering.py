@@ -15,7 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
-from syndicate.pipeline.feed_schedule import Fetch, newest_entries
+from syndicate.pipeline.feed_schedule import Fetch, read_newest
 from syndicate.pipeline.fetching import (
     Fetched,
     FetchError,
@@ -26,7 +26,7 @@ from syndicate.pipeline.fetching import (
 )
 from syndicate.pipeline.gathered import GatherReport, Report, merge_and_store, record_run
 from syndicate.pipeline.isolation import Overtime, call_with_deadline
-from syndicate.sources.feed import ParsedFeed, ParseError, read_feed
+from syndicate.sources.feed import ParsedFeed, ParseError
 from syndicate.store import FeedState, FileRecord, Store
 
 _PASSWORD = re.compile(r"//([^/@:]*):[^/@]*@")  # user:password@ in a URL
@@ -111,23 +111,24 @@ def fetch(
 
 
 def _parse(settings: Settings, location: str, fetched: Fetched) -> ParsedFeed:
-    """read_feed in a child process, killed after fetch.parse_timeout (see isolation)."""
+    """read_feed in a child process, killed after fetch.parse_timeout (see isolation); only
+    the newest fetch.max_entries entries come back from it."""
     parse = functools.partial(
-        read_feed,
+        read_newest,
+        max_entries=settings.fetch.max_entries,
         source_url=fetched.url if is_remote(location) else "",
         tz=ZoneInfo(settings.site.timezone),
         content_type=fetched.content_type,
     )
     limit = settings.fetch.parse_timeout
     try:
-        parsed = call_with_deadline(parse, (fetched.body,), limit)
+        return call_with_deadline(parse, (fetched.body,), limit)
     except Overtime:
         raise ParseError(f"took longer than {limit:g}s to parse (fetch.parse_timeout)") from None
     except ParseError:
         raise
     except Exception as exc:
         raise ParseError(f"the parser failed: {type(exc).__name__}: {exc}") from None
-    return newest_entries(parsed, settings.fetch.max_entries)[0]
 
 
 def _store_entries(run: _Source, parsed: ParsedFeed) -> None:

@@ -12,10 +12,11 @@ import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
+from typing import Any
 
 from syndicate.config import Settings, SourceSettings
 from syndicate.pipeline.fetching import Fetched
-from syndicate.sources.feed import ParsedFeed
+from syndicate.sources.feed import ParsedFeed, read_feed
 from syndicate.store import FeedState
 
 Fetch = Callable[[], Fetched]  # the fetch of one source, or its FetchError
@@ -44,6 +45,12 @@ def fetching_ahead(
         yield ((futures[done], done.result) for done in as_completed(futures))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def read_newest(data: bytes, *, max_entries: int, **options: Any) -> ParsedFeed:
+    """``read_feed`` capped by ``newest_entries`` (in the parsing child, so that only the
+    kept entries travel back)."""
+    return newest_entries(read_feed(data, **options), max_entries)[0]
 
 
 def newest_entries(parsed: ParsedFeed, limit: int) -> tuple[ParsedFeed, int]:
