@@ -155,13 +155,13 @@ def test_a_second_gather_asks_conditionally_and_parses_nothing(
     )
     pipeline.gather(settings, store, now=NOW)
     parsed: list[str] = []
-    real = feed_gathering.read_feed
+    real = feed_gathering.read_newest
 
     def counting(data: bytes, **kwargs: Any) -> Any:
         parsed.append(kwargs["source_url"])
         return real(data, **kwargs)
 
-    monkeypatch.setattr(feed_gathering, "read_feed", counting)
+    monkeypatch.setattr(feed_gathering, "read_newest", counting)
     second = pipeline.gather(settings, store, now=NOW + timedelta(minutes=15))
     assert server.seen("/rss")[1].headers["if-none-match"] == '"rss-1"'
     assert server.seen("/atom")[1].headers["if-modified-since"] == "Wed, 18 Nov 2026 19:00:00 GMT"
