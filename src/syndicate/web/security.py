@@ -117,13 +117,24 @@ def _redact(value: Any) -> Any:
     return _TOKEN.sub(r"\1[redacted]", value) if isinstance(value, str) else value
 
 
+class QuietBadRequests(logging.Filter):
+    """uvicorn's "Invalid HTTP request received." (a 400 for bytes that are not HTTP) becomes
+    a debug line: anyone can send such bytes, and a warning each time would flood the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.msg == "Invalid HTTP request received.":
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
 def protect_server_logs() -> None:
     """Put RedactTokens on uvicorn's loggers (once): should its access log be on after all,
-    it prints no token."""
+    it prints no token; and QuietBadRequests."""
     for name in SERVER_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactTokens) for f in logger.filters):
-            logger.addFilter(RedactTokens())
+        for kind in (RedactTokens, QuietBadRequests):
+            if not any(isinstance(f, kind) for f in logger.filters):
+                logger.addFilter(kind())
 
 
 def client_ip(request: Request) -> str:
