@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1_000_000)
     parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args()
-    os.environ.setdefault("SYNDICATE_SECRET_KEY", "bench-secret")
+    os.environ.setdefault("SYNDICATE_SECRET_KEY", "yP5I2y2VBSkgim5axroR7OiXn6qyDFNxVJLrasTzEP0")
     with tempfile.TemporaryDirectory(prefix="syndicate-bench-send-") as name:
         tmp = Path(name)
         settings = Settings.model_validate(

@@ -213,6 +213,23 @@ def trickle(interval: float, total: int = 10_000) -> Route:
     return route
 
 
+def trickle_head(interval: float) -> Route:
+    """A status line and headers that do not end, one byte every ``interval`` seconds (for
+    400 bytes: a fetch that ignores its deadline fails rather than hangs)."""
+
+    def route(handler: _Handler) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nX-Slow: "
+        for index in range(400):
+            if handler.owner.stop.wait(interval):
+                return
+            try:
+                handler.write(head[index : index + 1] or b"x")
+            except OSError:
+                return
+
+    return route
+
+
 def huge(size: int, *, declare_length: bool, encoding: str = "") -> Route:
     """``size`` bytes of a feed-looking body, streamed in 64 KiB chunks; with
     ``declare_length`` it says how long it is, else it is sent chunked. With encoding

@@ -20,7 +20,7 @@ from syndicate.service.jobs import JobEnv, Jobs
 from syndicate.service.logs import EventLog, log_handler
 from syndicate.store import Store
 
-SECRET = "service-test-secret-key"
+SECRET = "0ZuiqOvWsK4s0ZxRCiRj62SVof4kjkmbozWYvSFNOFw"
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August")
 MONTHS += ("September", "October", "November", "December")
 

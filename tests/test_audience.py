@@ -21,7 +21,7 @@ from syndicate.audience import (
     [
         ("ann@example.com", "ann@example.com"),
         ("  Ann@Example.COM \n", "Ann@example.com"),  # domain lower-cased, local part kept
-        ("jörg@bücher.example.org", "jörg@bücher.example.org"),
+        ("joerg@Bücher.example.org", "joerg@xn--bcher-kva.example.org"),  # IDNA, ASCII
         ("first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk"),
     ],
 )
@@ -38,6 +38,7 @@ def test_good_addresses_are_normalized(given: str, expected: str) -> None:
         ("ann@localhost", "should have a period"),
         ("a..b@example.com", "two periods in a row"),
         ("ann@exa mple.com", "invalid characters"),
+        ("üñí@exämple.com", "Internationalized characters before the @-sign"),
         ("ann@example.com\r\nBcc: eve@example.com", "invalid characters"),
     ],
 )

@@ -50,7 +50,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 WEEK = "2026-W47"
-SECRET = "browser-test-secret"
+SECRET = "bLeEpZTeRI_olaP6y-ssWUjp5s3bRZGecGxgJ_W5Klc"
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -186,13 +186,15 @@ def test_pages_in_chromium_and_subscribing_through_the_form(
     assert mail["To"] == "Dana <dana@example.org>"
     (confirm,) = links(text_part(mail), "confirm")
     browser.get(confirm)
-    assert browser.find_element(By.TAG_NAME, "h1").text == "You are subscribed"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Confirm your subscription"
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    WebDriverWait(browser, 10).until(expected_conditions.title_contains("You are subscribed"))
     dana = store.find_subscriber("dana@example.org")
     assert dana is not None and dana.status is SubscriberStatus.ACTIVE
     assert dana.categories == {"Events"}
 
     # The unsubscribe page's button: a POST from a "no-referrer" page (Origin: null).
-    token = tokens.sign(UNSUBSCRIBE, dana.id, secret=SECRET, now=NOW, ttl=None)
+    token = tokens.sign(UNSUBSCRIBE, dana.token_id, secret=SECRET, now=NOW, ttl=None)
     browser.get(f"{base}unsubscribe?token={token}")
     shot(browser, shots, "unsubscribe")
     after_get = store.find_subscriber("dana@example.org")

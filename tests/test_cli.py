@@ -114,11 +114,11 @@ def test_preview_of_a_bad_week_is_a_clear_error(site: Path) -> None:
 
 
 def test_config_show_redacts_secrets(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "very-secret-token-key")
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "VKLExOMNBlWFtYexvDUzwsj6Gl8EXfWjzOOUufJ8HWo")
     monkeypatch.setenv("SYNDICATE_FEEDS__ITEMS", "7")
     code, out, _ = invoke(site, "config", "show")
     assert code == 0
-    assert "very-secret-token-key" not in out and "********" in out
+    assert "VKLExOMNBlWFtYexvDUzwsj6Gl8EXfWjzOOUufJ8HWo" not in out and "********" in out
     assert "items = 7" in out
 
 

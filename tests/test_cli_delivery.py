@@ -63,7 +63,7 @@ def make_site(site: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         config.read_text().replace("[categories]\n", '[categories]\nEvents = ["star party"]\n')
     )
     (site / "articles" / "dam.txt").write_text(ARTICLE, encoding="utf-8")
-    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "cli-secret")
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "tfFJOIr8vHjz46ain_Wx2fIRn9TLkDdErWQAliSwFwM")
     return site
 
 
@@ -181,7 +181,7 @@ def test_send_refuses_the_example_defaults_naming_each(
 ) -> None:
     assert CliRunner().invoke(main, ["init", str(tmp_path / "new")]).exit_code == 0
     site = tmp_path / "new"
-    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "cli-secret")
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "0ZuiqOvWsK4s0ZxRCiRj62SVof4kjkmbozWYvSFNOFw")
     monkeypatch.setenv("SYNDICATE_WEB__BASE_URL", "https://list.example.org/")
     (site / "articles" / "dam.txt").write_text(ARTICLE, encoding="utf-8")
     run(site, "gather")

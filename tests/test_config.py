@@ -168,7 +168,7 @@ def test_missing_config_file_is_named(tmp_path: Path) -> None:
 
 
 def test_secrets_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "s3cr3t-value")
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", "bdhpLJMzDGoNlbkF9qooSlVDZujCiyqwba_A5M_3OxA")
     shown = repr(effective_settings(Settings()))
-    assert "s3cr3t-value" not in shown
+    assert "bdhpLJMzDGoNlbkF9qooSlVDZujCiyqwba_A5M_3OxA" not in shown
     assert "********" in shown

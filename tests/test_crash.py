@@ -99,7 +99,11 @@ def test_sigkill_at_any_moment_never_duplicates_nor_skips(tmp_path: Path) -> Non
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     config = write_site(tmp_path, port)
-    env = {**os.environ, "SYNDICATE_SECRET_KEY": "crash-secret", "SYNDICATE_NOW": NOW}
+    env = {
+        **os.environ,
+        "SYNDICATE_SECRET_KEY": "O_iz6H3BghLJ83tv0BXLBpOK3eVxUZgabTGgA0W57dM",
+        "SYNDICATE_NOW": NOW,
+    }
     settings = load_settings(config, env={})
     readers = [f"reader{i}@example.com" for i in range(READERS)]
     with Store(settings.database_url) as store:

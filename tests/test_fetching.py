@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 from tests.feed_documents import RSS
-from tests.feed_servers import FeedServer, huge, never_answer, redirect, static, trickle
+from tests.feed_servers import (
+    FeedServer,
+    huge,
+    never_answer,
+    redirect,
+    static,
+    trickle,
+    trickle_head,
+)
 
 from syndicate.config.settings import FetchSettings
 from syndicate.pipeline import fetching
@@ -168,6 +176,16 @@ def test_a_server_that_trickles_is_cut_off_by_the_total_timeout(server: FeedServ
     with pytest.raises(FetchError, match=r"took longer than 0\.5s \(fetch\.total_timeout\)"):
         fetch_feed(url, options(read_timeout=1, total_timeout=0.5))
     assert elapsed(started) < 3
+
+
+def test_a_status_line_and_headers_that_trickle_are_cut_off_by_the_total_timeout(
+    server: FeedServer,
+) -> None:
+    # Each byte comes well within the read timeout, so only the overall deadline can end it.
+    url = server.add("/head", trickle_head(0.05))
+    with pytest.raises(FetchError, match=r"took longer than 0\.5s \(fetch\.total_timeout\)"):
+        fetch_feed(url, options(read_timeout=5, total_timeout=0.5))
+    assert server.bytes_sent["/head"] < 400, "the fetch gave up before the server did"
 
 
 def test_a_declared_50_mb_body_is_refused_unread(server: FeedServer) -> None:

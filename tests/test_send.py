@@ -22,7 +22,7 @@ from syndicate.store import Store
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday of 2026-W48
 WEEK = "2026-W48"
-SECRET = "test-secret-key-for-tokens"
+SECRET = "AFqM6Bln4J8zNJ1ddMVvhaFvY7a3VqMJUpHcjlfTDtg"
 API_KEY = "SG.test-key"
 
 
@@ -111,7 +111,8 @@ def test_each_message_carries_signed_links_and_list_headers(
     assert https.startswith("https://astro.example.org/unsubscribe?token=")
     assert mailto.startswith("mailto:digest@astro.example.org?subject=unsubscribe")
     token = parse_qs(urlsplit(https).query)["token"][0]
-    assert tokens.verify(token, UNSUBSCRIBE, secret=SECRET, now=NOW) == subscriber.id
+    assert tokens.verify(token, UNSUBSCRIBE, secret=SECRET, now=NOW) == subscriber.token_id
+    assert len(subscriber.token_id) == 22, "random, not the sequential row id"
     with pytest.raises(tokens.TokenError):
         tokens.verify(token, PREFERENCES, secret=SECRET, now=NOW)
     assert "List-Id" in headers and message.custom_args["week"] == WEEK

@@ -26,7 +26,7 @@ from syndicate.service.logs import REDACTED, EventLog, log_handler
 from syndicate.service.runner import secret_values
 
 API_KEY = "SG.marker-api-key-7f3a9c"
-SECRET_KEY = "marker-secret-key-b41d02"
+SECRET_KEY = "V1cH0sVahW3nsFOhs4BjHzkYUXDjhDoMvWQ7p_Bo8-Q"
 W14_AT = utc(2026, 3, 30, 6, 0)
 
 

@@ -27,7 +27,7 @@ from syndicate.store import Store
 
 SYNDICATE = Path(sys.executable).with_name("syndicate")
 API_KEY = "SG.marker-run-key-51c0"
-SECRET_KEY = "marker-run-secret-e9a7"
+SECRET_KEY = "TTjbTGG0ACfkatIldobupYd_oUek3JthJoXNhpdE8us"
 W14_AT = utc(2026, 3, 30, 6, 0)  # mon 08:00 Europe/Berlin
 NOW = (W14_AT + timedelta(hours=2)).isoformat()  # the service was down at 08:00
 READERS = 3
@@ -126,6 +126,7 @@ def service_env(site: Path, **settings: str) -> dict[str, str]:
     env.update(
         SENDGRID_API_KEY=API_KEY,
         SYNDICATE_SECRET_KEY=SECRET_KEY,
+        SYNDICATE_METRICS_TOKEN="run-metrics-token-77b2",
         SYNDICATE_DIGEST__TIMEZONE="Europe/Berlin",
         SYNDICATE_SCHEDULE__GATHER_EVERY="1s",
         SYNDICATE_SCHEDULE__LEASE_CHECK="0.2s",
@@ -164,7 +165,8 @@ def test_the_service_gathers_sends_the_missed_monday_and_stops_cleanly(
     events = service.events()
     if count("web.listening")(events):
         port = env["SYNDICATE_WEB__PORT"]
-        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        token = {"Authorization": f"Bearer {env['SYNDICATE_METRICS_TOKEN']}"}
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", headers=token, timeout=5)
         assert health.status_code == 200, health.text
         assert health.json()["scheduler"]["leader"] is True
     else:

@@ -39,10 +39,16 @@ def scheduler_state(running: bool = True) -> Mapping[str, Any]:
 @pytest.fixture
 def site(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    monkeypatch.setenv("SYNDICATE_METRICS_TOKEN", METRICS_TOKEN)
     yield from open_site(tmp_path, database_url)
 
 
-def client_for(site: Site, health: Any = None) -> TestClient:
+METRICS_TOKEN = "metrics-token-4c1e9a"
+OPERATOR = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
+def client_for(site: Site, health: Any = None, *, public: bool = False) -> TestClient:
+    """A client that, unless ``public``, carries the operator's bearer token."""
     app = create_app(
         site.settings,
         site.store,
@@ -51,7 +57,7 @@ def client_for(site: Site, health: Any = None) -> TestClient:
         health=health,
         options=WebOptions(),
     )
-    return TestClient(app)
+    return TestClient(app, headers={} if public else OPERATOR)
 
 
 def test_healthz_without_a_scheduler(site: Site) -> None:
@@ -90,13 +96,17 @@ def test_healthz_is_degraded_without_the_sendgrid_key(
 ) -> None:
     monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
     monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+    monkeypatch.setenv("SYNDICATE_METRICS_TOKEN", METRICS_TOKEN)
     for site in open_site(tmp_path, database_url):
         settings = site.settings.model_copy(
             update={"delivery": DeliverySettings(backend="sendgrid")}
         )
         app = create_app(settings, site.store, sender_factory=site.sender, clock=site.clock)
-        body = TestClient(app).get("/healthz").json()
-        assert body["degraded"] == ["$SENDGRID_API_KEY is not set: no sending"]
+        response = TestClient(app).get("/healthz", headers=OPERATOR)
+        assert response.status_code == 503
+        assert response.json()["degraded"] == ["$SENDGRID_API_KEY is not set: no sending"]
+        public = TestClient(app).get("/healthz")
+        assert (public.status_code, public.json()) == (503, {"status": "degraded"})
 
 
 def test_healthz_reports_the_scheduler_and_next_runs(site: Site) -> None:
@@ -185,3 +195,48 @@ def test_exposition_escapes_label_values() -> None:
     out.gauge("x", "help", [({"job": 'a"b\\c\nd'}, 1.5), ({}, 2)])
     out.gauge("empty", "nothing", [])
     assert out.text() == '# HELP x help\n# TYPE x gauge\nx{job="a\\"b\\\\c\\nd"} 1.5\nx 2\n'
+
+
+# --- issue 13: operational endpoints behind a credential ---------------------------------
+
+
+def test_the_public_sees_only_ok_or_degraded(site: Site) -> None:
+    healthy = client_for(site, scheduler_state, public=True).get("/healthz")
+    assert (healthy.status_code, healthy.json()) == (200, {"status": "ok"})
+    stopped = client_for(site, lambda: scheduler_state(running=False), public=True)
+    response = stopped.get("/healthz")
+    assert (response.status_code, response.json()) == (503, {"status": "degraded"})
+    wrong = client_for(site, scheduler_state, public=True)
+    response = wrong.get("/healthz", headers={"Authorization": "Bearer not-it"})
+    assert response.json() == {"status": "ok"}
+
+
+def test_metrics_need_the_token(site: Site) -> None:
+    public = client_for(site, scheduler_state, public=True)
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": METRICS_TOKEN}):
+        response = public.get("/metrics", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert "syndicate_subscribers" not in response.text
+    assert client_for(site, scheduler_state).get("/metrics").status_code == 200
+
+
+def test_metrics_without_a_configured_token_are_not_there(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SYNDICATE_METRICS_TOKEN")
+    client = client_for(site, scheduler_state)
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_metrics_public_opens_metrics_but_not_the_health_details(site: Site) -> None:
+    settings = site.settings.model_copy(
+        update={"web": site.settings.web.model_copy(update={"metrics_public": True})}
+    )
+    app = create_app(
+        settings, site.store, sender_factory=site.sender, clock=site.clock, options=WebOptions()
+    )
+    client = TestClient(app)
+    assert client.get("/metrics").status_code == 200
+    assert client.get("/healthz").json() == {"status": "ok"}

@@ -111,6 +111,9 @@ def test_subscribe_and_confirm_over_the_wire(served: tuple[Site, str]) -> None:
         (confirm,) = links(text_part(read_mail(eml)), "confirm")
         assert confirm.startswith(f"{base}confirm?token=")
         assert http.get(confirm).status_code == 200
+        pending = site.store.find_subscriber("cara@example.org")
+        assert pending is not None and pending.status is SubscriberStatus.PENDING
+        assert http.post(confirm).status_code == 200
     cara = site.store.find_subscriber("cara@example.org")
     assert cara is not None and cara.status is SubscriberStatus.ACTIVE
 

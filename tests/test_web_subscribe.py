@@ -76,13 +76,19 @@ def test_double_opt_in_from_form_to_mail_to_confirmation(client: TestClient, sit
     html_part = mail.get_body(preferencelist=("html",))
     assert html_part is not None and "Millbrook &lt;Test&gt; Society" in html_part.get_content()
 
-    confirmed = client.get(confirm_link(site))
+    page = client.get(confirm_link(site))
+    assert page.status_code == 200 and "Confirm my subscription" in page.text
+    assert 'method="post"' in page.text and page.headers["cache-control"] == "no-store"
+    still = site.store.find_subscriber("bob@example.org")
+    assert still is not None and still.status is SubscriberStatus.PENDING, "GET changes nothing"
+    confirmed = client.post(confirm_link(site))
     assert confirmed.status_code == 200 and "You are subscribed" in confirmed.text
     assert confirmed.headers["cache-control"] == "no-store"
     active = site.store.find_subscriber("bob@example.org")
     assert active is not None and active.status is SubscriberStatus.ACTIVE
     assert active.confirmed_at is not None
-    assert client.get(confirm_link(site)).status_code == 200, "following it twice is fine"
+    assert client.post(confirm_link(site)).status_code == 200, "following it twice is fine"
+    assert "You are subscribed" in client.get(confirm_link(site)).text
 
 
 def test_the_answer_tells_nobody_who_is_subscribed(client: TestClient, site: Site) -> None:
@@ -116,7 +122,7 @@ def test_one_who_left_can_come_back_through_the_same_opt_in(client: TestClient, 
     client.post("/subscribe", data=FORM)
     bob = site.store.get_subscriber(sid)
     assert bob is not None and bob.status is SubscriberStatus.UNSUBSCRIBED
-    assert client.get(confirm_link(site)).status_code == 200
+    assert client.post(confirm_link(site)).status_code == 200
     bob = site.store.get_subscriber(sid)
     assert bob is not None and bob.status is SubscriberStatus.ACTIVE
 
@@ -152,11 +158,12 @@ def test_expired_tampered_and_foreign_tokens_confirm_nothing(
     assert pending is not None
     unsubscribe = tokens.sign(UNSUBSCRIBE, pending.id, secret=SECRET, now=site.clock(), ttl=None)
     for bad in (f"/confirm?token={tampered}", f"/confirm?token={unsubscribe}", "/confirm"):
-        response = client.get(bad)
-        assert response.status_code == 400, bad
-        assert "Nothing was changed" in response.text
+        for method in ("GET", "POST"):
+            response = client.request(method, bad)
+            assert response.status_code == 400, bad
+            assert "Nothing was changed" in response.text
     site.clock.advance(hours=48)
-    expired = client.get(link)
+    expired = client.post(link)
     assert expired.status_code == 400 and "expired" in expired.text
     bob = site.store.find_subscriber("bob@example.org")
     assert bob is not None and bob.status is SubscriberStatus.PENDING
@@ -168,8 +175,11 @@ def test_a_link_never_confirms_someone_else_with_the_same_id(
     client.post("/subscribe", data=FORM)
     link = confirm_link(site)
     site.store.remove_subscriber("bob@example.org")
-    response = client.get(link)
-    assert response.status_code == 400
+    client.post("/subscribe", data=FORM)  # the same address again: a new row
+    assert client.post(link).status_code == 400
+    assert client.get(link).status_code == 400
+    bob = site.store.find_subscriber("bob@example.org")
+    assert bob is not None and bob.status is SubscriberStatus.PENDING
 
 
 def test_limits_per_client_address_and_per_mail_address(site: Site) -> None:
@@ -256,3 +266,72 @@ def test_a_site_may_override_a_page(site: Site) -> None:
     response = TestClient(site.app()).get("/subscribe")
     assert response.status_code == 200 and "Our own words" in response.text
     assert 'action="/subscribe"' in response.text
+
+
+# --- issue 13: confirmations are POSTs and never undo a choice ---------------------------
+
+
+def test_an_old_confirmation_link_never_undoes_an_unsubscribe(
+    client: TestClient, site: Site
+) -> None:
+    client.post("/subscribe", data=FORM)
+    link = confirm_link(site)
+    assert client.post(link).status_code == 200
+    bob = site.store.find_subscriber("bob@example.org")
+    assert bob is not None and bob.status is SubscriberStatus.ACTIVE
+    assert unsubscribe_via(site, bob.id) is SubscriberStatus.UNSUBSCRIBED
+    # A person or a mail scanner opens the old link again, and presses its button.
+    assert client.get(link).status_code == 400
+    again = client.post(link)
+    assert again.status_code == 400 and "Subscribe again" in again.text
+    bob = site.store.find_subscriber("bob@example.org")
+    assert bob is not None and bob.status is SubscriberStatus.UNSUBSCRIBED
+
+
+def unsubscribe_via(site: Site, sid: int) -> SubscriberStatus:
+    from syndicate.pipeline.subscriptions import unsubscribe
+
+    bob = site.store.get_subscriber(sid)
+    assert bob is not None
+    token = tokens.sign(UNSUBSCRIBE, bob.token_id, secret=SECRET, now=site.clock(), ttl=None)
+    left = unsubscribe(site.settings, site.store, token, now=site.clock())
+    assert left is not None
+    return left.status
+
+
+def test_only_the_newest_request_confirms(client: TestClient, site: Site) -> None:
+    client.post("/subscribe", data=FORM)
+    first = confirm_link(site)
+    site.clock.advance(minutes=5)
+    client.post("/subscribe", data=FORM)
+    second = confirm_link(site)
+    assert client.post(first).status_code == 400
+    bob = site.store.find_subscriber("bob@example.org")
+    assert bob is not None and bob.status is SubscriberStatus.PENDING
+    assert client.post(second).status_code == 200
+
+
+@pytest.mark.parametrize("status", [SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED])
+def test_bounced_and_complained_are_never_reactivated_by_a_link(
+    client: TestClient, site: Site, status: SubscriberStatus
+) -> None:
+    client.post("/subscribe", data=FORM)
+    link = confirm_link(site)
+    bob = site.store.find_subscriber("bob@example.org")
+    assert bob is not None
+    site.store.set_status(bob.id, status, site.clock())
+    for method in ("GET", "POST"):
+        assert client.request(method, link).status_code == 400
+    assert site.store.get_subscriber(bob.id).status is status  # type: ignore[union-attr]
+    client.post("/subscribe", data=FORM)  # asking again sends nothing to such an address
+    assert len(site.mails()) == 1
+
+
+def test_links_name_a_random_token_id_not_the_row_id(client: TestClient, site: Site) -> None:
+    client.post("/subscribe", data=FORM)
+    token = confirm_link(site).split("token=")[1]
+    bob = site.store.find_subscriber("bob@example.org")
+    assert bob is not None
+    subject = tokens.verify(token, "confirm", secret=SECRET, now=site.clock())
+    assert isinstance(subject, str) and subject.startswith(f"{bob.token_id}:")
+    assert str(bob.id) not in subject.split(":")

@@ -18,14 +18,15 @@ from typing import Any
 
 import uvicorn
 
-from syndicate.config import Settings
+from syndicate.config import Settings, WebSettings
 from syndicate.delivery.outbox import OutboxSender
 from syndicate.models import Article, SubscriberStatus
 from syndicate.pipeline import build_all_feeds
+from syndicate.service.webserver import server_config
 from syndicate.store import Store
 from syndicate.web import WebOptions, create_app
 
-SECRET = "web-test-secret"
+SECRET = "w8g-cOD2A4SRFbqqoTpOfrX4UgCPg0KQEiqEI7FXL54"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # a Wednesday of 2026-W48
 SENT_WEEK = "2026-W47"
 UNSENT_WEEK = "2026-W48"
@@ -183,14 +184,15 @@ def free_socket() -> socket.socket:
 
 
 @contextmanager
-def serve(app: Any, sock: socket.socket) -> Iterator[str]:
+def serve(app: Any, sock: socket.socket, web: WebSettings | None = None) -> Iterator[str]:
     """Run ``app`` under a real uvicorn on ``sock`` in a thread; yields its base URL.
 
-    As ``syndicate run`` must: no uvicorn access log (it prints query strings, and ours hold
-    tokens), and uvicorn leaves the logging configuration alone.
+    With the configuration ``syndicate run`` gives it (``server_config``): no uvicorn access
+    log (it prints query strings, and ours hold tokens), uvicorn leaves the logging
+    configuration alone, forwarded headers only from ``web.trusted_proxies``, the header
+    timeout.
     """
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, web or WebSettings()))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -116,6 +116,7 @@ class Subscriber:
     categories: frozenset[str] = frozenset()  # empty = all categories
     created_at: datetime | None = None
     confirmed_at: datetime | None = None
+    token_id: str = field(default="", compare=False)  # random: what links name (issue 13)
 
 
 class DeliveryState(enum.StrEnum):

@@ -14,7 +14,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from syndicate.audience import AddressError, clean_name, normalize_address, parse_categories
+from syndicate.audience import (
+    AddressError,
+    clean_name,
+    normalize_address,
+    parse_categories,
+    subscriber_name,
+)
 from syndicate.models import Subscriber, SubscriberStatus
 
 EXPORT_HEADER = ("email", "name", "categories", "cadence", "status", "created", "confirmed")
@@ -205,7 +211,7 @@ class _Columns:
             raise ValueError(f"cadence {cadence!r}: this version sends only {', '.join(CADENCES)}")
         return SubscriberRecord(
             email=address,
-            name=clean_name(name),
+            name=subscriber_name(name),
             categories=categories,
             status=self._status(get),
             created=_moment("created", get(self.created)),

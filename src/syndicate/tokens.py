@@ -4,6 +4,10 @@ A token is ``<payload>.<mac>``, both base64url without padding: the payload is c
 ``{"p": purpose, "s": subject id, "e": expiry epoch seconds or null}`` and the MAC is
 HMAC-SHA256 over a version tag and the payload. The purpose is inside the signed payload,
 so a token made for one purpose never verifies for another.
+
+The MAC key is the key's text as UTF-8 (the settings check that it is random enough:
+``syndicate.config.values.key_problem``). ``verify`` also accepts tokens signed with
+previous keys (key rotation).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -97,14 +102,27 @@ _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 
 
-def verify(token: str, purpose: str, *, secret: str, now: datetime) -> str | int:
-    """The subject id the token was signed for; raises TokenError when it is not valid."""
-    key = _key(secret)
+def verify(
+    token: str,
+    purpose: str,
+    *,
+    secret: str,
+    now: datetime,
+    previous: Sequence[str] = (),
+) -> str | int:
+    """The subject id the token was signed for; raises TokenError when it is not valid.
+
+    A token signed with one of the ``previous`` keys is valid too (key rotation)."""
+    keys = [_key(secret), *(_key(old) for old in previous if old)]
     payload, sep, mac_text = token.partition(".")
     if not sep or not payload or not token.isascii():
         raise TokenError(TAMPERED)
-    expected = _b64encode(_mac(key, payload))
-    if not hmac.compare_digest(expected.encode("ascii"), mac_text.encode("ascii")):
+    given = mac_text.encode("ascii")
+    matched = False
+    for key in keys:  # every key is tried: the time taken does not say which one matched
+        expected = _b64encode(_mac(key, payload)).encode("ascii")
+        matched = hmac.compare_digest(expected, given) | matched
+    if not matched:
         raise TokenError(TAMPERED)
     data = _decode_payload(payload)
     if data["p"] != purpose:

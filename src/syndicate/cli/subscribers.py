@@ -27,7 +27,12 @@ def subscribers() -> None:
 @pass_ctx
 def add(obj: Context, email: str, name: str, categories: str) -> None:
     """Add an active subscriber (the operator vouches for consent)."""
-    from syndicate.audience import AddressError, clean_name, normalize_address, parse_categories
+    from syndicate.audience import (
+        AddressError,
+        normalize_address,
+        parse_categories,
+        subscriber_name,
+    )
     from syndicate.models import SubscriberStatus
     from syndicate.pipeline.subscriptions import UnknownCategory, check_categories, site_categories
     from syndicate.store import DuplicateSubscriber
@@ -45,7 +50,7 @@ def add(obj: Context, email: str, name: str, categories: str) -> None:
             raise click.BadParameter(str(exc), param_hint="--categories") from None
         try:
             subscriber = store.add_subscriber(
-                address, clean_name(name), chosen, SubscriberStatus.ACTIVE, obj.now()
+                address, subscriber_name(name), chosen, SubscriberStatus.ACTIVE, obj.now()
             )
         except DuplicateSubscriber:
             raise click.ClickException(f"{address}: already subscribed") from None

@@ -31,6 +31,7 @@ from syndicate.config.settings import (
     WebSettings,
 )
 from syndicate.config.values import (
+    MIN_KEY_BYTES,
     Duration,
     WeeklyTime,
     format_duration,
@@ -42,6 +43,7 @@ __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG",
     "ENV_PREFIX",
+    "MIN_KEY_BYTES",
     "SECRET_ENV",
     "ConfigError",
     "DeliverySettings",

@@ -14,7 +14,8 @@ from pydantic import (
     ValidationError,
 )
 
-from syndicate.config.settings import Section, Settings
+from syndicate.config.settings import SECRET_ENV, Section, Settings
+from syndicate.config.values import key_problem
 
 ENV_PREFIX = "SYNDICATE_"
 CONFIG_ENV = "SYNDICATE_CONFIG"
@@ -58,10 +59,20 @@ def load_settings(
         if key in raw:
             raise ConfigError(f"{where}: {key}: not a setting")
     from_env = _apply_env(raw, env)
+    _check_keys(env)
     try:
         return Settings.model_validate({**raw, "root": root, "source_file": where})
     except ValidationError as exc:
         raise ConfigError("\n".join(describe_errors(exc, where, from_env))) from None
+
+
+def _check_keys(env: Mapping[str, str]) -> None:
+    """A key that is set must be strong enough; its value is never shown."""
+    for name in SECRET_ENV.values():
+        if name.startswith("SYNDICATE_SECRET_KEY") and env.get(name):
+            problem = key_problem(env[name])
+            if problem is not None:
+                raise ConfigError(f"{name}: {problem}")
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, ...], str]:

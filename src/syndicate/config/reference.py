@@ -30,11 +30,13 @@ def effective_settings(settings: Settings) -> dict[str, Any]:
 
 
 def secret_env_names(settings: Settings) -> set[str]:
-    return {
+    names = {
         *SECRET_ENV.values(),
         settings.delivery.sendgrid.api_key_env,
         settings.delivery.smtp.password_env,
+        settings.web.metrics_token_env,
     }
+    return {name for name in names if name}
 
 
 def iter_settings(
@@ -80,13 +82,18 @@ def settings_reference() -> str:
     lines.append(
         "- the SendGrid API key and the SMTP password, in the variables that "
         "`delivery.sendgrid.api_key_env` and `delivery.smtp.password_env` name "
-        "(`SENDGRID_API_KEY`, `SYNDICATE_SMTP_PASSWORD` by default)."
+        "(`SENDGRID_API_KEY`, `SYNDICATE_SMTP_PASSWORD` by default), and the token "
+        "/metrics and the details of /healthz require, in the variable "
+        "`web.metrics_token_env` names (`SYNDICATE_METRICS_TOKEN` by default)."
     )
     return "\n".join(lines) + "\n"
 
 
 SECRET_HELP = {
-    "secret_key": "signs unsubscribe, preference and confirmation tokens (HMAC-SHA256).",
+    "secret_key": "signs unsubscribe, preference and confirmation tokens (HMAC-SHA256); "
+    "at least 32 random bytes as base64url, base64 or hex (`syndicate keygen` makes one).",
+    "secret_key_previous": "the key before the last rotation: tokens signed with it still "
+    "verify (links in mails already sent keep working), new tokens use SYNDICATE_SECRET_KEY.",
 }
 
 

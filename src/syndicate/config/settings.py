@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from syndicate.content import strip_control
 
 SECRET_ENV = {
     "secret_key": "SYNDICATE_SECRET_KEY",
+    "secret_key_previous": "SYNDICATE_SECRET_KEY_PREVIOUS",
 }
 
 
@@ -213,6 +215,19 @@ class FetchSettings(Section):
     max_redirects: int = Field(
         5, ge=0, le=30, description="Redirects a feed source may take; one more fails it."
     )
+    max_entries: int = Field(
+        1_000,
+        gt=0,
+        description="Entries kept from one fetch of a feed source: the newest ones; how many "
+        "older ones were dropped is reported.",
+    )
+    concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Feed sources fetched at once; each is stored as soon as it is in, so a "
+        "slow source delays no other.",
+    )
     parse_timeout: float = Field(
         60.0,
         gt=0,
@@ -359,6 +374,47 @@ class WebSettings(Section):
         timedelta(minutes=5),
         description="Cache-Control max-age for the feeds and archive pages the web front serves.",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or CIDR networks of the reverse proxies in front of `syndicate "
+        "run` (['127.0.0.1'], ['10.0.0.0/8']). Empty = X-Forwarded-For and Forwarded are "
+        "ignored and the peer's address is the client's; otherwise the right-most address in "
+        "X-Forwarded-For that is not a trusted proxy is. Rate limits count per that address. "
+        "See docs/reverse-proxy.md.",
+    )
+    header_timeout: Duration = Field(
+        timedelta(seconds=10),
+        description="A connection whose request line and headers have not all arrived this long "
+        "after it opened (or after its previous response) is closed.",
+    )
+    body_timeout: Duration = Field(
+        timedelta(seconds=30),
+        description="How long a form or webhook body may take to arrive; a slower one gets 408.",
+    )
+    metrics_token_env: str = Field(
+        "SYNDICATE_METRICS_TOKEN",
+        description="Environment variable holding the bearer token /metrics and the details of "
+        "/healthz require (`Authorization: Bearer <token>`). Unset = /metrics answers 404.",
+    )
+    metrics_public: bool = Field(
+        False,
+        description="Serve /metrics without a token (only behind a network that keeps the "
+        "public out).",
+    )
+
+    _header_timeout = field_validator("header_timeout", "body_timeout")(
+        within(timedelta(seconds=1), timedelta(hours=1))
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+        return [entry.strip() for entry in value]
 
     @field_validator("base_url")
     @classmethod
@@ -463,6 +519,12 @@ class Settings(BaseModel):
     @property
     def secret_key(self) -> str:
         return os.environ.get(SECRET_ENV["secret_key"], "")
+
+    @property
+    def previous_secret_keys(self) -> tuple[str, ...]:
+        """Keys that still verify tokens (but sign none): the one rotated out."""
+        previous = os.environ.get(SECRET_ENV["secret_key_previous"], "")
+        return (previous,) if previous else ()
 
     @property
     def web_url(self) -> str:

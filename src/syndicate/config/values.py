@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import re
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any, NamedTuple
@@ -121,3 +123,49 @@ def parse_p256_public_key(text: str) -> EllipticCurvePublicKey:
     if not isinstance(key, EllipticCurvePublicKey) or key.curve.name != "secp256r1":
         raise ValueError("not an ECDSA P-256 public key") from None
     return key
+
+
+# --- the token key ------------------------------------------------------------------------
+
+MIN_KEY_BYTES = 32
+_MIN_DISTINCT_BYTES = 16  # 32 random bytes have ~30 distinct values; "aaaa…" has one
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+
+
+def new_key() -> str:
+    """A fresh random key: 32 bytes, base64url without padding (43 characters)."""
+    return secrets.token_urlsafe(MIN_KEY_BYTES)
+
+
+def key_problem(secret: str) -> str | None:
+    """Why ``secret`` is not a usable key (None when it is): it must be base64url, base64 or
+    hex of at least 32 random bytes."""
+    decoded = _decode_key(secret.strip())
+    if decoded is None:
+        return (
+            "not base64url, base64 or hex; make a key with `syndicate keygen` "
+            f"({MIN_KEY_BYTES} random bytes)"
+        )
+    if len(decoded) < MIN_KEY_BYTES:
+        return (
+            f"decodes to {len(decoded)} bytes, at least {MIN_KEY_BYTES} are needed; "
+            "make a key with `syndicate keygen`"
+        )
+    if len(set(decoded)) < _MIN_DISTINCT_BYTES:
+        return "is not random (too few distinct bytes); make a key with `syndicate keygen`"
+    return None
+
+
+def _decode_key(text: str) -> bytes | None:
+    if _HEX.fullmatch(text):
+        return bytes.fromhex(text)
+    if not _BASE64.fullmatch(text):
+        return None
+    try:
+        padded = text.rstrip("=")
+        return base64.urlsafe_b64decode(
+            (padded + "=" * (-len(padded) % 4)).replace("+", "-").replace("/", "_")
+        )
+    except (ValueError, binascii.Error):
+        return None

@@ -1,7 +1,7 @@
 """What the mail provider tells us after a send (SendGrid's Event Webhook), and what we do.
 
-The web front checks the signature and hands over the body. Each event is recorded once (by
-``sg_event_id``) and acted on in the same transaction:
+The web front checks the signature and hands over the body. A call's events are recorded in
+one transaction (a bulk insert), each once (by ``sg_event_id``), and acted on in it:
 
 - ``bounce`` (not ``type: blocked``, which SendGrid does not suppress), and ``dropped`` for a
   bounced or invalid address: the subscriber becomes ``bounced``;
@@ -177,10 +177,11 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 def process_events(store: Store, items: Sequence[Mapping[str, Any]], now: datetime) -> EventsReport:
-    """Record and act on each event once (one transaction each); repeats change nothing."""
+    """Record and act on each event once, the whole batch in one transaction; repeats change
+    nothing."""
     report = EventsReport(received=len(items))
-    for item in items:
-        outcome = store.record_event(to_record(item), decide(item), now)
+    batch = [(to_record(item), decide(item)) for item in items]
+    for outcome in store.record_events(batch, now) if batch else ():
         report.new += outcome.new
         report.status_changes += outcome.status is not None
         report.settled += outcome.settled

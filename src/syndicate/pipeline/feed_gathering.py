@@ -16,6 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
+from syndicate.pipeline.feed_schedule import Fetch, read_newest
 from syndicate.pipeline.fetching import (
     Fetched,
     FetchError,
@@ -33,7 +34,7 @@ from syndicate.pipeline.gathered import (
     merge_names,
 )
 from syndicate.pipeline.isolation import Overtime, call_with_deadline
-from syndicate.sources.feed import FeedEntry, ParsedFeed, ParseError, read_feed
+from syndicate.sources.feed import FeedEntry, ParsedFeed, ParseError
 from syndicate.store import FeedState, FileRecord, Store, StoreError, UnitOfWork
 
 _PASSWORD = re.compile(r"//([^/@:]*):[^/@]*@")  # user:password@ in a URL
@@ -65,15 +66,17 @@ def gather_feed(
     report: GatherReport,
     on_error: Report,
     resolve: Resolver = system_resolver,
+    fetched_ahead: Fetch | None = None,
 ) -> None:
     """Gather one feed source into the store; any failure is one error line for it. The
-    fetch happens before the unit of work; its state, entries and articles are one."""
+    fetch happens before the unit of work; its state, entries and articles are one.
+
+    ``fetched_ahead``: its fetch, already made (see feed_schedule); else it is made here."""
     run = _Source(settings, store, source, now, report, on_error)
-    stored = store.feed_state(source.name)
-    known = stored if stored is not None and stored.url == source.url else None
+    known = known_state(store, source)
     counts = SourceCounts()
     try:
-        fetched = _fetch(settings, source.url, known, resolve)
+        fetched = (fetched_ahead or functools.partial(fetch, settings, source, known, resolve))()
         if fetched.not_modified and known is None:
             raise FetchError("HTTP 304 Not Modified, to a request that was not conditional")
         sha = hashlib.sha256(fetched.body).hexdigest() if not fetched.not_modified else ""
@@ -115,10 +118,18 @@ def _save(
     return warnings
 
 
-def _fetch(
-    settings: Settings, location: str, known: FeedState | None, resolve: Resolver
+def known_state(store: Store, source: SourceSettings) -> FeedState | None:
+    """What the last fetch of this source's current URL left (validators, hash)."""
+    stored = store.feed_state(source.name)
+    return stored if stored is not None and stored.url == source.url else None
+
+
+def fetch(
+    settings: Settings, source: SourceSettings, known: FeedState | None, resolve: Resolver
 ) -> Fetched:
+    """The source's document: fetched (conditionally), or read from its file."""
     options = settings.fetch
+    location = source.url
     if not is_remote(location):
         return Fetched(location, False, read_feed_file(settings.path(location), options.max_bytes))
     return fetch_feed(
@@ -131,9 +142,11 @@ def _fetch(
 
 
 def _parse(settings: Settings, location: str, fetched: Fetched) -> ParsedFeed:
-    """read_feed in a child process, killed after fetch.parse_timeout (see isolation)."""
+    """read_feed in a child process, killed after fetch.parse_timeout (see isolation); only
+    the newest fetch.max_entries entries come back from it."""
     parse = functools.partial(
-        read_feed,
+        read_newest,
+        max_entries=settings.fetch.max_entries,
         source_url=fetched.url if is_remote(location) else "",
         tz=ZoneInfo(settings.site.timezone),
         content_type=fetched.content_type,

@@ -5,7 +5,8 @@ every address it resolves to is checked (see ``address_problem``); the request t
 a checked address, the host kept in the Host header and for TLS (SNI and the certificate
 check), so a DNS answer that changes between the check and the connection cannot send the
 request elsewhere. The body is streamed and abandoned at ``fetch.max_bytes``; the whole
-fetch, redirects included, is bounded by ``fetch.total_timeout``.
+fetch, redirects, status line and headers included, is bounded by ``fetch.total_timeout``
+(every network operation is given at most the time left: ``syndicate.pipeline.deadline``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import httpx
 
 from syndicate.config.settings import FetchSettings
 from syndicate.content import strip_control
+from syndicate.pipeline.deadline import DeadlineTransport, overtime
 
 Resolver = Callable[[str, int], list[str]]  # (host, port) → IP addresses
 Clock = Callable[[], float]
@@ -202,8 +204,9 @@ def _request(fetch: _Fetch, target: httpx.URL, address: str) -> Fetched | str:
     sni = target.raw_host.decode("ascii")
     extensions = {"sni_hostname": sni} if target.scheme == "https" else {}
     # A client per hop: a connection verified for one host is never reused for another.
+    transport = DeadlineTransport(_ssl_context(), fetch.deadline, fetch.clock)
     with (
-        httpx.Client(verify=_ssl_context(), trust_env=False, timeout=timeout) as client,
+        httpx.Client(transport=transport, trust_env=False, timeout=timeout) as client,
         _httpx_errors(fetch, left),
     ):
         request = client.build_request(
@@ -261,21 +264,10 @@ def _reason(exc: BaseException | None) -> str:
 @contextmanager
 def _httpx_errors(fetch: _Fetch, left: float) -> Iterator[None]:
     """httpx's exceptions as FetchError lines; ConnectError passes (the next address)."""
-    options = fetch.options
     try:
         yield
-    except httpx.ConnectTimeout:
-        raise FetchError(
-            f"no connection within {options.connect_timeout:g}s (fetch.connect_timeout)"
-            if options.connect_timeout <= left
-            else fetch.too_slow()
-        ) from None
-    except httpx.ReadTimeout:
-        raise FetchError(
-            f"no answer for {options.read_timeout:g}s (fetch.read_timeout)"
-            if options.read_timeout <= left
-            else fetch.too_slow()
-        ) from None
+    except httpx.TimeoutException as exc:
+        raise FetchError(_timeout_line(fetch, left, exc)) from None
     except httpx.ConnectError:
         raise
     except httpx.DecodingError as exc:
@@ -284,6 +276,20 @@ def _httpx_errors(fetch: _Fetch, left: float) -> Iterator[None]:
         raise FetchError(f"bad redirect target: {_reason(exc)}") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{type(exc).__name__}: {_reason(exc)}") from None
+
+
+def _timeout_line(fetch: _Fetch, left: float, exc: httpx.TimeoutException) -> str:
+    """Which limit ran out: the whole fetch's, or one connect's or read's."""
+    options = fetch.options
+    if overtime(exc):
+        return fetch.too_slow()
+    if isinstance(exc, httpx.ConnectTimeout):
+        if options.connect_timeout <= left:
+            return f"no connection within {options.connect_timeout:g}s (fetch.connect_timeout)"
+        return fetch.too_slow()
+    if options.read_timeout <= left:
+        return f"no answer for {options.read_timeout:g}s (fetch.read_timeout)"
+    return fetch.too_slow()
 
 
 def read_feed_file(path: Path, max_bytes: int) -> bytes:

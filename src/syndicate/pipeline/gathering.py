@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -13,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
 from syndicate.models import Observation
-from syndicate.pipeline.feed_gathering import gather_feed
-from syndicate.pipeline.fetching import Resolver, system_resolver
+from syndicate.pipeline.feed_gathering import fetch, gather_feed, known_state
+from syndicate.pipeline.feed_schedule import fetching_ahead
+from syndicate.pipeline.fetching import Fetched, Resolver, system_resolver
 from syndicate.pipeline.gathered import (
     GatherReport,
     Merging,
@@ -25,7 +27,7 @@ from syndicate.pipeline.gathered import (
 )
 from syndicate.sources.folder import ParseError, parse_file
 from syndicate.sources.folder_scan import FileStat, os_reason, read_regular_file, scan_folder
-from syndicate.store import FileRecord, FileState, Store, StoreError
+from syndicate.store import FeedState, FileRecord, FileState, Store, StoreError
 
 __all__ = ["PARALLEL_FROM", "GatherReport", "Progress", "Report", "gather"]
 
@@ -48,12 +50,21 @@ def gather(
     """Read every source; a bad file or a failing feed is reported and skipped, the rest go
     on. ``resolve`` looks up the addresses of feed sources' hosts (tests may replace it)."""
     report = GatherReport()
-    for source in settings.sources:
-        if source.kind == "feed":
-            gather_feed(settings, store, source, now, report, on_error, resolve)
-        else:
-            _gather_folder(settings, store, source, now, report, on_error, progress)
+    feeds = [(s, known_state(store, s)) for s in settings.sources if s.kind == "feed"]
+    start = functools.partial(_start_fetch, settings, resolve)
+    with fetching_ahead(settings, feeds, start) as fetched:  # feeds fetched meanwhile
+        for source in settings.sources:
+            if source.kind != "feed":
+                _gather_folder(settings, store, source, now, report, on_error, progress)
+        for source, result in fetched:
+            gather_feed(settings, store, source, now, report, on_error, resolve, result)
     return report
+
+
+def _start_fetch(
+    settings: Settings, resolve: Resolver, source: SourceSettings, known: FeedState | None
+) -> Fetched:
+    return fetch(settings, source, known, resolve)
 
 
 def _gather_folder(

@@ -37,6 +37,7 @@ Clock = Callable[[], datetime]
 _Pending = Future[list[Outcome] | SendAborted]
 Report = Callable[[str], None]
 
+REMOVED = "-"  # the token subject for a subscriber who no longer exists
 STOPPED = "stopped"  # the paused reason when should_stop asked the send to stop
 _STATE = {
     "sent": DeliveryState.SENT,
@@ -238,21 +239,24 @@ class _SendLoop:
             )
             if not claimed:
                 return
+            token_ids = self.store.token_ids([d.subscriber_id for d, _ in claimed])
             yield Batch(
                 subject=rendered.subject,
                 html=rendered.html,
                 text=rendered.text,
                 from_address=self.settings.email.from_address,
                 from_name=self.settings.email.from_name or self.settings.site.title,
-                recipients=[self._recipient(delivery) for delivery, _ in claimed],
+                recipients=[self._recipient(d, token_ids.get(d.subscriber_id)) for d, _ in claimed],
                 custom_args={WEEK_ARG: self.edition.week},
             )
 
-    def _recipient(self, delivery: Delivery) -> Recipient:
+    def _recipient(self, delivery: Delivery, token_id: str | None) -> Recipient:
         subscriber = delivery.subscriber_id or 0
         now = self.clock()
-        unsubscribe = self.unsubscribe.sign(subscriber, now)
-        preferences = self.preferences.sign(subscriber, now)
+        # Links name the subscriber's random token id, never the sequential row id; a
+        # subscriber removed meanwhile gets links that name nobody.
+        unsubscribe = self.unsubscribe.sign(token_id or REMOVED, now)
+        preferences = self.preferences.sign(token_id or REMOVED, now)
         links = recipient_links(self.settings, unsubscribe, preferences)
         unsubscribe_url = links["unsubscribe_url"]
         # A token is base64url and dots: nothing in it needs quoting in a mailto URL.

@@ -2,11 +2,13 @@
 
 Links carry signed tokens (``syndicate.tokens``):
 
-- ``confirm``: made here, expires (48 h by default); its subject is ``"<id>:<tag>"``, the
-  tag a hash of the address, so a link never confirms a later subscriber who was given the
-  same id;
+- ``confirm``: made here, expires (48 h by default); its subject is ``"<token id>:<nonce>"``,
+  the nonce that of the subscribe request it answers: only the newest request's link
+  confirms, and only while that request is pending, so an old link opened after an
+  unsubscribe (by a person or a mail scanner) changes nothing;
 - ``unsubscribe`` and ``preferences``: made by the send job for every digest, never expire;
-  their subject is the subscriber id.
+  their subject is the subscriber's random token id (never the sequential row id). Links
+  mailed before token ids existed name the row id: those still unsubscribe, nothing else.
 
 Nothing here says to a stranger whether an address is subscribed: ``subscribe`` answers
 the same for a new, a pending and an active address (only the result, which the web front
@@ -24,7 +26,7 @@ from typing import Literal
 from jinja2 import Environment, StrictUndefined
 
 from syndicate import tokens
-from syndicate.audience import clean_name, normalize_address
+from syndicate.audience import clean_name, normalize_address, subscriber_name
 from syndicate.config import Settings
 from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
 from syndicate.models import Subscriber, SubscriberStatus
@@ -34,7 +36,6 @@ from syndicate.store import DuplicateSubscriber, Store
 CONFIRM = "confirm"
 DEFAULT_CONFIRM_TTL = timedelta(hours=48)
 CONFIRM_ARG = "confirm"  # the custom "week" arg of a confirmation mail (outbox: confirm-…eml)
-NAME_LIMIT = 100
 _JOINABLE = (SubscriberStatus.PENDING, SubscriberStatus.UNSUBSCRIBED)
 _LEAVABLE = (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE)
 
@@ -89,16 +90,18 @@ def subscribe(
     addresses. Raises AddressError for a bad address, NotConfigured without a secret key.
     """
     secret = _secret(settings)
-    address = normalize_address(email)
+    address = normalize_address(email, smtputf8=delivers_utf8_local_parts(settings))
     chosen = choose_categories(site_categories(store, settings), categories)
-    name = clean_name(name)[:NAME_LIMIT]
+    name = subscriber_name(name)
     subscriber, action = _pending_subscriber(store, address, name, chosen, now)
     if subscriber.status not in _JOINABLE:
         return SubscribeResult("unchanged", subscriber.id)
     if action == "resent":
         # Not yet (or no longer) reading: the new choice counts once the link is followed.
         store.set_categories(subscriber.id, chosen, now)
-    token = tokens.sign(CONFIRM, confirm_subject(subscriber), secret=secret, now=now, ttl=ttl)
+    nonce = store.start_confirmation(subscriber.id, now)
+    subject = f"{subscriber.token_id}:{nonce}"
+    token = tokens.sign(CONFIRM, subject, secret=secret, now=now, ttl=ttl)
     batch = confirmation_batch(settings, subscriber, link_url(settings, CONFIRM, token), ttl, now)
     return SubscribeResult(action, subscriber.id, send_one(sender, batch))
 
@@ -120,19 +123,46 @@ def _pending_subscriber(
         return raced, "resent"
 
 
+def confirmation_for_link(
+    settings: Settings, store: Store, token: str, *, now: datetime
+) -> Subscriber:
+    """Whom a confirmation link names, if it can still confirm them; changes nothing."""
+    subscriber, nonce = _confirmation(settings, store, token, now)
+    if subscriber.status is not SubscriberStatus.ACTIVE and not store.confirmation_pending(
+        subscriber.token_id, nonce
+    ):
+        raise LinkError(STALE)
+    return subscriber
+
+
 def confirm(settings: Settings, store: Store, token: str, *, now: datetime) -> Subscriber:
-    """Activate the subscriber a confirmation link names (again is fine: no change)."""
-    subject = _verify(settings, token, CONFIRM, now)
-    sid, _, tag = str(subject).partition(":")
-    subscriber = store.get_subscriber(int(sid)) if sid.isdigit() else None
-    if subscriber is None or address_tag(subscriber.email) != tag:
-        raise LinkError("the subscription it was made for no longer exists")
+    """Activate the subscriber whose pending subscribe request the link answers.
+
+    Following it again once active changes nothing. A link from an earlier request, or one
+    opened after the address left, bounced or complained, raises LinkError: they must
+    subscribe again."""
+    subscriber, nonce = _confirmation(settings, store, token, now)
     if subscriber.status is SubscriberStatus.ACTIVE:
         return subscriber
-    if subscriber.status not in _JOINABLE:
-        raise LinkError(f"the address is {subscriber.status.value}")
-    store.set_status(subscriber.id, SubscriberStatus.ACTIVE, now)
+    if not store.confirm_request(subscriber.token_id, nonce, now):
+        raise LinkError(STALE)
     return _reload(store, subscriber.id)
+
+
+STALE = "it is from an earlier request: please use the newest mail, or subscribe again"
+
+
+def _confirmation(
+    settings: Settings, store: Store, token: str, now: datetime
+) -> tuple[Subscriber, str]:
+    subject = _verify(settings, token, CONFIRM, now)
+    token_id, _, nonce = str(subject).partition(":")
+    subscriber = store.subscriber_by_token_id(token_id) if token_id and nonce else None
+    if subscriber is None:
+        raise LinkError("the subscription it was made for no longer exists")
+    if subscriber.status not in (*_JOINABLE, SubscriberStatus.ACTIVE):
+        raise LinkError(f"the address is {subscriber.status.value}")
+    return subscriber, nonce
 
 
 # --- leaving and choosing -----------------------------------------------------------------
@@ -143,9 +173,13 @@ def subscriber_for_link(
 ) -> Subscriber | None:
     """Who an unsubscribe/preferences link names (None: they were removed); changes nothing."""
     subject = _verify(settings, token, purpose, now)
-    if not isinstance(subject, int):
-        raise LinkError(tokens.TAMPERED)
-    return store.get_subscriber(subject)
+    if isinstance(subject, str):
+        return store.subscriber_by_token_id(subject)
+    if purpose == UNSUBSCRIBE:
+        # Mailed before token ids existed: such a link still unsubscribes (the law wants
+        # that); it opens no preferences page.
+        return store.get_subscriber(subject)
+    raise LinkError(tokens.TAMPERED)
 
 
 def unsubscribe(
@@ -228,8 +262,13 @@ def address_tag(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:16]
 
 
-def confirm_subject(subscriber: Subscriber) -> str:
-    return f"{subscriber.id}:{address_tag(subscriber.email)}"
+def delivers_utf8_local_parts(settings: Settings) -> bool:
+    """Whether the configured sender can deliver to a non-ASCII local part (SMTPUTF8).
+
+    None can yet: SendGrid refuses them, and the message builder (``syndicate.mime``)
+    writes 7-bit headers, so an SMTP server's SMTPUTF8 would not help. Asking here keeps
+    the web form, the CLI and the import in step when that changes."""
+    return False
 
 
 def send_one(sender: Sender, batch: Batch) -> Outcome:
@@ -333,7 +372,9 @@ def _secret(settings: Settings) -> str:
 def _verify(settings: Settings, token: str, purpose: str, now: datetime) -> str | int:
     secret = _secret(settings)
     try:
-        return tokens.verify(token, purpose, secret=secret, now=now)
+        return tokens.verify(
+            token, purpose, secret=secret, now=now, previous=settings.previous_secret_keys
+        )
     except tokens.TokenError as exc:
         raise LinkError(exc.reason) from None
 

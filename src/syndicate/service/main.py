@@ -117,7 +117,7 @@ def _start_web(
     if app is None:
         log.warning("web.unavailable", message="this build has no web front; jobs only")
         return None
-    server = WebServer(app, settings.web.host, settings.web.port, log)
+    server = WebServer(app, settings.web, log)
     try:
         server.start()
     except WebError as exc:

@@ -35,10 +35,12 @@ from syndicate.store import restore as _restore
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
 from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, where, writer
+from syndicate.store.event_batch import EventBatchQueries  # issue 13
 from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
 from syndicate.store.feed_state import FeedState
 from syndicate.store.jobs import JobOutcome, JobRun
 from syndicate.store.ledger import SendStatus
+from syndicate.store.links import LinkQueries  # issue 13
 from syndicate.store.migrate import prepare_schema
 from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, variant_key
 from syndicate.store.records import FileRecord, FileState
@@ -72,7 +74,7 @@ __all__ = [
 ]
 
 
-class Store:
+class Store(LinkQueries, EventBatchQueries):
     def __init__(self, url: str) -> None:
         self._engine = make_engine(url)
         self._writer = writer(self._engine)

@@ -89,7 +89,19 @@ def _insert_once(conn: Connection, event: WebhookEvent, now: datetime) -> bool:
     ON CONFLICT DO NOTHING: on PostgreSQL a concurrent insert of the same id waits for the
     first transaction and then inserts nothing, instead of failing it.
     """
-    values: dict[str, Any] = {
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(webhook_events)
+        .values(event_values(event, now))
+        .on_conflict_do_nothing()
+        .returning(webhook_events.c.id)
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def event_values(event: WebhookEvent, now: datetime) -> dict[str, Any]:
+    """The event's row in webhook_events, received ``now``, no action taken yet."""
+    return {
         "sg_event_id": event.sg_event_id,
         "event": event.event,
         "email": event.email,
@@ -100,14 +112,6 @@ def _insert_once(conn: Connection, event: WebhookEvent, now: datetime) -> bool:
         "action": NO_ACTION,
         "raw": event.raw,
     }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(webhook_events)
-        .values(values)
-        .on_conflict_do_nothing()
-        .returning(webhook_events.c.id)
-    )
-    return conn.execute(stmt).first() is not None
 
 
 def _settle(conn: Connection, event: WebhookEvent, now: datetime) -> bool:

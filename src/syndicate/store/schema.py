@@ -214,9 +214,14 @@ subscribers = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("confirmed_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Issue 13: links name a subscriber by this random id, never by the sequential row id;
+    # a confirmation link must carry the nonce of the subscribe request still pending.
+    Column("token_id", String(32), nullable=True),
+    Column("confirm_nonce", String(32), nullable=True),
     UniqueConstraint("email_key"),
     sqlite_autoincrement=True,
 )
+Index("ix_subscribers_token_id", subscribers.c.token_id, unique=True)
 
 # No rows for a subscriber = every category.
 subscriber_categories = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,11 @@ class DuplicateSubscriber(ValueError):
     def __init__(self, email: str) -> None:
         super().__init__(f"{email}: already a subscriber")
         self.email = email
+
+
+def new_token_id() -> str:
+    """A random id for links (issue 13): 16 bytes, 22 characters of base64url."""
+    return secrets.token_urlsafe(16)
 
 
 def email_key(email: str) -> str:
@@ -81,7 +87,8 @@ def list_subscribers(conn: Connection, status: SubscriberStatus | None) -> Itera
 def set_status(
     conn: Connection, subscriber_id: int, status: SubscriberStatus, now: datetime
 ) -> bool:
-    values: dict[str, Any] = {"status": status.value, "updated_at": now}
+    # Any change of status uses up a pending confirmation (issue 13).
+    values: dict[str, Any] = {"status": status.value, "updated_at": now, "confirm_nonce": None}
     if status is SubscriberStatus.ACTIVE:
         values["confirmed_at"] = func.coalesce(subscribers.c.confirmed_at, now)
     stmt = update(subscribers).where(subscribers.c.id == subscriber_id).values(values)
@@ -140,6 +147,7 @@ def _insert(
             "created_at": now,
             "confirmed_at": confirmed,
             "updated_at": now,
+            "token_id": new_token_id(),
         }
         for key, (email, name, _) in zip(keys, rows, strict=True)
     ]
@@ -213,4 +221,5 @@ def _subscriber(row: Any, categories: set[str]) -> Subscriber:
         categories=frozenset(categories),
         created_at=row.created_at,
         confirmed_at=row.confirmed_at,
+        token_id=row.token_id or "",
     )

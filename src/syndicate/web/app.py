@@ -25,7 +25,12 @@ from syndicate.store import Store
 from syndicate.web import archive, ops, static, subscription, webhooks
 from syndicate.web.context import Clock, HealthCallback, SenderFactory, WebContext, WebOptions
 from syndicate.web.pages import Pages
-from syndicate.web.security import DEFAULT_HEADERS, SecurityHeaders, protect_server_logs
+from syndicate.web.security import (
+    DEFAULT_HEADERS,
+    BodyDeadline,
+    SecurityHeaders,
+    protect_server_logs,
+)
 
 log = logging.getLogger("syndicate.web")
 
@@ -33,6 +38,7 @@ _TITLES = {
     400: "Bad request",
     404: "Not found",
     405: "Not allowed",
+    408: "Too slow",
     413: "Too large",
     429: "Too many requests",
 }
@@ -86,6 +92,9 @@ def create_app(
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BodyDeadline, seconds=ctx.options.body_seconds),
+        ],
         exception_handlers={HTTPException: http_error, 500: server_error},
     )

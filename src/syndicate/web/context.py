@@ -32,6 +32,7 @@ class WebOptions:
     subscribe_per_address: Limit = PER_ADDRESS
     cache_seconds: int = 300  # Cache-Control max-age of feeds and archive pages
     max_form_bytes: int = 16_384  # a larger POST body is refused with 413
+    body_seconds: float = 30.0  # a body still arriving after this gets 408
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebOptions:
@@ -41,6 +42,7 @@ class WebOptions:
             subscribe_per_ip=Limit(web.subscribe_per_ip_per_hour, 3600),
             subscribe_per_address=Limit(web.subscribe_per_address_per_day, 86_400),
             cache_seconds=int(web.cache_max_age.total_seconds()),
+            body_seconds=web.body_timeout.total_seconds(),
         )
 
 

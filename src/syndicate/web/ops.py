@@ -28,6 +28,12 @@ the reasons in ``"degraded"`` when all runs but sending cannot work: no SYNDICAT
 no provider key, a paused send (bad credentials pause it).
 
 /metrics: Prometheus text exposition format 0.0.4; every value is a gauge.
+
+Who may see what (issue 13): both need ``Authorization: Bearer <token>``, the token in the
+variable ``web.metrics_token_env`` names, compared in constant time. Without it /healthz
+says only ``{"status": "ok"}`` (200) or ``{"status": "degraded"}`` (503): no counts, no
+names, no host. /metrics without it answers 401 (404 when no token is configured), unless
+``web.metrics_public`` is true.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from starlette.routing import BaseRoute, Route
 from syndicate.config import Settings
 from syndicate.store import Store
 from syndicate.web.context import HealthCallback, WebContext
+from syndicate.web.security import bearer_matches
 
 log = logging.getLogger("syndicate.web")
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -272,15 +279,31 @@ def _seconds(value: Any) -> float | None:
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
+    web = ctx.settings.web
+    token = os.environ.get(web.metrics_token_env, "") if web.metrics_token_env else ""
+
     async def healthz(request: Request) -> Response:
         report = await run_in_threadpool(health_report, ctx.store, ctx.health, ctx.settings)
+        shown = report.as_json()
+        if not bearer_matches(request, token):
+            shown = {"status": "ok" if shown["status"] == "ok" else "degraded"}
         # default=str: a callback that hands over a datetime still gets an answer.
-        body = json.dumps(report.as_json(), default=str, ensure_ascii=False)
+        body = json.dumps(shown, default=str, ensure_ascii=False)
         return Response(
             body, status_code=200 if report.healthy else 503, media_type="application/json"
         )
 
     async def metrics(request: Request) -> Response:
+        if not web.metrics_public and not bearer_matches(request, token):
+            if not token:
+                return ctx.pages.message(404, "Not found", "There is no page at this address.")
+            return Response(
+                "A bearer token is required.\n",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                media_type="text/plain",
+            )
+
         def collect() -> str:
             return metrics_text(ctx.store, health_report(ctx.store, ctx.health, ctx.settings))
 

@@ -3,11 +3,13 @@ form POST needs: body size, same origin, the client's address."""
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import logging
 import re
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.datastructures import FormData, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -61,6 +63,41 @@ class SecurityHeaders:
             access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, millis)
 
 
+class BodyDeadline:
+    """A request body must have arrived ``seconds`` after the request began, or the request
+    gets 408 (a client trickling its body holds a connection no longer). Once the body is
+    complete, ``receive`` is left alone (a response may wait on it for a disconnect)."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        complete = False
+
+        async def bounded() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                log.debug("%s %s: the body took too long", scope["method"], scope["path"])
+                raise HTTPException(408, "The request took too long to arrive.") from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        await self.app(scope, receive if scope["method"] in _BODYLESS else bounded, send)
+
+
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TOKEN = re.compile(r"(token=)[^&\s\"']+")
 SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")
 
@@ -80,19 +117,42 @@ def _redact(value: Any) -> Any:
     return _TOKEN.sub(r"\1[redacted]", value) if isinstance(value, str) else value
 
 
+class QuietBadRequests(logging.Filter):
+    """uvicorn's "Invalid HTTP request received." (a 400 for bytes that are not HTTP) becomes
+    a debug line: anyone can send such bytes, and a warning each time would flood the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.msg == "Invalid HTTP request received.":
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
 def protect_server_logs() -> None:
     """Put RedactTokens on uvicorn's loggers (once): should its access log be on after all,
-    it prints no token."""
+    it prints no token; and QuietBadRequests."""
     for name in SERVER_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactTokens) for f in logger.filters):
-            logger.addFilter(RedactTokens())
+        for kind in (RedactTokens, QuietBadRequests):
+            if not any(isinstance(f, kind) for f in logger.filters):
+                logger.addFilter(kind())
 
 
 def client_ip(request: Request) -> str:
-    """The peer's address (uvicorn's proxy_headers option puts a trusted proxy's
-    X-Forwarded-For here)."""
+    """The client's address: the peer's, or, behind a proxy named in ``web.trusted_proxies``,
+    the right-most untrusted hop of X-Forwarded-For (uvicorn puts it here; see
+    ``syndicate.service.webserver.server_config``)."""
     return request.client.host if request.client else "unknown"
+
+
+def bearer_matches(request: Request, token: str) -> bool:
+    """Whether the request carries ``Authorization: Bearer <token>`` (constant-time compare);
+    always False when no token is configured."""
+    if not token:
+        return False
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8"))
 
 
 def same_origin(request: Request, web_url: str) -> bool:
@@ -126,11 +186,34 @@ async def read_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
+_MAX_FIELDS = 64
+
+
 async def read_form(request: Request, limit: int) -> FormData:
-    """The form fields of a small POST; 413 past ``limit`` bytes, 400 for a file upload."""
+    """The form fields of a small POST; 413 past ``limit`` bytes, 400 for a file upload or
+    a body that is not UTF-8 (raw or percent-encoded): it is refused, never guessed at."""
     body = await read_body(request, limit)
     if body is None:
         raise HTTPException(413, "The form is too large.")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(400, "The form is not UTF-8.") from None
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(
+                text,
+                keep_blank_values=True,
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=_MAX_FIELDS,
+            )
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The form is not UTF-8.") from None
+        except ValueError:
+            raise HTTPException(400, "The form has too many fields.") from None
+        return FormData(list(pairs))
     sent = False
 
     async def replay() -> Message:
@@ -140,7 +223,7 @@ async def read_form(request: Request, limit: int) -> FormData:
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return await Request(request.scope, replay).form(max_files=0, max_fields=64)
+    return await Request(request.scope, replay).form(max_files=0, max_fields=_MAX_FIELDS)
 
 
 def text_field(form: FormData, name: str, limit: int = 1000) -> str:

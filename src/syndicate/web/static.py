@@ -103,19 +103,39 @@ def resolve_published(root: Path, relative: str) -> Path | None:
     """``root/relative`` if it is a published file: no dot segments (so no ``..``, no
     hidden or temporary files), no backslash, inside root after symlinks, a regular file.
     A path ending in "/" means its index.html."""
+    if len(relative) > MAX_PATH:
+        return None
     parts = relative.split("/")
     if parts[-1] == "":
         parts[-1] = INDEX
-    if any(not p or p.startswith(".") or "\\" in p or "\x00" in p for p in parts):
+    if len(parts) > MAX_DEPTH or not all(_plain_segment(p) for p in parts):
         return None
     base = root.resolve()
     try:
         target = base.joinpath(*parts).resolve()
+        # Any OSError (a name too long for this file system, say) means "not ours".
+        if not target.is_relative_to(base) or not target.is_file():
+            return None
     except (OSError, ValueError):
         return None
-    if not target.is_relative_to(base) or not target.is_file():
-        return None
     return target
+
+
+MAX_PATH = 1024  # characters of a published file's path: ours are far shorter
+MAX_DEPTH = 16  # segments
+_MAX_SEGMENT_BYTES = 255  # a file name's limit on the usual file systems
+
+
+def _plain_segment(part: str) -> bool:
+    """A path segment we might have written: not empty, not hidden, printable, no
+    backslash, short enough for a file name."""
+    return (
+        bool(part)
+        and not part.startswith(".")
+        and "\\" not in part
+        and part.isprintable()
+        and len(part.encode("utf-8", "surrogatepass")) <= _MAX_SEGMENT_BYTES
+    )
 
 
 def load_published(root: Path, relative: str) -> Representation | None:

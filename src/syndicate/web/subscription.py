@@ -1,7 +1,7 @@
 """Subscribe (double opt-in), confirm, unsubscribe (RFC 8058 one-click) and preferences.
 
-GET never changes a subscription, except /confirm (the link in the confirmation mail):
-mail scanners open every link, and an unsubscribe page must survive them. Tokens are
+GET never changes a subscription: mail scanners open every link, so the confirmation and
+unsubscribe links show a page with a button, and only its POST acts. Tokens are
 in the query string only; they are never logged (the access log leaves the query out).
 """
 
@@ -26,6 +26,7 @@ from syndicate.pipeline.subscriptions import (
     NotConfigured,
     UnknownCategory,
     confirm,
+    confirmation_for_link,
     set_preferences,
     site_categories,
     subscribe,
@@ -51,7 +52,8 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     return [
         Route("/subscribe", handlers.subscribe_form, methods=["GET"]),
         Route("/subscribe", handlers.subscribe, methods=["POST"]),
-        Route("/confirm", handlers.confirm, methods=["GET"]),
+        Route("/confirm", handlers.confirm_page, methods=["GET"]),
+        Route("/confirm", handlers.confirm, methods=["POST"]),
         Route("/unsubscribe", handlers.unsubscribe_page, methods=["GET"]),
         Route("/unsubscribe", handlers.unsubscribe, methods=["POST"]),
         Route("/preferences", handlers.preferences_page, methods=["GET"]),
@@ -158,7 +160,33 @@ class _Handlers:
         else:
             log.info("subscribe: subscriber %d %s", result.subscriber_id, result.action)
 
+    async def confirm_page(self, request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        if not token:
+            return self._bad_link(None)
+        try:
+            found = await run_in_threadpool(
+                confirmation_for_link,
+                self.ctx.settings,
+                self.ctx.store,
+                token,
+                now=self.ctx.clock(),
+            )
+        except LinkError as exc:
+            return self._bad_link(exc, expired_hint=True)
+        except NotConfigured:
+            return self._unavailable()
+        if found.status is SubscriberStatus.ACTIVE:
+            return self._subscribed(found)
+        return self.pages.render(
+            "confirm.html",
+            headers=PRIVATE,
+            action=link_url(self.ctx.settings, "confirm", token),
+            email=found.email,
+        )
+
     async def confirm(self, request: Request) -> Response:
+        await read_form(request, self.ctx.options.max_form_bytes)
         token = request.query_params.get("token", "")
         if not token:
             return self._bad_link(None)
@@ -171,6 +199,9 @@ class _Handlers:
         except NotConfigured:
             return self._unavailable()
         log.info("confirm: subscriber %d active", subscriber.id)
+        return self._subscribed(subscriber)
+
+    def _subscribed(self, subscriber: Subscriber) -> Response:
         return self.pages.message(
             200,
             "You are subscribed",
