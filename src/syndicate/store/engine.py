@@ -16,9 +16,10 @@ from sqlalchemy.exc import ArgumentError
 # reads and then writes can fail at once with "database is locked" (the busy timeout does
 # not apply to a lock upgrade), while an immediate one waits for the writer ahead of it.
 BEGIN_OPTION = "syndicate_sqlite_begin"
+# busy_timeout first: switching a new file to WAL takes a lock another opener may hold.
 SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
     "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
 )

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 SCRIPT_LOCATION = package_dir("syndicate.store", "migrations")
 LEGACY_REVISION = "0001"  # the schema the code before Alembic created: meta.schema_version 1
+MIGRATION_WAIT_MS = 120_000  # SQLite: how long an opener waits for another's migration
 SCHEMA_LOCK_ID = 0x53594E44  # "SYND": an arbitrary, fixed PostgreSQL advisory lock key
 FILE_TEMPLATE = "%(rev)s_%(slug)s"  # versions/0002_job_runs.py: the head is the highest rev
 
@@ -159,6 +160,9 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
             # the copy. With foreign keys on, that DROP deletes the rows that point at it
             # (ON DELETE CASCADE). The pragma is a no-op inside a transaction, hence here.
             _sqlite_pragma(conn, "foreign_keys=OFF")
+            # Another process's migration holds the write lock for as long as it runs (table
+            # rebuilds included): wait for it far longer than for an ordinary write.
+            _sqlite_pragma(conn, f"busy_timeout={MIGRATION_WAIT_MS}")
         try:
             with conn.begin():
                 if conn.dialect.name == "postgresql":
@@ -169,6 +173,7 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
         finally:
             if sqlite:
                 _sqlite_pragma(conn, "foreign_keys=ON")
+                _sqlite_pragma(conn, "busy_timeout=5000")
 
 
 def _migrate(conn: Connection, location: Path) -> None:
