@@ -33,7 +33,8 @@ def test_a_call_past_its_deadline_is_killed() -> None:
     started = time.monotonic()
     with pytest.raises(Overtime, match=r"still running after 0\.3s"):
         call_with_deadline(time.sleep, (30,), 0.3)
-    assert time.monotonic() - started < 3
+    # A hang guard only: run to its end, the child would sleep 30 s.
+    assert time.monotonic() - started < 20
 
 
 def test_a_child_that_dies_is_named() -> None:

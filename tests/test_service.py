@@ -256,7 +256,7 @@ def test_a_job_that_outlives_the_stop_timeout_is_abandoned(
     service.stop.set("SIGTERM")
     begun = time.monotonic()
     stopped = service.shutdown(timeout=0.5)
-    assert time.monotonic() - begun < 3
+    assert time.monotonic() - begun < 30  # a hang guard: the job itself never ends
     assert not stopped.clean and stopped.abandoned == [DIGEST]
     sender.gate.set()
 
