@@ -242,10 +242,8 @@ def test_a_doctype_without_entities_is_fine() -> None:
 def test_feedparser_itself_does_not_expand_the_billion_laughs() -> None:
     """Checked, not assumed: feedparser drops entity declarations that reference other
     entities; ours refuses the document before that anyway (test above)."""
-    started = time.perf_counter()
     result = feedparser.parse(io.BytesIO(BILLION_LAUGHS))
-    assert time.perf_counter() - started < 1
-    assert len(result.entries[0].title) < 100
+    assert len(result.entries[0].title) < 100  # expanded, it would be 3 GB
 
 
 def test_bytes_naming_a_local_file_are_not_read_as_that_file(tmp_path: Path) -> None:
