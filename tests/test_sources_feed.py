@@ -254,12 +254,9 @@ def test_bytes_naming_a_local_file_are_not_read_as_that_file(tmp_path: Path) -> 
         read_feed(str(feed_file).encode(), source_url="", tz=UTC_ZONE)
 
 
-def test_five_hundred_entries_parse_in_well_under_a_second() -> None:
-    data = rss_items(500)
-    started = time.perf_counter()
-    parsed = read_feed(data, source_url="https://many.example/rss", tz=UTC_ZONE)
-    assert time.perf_counter() - started < 3
-    assert len(parsed.entries) == 500
+def test_five_hundred_entries_parse_into_five_hundred_articles() -> None:
+    parsed = read_feed(rss_items(500), source_url="https://many.example/rss", tz=UTC_ZONE)
+    assert len(parsed.entries) == 500 and len({e.key for e in parsed.entries}) == 500
 
 
 @given(st.binary(max_size=300))
