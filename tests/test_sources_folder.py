@@ -432,7 +432,7 @@ def test_markdown_slug_is_the_key_and_leaves_the_link_empty() -> None:
     front = "title: T\ndate: 2024-06-01\nslug: Custom Slug!"
     (obs,) = parse(md(front), "a.md")
     assert (obs.slug, obs.key, obs.link) == ("t", "custom-slug", "")
-    assert obs.article_key == "custom-slug"
+    assert obs.key == "custom-slug"
 
 
 def test_markdown_without_slug_is_keyed_by_its_title() -> None:

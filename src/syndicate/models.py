@@ -36,16 +36,12 @@ class Observation:
     author: str = ""
     link: str = ""  # front matter url (absolute) or slug (relative to site.url); "" = slug
     tags: tuple[str, ...] = ()
-    key: str = ""  # "" = the slug
+    key: str = ""  # "" when made: the slug
     draft: bool = False
 
     def __post_init__(self) -> None:
         if not self.key:
             object.__setattr__(self, "key", self.slug)
-
-    @property
-    def article_key(self) -> str:
-        return self.key or self.slug
 
 
 class ArticleStatus(enum.StrEnum):
@@ -79,10 +75,6 @@ class Article:
     def __post_init__(self) -> None:
         if not self.key:
             object.__setattr__(self, "key", self.slug)
-
-    @property
-    def article_key(self) -> str:
-        return self.key or self.slug
 
     @property
     def is_teaser(self) -> bool:

@@ -115,11 +115,10 @@ def merge_names(
     removed. Adds to ``counts``; returns warning lines."""
     names = set(names)
     warnings = _merge_source(uow, run, run.source, names, counts)
-    slugs = names  # the sources filling from this one match its articles by title
     for other in run.settings.sources:
         if run.source.name in other.fill_from:
-            # Their articles' counts belong to their own runs; an update here is still one.
-            warnings += _merge_source(uow, run, other, slugs, SourceCounts())
+            # They match this source's articles by title; their counts are their own runs'.
+            warnings += _merge_source(uow, run, other, names, SourceCounts())
     return warnings
 
 
@@ -133,10 +132,10 @@ def _merge_source(
     if not names:
         return []
     found = uow.observations_named(source.name, names)
-    candidates = names | {n for _, obs in found for n in (obs.slug, obs.article_key)}
+    candidates = names | {n for _, obs in found for n in (obs.slug, obs.key)}
     fillers = _fillers(uow, source, [obs for _, obs in found])
     merged = merge_source(source.name, found, run.options(source), fillers)
-    kept = {article.article_key for article in merged.articles}
+    kept = {article.key for article in merged.articles}
     counts.removed += uow.mark_removed(source.name, sorted(candidates - kept), run.now)
     new, updated = uow.upsert_articles(source.name, merged.articles, run.now)
     counts.new += new

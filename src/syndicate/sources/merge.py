@@ -88,7 +88,7 @@ def _group(found: Sequence[Located], by_title: bool) -> dict[str, list[Located]]
     teasers: list[Located] = []
     for path, obs in found:
         if obs.kind == "full" or not by_title:
-            groups.setdefault(obs.article_key, []).append((path, obs))
+            groups.setdefault(obs.key, []).append((path, obs))
         else:
             teasers.append((path, obs))
     titled: dict[str, str] = {}
@@ -97,7 +97,7 @@ def _group(found: Sequence[Located], by_title: bool) -> dict[str, list[Located]]
             titled.setdefault(obs.slug, key)
     for path, obs in teasers:
         own = obs.slug in groups and _has_full(groups[obs.slug])
-        target = obs.slug if own else titled.get(obs.slug, obs.article_key)
+        target = obs.slug if own else titled.get(obs.slug, obs.key)
         groups.setdefault(target, []).append((path, obs))
     return groups
 

@@ -71,12 +71,12 @@ def upsert_articles(
     """Insert the source's new articles (by key) and rewrite those whose content or status
     changed; a stored article keeps its guid. Returns (new, updated)."""
     _check_unique_keys(batch)
-    existing = stored_articles(conn, source, (a.article_key for a in batch))
-    fresh = [a for a in batch if a.article_key not in existing]
+    existing = stored_articles(conn, source, (a.key for a in batch))
+    fresh = [a for a in batch if a.key not in existing]
     changed = [
         replace(a, guid=old.guid)
         for a in batch
-        if (old := existing.get(a.article_key)) is not None
+        if (old := existing.get(a.key)) is not None
         and (old.content_hash != a.content_hash or old.status != a.status)
     ]
     if fresh:
@@ -97,7 +97,7 @@ def _unclash(article: Article, source: str, taken: set[str]) -> Article:
     if article.guid not in taken:
         taken.add(article.guid)
         return article
-    guid = article_guid_in(article.guid, f"{source}/{article.article_key}")
+    guid = article_guid_in(article.guid, f"{source}/{article.key}")
     taken.add(guid)
     return replace(article, guid=guid)
 
@@ -197,9 +197,9 @@ def article_count(conn: Connection) -> int:
 def _check_unique_keys(batch: Sequence[Article]) -> None:
     seen: set[str] = set()
     for article in batch:
-        if article.article_key in seen:
-            raise ValueError(f"upsert_articles: key {article.article_key!r} given twice")
-        seen.add(article.article_key)
+        if article.key in seen:
+            raise ValueError(f"upsert_articles: key {article.key!r} given twice")
+        seen.add(article.key)
 
 
 def _update_by_key() -> Any:
@@ -217,5 +217,5 @@ def _update_params(article: Article, now: datetime) -> dict[str, Any]:
         **params,
         "b_updated": now,
         "b_where_source": article.source,
-        "b_where_key": article.article_key,
+        "b_where_key": article.key,
     }

@@ -47,7 +47,7 @@ def article_row(article: Article) -> dict[str, Any]:
         "source": article.source,
         "tags": tags_to_text(article.tags),
         "content_hash": article.content_hash,
-        "key": article.article_key,
+        "key": article.key,
         "status": article.status.value,
     }
 
@@ -89,7 +89,7 @@ def observation_row(source: str, path: str, position: int, obs: Observation) -> 
         "author": obs.author,
         "link": obs.link,
         "tags": tags_to_text(obs.tags),
-        "key": obs.article_key,
+        "key": obs.key,
         "draft": obs.draft,
     }
 

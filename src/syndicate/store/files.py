@@ -49,7 +49,7 @@ def save_files(
     if rows:
         conn.execute(insert(observations), rows)
     affected.update(obs.slug for r in records for obs in r.observations)
-    affected.update(obs.article_key for r in records for obs in r.observations)
+    affected.update(obs.key for r in records for obs in r.observations)
     return affected
 
 
@@ -86,7 +86,7 @@ def observations_named(
                 if row.id not in found:
                     obs = observation_from_row(row)
                     found[row.id] = (row.path, row.position, obs)
-                    wanted.update((obs.slug, obs.article_key))
+                    wanted.update((obs.slug, obs.key))
     ordered = sorted(found.values(), key=lambda item: (item[0], item[1]))
     return [(path, obs) for path, _, obs in ordered]
 
