@@ -4,6 +4,7 @@ per-fetch entry cap (issue 13). Real HTTP servers on 127.0.0.1."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,13 +133,17 @@ def test_at_most_fetch_concurrency_sources_are_fetched_at_once(
     sources = [feed(f"s{n}", server.add(f"/s{n}", r)) for n, r in enumerate(routes)]
     settings = settings_with(tmp_path, database_url, sources, concurrency=2)
     thread, out = gather_in_background(settings, store)
-    for gate in gates:  # release them one at a time, as each arrives
-        assert gate.arrived.acquire(timeout=GUARD)
+    # Hold every fetch at its gate until two wait at once; then let them all through.
+    deadline = time.monotonic() + GUARD
+    while shared.held < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert shared.held == 2
+    for gate in gates:
         gate.open.set()
     thread.join(GUARD)
     (report,) = out
     assert report.feeds_fetched == 5
-    assert shared.most_held == 2
+    assert shared.most_held == 2  # never more than fetch.concurrency
 
 
 def test_max_entries_keeps_the_newest_and_says_how_many_it_dropped(
