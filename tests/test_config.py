@@ -10,6 +10,7 @@ from syndicate.config import (
     effective_settings,
     iter_settings,
     load_settings,
+    secret_env_names,
     settings_reference,
 )
 
@@ -172,3 +173,30 @@ def test_secrets_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
     shown = repr(effective_settings(Settings()))
     assert "bdhpLJMzDGoNlbkF9qooSlVDZujCiyqwba_A5M_3OxA" not in shown
     assert "********" in shown
+
+
+def test_every_setting_that_names_an_environment_variable_is_a_redacted_secret() -> None:
+    settings = Settings.model_validate(
+        {
+            "delivery": {
+                "sendgrid": {"api_key_env": "MY_SG_KEY"},
+                "smtp": {"password_env": "MY_SMTP_PASSWORD"},
+            },
+            "web": {"metrics_token_env": "MY_METRICS"},
+        }
+    )
+    names = secret_env_names(settings)
+    assert {"MY_SG_KEY", "MY_SMTP_PASSWORD", "MY_METRICS", "SYNDICATE_SECRET_KEY"} <= names
+    # Found by walking the models, so a setting added later cannot be forgotten:
+    walked = {
+        dotted
+        for dotted, _default, _help in iter_settings()
+        if dotted.rsplit(".", 1)[-1].endswith("_env")
+    }
+    assert len(walked) >= 3
+    for dotted in walked - {d for d in walked if "[]" in d}:
+        section, _, key = dotted.rpartition(".")
+        model = settings
+        for part in section.split("."):
+            model = getattr(model, part)
+        assert getattr(model, key) in names, dotted

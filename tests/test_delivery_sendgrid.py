@@ -18,6 +18,7 @@ from sendgrid_standin import Fault, SendGridStandIn
 from syndicate.delivery.base import Batch, Outcome, Recipient, SendAborted
 from syndicate.delivery.retry import Backoff, rate_limit_wait
 from syndicate.delivery.sendgrid import SendGridSender
+from syndicate.errors import ConfigError
 
 KEY = "SG.test-key-never-shown-3b9f"
 NOW = 1_900_000_000.0
@@ -437,9 +438,9 @@ def test_the_key_is_not_in_repr_or_logs(
 
 
 def test_settings_are_checked() -> None:
-    with pytest.raises(ValueError, match="SENDGRID_API_KEY"):
+    with pytest.raises(ConfigError, match="SENDGRID_API_KEY"):
         SendGridSender("")
-    with pytest.raises(ValueError, match="base_url"):
+    with pytest.raises(ConfigError, match="base_url"):
         SendGridSender(KEY, base_url="api.sendgrid.com")
 
 

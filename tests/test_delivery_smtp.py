@@ -23,6 +23,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from syndicate.delivery.base import Batch, Outcome, Recipient, SendAborted
 from syndicate.delivery.smtp import SmtpSender
+from syndicate.errors import ConfigError
 
 NOW = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
 PASSWORD = "smtp-pass-never-shown-71c2"
@@ -450,7 +451,7 @@ def test_implicit_tls(
 
 
 def test_settings_are_checked() -> None:
-    with pytest.raises(ValueError, match="security"):
+    with pytest.raises(ConfigError, match="security"):
         SmtpSender("localhost", security="ssl")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="username"):
+    with pytest.raises(ConfigError, match="username"):
         SmtpSender("localhost", password="x")

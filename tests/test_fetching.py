@@ -23,8 +23,8 @@ from tests.feed_servers import (
 )
 
 from syndicate.config.settings import FetchSettings
-from syndicate.pipeline import fetching
-from syndicate.pipeline.fetching import (
+from syndicate.sources import fetching
+from syndicate.sources.fetching import (
     FetchError,
     address_problem,
     checked_addresses,

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from tests.feed_documents import RSS
 
-from syndicate.pipeline.isolation import ChildFailed, Overtime, call_with_deadline
 from syndicate.sources.feed import ParseError, read_feed
+from syndicate.sources.isolation import ChildFailed, Overtime, call_with_deadline
 
 UTC_ZONE = ZoneInfo("UTC")
 

@@ -72,7 +72,7 @@ def test_full_text_alone() -> None:
     assert article.key == "pots"
     assert article.status is ArticleStatus.PUBLISHED
     assert len(article.content_hash) == 64
-    assert not article.is_teaser
+    assert article.content
 
 
 def test_site_url_without_slash_still_makes_a_link() -> None:
@@ -158,7 +158,7 @@ def test_older_full_text_category_does_not_leak() -> None:
 
 def test_teaser_only_article() -> None:
     article = merge([teaser()], default_author="Desk")
-    assert article.is_teaser
+    assert not article.content
     assert article.content == ""
     assert (article.title, article.published, article.category, article.summary) == (
         "Clay pots in winter",
@@ -316,7 +316,7 @@ def test_a_teaser_naming_no_full_text_is_an_article_of_its_own() -> None:
     found = [("a.md", full()), ("cards.txt", teaser(slug="other", title="Other", key="other"))]
     merged = merge_source("blog", found, options())
     assert sorted(a.key for a in merged.articles) == ["other", "pots"]
-    assert [a.is_teaser for a in merged.articles] == [True, False]
+    assert [not a.content for a in merged.articles] == [True, False]
 
 
 def test_two_files_of_one_key_make_one_article_and_a_warning_naming_both() -> None:
@@ -344,7 +344,7 @@ def test_a_feed_keeps_entries_of_one_title_apart() -> None:
     assert sorted(a.key for a in merged.articles) == ["guid:1", "guid:2"]
     by_key = {a.key: a for a in merged.articles}
     assert by_key["guid:1"].link == "https://e.com/1"
-    assert by_key["guid:2"].is_teaser
+    assert not by_key["guid:2"].content
     assert by_key["guid:1"].category == "General"  # the other entry's card did not fill it
     assert merged.warnings == []
 

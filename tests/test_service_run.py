@@ -233,3 +233,34 @@ def test_two_instances_on_postgresql_one_leads_the_other_takes_over(
     sent = [p.name for d in ("out-a", "out-b") for p in (site / d / "sent").glob("*.eml")]
     assert len(sent) == READERS
     assert sorted(name.split("-", 3)[3] for name in sent) == sorted(f"{e}.eml" for e in emails)
+
+
+FAULT = """
+import importlib.abc, sys
+
+class BrokenWeb(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "syndicate.web.app":
+            raise ImportError("injected fault in syndicate.web.app")
+        return None
+
+sys.meta_path.insert(0, BrokenWeb())
+"""
+
+
+def test_a_fault_in_the_web_package_stops_the_service_instead_of_running_without_it(
+    site: Path, tmp_path: Path
+) -> None:
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(FAULT)
+    env = service_env(site)
+    env["PYTHONPATH"] = str(inject)
+    args = [str(SYNDICATE), "--config", str(site / "config" / "syndicate.toml"), "--now", NOW]
+    done = subprocess.run(
+        [*args, "run"], env=env, cwd=site, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "injected fault in syndicate.web.app" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "jobs only" not in done.stderr

@@ -17,7 +17,7 @@ from tests.service_support import FakeClock, RecordingSender, make_jobs, site_se
 from syndicate import pipeline
 from syndicate.cli import main
 from syndicate.config import Settings
-from syndicate.pipeline.websub import BACKOFF_MAX, HUB_ATTEMPTS, backoff, publish_to_hub
+from syndicate.feeds.websub import BACKOFF_MAX, HUB_ATTEMPTS, backoff, publish_to_hub
 from syndicate.store import Store
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

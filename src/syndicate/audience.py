@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
+from syndicate.errors import InputError
+
 NAME_LIMIT = 100  # characters of a subscriber's name, wherever it comes from
 
 
-class AddressError(ValueError):
+class AddressError(InputError):
     """Not a usable email address; the message is email-validator's reason."""
-
-
-class CsvFormatError(ValueError):
-    """The CSV file as a whole cannot be read (its header, typically)."""
 
 
 def normalize_address(text: str, *, smtputf8: bool = False) -> str:

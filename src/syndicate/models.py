@@ -7,16 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-class Origin(enum.IntEnum):
-    """Where a field's value came from; a higher origin wins when observations merge."""
-
-    NONE = 0
-    DEFAULT = 1  # the source's default category
-    RULES = 2  # keyword rules / an excerpt of the body
-    TEASER = 3  # a teaser card
-    EXPLICIT = 4  # the article's own front matter / text
-
-
 @dataclass(frozen=True, slots=True)
 class Observation:
     """What one file (or feed entry) says about one article: a full text or a teaser card.
@@ -75,10 +65,6 @@ class Article:
     def __post_init__(self) -> None:
         if not self.key:
             object.__setattr__(self, "key", self.slug)
-
-    @property
-    def is_teaser(self) -> bool:
-        return not self.content
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+from syndicate.errors import SyndicateError
 
-class MissingPackageData(RuntimeError):
+
+class MissingPackageData(SyndicateError, RuntimeError):
     """A data folder the package should ship is not there (a broken install)."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from syndicate.errors import InputError
 from syndicate.fileio import describe_os_error
 
 NEW_SITE_CONFIG = """\
@@ -85,7 +86,7 @@ class SiteAnswers:
     timezone: str = "UTC"
 
 
-class SiteError(Exception):
+class SiteError(InputError):
     """The site cannot be made; one line naming the path or the answer at fault."""
 
 

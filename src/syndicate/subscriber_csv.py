@@ -21,6 +21,7 @@ from syndicate.audience import (
     parse_categories,
     subscriber_name,
 )
+from syndicate.errors import InputError
 from syndicate.models import Subscriber, SubscriberStatus
 
 EXPORT_HEADER = ("email", "name", "categories", "cadence", "status", "created", "confirmed")
@@ -65,7 +66,7 @@ _SUPPRESSED_BY = (("clean_time", _B), ("unsub_time", _U))
 _TRUE = {"true", "yes", "1", "t", "y"}
 
 
-class CsvFormatError(ValueError):
+class CsvFormatError(InputError):
     """The file as a whole cannot be read (no email column, typically)."""
 
 

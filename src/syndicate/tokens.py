@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from syndicate.errors import InputError
+
 _VERSION = b"syndicate-token-v1\x00"
 
 TAMPERED = "tampered"
@@ -31,7 +33,7 @@ WRONG_PURPOSE = "wrong purpose"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
-class TokenError(Exception):
+class TokenError(InputError):
     """A token that must not be honoured; ``reason`` is "tampered", "expired" or
     "wrong purpose"."""
 

@@ -31,8 +31,11 @@ class Context:
 
             if find_config(self.config_path) is None:
                 raise click.ClickException(no_config_message())
+            from syndicate.delivery.registry import check_sender_name
+
             try:
                 self._settings = load_settings(self.config_path)
+                check_sender_name(self._settings.delivery.backend)
             except ConfigError as exc:
                 raise click.ClickException(str(exc)) from None
         return self._settings

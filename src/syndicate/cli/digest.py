@@ -47,11 +47,12 @@ def preview(obj: Context, week: str | None) -> None:
 
 
 def _sender(obj: Context) -> Sender:
-    from syndicate.backends import BackendError, make_sender
+    from syndicate.backends import make_sender
+    from syndicate.errors import ConfigError
 
     try:
         return make_sender(obj.settings, obj.now)
-    except (BackendError, ValueError) as exc:
+    except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
 

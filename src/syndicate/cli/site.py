@@ -73,8 +73,9 @@ def init(
 
 def answer_problem(field: str, value: str) -> str:
     """What is wrong with one answer to `init`'s questions, or ""."""
-    from syndicate.audience import AddressError, normalize_address
+    from syndicate.audience import normalize_address
     from syndicate.config.values import check_timezone
+    from syndicate.errors import InputError
 
     try:
         if field == "url" and not value.strip().startswith(("http://", "https://")):
@@ -83,7 +84,7 @@ def answer_problem(field: str, value: str) -> str:
             normalize_address(value)
         if field == "timezone":
             check_timezone(value.strip())
-    except (AddressError, ValueError) as exc:
+    except InputError as exc:
         return str(exc)
     return ""
 

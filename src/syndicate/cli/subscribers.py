@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -69,7 +70,7 @@ def add(obj: Context, email: str, name: str, categories: str) -> None:
 def import_(obj: Context, file: Path, reactivate: bool) -> None:
     """Import FILE: our export, another provider's (Mailchimp, Substack, Buttondown, listmonk)
     or any CSV with an email column; bad rows are reported, good ones kept."""
-    from syndicate.pipeline.subscriptions import UnknownCategory, check_categories, site_categories
+    from syndicate.pipeline.subscriptions import check_categories, site_categories
     from syndicate.subscriber_csv import CsvFormatError, parse_subscriber_file
 
     try:
@@ -83,14 +84,8 @@ def import_(obj: Context, file: Path, reactivate: bool) -> None:
     with obj.store() as store:
         known = site_categories(store, obj.settings)
 
-        def check(given: frozenset[str]) -> frozenset[str]:
-            try:
-                return check_categories(known, given)
-            except UnknownCategory as exc:
-                raise ValueError(str(exc)) from None
-
-        try:
-            records, errors = parse_subscriber_file(text, check)
+        try:  # an unknown category (an InputError) rejects its row
+            records, errors = parse_subscriber_file(text, partial(check_categories, known))
         except CsvFormatError as exc:
             raise click.ClickException(f"{file}: {exc}") from None
         for error in errors:

@@ -8,7 +8,6 @@ from syndicate.config.loading import (
     CONFIG_ENV,
     DEFAULT_CONFIG,
     ENV_PREFIX,
-    ConfigError,
     describe_errors,
     find_config,
     load_settings,
@@ -38,6 +37,7 @@ from syndicate.config.values import (
     parse_duration,
     parse_weekly_time,
 )
+from syndicate.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV",

@@ -16,14 +16,11 @@ from pydantic import (
 
 from syndicate.config.settings import SECRET_ENV, Section, Settings
 from syndicate.config.values import key_problem
+from syndicate.errors import ConfigError
 
 ENV_PREFIX = "SYNDICATE_"
 CONFIG_ENV = "SYNDICATE_CONFIG"
 DEFAULT_CONFIG = Path("config/syndicate.toml")
-
-
-class ConfigError(Exception):
-    """A one-line message naming the file, the key and what is wrong."""
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:

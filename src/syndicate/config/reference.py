@@ -30,13 +30,23 @@ def effective_settings(settings: Settings) -> dict[str, Any]:
 
 
 def secret_env_names(settings: Settings) -> set[str]:
-    names = {
-        *SECRET_ENV.values(),
-        settings.delivery.sendgrid.api_key_env,
-        settings.delivery.smtp.password_env,
-        settings.web.metrics_token_env,
-    }
-    return {name for name in names if name}
+    """Every environment variable that holds a secret: the fixed ones, and the value of every
+    setting named ``*_env`` anywhere in the tree (a backend's settings name the variable of
+    its key that way, so a new backend's secret is redacted without being listed here)."""
+    return {*SECRET_ENV.values(), *(name for name in _env_settings(settings) if name)}
+
+
+def _env_settings(model: BaseModel) -> Iterator[str]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            yield from _env_settings(value)
+        elif isinstance(value, tuple | list):
+            for item in value:
+                if isinstance(item, BaseModel):
+                    yield from _env_settings(item)
+        elif name.endswith("_env") and isinstance(value, str):
+            yield value
 
 
 def iter_settings(

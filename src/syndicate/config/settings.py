@@ -338,8 +338,11 @@ class SmtpSettings(Section):
 
 
 class DeliverySettings(Section):
-    backend: Literal["outbox", "smtp", "sendgrid"] = Field(
-        "outbox", description="How mail is sent: 'outbox' (files), 'smtp' or 'sendgrid'."
+    backend: str = Field(
+        "outbox",
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="How mail is sent: the name of a sender, 'outbox' (files), 'smtp' or "
+        "'sendgrid' (or one a plug-in registers).",
     )
     outbox_dir: str = Field(
         "var/outbox", description="Folder for previews and for the outbox backend's .eml files."

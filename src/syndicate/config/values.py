@@ -19,6 +19,8 @@ from pydantic import (
     PlainSerializer,
 )
 
+from syndicate.errors import InputError
+
 _DURATION_UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -106,7 +108,7 @@ def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}") from None
+        raise InputError(f"unknown time zone {value!r}") from None
     return value
 
 

@@ -8,7 +8,6 @@ from syndicate.delivery.base import (
     DELIVERY_ID_ARG,
     WEEK_ARG,
     Batch,
-    DeliveryError,
     Outcome,
     OutcomeState,
     Recipient,
@@ -16,6 +15,7 @@ from syndicate.delivery.base import (
     Sender,
     personalize,
 )
+from syndicate.errors import DeliveryError
 from syndicate.placeholders import substitute
 
 __all__ = [

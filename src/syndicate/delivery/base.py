@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from syndicate.content import header_safe
+from syndicate.errors import DeliveryError
 from syndicate.models import Message
 from syndicate.placeholders import substitute
 
@@ -68,10 +69,6 @@ class Sender(Protocol):
     def send(self, batch: Batch) -> list[Outcome]: ...
 
     def close(self) -> None: ...
-
-
-class DeliveryError(Exception):
-    """Base of the delivery errors."""
 
 
 class SendAborted(DeliveryError):

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from syndicate.config import Settings
 from syndicate.delivery.base import WEEK_ARG, Batch, Outcome, Recipient, personalize
+from syndicate.delivery.registry import Clock, SenderKind
 from syndicate.fileio import write_file_atomically
 from syndicate.mime import build_email, to_bytes
 
@@ -58,3 +60,10 @@ class OutboxSender:
         except OSError as exc:
             return Outcome(recipient.delivery_id, "retry", f"cannot write {path}: {exc}")
         return Outcome(recipient.delivery_id, "sent")
+
+
+def _build(settings: Settings, clock: Clock) -> OutboxSender:
+    return OutboxSender(settings.path(settings.delivery.outbox_dir) / "sent", clock=clock)
+
+
+KIND = SenderKind("outbox", ".eml files in the outbox folder, for development", _build)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
+import os
 import random
 import time
 import urllib.error
@@ -33,7 +34,9 @@ from urllib.parse import urlsplit
 import python_http_client.exceptions as http_errors
 from sendgrid import SendGridAPIClient
 
+from syndicate.config import Settings
 from syndicate.delivery.base import Batch, Outcome, OutcomeState, Recipient, SendAborted
+from syndicate.delivery.registry import Clock, SenderKind
 from syndicate.delivery.retry import Backoff, rate_limit_wait
 from syndicate.delivery.sendgrid_request import (
     RequestBody,
@@ -41,6 +44,7 @@ from syndicate.delivery.sendgrid_request import (
     error_text,
     whole_request_error,
 )
+from syndicate.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +114,12 @@ class SendGridSender:
         rng: random.Random | None = None,
     ) -> None:
         if not api_key:
-            raise ValueError("SendGrid API key is empty: set SENDGRID_API_KEY")
+            raise ConfigError("SendGrid API key is empty: set SENDGRID_API_KEY")
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"delivery.sendgrid.base_url: not an http(s) URL: {base_url!r}")
+            raise ConfigError(f"delivery.sendgrid.base_url: not an http(s) URL: {base_url!r}")
         if timeout <= 0 or max_retries < 0 or max_wait < 0:
-            raise ValueError("SendGrid sender: timeout must be > 0, max_retries and max_wait >= 0")
+            raise ConfigError("SendGrid sender: timeout must be > 0, max_retries and max_wait >= 0")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
@@ -261,3 +265,21 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def _build(settings: Settings, clock: Clock) -> SendGridSender:
+    options = settings.delivery.sendgrid
+    key = os.environ.get(options.api_key_env, "")
+    if not key:
+        raise ConfigError(f"delivery.sendgrid.api_key_env: ${options.api_key_env} is not set")
+    return SendGridSender(
+        key, base_url=options.base_url, timeout=options.timeout, max_retries=options.max_retries
+    )
+
+
+KIND = SenderKind(
+    "sendgrid",
+    "SendGrid's v3 mail API, up to 1000 recipients a request",
+    _build,
+    concurrency=lambda settings: settings.delivery.sendgrid.concurrency,
+)

@@ -9,12 +9,14 @@ while idle between messages is reopened once for the message that found it close
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 import ssl
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from syndicate.config import Settings
 from syndicate.delivery.base import (
     Batch,
     Outcome,
@@ -23,6 +25,8 @@ from syndicate.delivery.base import (
     SendAborted,
     personalize,
 )
+from syndicate.delivery.registry import Clock, SenderKind
+from syndicate.errors import ConfigError
 from syndicate.mime import build_email, to_bytes
 
 log = logging.getLogger(__name__)
@@ -76,9 +80,9 @@ class SmtpSender:
         clock: Callable[[], datetime] = _now,
     ) -> None:
         if security not in ("starttls", "tls", "none"):
-            raise ValueError(f"delivery.smtp.security: {security!r} is not starttls, tls or none")
+            raise ConfigError(f"delivery.smtp.security: {security!r} is not starttls, tls or none")
         if password and not username:
-            raise ValueError("delivery.smtp: a password is set but no username")
+            raise ConfigError("delivery.smtp: a password is set but no username")
         self.host = host
         self.port = port
         self.security: Security = security
@@ -238,3 +242,19 @@ def _by_code(delivery_id: int, code: int, reply: bytes | str, what: str) -> Outc
 
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _build(settings: Settings, clock: Clock) -> SmtpSender:
+    smtp = settings.delivery.smtp
+    return SmtpSender(
+        smtp.host,
+        smtp.port,
+        security=smtp.security,
+        username=smtp.username,
+        password=os.environ.get(smtp.password_env, ""),
+        timeout=smtp.timeout,
+        clock=clock,
+    )
+
+
+KIND = SenderKind("smtp", "an SMTP relay, one message per recipient", _build)

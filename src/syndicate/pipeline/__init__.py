@@ -4,6 +4,7 @@ Faces (cli, scheduler, web) call these; they wire the stages together and own no
 SQL or rendering of their own.
 """
 
+from syndicate.feeds.websub import HubReport
 from syndicate.pipeline.edition import (
     EditionError,
     PreviewReport,
@@ -20,8 +21,12 @@ from syndicate.pipeline.gathering import (
     Report,
     gather,
 )
-from syndicate.pipeline.publish import FeedsReport, build_all_feeds, feed_options
-from syndicate.pipeline.websub import HubReport, announce_changes
+from syndicate.pipeline.publish import (
+    FeedsReport,
+    announce_changes,
+    build_all_feeds,
+    feed_options,
+)
 
 __all__ = [
     "EditionError",

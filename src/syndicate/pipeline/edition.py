@@ -24,12 +24,13 @@ from syndicate.digest.select import (
     select_edition_articles,
     week_bounds,
 )
+from syndicate.errors import InputError
 from syndicate.feeds import write_atomically
 from syndicate.models import Edition, Message
 from syndicate.store import Store
 
 
-class EditionError(Exception):
+class EditionError(InputError):
     """The week asked for cannot be prepared (bad text, or not yet begun)."""
 
 

@@ -17,14 +17,6 @@ from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
 from syndicate.pipeline.feed_schedule import Fetch, read_newest
-from syndicate.pipeline.fetching import (
-    Fetched,
-    FetchError,
-    Resolver,
-    fetch_feed,
-    read_feed_file,
-    system_resolver,
-)
 from syndicate.pipeline.gathered import (
     GatherReport,
     Merging,
@@ -33,8 +25,16 @@ from syndicate.pipeline.gathered import (
     finish_run,
     merge_names,
 )
-from syndicate.pipeline.isolation import Overtime, call_with_deadline
 from syndicate.sources.feed import FeedEntry, ParsedFeed, ParseError
+from syndicate.sources.fetching import (
+    Fetched,
+    FetchError,
+    Resolver,
+    fetch_feed,
+    read_feed_file,
+    system_resolver,
+)
+from syndicate.sources.isolation import Overtime, call_with_deadline
 from syndicate.store import FeedState, FileRecord, Store, StoreError, UnitOfWork
 
 _PASSWORD = re.compile(r"//([^/@:]*):[^/@]*@")  # user:password@ in a URL

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from syndicate.config import Settings, SourceSettings
-from syndicate.pipeline.fetching import Fetched
 from syndicate.sources.feed import ParsedFeed, read_feed
+from syndicate.sources.fetching import Fetched
 from syndicate.store import FeedState
 
 Fetch = Callable[[], Fetched]  # the fetch of one source, or its FetchError

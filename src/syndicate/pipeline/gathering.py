@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -16,7 +15,6 @@ from syndicate.config import Settings, SourceSettings
 from syndicate.models import Observation
 from syndicate.pipeline.feed_gathering import fetch, gather_feed, known_state
 from syndicate.pipeline.feed_schedule import fetching_ahead
-from syndicate.pipeline.fetching import Fetched, Resolver, system_resolver
 from syndicate.pipeline.gathered import (
     GatherReport,
     Merging,
@@ -25,8 +23,10 @@ from syndicate.pipeline.gathered import (
     finish_run,
     merge_names,
 )
+from syndicate.sources.fetching import Fetched, Resolver, system_resolver
 from syndicate.sources.folder import ParseError, parse_file
 from syndicate.sources.folder_scan import FileStat, os_reason, read_regular_file, scan_folder
+from syndicate.sources.isolation import child_context
 from syndicate.store import FeedState, FileRecord, FileState, Store, StoreError
 
 __all__ = ["PARALLEL_FROM", "GatherReport", "Progress", "Report", "gather"]
@@ -154,8 +154,7 @@ def _gather_files(jobs: Sequence[_FileJob]) -> Iterator[FileRecord | str]:
     if todo < PARALLEL_FROM or workers < 2:
         yield from (_gather_file(*job) for job in jobs)
         return
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=child_context()) as pool:
         yield from pool.map(_gather_job, jobs, chunksize=64)
 
 

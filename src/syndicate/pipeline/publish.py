@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from syndicate.feeds import (
     index_html,
     write_atomically,
 )
+from syndicate.feeds.websub import HubReport, Sleep, ping_hub
 from syndicate.store import Store
 
 
@@ -77,3 +79,26 @@ def _links(options: FeedOptions, title: str, slug: str | None) -> list[FeedLink]
         )
         for fmt in options.formats
     ]
+
+
+def changed_feed_urls(settings: Settings, report: FeedsReport) -> list[str]:
+    """The absolute URLs of the feed files the build wrote (index.html is not a feed)."""
+    base = feed_options(settings).feed_base_url
+    return [base + path for path in report.written if path.endswith((".xml", ".json"))]
+
+
+def announce_changes(
+    settings: Settings, report: FeedsReport, *, sleep: Sleep = time.sleep
+) -> HubReport | None:
+    """Tell feeds.hub about the feeds the build changed; None if no hub or no change."""
+    urls = changed_feed_urls(settings, report)
+    if not settings.feeds.hub or not urls:
+        return None
+    return ping_hub(
+        settings.feeds.hub,
+        urls,
+        connect_timeout=settings.fetch.connect_timeout,
+        read_timeout=settings.fetch.read_timeout,
+        user_agent=settings.fetch.user_agent,
+        sleep=sleep,
+    )

@@ -18,7 +18,9 @@ from urllib.parse import quote
 from syndicate import tokens
 from syndicate.config import Settings
 from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
+from syndicate.delivery.registry import send_concurrency
 from syndicate.digest.render import PLACEHOLDER_FALLBACKS, render_edition
+from syndicate.errors import DeliveryError
 from syndicate.models import Delivery, DeliveryState, Edition, RenderedDigest, SubscriberStatus
 from syndicate.pipeline.edition import (
     PREFERENCES,
@@ -47,7 +49,7 @@ _STATE = {
 }
 
 
-class SendError(Exception):
+class SendError(DeliveryError):
     """The send cannot start (no secret key, nothing to send)."""
 
 
@@ -194,9 +196,7 @@ class _SendLoop:
         self.preferences = tokens.Signer(PREFERENCES, secret=secret, ttl=None)
         self.domain = domain_of(settings.email.from_address)
         self.list_id = list_id(settings)
-        self.concurrency = (
-            settings.delivery.sendgrid.concurrency if settings.delivery.backend == "sendgrid" else 1
-        )
+        self.concurrency = send_concurrency(settings)
 
     def run_variant(self, variant: str) -> bool:
         """Send every pending row of one variant; False when the send paused."""

@@ -29,6 +29,7 @@ from syndicate import tokens
 from syndicate.audience import clean_name, normalize_address, subscriber_name
 from syndicate.config import Settings
 from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
+from syndicate.errors import InputError, SyndicateError
 from syndicate.models import Subscriber, SubscriberStatus
 from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, domain_of, link_url
 from syndicate.store import DuplicateSubscriber, Store
@@ -42,7 +43,7 @@ _LEAVABLE = (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE)
 SubscribeAction = Literal["created", "resent", "unchanged"]
 
 
-class SubscriptionError(Exception):
+class SubscriptionError(SyndicateError):
     """Base of the errors a subscription link or form can meet."""
 
 
@@ -228,7 +229,7 @@ def site_categories(store: Store, settings: Settings | None = None) -> list[str]
     return sorted(known.values(), key=str.casefold)
 
 
-class UnknownCategory(ValueError):
+class UnknownCategory(InputError):
     """A category the site does not have; the message lists the ones it has."""
 
 

@@ -12,12 +12,12 @@ from typing import TextIO
 from syndicate.backends import make_sender
 from syndicate.config import Settings
 from syndicate.delivery import Sender
+from syndicate.errors import ServiceError
 from syndicate.service.lease import Lease, make_lease
 from syndicate.service.logs import EventLog, configure_logging, log_handler
 from syndicate.service.runner import (
     Service,
     ServiceClock,
-    ServiceError,
     Stopped,
     instance_id,
     secret_values,
@@ -106,17 +106,17 @@ def _sender_factory(settings: Settings, clock: ServiceClock) -> Callable[[], Sen
 
 def _start_web(
     settings: Settings, store: Store, service: Service, clock: ServiceClock, log: EventLog
-) -> WebServer | None:
-    app = build_app(
-        settings,
-        store,
-        sender_factory=_sender_factory(settings, clock),
-        clock=clock,
-        health=service.health,
-    )
-    if app is None:
-        log.warning("web.unavailable", message="this build has no web front; jobs only")
-        return None
+) -> WebServer:
+    try:
+        app = build_app(
+            settings,
+            store,
+            sender_factory=_sender_factory(settings, clock),
+            clock=clock,
+            health=service.health,
+        )
+    except ImportError as exc:  # a broken install: mails with one-click links need /unsubscribe
+        raise ServiceError(f"the web front cannot be loaded ({exc}); not starting") from None
     server = WebServer(app, settings.web, log)
     try:
         server.start()

@@ -37,10 +37,6 @@ STOP_TIMEOUT = 25.0  # seconds the jobs in flight get after SIGTERM (systemd all
 STARTUP_DIGEST = "digest-startup"
 
 
-class ServiceError(Exception):
-    """`syndicate run` cannot start; the message says why in one line."""
-
-
 class ServiceClock:
     """The real clock, or one that starts at ``start_at`` and runs at the real pace."""
 

@@ -26,13 +26,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from syndicate.config import Settings, WebSettings
 from syndicate.delivery import Sender
+from syndicate.errors import ServiceError
 from syndicate.service.logs import EventLog
 from syndicate.store import Store
 
 Health = Callable[[], Mapping[str, Any]]
 
 
-class WebError(Exception):
+class WebError(ServiceError):
     """The web front cannot start (the port is taken, say)."""
 
 
@@ -43,12 +44,12 @@ def build_app(
     sender_factory: Callable[[], Sender],
     clock: Callable[[], datetime],
     health: Health,
-) -> ASGIApp | None:
-    """The web front's ASGI app, or None when this build has no web front."""
-    try:
-        from syndicate.web import create_app
-    except ImportError:
-        return None
+) -> ASGIApp:
+    """The web front's ASGI app. Imported here, not at the top, so that commands that never
+    serve (and tests of the scheduler) do not load Starlette; an error inside the web package
+    stops the service rather than leaving it running without /unsubscribe."""
+    from syndicate.web import create_app
+
     return create_app(settings, store, sender_factory=sender_factory, clock=clock, health=health)
 
 

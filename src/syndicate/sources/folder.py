@@ -18,6 +18,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from syndicate.content import markdown_to_html, paragraphs_to_html, slugify, strip_control
+from syndicate.errors import SourceError
 from syndicate.models import Observation
 
 TEXT_SUFFIXES = frozenset({".txt"})
@@ -30,7 +31,7 @@ READ_ARTICLE = "read article"
 CARD_LINES = 5
 
 
-class ParseError(ValueError):
+class ParseError(SourceError, ValueError):
     """What is wrong with an article file, in one line (the caller prefixes the file name)."""
 
 

@@ -15,6 +15,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from syndicate.errors import StoreError
 from syndicate.models import (
     Article,
     Delivery,
@@ -34,7 +35,7 @@ from syndicate.store import recipients as _recipients
 from syndicate.store import restore as _restore
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
-from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, where, writer
+from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
 from syndicate.store.event_batch import EventBatchQueries  # issue 13
 from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
 from syndicate.store.feed_state import FeedState

@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from syndicate.errors import StoreError
+
 # A write transaction on SQLite starts with BEGIN IMMEDIATE: a deferred transaction that
 # reads and then writes can fail at once with "database is locked" (the busy timeout does
 # not apply to a lock upgrade), while an immediate one waits for the writer ahead of it.
@@ -23,10 +25,6 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
 )
-
-
-class StoreError(Exception):
-    """The database cannot be used; the message says why in one line."""
 
 
 class SchemaVersionError(StoreError):

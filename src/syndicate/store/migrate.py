@@ -29,8 +29,9 @@ from sqlalchemy import Connection, Engine, column, inspect, select, table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
+from syndicate.errors import StoreError
 from syndicate.resources import package_dir
-from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, where, writer
+from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
 from syndicate.store.schema import SCHEMA_VERSION, meta
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
+from syndicate.errors import InputError
 from syndicate.models import Subscriber, SubscriberStatus
 from syndicate.store.convert import chunks
 from syndicate.store.schema import subscriber_categories, subscribers
@@ -18,7 +19,7 @@ ImportRow = tuple[str, str, frozenset[str]]  # (email, name, categories)
 _STREAM_ROWS = 2_000
 
 
-class DuplicateSubscriber(ValueError):
+class DuplicateSubscriber(InputError):
     """An address that is already subscribed (compared case-insensitively)."""
 
     def __init__(self, email: str) -> None:

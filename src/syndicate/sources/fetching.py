@@ -6,7 +6,7 @@ a checked address, the host kept in the Host header and for TLS (SNI and the cer
 check), so a DNS answer that changes between the check and the connection cannot send the
 request elsewhere. The body is streamed and abandoned at ``fetch.max_bytes``; the whole
 fetch, redirects, status line and headers included, is bounded by ``fetch.total_timeout``
-(every network operation is given at most the time left: ``syndicate.pipeline.deadline``).
+(every network operation is given at most the time left: ``syndicate.sources.deadline``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import httpx
 
 from syndicate.config.settings import FetchSettings
 from syndicate.content import strip_control
-from syndicate.pipeline.deadline import DeadlineTransport, overtime
+from syndicate.errors import SourceError
+from syndicate.sources.deadline import DeadlineTransport, overtime
 
 Resolver = Callable[[str, int], list[str]]  # (host, port) → IP addresses
 Clock = Callable[[], float]
@@ -41,7 +42,7 @@ _NEVER = "never allowed"
 _PRIVATE = "allowed only with fetch.allow_private"
 
 
-class FetchError(Exception):
+class FetchError(SourceError):
     """Why a fetch failed, in one line."""
 
 

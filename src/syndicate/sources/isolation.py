@@ -17,10 +17,12 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 from typing import Any, TypeVar
 
+from syndicate.errors import SourceError
+
 T = TypeVar("T")
 # Imported once by the fork server, so that its children start with them loaded. (The
 # parent's __main__ is still re-run in each child: Python 3.11 ignores "__main__" here.)
-PRELOAD = ["syndicate.pipeline.isolation", "syndicate.sources.feed"]
+PRELOAD = ["syndicate.sources.isolation", "syndicate.sources.feed"]
 
 _CONTEXT: ForkServerContext | SpawnContext
 if "forkserver" in multiprocessing.get_all_start_methods():
@@ -30,11 +32,17 @@ else:  # no fork server (Windows): a fresh interpreter each time
     _CONTEXT = multiprocessing.get_context("spawn")
 
 
-class Overtime(Exception):
+def child_context() -> ForkServerContext | SpawnContext:
+    """Where worker processes come from: the fork server (safe beside threads, as a plain
+    fork of the multi-threaded service is not), else fresh interpreters."""
+    return _CONTEXT
+
+
+class Overtime(SourceError):
     """The call was still running at its deadline, and was killed."""
 
 
-class ChildFailed(Exception):
+class ChildFailed(SourceError):
     """The child process died without an answer (a crash, or killed from outside)."""
 
 

@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from syndicate.config import Settings
-from syndicate.pipeline.publish import FeedsReport, feed_options
-
 HUB_ATTEMPTS = 5
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
@@ -46,24 +43,21 @@ def backoff(attempt: int) -> float:
     return min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** (attempt - 1))
 
 
-def changed_feed_urls(settings: Settings, report: FeedsReport) -> list[str]:
-    """The absolute URLs of the feed files the build wrote (index.html is not a feed)."""
-    base = feed_options(settings).feed_base_url
-    return [base + path for path in report.written if path.endswith((".xml", ".json"))]
-
-
-def announce_changes(
-    settings: Settings, report: FeedsReport, *, sleep: Sleep = time.sleep
-) -> HubReport | None:
-    """Tell feeds.hub about the feeds the build changed; None if no hub or no change."""
-    urls = changed_feed_urls(settings, report)
-    if not settings.feeds.hub or not urls:
-        return None
-    timeout = httpx.Timeout(settings.fetch.read_timeout, connect=settings.fetch.connect_timeout)
+def ping_hub(
+    hub: str,
+    urls: Sequence[str],
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    user_agent: str,
+    sleep: Sleep = time.sleep,
+) -> HubReport:
+    """Tell ``hub`` about ``urls`` over one client of its own."""
+    timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
     with httpx.Client(
-        timeout=timeout, headers={"User-Agent": settings.fetch.user_agent}, trust_env=False
+        timeout=timeout, headers={"User-Agent": user_agent}, trust_env=False
     ) as client:
-        return publish_to_hub(client, settings.feeds.hub, urls, sleep=sleep)
+        return publish_to_hub(client, hub, urls, sleep=sleep)
 
 
 def publish_to_hub(
