@@ -255,7 +255,7 @@ def test_a_mail_that_cannot_go_out_is_logged_and_the_answer_stays_the_same(
     assert response.status_code == 200 and "Check your inbox" in response.text
     bob = site.store.find_subscriber("bob@example.org")
     assert bob is not None
-    assert f"confirmation mail to subscriber {bob.id} failed: relay down" in caplog.text
+    assert f'subscribe.confirmation_failed subscriber={bob.id} error="relay down"' in caplog.text
 
 
 def test_a_site_may_override_a_page(site: Site) -> None:

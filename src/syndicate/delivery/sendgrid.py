@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import logging
 import os
 import random
 import time
@@ -45,8 +44,9 @@ from syndicate.delivery.sendgrid_request import (
     whole_request_error,
 )
 from syndicate.errors import ConfigError
+from syndicate.log import EventLog
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
 REDACTED = "********"
@@ -180,7 +180,7 @@ class SendGridSender:
         answer = self._post(template.body([p for _, p in items]))
         if isinstance(answer, _Rejected) and len(items) > 1 and not answer.whole_request:
             middle = len(items) // 2
-            log.info("SendGrid refused %d recipients (%s); splitting", len(items), answer.error)
+            log.info("sendgrid.split", recipients=len(items), error=answer.error)
             self._deliver(template, items[:middle], recipients, results)
             self._deliver(template, items[middle:], recipients, results)
             return
@@ -208,7 +208,9 @@ class SendGridSender:
                 wait = self._backoff.delay(attempt, self._rng)
             wait = min(wait, self.max_wait)
             attempt += 1
-            log.warning("SendGrid: %s; try %d in %.1f s", outcome.error, attempt + 1, wait)
+            log.warning(
+                "sendgrid.retry", error=outcome.error, attempt=attempt + 1, wait=round(wait, 1)
+            )
             self._sleep(wait)
 
     def _attempt(self, body: dict[str, Any]) -> _Answer | _Try:

@@ -8,7 +8,6 @@ while idle between messages is reopened once for the message that found it close
 
 from __future__ import annotations
 
-import logging
 import os
 import smtplib
 import ssl
@@ -27,9 +26,10 @@ from syndicate.delivery.base import (
 )
 from syndicate.delivery.registry import Clock, SenderKind
 from syndicate.errors import ConfigError
+from syndicate.log import EventLog
 from syndicate.mime import build_email, to_bytes
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 Security = Literal["starttls", "tls", "none"]
 _TERMINATOR = b"\r\n.\r\n"
@@ -163,7 +163,7 @@ class SmtpSender:
                         f"no reply after the message was sent ({exc}); it may have been accepted",
                     )
                 if reused and attempt == 1:
-                    log.info("SMTP connection to %s was closed; reconnecting", self._where)
+                    log.info("smtp.reconnect", server=self._where)
                     continue
                 return Outcome(delivery_id, "retry", f"{self._where}: {exc}")
             return Outcome(delivery_id, "sent")

@@ -18,48 +18,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from syndicate.log import EventLog, event_of, field_text, one_line
+
+__all__ = ["EventLog", "configure_logging", "event_of", "log_handler", "one_line"]
+
 REDACTED = "********"
 _TOKEN = re.compile(r"(token=)[^&\s\"'<>]+")
-_FIELDS = "syndicate_fields"
 MIN_SECRET = 4  # shorter values would blank out ordinary words
-
-
-class EventLog:
-    """A logger whose messages are event names with fields."""
-
-    def __init__(self, name: str = "syndicate") -> None:
-        self.logger = logging.getLogger(name)
-
-    def _log(self, level: int, event: str, fields: dict[str, Any], exc: bool = False) -> None:
-        self.logger.log(level, event, exc_info=exc, extra={_FIELDS: fields})
-
-    def debug(self, event: str, **fields: Any) -> None:
-        self._log(logging.DEBUG, event, fields)
-
-    def info(self, event: str, **fields: Any) -> None:
-        self._log(logging.INFO, event, fields)
-
-    def warning(self, event: str, **fields: Any) -> None:
-        self._log(logging.WARNING, event, fields)
-
-    def error(self, event: str, **fields: Any) -> None:
-        self._log(logging.ERROR, event, fields)
-
-    def exception(self, event: str, **fields: Any) -> None:
-        """An error with the exception being handled (its traceback in the JSON line)."""
-        self._log(logging.ERROR, event, fields, exc=True)
-
-
-def event_of(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
-    fields = getattr(record, _FIELDS, None)
-    if isinstance(fields, dict):
-        return record.getMessage(), dict(fields)
-    return record.name, {"message": record.getMessage()}
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class JsonFormatter(logging.Formatter):
@@ -79,16 +44,11 @@ class TextFormatter(logging.Formatter):
         event, fields = event_of(record)
         ts = datetime.fromtimestamp(record.created).astimezone().strftime("%H:%M:%S")
         parts = [ts, f"{record.levelname.lower():7s}", event]
-        parts += [f"{key}={_text(value)}" for key, value in fields.items()]
+        parts += [f"{key}={field_text(value)}" for key, value in fields.items()]
         line = " ".join(parts)
         if record.exc_info and record.exc_info[1] is not None:
             line += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
         return line
-
-
-def _text(value: Any) -> str:
-    text = str(value)
-    return json.dumps(text, ensure_ascii=False) if not text or " " in text or "=" in text else text
 
 
 class Redactor(logging.Formatter):

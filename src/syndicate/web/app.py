@@ -12,8 +12,6 @@ any ``token=`` value, should their access log be on all the same.
 
 from __future__ import annotations
 
-import logging
-
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -21,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from syndicate.config import Settings
+from syndicate.log import EventLog
 from syndicate.store import Store
 from syndicate.web import archive, ops, static, subscription, webhooks
 from syndicate.web.context import Clock, HealthCallback, SenderFactory, WebContext, WebOptions
@@ -32,7 +31,7 @@ from syndicate.web.security import (
     protect_server_logs,
 )
 
-log = logging.getLogger("syndicate.web")
+log = EventLog("syndicate.web")
 
 _TITLES = {
     400: "Bad request",
@@ -67,7 +66,10 @@ def create_app(
     )
     protect_server_logs()
     if not settings.secret_key:
-        log.warning("SYNDICATE_SECRET_KEY is not set: subscribe and unsubscribe pages answer 503")
+        log.warning(
+            "web.no_secret_key",
+            message="SYNDICATE_SECRET_KEY is not set: subscribe and unsubscribe pages answer 503",
+        )
     first, last = static.routes(ctx)
     routes = [
         *first,

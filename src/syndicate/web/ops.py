@@ -39,7 +39,6 @@ names, no host. /metrics without it answers 401 (404 when no token is configured
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -54,11 +53,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from syndicate.config import Settings
+from syndicate.log import EventLog, one_line
 from syndicate.store import Store
 from syndicate.web.context import HealthCallback, WebContext
 from syndicate.web.security import bearer_matches
 
-log = logging.getLogger("syndicate.web")
+log = EventLog("syndicate.web")
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -93,7 +93,7 @@ def check_database(store: Store) -> str:
         with store.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure at all means "not reachable" here
-        log.warning("healthz: database check failed: %s", exc)
+        log.warning("healthz.database_failed", error=one_line(exc))
         return f"error: {type(exc).__name__}"
     return "ok"
 
@@ -129,7 +129,7 @@ def health_report(
     try:
         data = health()
     except Exception as exc:
-        log.warning("healthz: the health callback failed: %s", exc)
+        log.warning("healthz.callback_failed", error=one_line(exc))
         report.scheduler = {"error": type(exc).__name__}
         report.problems.append("scheduler state unknown")
         return report
@@ -193,7 +193,7 @@ def metrics_text(store: Store, report: HealthReport) -> str:
         try:
             _store_metrics(out, store)
         except Exception as exc:  # the database went away since the check: report, go on
-            log.warning("metrics: reading the store failed: %s", exc)
+            log.warning("metrics.store_failed", error=one_line(exc))
     if report.scheduler is not None:
         running = report.scheduler.get("running")
         if isinstance(running, bool):

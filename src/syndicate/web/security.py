@@ -16,10 +16,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from syndicate.log import EventLog
 from syndicate.web.pages import PAGE_CSP
 
-log = logging.getLogger("syndicate.web")
-access_log = logging.getLogger("syndicate.web.access")
+log = EventLog("syndicate.web")
+access_log = EventLog("syndicate.web.access")
 
 DEFAULT_HEADERS = {
     "Content-Security-Policy": PAGE_CSP,
@@ -60,7 +61,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send_with_headers)
         finally:
             millis = (time.perf_counter() - started) * 1000
-            access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, millis)
+            access_log.info(
+                "http.request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                ms=round(millis, 1),
+            )
 
 
 class BodyDeadline:
@@ -88,7 +95,7 @@ class BodyDeadline:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                log.debug("%s %s: the body took too long", scope["method"], scope["path"])
+                log.debug("web.body_timeout", method=scope["method"], path=scope["path"])
                 raise HTTPException(408, "The request took too long to arrive.") from None
             if message["type"] != "http.request" or not message.get("more_body", False):
                 complete = True

@@ -7,7 +7,6 @@ in the query string only; they are never logged (the access log leaves the query
 
 from __future__ import annotations
 
-import logging
 import math
 
 from starlette.background import BackgroundTask
@@ -19,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from syndicate.audience import AddressError, normalize_address
 from syndicate.backends import BackendError
 from syndicate.delivery import Sender
+from syndicate.log import EventLog
 from syndicate.models import Subscriber, SubscriberStatus
 from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, link_url
 from syndicate.pipeline.subscriptions import (
@@ -37,7 +37,7 @@ from syndicate.web.context import WebContext
 from syndicate.web.pages import PRIVATE
 from syndicate.web.security import client_ip, read_form, same_origin, text_field, text_fields
 
-log = logging.getLogger("syndicate.web")
+log = EventLog("syndicate.web")
 _RECEIVING = (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
 
 _LINK_PROBLEMS = {
@@ -106,7 +106,7 @@ class _Handlers:
         form = await read_form(request, ctx.options.max_form_bytes)
         email = text_field(form, "email", 320)
         if text_field(form, "website"):
-            log.info("subscribe: honeypot field filled; nothing stored")
+            log.info("subscribe.honeypot", message="honeypot field filled; nothing stored")
             return self.pages.render("subscribe_sent.html", email=email)
         name = text_field(form, "name", 200)
         chosen = frozenset(text_fields(form, "category"))
@@ -119,7 +119,7 @@ class _Handlers:
         if wait is not None:
             return self._too_many(wait)
         if not ctx.settings.secret_key:
-            log.error("subscribe: SYNDICATE_SECRET_KEY is not set: no confirmation link")
+            log.error("subscribe.no_secret_key", message="SYNDICATE_SECRET_KEY is not set")
             return self._unavailable("We cannot send the confirmation mail just now.")
         # The store and the mail come after the answer, so that a new, a pending and an
         # active address cannot be told apart by how long the answer takes either.
@@ -132,7 +132,7 @@ class _Handlers:
         try:
             sender: Sender = ctx.sender_factory()
         except BackendError as exc:
-            log.error("subscribe: cannot send confirmations: %s", exc)
+            log.error("subscribe.no_sender", error=str(exc))
             return
         try:
             result = subscribe(
@@ -146,19 +146,19 @@ class _Handlers:
                 ttl=ctx.options.confirm_ttl,
             )
         except Exception:
-            log.exception("subscribe: failed")
+            log.exception("subscribe.failed")
             return
         finally:
             sender.close()
         if result.mail_failed:
             assert result.outcome is not None
             log.warning(
-                "subscribe: confirmation mail to subscriber %d failed: %s",
-                result.subscriber_id,
-                result.outcome.error,
+                "subscribe.confirmation_failed",
+                subscriber=result.subscriber_id,
+                error=result.outcome.error,
             )
         else:
-            log.info("subscribe: subscriber %d %s", result.subscriber_id, result.action)
+            log.info("subscribe.done", subscriber=result.subscriber_id, action=result.action)
 
     async def confirm_page(self, request: Request) -> Response:
         token = request.query_params.get("token", "")
@@ -198,7 +198,7 @@ class _Handlers:
             return self._bad_link(exc, expired_hint=True)
         except NotConfigured:
             return self._unavailable()
-        log.info("confirm: subscriber %d active", subscriber.id)
+        log.info("confirm.done", subscriber=subscriber.id)
         return self._subscribed(subscriber)
 
     def _subscribed(self, subscriber: Subscriber) -> Response:
@@ -252,7 +252,7 @@ class _Handlers:
         except NotConfigured:
             return self._unavailable()
         if left is not None:
-            log.info("unsubscribe: subscriber %d now %s", left.id, left.status.value)
+            log.info("unsubscribe.done", subscriber=left.id, status=left.status.value)
         return self.pages.render(
             "unsubscribed.html", headers=PRIVATE, email=left.email if left else ""
         )
@@ -291,7 +291,7 @@ class _Handlers:
             )
         except NotConfigured:
             return self._unavailable()
-        log.info("preferences: subscriber %d saved %d categories", saved.id, len(saved.categories))
+        log.info("preferences.saved", subscriber=saved.id, categories=len(saved.categories))
         return await self._preferences(token, saved, saved=True)
 
     async def _preferences(

@@ -21,7 +21,6 @@ is ten lines with ``cryptography``, which it uses as well.
 from __future__ import annotations
 
 import base64
-import logging
 from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
@@ -32,11 +31,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from syndicate.log import EventLog
 from syndicate.pipeline.events import PayloadError, parse_payload, process_events
 from syndicate.web.context import WebContext
 from syndicate.web.security import read_body
 
-log = logging.getLogger("syndicate.web")
+log = EventLog("syndicate.web")
 
 PATH = "/webhooks/sendgrid"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -109,7 +109,7 @@ class _Webhook:
 
 
 def _refuse(status: int, reason: str) -> Response:
-    log.warning("webhook %s refused (%d): %s", PATH, status, reason)
+    log.warning("webhook.refused", path=PATH, status=status, reason=reason)
     return _answer(status, reason)
 
 
