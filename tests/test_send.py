@@ -148,6 +148,25 @@ def test_dry_run_shows_variants_and_writes_nothing(settings: Settings, store: St
     assert not store.send_started(WEEK)
 
 
+def test_the_dry_run_and_the_send_choose_the_same_readers(
+    settings: Settings, database_url: str
+) -> None:
+    # "STRASSE" chooses "Straße" when folded as the store folds it (casefold); a dry run
+    # that lower-cased instead said 0 while the send sent 1.
+    with Store(database_url) as store:
+        store.upsert_articles([article(1, "Straße"), article(2, "Events")], NOW)
+        (street,) = subscribe(store, 1, frozenset({"STRASSE"}))
+        (elsewhere,) = subscribe(store, 1, frozenset({"Sky Guide"}))
+        (everything,) = subscribe(store, 1)
+        plan = plan_send(settings, store, WEEK, now=NOW)
+        assert plan.variants == {"all categories": 1, "Straße": 1}
+        assert [email for email, _why in plan.left_out] == [elsewhere]
+        with SendGridStandIn(API_KEY) as standin:
+            sent = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
+            assert dict(standin.copies) == {street: 1, everything: 1}
+        assert sent.variants == plan.variants
+
+
 def test_unsubscribing_after_the_send_froze_skips_the_reader(
     settings: Settings, store: Store
 ) -> None:

@@ -33,7 +33,7 @@ from syndicate.pipeline.edition import (
     site_view,
     template_source,
 )
-from syndicate.store import Store, variant_categories, variant_key
+from syndicate.store import Store, variant_categories
 
 Clock = Callable[[], datetime]
 _Pending = Future[list[Outcome] | SendAborted]
@@ -158,19 +158,16 @@ def _planned_variants(
     subscriber who would get nothing, and why."""
     if store.send_started(week):
         return {variant_label(v): n for v, n in store.pending_variants(week)}
-    planned: dict[str, int] = {}
-    lowered = {c.lower(): c for c in categories}
-    has = ", ".join(sorted(categories)) or "none"
-    for subscriber in store.list_subscribers(SubscriberStatus.ACTIVE):
-        wanted = {lowered[c.lower()] for c in subscriber.categories if c.lower() in lowered}
-        if subscriber.categories and not wanted:
-            chose = ", ".join(sorted(subscriber.categories))
-            why = f"chose {chose}; this edition has no article in them (it has {has})"
-            left_out.append((subscriber.email, why))
-            continue
-        label = variant_label(variant_key(wanted))
-        planned[label] = planned.get(label, 0) + 1
-    return planned
+    planned, missed = store.plan_recipients(categories)
+    if missed:
+        has = ", ".join(sorted(categories)) or "none"
+        wanted = set(missed)
+        for subscriber in store.list_subscribers(SubscriberStatus.ACTIVE):
+            if subscriber.id in wanted:
+                chose = ", ".join(sorted(subscriber.categories))
+                why = f"chose {chose}; this edition has no article in them (it has {has})"
+                left_out.append((subscriber.email, why))
+    return {variant_label(variant): count for variant, count in sorted(planned.items())}
 
 
 class _SendLoop:

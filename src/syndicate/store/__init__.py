@@ -308,6 +308,13 @@ class Store(LinkQueries, EventBatchQueries):
                 raise
             return 0
 
+    def plan_recipients(
+        self, edition_categories: frozenset[str]
+    ) -> tuple[dict[str, int], list[int]]:
+        """(rows per variant, ids of active subscribers left out) a freeze now would give."""
+        with self._engine.connect() as conn:
+            return _recipients.plan_recipients(conn, edition_categories)
+
     def send_started(self, week: str) -> bool:
         with self._engine.connect() as conn:
             return _recipients.send_started(conn, week)

@@ -11,7 +11,7 @@ from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import ColumnElement, Connection, exists, insert, literal, select
+from sqlalchemy import ColumnElement, Connection, exists, func, insert, literal, select
 
 from syndicate.models import DeliveryState, SubscriberStatus
 from syndicate.store.convert import CHUNK
@@ -74,7 +74,9 @@ def freeze_recipients(
     has_preferences = exists().where(subscriber_categories.c.subscriber_id == subscribers.c.id)
     created = _copy_subscribers(conn, week, "", now, ~has_preferences)
     waiting: dict[str, list[int]] = {}
-    for sid, variant in _preference_variants(conn, edition_categories):
+    for sid, variant in preference_variants(conn, edition_categories):
+        if not variant:
+            continue  # chose only categories this edition does not have
         ids = waiting.setdefault(variant, [])
         ids.append(sid)
         if len(ids) >= CHUNK:
@@ -112,13 +114,33 @@ def _copy_subscribers(
     return conn.execute(copy.execution_options(preserve_rowcount=True)).rowcount
 
 
-def _preference_variants(
+def plan_recipients(
+    conn: Connection, edition_categories: frozenset[str]
+) -> tuple[dict[str, int], list[int]]:
+    """What freeze_recipients would write now, written nowhere: (rows per variant, ids of the
+    active subscribers who would get nothing). The same selection, so a dry run and the send
+    cannot disagree."""
+    everyone = subscribers.c.status == _ACTIVE
+    has_preferences = exists().where(subscriber_categories.c.subscriber_id == subscribers.c.id)
+    plain = conn.scalar(select(func.count()).where(everyone, ~has_preferences)) or 0
+    planned = {"": plain} if plain else {}
+    missed: list[int] = []
+    for sid, variant in preference_variants(conn, edition_categories):
+        if variant:
+            planned[variant] = planned.get(variant, 0) + 1
+        else:
+            missed.append(sid)
+    return planned, missed
+
+
+def preference_variants(
     conn: Connection, edition_categories: frozenset[str]
 ) -> Iterator[tuple[int, str]]:
-    """(subscriber id, variant) of the active subscribers whose preferences meet the edition's.
+    """(subscriber id, variant) of every active subscriber with preferences; the variant is
+    "" when none of them is among the edition's categories.
 
-    Categories match case-insensitively; the variant names them as the edition spells them,
-    so "news" and "News" readers share one rendering.
+    Categories match case-insensitively (casefold: "STRASSE" chooses "Straße"); the variant
+    names them as the edition spells them, so "news" and "News" readers share one rendering.
     """
     spelled: dict[str, set[str]] = {}
     for category in edition_categories:
@@ -140,5 +162,4 @@ def _preference_variants(
                 known.clear()
             met = {name for w in wanted for name in spelled.get(w.casefold(), ())}
             variant = known[wanted] = variant_key(met)
-        if variant:
-            yield sid, variant
+        yield sid, variant
