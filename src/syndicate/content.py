@@ -56,7 +56,7 @@ def sanitize_html(markup: str) -> str:
 
 def paragraphs_to_html(paragraphs: Sequence[str]) -> str:
     """Plain paragraphs → ``<p>`` elements, each escaped; blank paragraphs are dropped."""
-    cleaned = (" ".join(strip_control(p).split()) for p in paragraphs)
+    cleaned = (one_line(p) for p in paragraphs)
     return "\n".join(f"<p>{html.escape(p, quote=False)}</p>" for p in cleaned if p)
 
 
@@ -213,9 +213,15 @@ def slugify(title: str) -> str:
     return slug
 
 
+def one_line(text: str) -> str:
+    """Control characters out (CR and LF among them), whitespace runs folded to one space:
+    what every title, name, header value and log field of untrusted origin goes through."""
+    return " ".join(strip_control(text).split())
+
+
 def header_safe(value: str) -> str:
-    """A value safe for a mail header: no CR/LF or other controls, whitespace folded."""
-    return " ".join(strip_control(value).split())
+    """A value safe for a mail header: one line (no CR/LF, so no header injection)."""
+    return one_line(value)
 
 
 def content_hash(*parts: str) -> str:

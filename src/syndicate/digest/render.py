@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from premailer import Premailer
 
-from syndicate.content import excerpt, strip_control
+from syndicate.content import excerpt, one_line
 from syndicate.digest.select import parse_week
 from syndicate.models import Article, Edition, RenderedDigest
 from syndicate.placeholders import PLACEHOLDER, substitute
@@ -161,7 +161,7 @@ def headline(article: Article, site: SiteView) -> Headline:
 def clean_text(text: str) -> str:
     """Untrusted text for a template: no control characters, whitespace folded, and no
     ``%%`` that ``personalize`` could mistake for a placeholder."""
-    return " ".join(strip_control(text).split()).replace("%%", f"%{_WORD_JOINER}%")
+    return one_line(text).replace("%%", f"%{_WORD_JOINER}%")
 
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
@@ -172,7 +172,7 @@ def safe_link(link: str, base: str) -> str:
     """``link`` made absolute against ``base`` and percent-encoded, or "" unless http(s).
 
     A ``%`` that starts no escape becomes ``%25``, so no link holds a ``%%`` placeholder."""
-    url = urljoin(base, " ".join(strip_control(link).split())) if link.strip() else ""
+    url = urljoin(base, one_line(link)) if link.strip() else ""
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         return ""
     return quote(_STRAY_PERCENT.sub("%25", url), safe=_URL_SAFE)
@@ -232,5 +232,4 @@ def personalize(rendered: RenderedDigest, substitutions: Mapping[str, str]) -> t
 
 
 def _one_line(key: str, value: str) -> str:
-    folded = " ".join(strip_control(value).split())
-    return folded or PLACEHOLDER_FALLBACKS.get(key, "")
+    return one_line(value) or PLACEHOLDER_FALLBACKS.get(key, "")

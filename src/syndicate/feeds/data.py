@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urljoin, urlsplit
 
-from syndicate.content import strip_control
+from syndicate.content import one_line, strip_control
 from syndicate.feeds.options import FeedOptions
 from syndicate.models import Article
 
@@ -42,11 +42,6 @@ class FeedData:
     hub: str | None
     urls: Mapping[str, str]  # format → the feed's own absolute URL
     items: tuple[FeedItem, ...]
-
-
-def one_line(text: str) -> str:
-    """Control characters out, whitespace runs folded to one space."""
-    return " ".join(strip_control(text).split())
 
 
 def feed_date(value: datetime, what: str) -> datetime:

@@ -18,6 +18,7 @@ from syndicate.content import (
     content_hash,
     excerpt,
     html_to_text,
+    one_line,
     paragraphs_to_html,
     sanitize_html,
     slugify,
@@ -70,10 +71,6 @@ class ParsedFeed:
 
 
 # --- small text helpers the readers share -------------------------------------------------
-
-
-def one_line(text: str) -> str:
-    return " ".join(strip_control(text).split())
 
 
 def plain(text: str, media_type: str) -> str:

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from syndicate.content import one_line
 from syndicate.sources.feed_entries import (
     ParsedFeed,
     RawEntry,
     absolute_link,
     build_entries,
-    one_line,
     parse_feed_date,
     text_to_html,
 )

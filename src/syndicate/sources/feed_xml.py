@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 
+from syndicate.content import one_line
 from syndicate.sources.feed_entries import (
     HTML_TYPES,
     ParsedFeed,
     RawEntry,
     absolute_link,
     build_entries,
-    one_line,
     parse_feed_date,
     plain,
     text_to_html,

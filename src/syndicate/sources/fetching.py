@@ -25,7 +25,7 @@ from urllib.parse import urljoin
 import httpx
 
 from syndicate.config.settings import FetchSettings
-from syndicate.content import strip_control
+from syndicate.content import one_line, strip_control
 from syndicate.errors import SourceError
 from syndicate.sources.deadline import DeadlineTransport, overtime
 
@@ -254,7 +254,7 @@ def _answer(fetch: _Fetch, target: httpx.URL, response: httpx.Response) -> Fetch
 
 
 def _header(response: httpx.Response, name: str) -> str:
-    return " ".join(strip_control(response.headers.get(name, "")).split())
+    return one_line(response.headers.get(name, ""))
 
 
 def _reason(exc: BaseException | None) -> str:

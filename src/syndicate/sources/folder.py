@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from syndicate.content import markdown_to_html, paragraphs_to_html, slugify, strip_control
+from syndicate.content import markdown_to_html, one_line, paragraphs_to_html, slugify, strip_control
 from syndicate.errors import SourceError
 from syndicate.models import Observation
 
@@ -314,7 +314,7 @@ def _meta_text(meta: dict[str, Any], key: str) -> str:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | float | date):
         raise ParseError(f"front matter '{key}' must be text, not {_kind(value)}")
-    return " ".join(strip_control(str(value)).split())
+    return one_line(str(value))
 
 
 def _meta_date(meta: dict[str, Any], tz: ZoneInfo) -> datetime:
@@ -354,5 +354,5 @@ def _meta_tags(meta: dict[str, Any]) -> tuple[str, ...]:
         items = value
     else:
         raise ParseError("front matter 'tags' must be a list or a comma-separated string")
-    tags = (" ".join(strip_control(str(item)).split()) for item in items if item is not None)
+    tags = (one_line(str(item)) for item in items if item is not None)
     return tuple(dict.fromkeys(tag for tag in tags if tag))
