@@ -1,37 +1,30 @@
-"""SendGrid v3 mail/send through the ``sendgrid`` package's client.
+"""SendGrid v3 mail/send: one request per batch, one personalization per recipient.
 
-One request per batch, one personalization per recipient. What a failure means for the
-ledger depends on whether the request can have reached SendGrid:
+The request is a plain HTTPS POST over one keep-alive httpx client, with a body we encode
+(orjson) and validate ourselves (sendgrid_request), not the ``sendgrid`` package's
+``send()``: that formats the whole payload into a debug message on every call (~4 ms per
+1 MB request) and logs the Authorization header at DEBUG, and reaching past it means calling
+its private methods. What a failure means for the ledger depends on whether the request can
+have reached SendGrid:
 
-- python_http_client sends through urllib, whose ``do_open`` wraps every OSError raised while
-  connecting or writing the request in ``URLError``; then the whole request was not handed to
-  the socket, so SendGrid cannot have accepted it: retried, and finally "retry".
-- anything raised after that (read timeout, reset, remote end closed while we wait for or
-  read the answer) may follow an acceptance: "uncertain", never resent here.
-
-The request goes through the client's own ``Client._make_request`` (the urllib opener and
-the mapping of HTTP errors that ``SendGridAPIClient.send`` uses) with a body we encode, not
-through ``send()``: its ``http_request`` formats the whole payload into a debug message on
-every call, whatever the log level (~4 ms per 1 MB request, 4 s per million recipients),
-and logs the Authorization header at DEBUG.
+- no connection, or the body could not be written (connect/pool/write errors and timeouts):
+  SendGrid cannot have accepted it: retried, and finally "retry";
+- anything after the request was sent (read timeout, reset, the server closed while we wait
+  for or read the answer) may follow an acceptance: "uncertain", never resent here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import os
 import random
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import python_http_client.exceptions as http_errors
-from sendgrid import SendGridAPIClient
+import httpx
+import sendgrid
 
 from syndicate.config import Settings
 from syndicate.delivery.base import Batch, Outcome, OutcomeState, Recipient, SendAborted
@@ -129,10 +122,21 @@ class SendGridSender:
         self._clock = clock
         self._rng = rng or random.Random()
         self._secret = api_key
-        # python_http_client.Client for /v3/mail/send, with the auth and user-agent headers
-        self._endpoint = SendGridAPIClient(api_key=api_key, host=self.base_url).client.mail.send
-        self._url: str = self._endpoint._build_url(None)
-        self._headers = {**self._endpoint.request_headers, "Content-Type": "application/json"}
+        self._url = f"{self.base_url}/v3/mail/send"
+        # One keep-alive client, safe to share between threads. A redirect is an answer like
+        # any other (never followed: a POST must not be resent elsewhere); no proxy from the
+        # environment sees the key.
+        self._client = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "User-Agent": f"sendgrid/{sendgrid.__version__};python (syndicate)",
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
+        )
 
     def __repr__(self) -> str:
         return (
@@ -141,7 +145,7 @@ class SendGridSender:
         )
 
     def close(self) -> None:
-        pass  # every request has its own connection
+        self._client.close()
 
     def send(self, batch: Batch) -> list[Outcome]:
         """One outcome per recipient, in order. A duplicate address (case-insensitive) fails
@@ -214,16 +218,17 @@ class SendGridSender:
             self._sleep(wait)
 
     def _attempt(self, body: dict[str, Any]) -> _Answer | _Try:
-        request = urllib.request.Request(self._url, data=encode(body), headers=self._headers)
+        data = encode(body)
+        written = _Written(data)
         try:
-            response = self._endpoint._make_request(
-                urllib.request.build_opener(_NoRedirect), request, timeout=self.timeout
+            response = self._client.post(
+                self._url, content=written, headers={"Content-Length": str(len(data))}
             )
-        except http_errors.HTTPError as exc:
-            return self._judge(exc)
-        except urllib.error.URLError as exc:
-            return _Try(self._clean(f"could not connect or send the request: {exc.reason}"))
-        except (OSError, http.client.HTTPException) as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            return _Try(self._clean(f"could not connect: {type(exc).__name__}: {exc}"))
+        except httpx.TransportError as exc:
+            if not written.whole:  # the body never left whole: SendGrid cannot have taken it
+                return _Try(self._clean(f"could not send the request: {type(exc).__name__}"))
             return _Settled(
                 "uncertain",
                 self._clean(
@@ -231,26 +236,25 @@ class SendGridSender:
                     "it may have been accepted"
                 ),
             )
-        with contextlib.suppress(OSError, http.client.HTTPException), response:
-            response.read()  # the status said accepted; the body does not matter
-        return _Accepted()
+        if response.is_success:
+            return _Accepted()  # the status said accepted; the body does not matter
+        return self._judge(response)
 
-    def _judge(self, exc: Any) -> _Answer | _Try:
-        status = int(exc.status_code)
-        reason = self._clean(error_text(exc.body))
+    def _judge(self, response: httpx.Response) -> _Answer | _Try:
+        status = response.status_code
+        reason = self._clean(error_text(response.content))
         if status in (401, 403):
             raise SendAborted(
                 f"SendGrid refused the API key (HTTP {status}: {reason}); "
                 "check SENDGRID_API_KEY and the key's mail-send permission"
             )
         if status in (400, 413):
-            whole = status == 400 and whole_request_error(exc.body)
+            whole = status == 400 and whole_request_error(response.content)
             return _Rejected(f"SendGrid {status}: {reason}", whole_request=whole)
         if status == 429:
-            headers = exc.headers
             wait = rate_limit_wait(
-                headers.get("X-RateLimit-Reset") if headers else None,
-                headers.get("Retry-After") if headers else None,
+                response.headers.get("X-RateLimit-Reset"),
+                response.headers.get("Retry-After"),
                 self._clock(),
             )
             return _Try(f"rate limited (HTTP 429: {reason})", wait)
@@ -262,11 +266,20 @@ class SendGridSender:
         return text.replace(self._secret, REDACTED)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer like any other (urllib would resend a POST as a GET)."""
+class _Written:
+    """The request body as httpx's stream: ``whole`` once every byte was handed to the socket.
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    httpcore swallows an error while writing the body (to read an early answer) and then
+    reports only that the server closed; whether the body went out whole is what tells a
+    request SendGrid cannot have accepted from one it may have."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.whole = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.data
+        self.whole = True  # resumed only after the write of the last chunk returned
 
 
 def _build(settings: Settings, clock: Clock) -> SendGridSender:
