@@ -16,7 +16,7 @@ from tests.web_helpers import SECRET, SENT_WEEK, Site, add_reader, open_site
 from syndicate.config import DeliverySettings
 from syndicate.models import DeliveryState, SubscriberStatus
 from syndicate.store import Store
-from syndicate.web import WebOptions, create_app
+from syndicate.web import create_app
 from syndicate.web.ops import Exposition
 
 NEXT_GATHER = "2026-11-25T09:45:00+00:00"
@@ -55,7 +55,6 @@ def client_for(site: Site, health: Any = None, *, public: bool = False) -> TestC
         sender_factory=site.sender,
         clock=site.clock,
         health=health,
-        options=WebOptions(),
     )
     return TestClient(app, headers={} if public else OPERATOR)
 
@@ -234,9 +233,7 @@ def test_metrics_public_opens_metrics_but_not_the_health_details(site: Site) -> 
     settings = site.settings.model_copy(
         update={"web": site.settings.web.model_copy(update={"metrics_public": True})}
     )
-    app = create_app(
-        settings, site.store, sender_factory=site.sender, clock=site.clock, options=WebOptions()
-    )
+    app = create_app(settings, site.store, sender_factory=site.sender, clock=site.clock)
     client = TestClient(app)
     assert client.get("/metrics").status_code == 200
     assert client.get("/healthz").json() == {"status": "ok"}

@@ -22,7 +22,7 @@ from syndicate import tokens
 from syndicate.delivery import Batch, Outcome
 from syndicate.models import SubscriberStatus
 from syndicate.pipeline.send import UNSUBSCRIBE
-from syndicate.web import Limit, WebOptions, create_app
+from syndicate.web import Limit, create_app
 from syndicate.web.pages import TEMPLATE_DIR
 
 FORM = {"email": "Bob@Example.ORG", "name": "Bob  Stargazer", "website": ""}
@@ -249,7 +249,6 @@ def test_a_mail_that_cannot_go_out_is_logged_and_the_answer_stays_the_same(
         site.store,
         sender_factory=RefusingSender,
         clock=site.clock,
-        options=WebOptions(),
     )
     response = TestClient(app).post("/subscribe", data=FORM)
     assert response.status_code == 200 and "Check your inbox" in response.text

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -133,7 +133,7 @@ class Site:
             self.store,
             sender_factory=self.sender,
             clock=self.clock,
-            options=WebOptions(**options),
+            options=replace(WebOptions.from_settings(self.settings), **options),
         )
 
     def mails(self) -> list[EmailMessage]:

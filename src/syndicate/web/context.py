@@ -9,7 +9,6 @@ from typing import Any
 
 from syndicate.config import Settings
 from syndicate.delivery import Sender
-from syndicate.pipeline.subscriptions import DEFAULT_CONFIRM_TTL
 from syndicate.store import Store
 from syndicate.web.pages import Pages
 from syndicate.web.ratelimit import Limit, SlidingWindow
@@ -19,20 +18,16 @@ SenderFactory = Callable[[], Sender]
 HealthCallback = Callable[[], Mapping[str, Any]]  # the contract is in web/ops.py
 
 
-PER_IP = Limit(5, 3600)  # POST /subscribe per client address and hour
-PER_ADDRESS = Limit(3, 86_400)  # per address subscribed, and day
-
-
 @dataclass(frozen=True, slots=True)
 class WebOptions:
-    """The web front's knobs; ``from_settings`` reads them from ``[web]``."""
+    """The web front's knobs, made once from ``[web]`` (whose models hold the defaults)."""
 
-    confirm_ttl: timedelta = DEFAULT_CONFIRM_TTL
-    subscribe_per_ip: Limit = PER_IP
-    subscribe_per_address: Limit = PER_ADDRESS
-    cache_seconds: int = 300  # Cache-Control max-age of feeds and archive pages
-    max_form_bytes: int = 16_384  # a larger POST body is refused with 413
-    body_seconds: float = 30.0  # a body still arriving after this gets 408
+    confirm_ttl: timedelta
+    subscribe_per_ip: Limit  # POST /subscribe per client address
+    subscribe_per_address: Limit  # per address subscribed
+    cache_seconds: int  # Cache-Control max-age of feeds and archive pages
+    body_seconds: float  # a body still arriving after this gets 408
+    max_form_bytes: int = 16_384  # a larger POST body is refused with 413 (not a setting)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebOptions:
