@@ -16,7 +16,6 @@ from syndicate.delivery.base import (
     personalize,
 )
 from syndicate.errors import DeliveryError
-from syndicate.placeholders import substitute
 
 __all__ = [
     "DELIVERY_ID_ARG",
@@ -29,5 +28,4 @@ __all__ = [
     "SendAborted",
     "Sender",
     "personalize",
-    "substitute",
 ]
