@@ -74,6 +74,8 @@ def site_view(settings: Settings) -> SiteView:
         timezone=ZoneInfo(settings.site.timezone),
         postal_address=settings.site.postal_address,
         language=settings.site.language,
+        archive_base=f"{settings.web_url}archive/",
+        subscribe_url=f"{settings.web_url}subscribe",
     )
 
 
