@@ -273,7 +273,9 @@ def test_personalize_values_are_one_line_and_not_expanded_again(
 
 
 def test_personalize_needs_every_placeholder(rendered: RenderedDigest) -> None:
-    with pytest.raises(ValueError, match=r"digest 2025-W46: no value for placeholder %%first_name%%"):
+    with pytest.raises(
+        ValueError, match=r"digest 2025-W46: no value for placeholder %%first_name%%"
+    ):
         personalize(rendered, {k: v for k, v in SUBS.items() if k != "name"})
 
 
@@ -520,7 +522,12 @@ def test_dir_follows_the_site_language(
 
 @pytest.mark.parametrize(
     ("name", "greeting"),
-    [("Bob Müller", "Hi Bob,"), ("Müller, Bob", "Hi Bob,"), ("", "Hi there,"), ("Cher", "Hi Cher,")],
+    [
+        ("Bob Müller", "Hi Bob,"),
+        ("Müller, Bob", "Hi Bob,"),
+        ("", "Hi there,"),
+        ("Cher", "Hi Cher,"),
+    ],
 )
 def test_the_greeting_uses_the_first_name(
     rendered: RenderedDigest, name: str, greeting: str
@@ -545,7 +552,7 @@ def test_more_than_eight_headlines_are_grouped_with_in_this_issue(
     groups = [g.text_content() for g in doc.find_class("group-title")]
     assert groups == cats
     first = doc.find_class("group")[0]
-    assert [a.get("href") for a in toc.iter("a")][0] == f"#{first.get('id')}"
+    assert next(a.get("href") for a in toc.iter("a")) == f"#{first.get('id')}"
     assert "In this issue:\n- Weather (3)\n- Vegetables (3)\n- Kitchen (3)" in rendered.text
     few = render_edition(FIXED_EDITION, site=SITE, templates=templates)
     assert not parse(few.html).find_class("toc") and "In this issue" not in few.text

@@ -29,6 +29,7 @@ def make_sender(settings: Settings, clock: Callable[[], datetime]) -> Sender:
             base_url=delivery.sendgrid.base_url,
             timeout=delivery.sendgrid.timeout,
             max_retries=delivery.sendgrid.max_retries,
+            tracking=delivery.sendgrid.tracking,
         )
     if delivery.backend == "smtp":
         from syndicate.delivery.smtp import SmtpSender

@@ -301,6 +301,25 @@ class ScheduleSettings(Section):
 class EmailSettings(Section):
     from_address: str = Field("newsletter@example.com", description="The digest's From address.")
     from_name: str = Field("", description="The display name beside the From address.")
+    unsubscribe_mailbox: str = Field(
+        "",
+        description="An address whose mail `syndicate bounces fetch` reads (the [bounces] "
+        "mailbox): when set, List-Unsubscribe also offers mailto:<this>?subject=unsubscribe "
+        "<token>, and such mails unsubscribe. Empty = only the https one-click link, since a "
+        "mailto: that nothing reads is an unsubscribe nobody honours.",
+    )
+    welcome: bool = Field(
+        True, description="Send a welcome mail when a subscriber confirms their subscription."
+    )
+
+    @field_validator("unsubscribe_mailbox")
+    @classmethod
+    def _mailbox(cls, value: str) -> str:
+        value = value.strip()
+        local, at, domain = value.rpartition("@")
+        if value and (not at or not local or "." not in domain or any(c in value for c in " <>,;")):
+            raise ValueError("must be a plain address (name@example.org), or empty")
+        return value
 
 
 class SendGridSettings(Section):
@@ -320,6 +339,13 @@ class SendGridSettings(Section):
         ge=1,
         le=16,
         description="Requests in flight at once; a crash leaves that many batches uncertain.",
+    )
+    tracking: bool = Field(
+        False,
+        description="Let SendGrid track clicks and opens (its click tracking rewrites every "
+        "link, the unsubscribe links too, through its own domain; open tracking adds a pixel "
+        "that tells SendGrid when and where a reader opened the mail). Off: every request "
+        "turns both off, whatever the account's defaults. See docs/deliverability.md.",
     )
 
 

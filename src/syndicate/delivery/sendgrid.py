@@ -108,6 +108,7 @@ class SendGridSender:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        tracking: bool = False,
     ) -> None:
         if not api_key:
             raise ValueError("SendGrid API key is empty: set SENDGRID_API_KEY")
@@ -125,6 +126,7 @@ class SendGridSender:
         self._clock = clock
         self._rng = rng or random.Random()
         self._secret = api_key
+        self.tracking = tracking
         # python_http_client.Client for /v3/mail/send, with the auth and user-agent headers
         self._endpoint = SendGridAPIClient(api_key=api_key, host=self.base_url).client.mail.send
         self._url: str = self._endpoint._build_url(None)
@@ -133,7 +135,7 @@ class SendGridSender:
     def __repr__(self) -> str:
         return (
             f"SendGridSender(base_url={self.base_url!r}, timeout={self.timeout}, "
-            f"max_retries={self.max_retries})"
+            f"max_retries={self.max_retries}, tracking={self.tracking})"
         )
 
     def close(self) -> None:
@@ -157,7 +159,9 @@ class SendGridSender:
                 seen.add(address)
                 unique.append(index)
         if unique:
-            template = RequestBody.build(batch, [recipients[i] for i in unique])
+            template = RequestBody.build(
+                batch, [recipients[i] for i in unique], tracking=self.tracking
+            )
             items = [(i, template.personalization(recipients[i])) for i in unique]
             try:
                 self._deliver(template, items, recipients, results)
