@@ -142,7 +142,7 @@ def test_a_processed_unsubscribe_mailbox_adds_a_mailto_and_tracking_can_be_asked
             )
         }
     )
-    (email,) = subscribe(store, 1)
+    subscribe(store, 1)
     with SendGridStandIn(API_KEY) as standin:
         sender = sendgrid(standin)
         sender.tracking = True
