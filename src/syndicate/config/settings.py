@@ -7,6 +7,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from pydantic import (
@@ -478,6 +479,55 @@ class WebhookSettings(Section):
         return parse_p256_public_key(self.sendgrid_public_key) if self.sendgrid_public_key else None
 
 
+class BounceSettings(Section):
+    imap_url: str = Field(
+        "",
+        description="The bounce mailbox, for SMTP senders: imaps://user@host[:port]/FOLDER, or "
+        "imap://… with STARTTLS (imap://… without TLS only on a loopback address). Its "
+        "delivery status notifications (RFC 3464), complaint reports (RFC 5965) and "
+        "mailto: unsubscribe requests are read by `syndicate bounces fetch` and by `syndicate "
+        "run`, and deleted once recorded. Empty = no bounce mailbox.",
+    )
+    password_env: str = Field(
+        "SYNDICATE_BOUNCES_PASSWORD",
+        description="Name of the environment variable holding the bounce mailbox's password.",
+    )
+    poll_every: Duration = Field(
+        timedelta(minutes=10), description="How often `syndicate run` reads the bounce mailbox."
+    )
+    soft_limit: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="Soft bounces (a 4.x.x status) in a row, with no delivery between, after "
+        "which an address is suppressed as bounced; a hard bounce (5.x.x) suppresses at once.",
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the IMAP server.")
+
+    _poll = field_validator("poll_every")(within(timedelta(seconds=10)))
+
+    @field_validator("imap_url")
+    @classmethod
+    def _imap(cls, value: str) -> str:
+        if value:
+            problem = imap_url_problem(value)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+
+def imap_url_problem(url: str) -> str:
+    """What is wrong with a bounce mailbox URL, or ''."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("imap", "imaps") or not parts.hostname:
+        return "must be imaps://user@host/FOLDER or imap://user@host/FOLDER"
+    if not parts.username:
+        return "needs the login name: imaps://user@host/FOLDER"
+    if parts.password:
+        return "must not hold the password: it comes from the variable bounces.password_env"
+    return ""
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -507,6 +557,9 @@ class Settings(BaseModel):
     web: WebSettings = Field(default_factory=WebSettings, description="The web front.")
     webhooks: WebhookSettings = Field(
         default_factory=WebhookSettings, description="Event webhooks of the mail provider."
+    )
+    bounces: BounceSettings = Field(
+        default_factory=BounceSettings, description="The bounce mailbox (for SMTP senders)."
     )
 
     @field_validator("sources")
