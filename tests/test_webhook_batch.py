@@ -12,8 +12,8 @@ import pytest
 from tests.test_webhook_events import NOW, WEEK, uncertain_rows
 from tests.webhook_signing import event
 
-from syndicate.models import SubscriberStatus
 from syndicate.delivery.sendgrid_events import sendgrid_event
+from syndicate.models import SubscriberStatus
 from syndicate.pipeline.events import decide, process_events, to_record
 from syndicate.store import Store, event_batch
 

@@ -11,8 +11,8 @@ import pytest
 from tests.webhook_signing import Signer
 
 from syndicate.config.values import parse_p256_public_key
-from syndicate.models import DeliveryState, SubscriberStatus
 from syndicate.delivery.sendgrid_events import PayloadError, parse_payload, sendgrid_event
+from syndicate.models import DeliveryState, SubscriberStatus
 from syndicate.pipeline.events import decide, to_record
 from syndicate.store import EventEffect, Store, WebhookEvent
 from syndicate.web.webhooks import CLOCK_SKEW, timestamp_problem, verify_signature

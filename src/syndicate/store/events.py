@@ -2,8 +2,8 @@
 each, then acted on.
 
 ``record_event`` inserts the event and applies its effect in one transaction: the unique
-``(provider, provider_event_id)`` is the lock, so of two posts carrying the same event (a retry, a replay,
-two at once) exactly one records it and acts; the other does nothing.
+``(provider, provider_event_id)`` is the lock, so of two posts carrying the same event (a
+retry, a replay, two at once) exactly one records it and acts; the other does nothing.
 """
 
 from __future__ import annotations
