@@ -248,3 +248,27 @@ def _article() -> Article:
         summary="Look up.",
         content="<p>Look up.</p>",
     )
+
+
+def test_syndicate_run_polls_the_bounce_mailbox(
+    tmp_path: Path, database_url: str, imap: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's job reads the mailbox and records its run; the scheduler has the job
+    only when bounces.imap_url is set."""
+    from tests.service_support import RecordingSender, make_jobs
+
+    from syndicate.service.triggers import bounces_trigger
+
+    monkeypatch.setenv("TEST_BOUNCES_PASSWORD", imap.password)
+    settings = site(tmp_path, database_url, 25, imap)
+    original = b"Message-ID: <2026-W47.1.1@astro.example.org>\r\nTo: z@x.example\r\n\r\nhi"
+    imap.drop(dsn(original, "z@x.example", "5.1.1"))
+    with Store(database_url) as store:
+        store.add_subscriber("z@x.example", "Zed", frozenset(), SubscriberStatus.ACTIVE, NOW)
+        run = make_jobs(settings, store, lambda: NOW, RecordingSender()).bounces()
+        assert (run.job, run.outcome) == ("bounces", "ok")
+        assert "1 messages, 1 reports" in run.detail
+        zed = store.find_subscriber("z@x.example")
+        assert zed is not None and zed.status is SubscriberStatus.BOUNCED
+        assert store.last_success("bounces") is not None
+    assert bounces_trigger(settings).interval.total_seconds() == 600

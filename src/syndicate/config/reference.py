@@ -34,6 +34,7 @@ def secret_env_names(settings: Settings) -> set[str]:
         *SECRET_ENV.values(),
         settings.delivery.sendgrid.api_key_env,
         settings.delivery.smtp.password_env,
+        settings.bounces.password_env,
         settings.web.metrics_token_env,
     }
     return {name for name in names if name}

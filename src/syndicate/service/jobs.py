@@ -1,4 +1,5 @@
-"""The jobs `syndicate run` fires: gather (+ feeds) and the weekly digest.
+"""The jobs `syndicate run` fires: gather (+ feeds), the weekly digest, and reading the
+bounce mailbox when one is configured.
 
 Each run calls the pipeline, logs one line, and records a row in the job log. A job never
 raises: a failure is an outcome, logged with its traceback, and the next run tries again.
@@ -23,6 +24,7 @@ from syndicate.pipeline import (
     build_all_feeds,
     gather,
 )
+from syndicate.pipeline.bounces import BounceError, fetch_bounces
 from syndicate.pipeline.send import STOPPED, SendError, SendReport, send_edition
 from syndicate.service.catchup import (
     DueDigest,
@@ -36,6 +38,7 @@ from syndicate.store import JobOutcome, JobRun, Store
 
 GATHER = "gather"
 DIGEST = "digest"
+BOUNCES = "bounces"
 JOBS = (GATHER, DIGEST)
 Clock = Callable[[], datetime]
 Trigger = Literal["schedule", "startup"]
@@ -216,6 +219,31 @@ class Jobs:
         if report.paused == STOPPED:
             return "failed", f"{report.summary()}; resumes at the next start"
         return ("failed" if report.paused else "ok"), report.summary()
+
+    # --- bounces ----------------------------------------------------------------------
+
+    def bounces(self) -> JobRun:
+        """Read the bounce mailbox once (``bounces.imap_url``)."""
+        env = self.env
+        started = env.clock()
+        try:
+            report = fetch_bounces(env.settings, env.store, now=started)
+        except BounceError as exc:
+            env.log.error("bounces.failed", error=str(exc))
+            return self._record(BOUNCES, started, "failed", str(exc))
+        except Exception as exc:
+            env.log.exception("bounces.failed", error=one_line(exc))
+            return self._record(BOUNCES, started, "failed", one_line(exc))
+        env.log.info(
+            "bounces.finished",
+            messages=report.messages,
+            reports=report.reports,
+            new_events=report.events.new,
+            status_changes=report.events.status_changes,
+            unsubscribed=report.unsubscribed,
+            unmatched=report.unmatched,
+        )
+        return self._record(BOUNCES, started, "ok", report.summary())
 
     # --- the job log ------------------------------------------------------------------
 
