@@ -128,15 +128,7 @@ def _context(
     count = len(headlines)
     noun = "article" if count == 1 else "articles"
     return {
-        "site": {
-            "title": clean_text(site.title),
-            "url": safe_link(site.url, site.url),
-            "language": clean_text(site.language) or "en",
-            "dir": text_direction(site.language),
-            "postal_lines": [
-                line for line in (clean_text(s) for s in site.postal_address.splitlines()) if line
-            ],
-        },
+        "site": site_context(site),
         "subject": clean_text(edition.subject),
         "week_label": week_label(edition.week),
         "intro": f"Here {'is' if count == 1 else 'are'} {count} new {noun} "
@@ -198,6 +190,19 @@ def first_name(name: str) -> str:
     family, comma, given = folded.partition(",")
     words = (given if comma and given.strip() else family).split()
     return words[0] if words else ""
+
+
+def site_context(site: SiteView) -> dict[str, Any]:
+    """``site`` as every mail's templates see it (the digest, confirmation, welcome)."""
+    return {
+        "title": clean_text(site.title),
+        "url": safe_link(site.url, site.url),
+        "language": clean_text(site.language) or "en",
+        "dir": text_direction(site.language),
+        "postal_lines": [
+            line for line in (clean_text(s) for s in site.postal_address.splitlines()) if line
+        ],
+    }
 
 
 def headline(article: Article, site: SiteView) -> Headline:
