@@ -1,5 +1,5 @@
 """Every kind of message the project sends, really sent (through the outbox sender) from
-the example site: a digest, the test copy and the confirmation mail. For the SpamAssassin,
+the example site: a digest, the test copy, the confirmation and the welcome mail. For the SpamAssassin,
 browser and MIME checks of issue 11."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from syndicate.delivery.outbox import OutboxSender
 from syndicate.models import SubscriberStatus
 from syndicate.pipeline import gather
 from syndicate.pipeline.send import send_edition, send_test
-from syndicate.pipeline.subscriptions import subscribe
+from syndicate.pipeline.subscriptions import send_welcome, subscribe
 from syndicate.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,12 +27,14 @@ class SentMail:
     digest: Path
     test_copy: Path
     confirmation: Path
+    welcome: Path
 
     def all(self) -> dict[str, Path]:
         return {
             "digest": self.digest,
             "test copy": self.test_copy,
             "confirmation": self.confirmation,
+            "welcome": self.welcome,
         }
 
 
@@ -84,4 +86,10 @@ def send_every_kind(tmp: Path) -> SentMail:
         )
         assert result.outcome is not None and result.outcome.state == "sent"
         (confirmation,) = confirms.glob("*.eml")
-    return SentMail(digest, test_copy, confirmation)
+        carol = store.find_subscriber("carol@example.org")
+        assert carol is not None
+        welcomes = tmp / "welcome"
+        welcomed = send_welcome(settings, OutboxSender(welcomes, clock=clock), carol, now=NOW)
+        assert welcomed is not None and welcomed.state == "sent"
+        (welcome,) = welcomes.glob("*.eml")
+    return SentMail(digest, test_copy, confirmation, welcome)

@@ -56,7 +56,7 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> SentMail:
         return send_every_kind(tmp_path_factory.mktemp("sent"))
 
 
-@pytest.mark.parametrize("kind", ["digest", "test copy", "confirmation"])
+@pytest.mark.parametrize("kind", ["digest", "test copy", "confirmation", "welcome"])
 def test_every_kind_of_message_scores_zero_or_less(
     sent: SentMail, kind: str, tmp_path: Path
 ) -> None:
