@@ -1,6 +1,6 @@
 """Every kind of message the project sends, really sent (through the outbox sender) from
-the example site: a digest, the test copy, the confirmation and the welcome mail. For the SpamAssassin,
-browser and MIME checks of issue 11."""
+the example site: a digest, the test copy, the confirmation and the welcome mail. For the
+SpamAssassin, browser and MIME checks of issue 11."""
 
 from __future__ import annotations
 

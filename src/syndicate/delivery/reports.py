@@ -44,7 +44,7 @@ def parse_report(raw: bytes, *, unsubscribe_mailbox: str = "") -> list[ProviderE
     kinds above (an out-of-office reply, spam)."""
     message = message_from_bytes(raw, policy=policy.compat32)
     report_id = _report_id(message, raw)
-    report_type = (message.get_param("report-type") or "").lower()
+    report_type = str(message.get_param("report-type") or "").lower()
     if message.get_content_type() == "multipart/report" and report_type == "delivery-status":
         return _dsn(message, report_id)
     if message.get_content_type() == "multipart/report" and report_type == "feedback-report":
@@ -166,7 +166,11 @@ def _field_blocks(part: Message) -> list[dict[str, str]]:
     """The header blocks of a delivery-status or feedback-report part, lower-cased names."""
     payload = part.get_payload()
     if isinstance(payload, list):
-        return [{k.lower(): str(v) for k, v in block.items()} for block in payload]
+        return [
+            {k.lower(): str(v) for k, v in block.items()}
+            for block in payload
+            if isinstance(block, Message)
+        ]
     text = payload if isinstance(payload, str) else ""
     blocks = []
     for chunk in re.split(r"\r?\n\s*\r?\n", text):
@@ -181,7 +185,7 @@ def _original_headers(message: Message) -> Message | None:
         kind = part.get_content_type()
         if kind == "message/rfc822":
             inner = part.get_payload()
-            if isinstance(inner, list) and inner:
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
                 return inner[0]
         if kind in ("text/rfc822-headers", "text/rfc822-header"):
             data = part.get_payload(decode=True)
