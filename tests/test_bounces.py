@@ -20,12 +20,13 @@ from click.testing import CliRunner
 from tests.imap_server import DOVECOT, ImapServer, dovecot
 from tests.smtp_server import smtp_server
 
+from syndicate.backends import make_sender
 from syndicate.cli import main
 from syndicate.config import Settings, load_settings
 from syndicate.delivery.events import bounce_class
 from syndicate.delivery.imap import MailboxAddress, MailboxError, is_loopback
 from syndicate.delivery.reports import ledger_key, parse_report
-from syndicate.delivery.smtp import SmtpSender
+from syndicate.delivery.verp import verp_address, verp_key
 from syndicate.models import Article, SubscriberStatus
 from syndicate.pipeline.bounces import fetch_bounces
 from syndicate.pipeline.send import send_edition
@@ -116,6 +117,25 @@ def test_message_ids_name_the_ledger_row() -> None:
     assert ledger_key("<random@elsewhere>") == ("", None)
 
 
+def test_verp_addresses_name_the_delivery() -> None:
+    address = verp_address("bounces@astro.example.org", WEEK, 12)
+    assert address == "bounces+2026-W47.12@astro.example.org"
+    assert verp_key(address) == (WEEK, 12)
+    assert verp_key(verp_address("b@x.example", "weekly:2026-W47", 3)) == ("weekly:2026-W47", 3)
+    assert verp_address("bounces@astro.example.org", "test-2026-W47", 0) == (
+        "bounces@astro.example.org"
+    )
+    assert verp_key("bounces@astro.example.org") == ("", None)
+
+
+def test_a_dsn_without_the_original_headers_is_matched_by_verp() -> None:
+    bare = dsn(b"X-Nothing: here\r\n\r\n", "a@x.example", "5.1.1").replace(
+        b"To: digest@astro.example.org", b"To: bounces+2026-W47.44@astro.example.org", 1
+    )
+    (event,) = parse_report(bare)
+    assert (event.week, event.delivery_id, event.bounce) == (WEEK, 44, "hard")
+
+
 def test_imap_without_tls_only_on_loopback() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("mail.example.org")
     assert MailboxAddress.parse("imaps://b%40x@mail.example.org/Bounces").folder == "Bounces"
@@ -154,6 +174,7 @@ host = "127.0.0.1"
 port = {smtp_port}
 security = "none"
 [bounces]
+return_path = "bounces@astro.example.org"
 imap_url = "{imap.url}"
 password_env = "TEST_BOUNCES_PASSWORD"
 soft_limit = 2
@@ -180,10 +201,13 @@ def test_a_bounced_smtp_send_suppresses_its_subscriber(
         store.upsert_articles([_article()], NOW)
         for address in readers:
             store.add_subscriber(address, "Reader", frozenset(), SubscriberStatus.ACTIVE, NOW)
-        sender = SmtpSender("127.0.0.1", inbox.port, security="none", timeout=10, clock=lambda: NOW)
+        sender = make_sender(settings, lambda: NOW)  # the SMTP backend, as `syndicate` builds it
         send_edition(settings, store, sender, WEEK, clock=lambda: NOW)
         sent = {m.recipients[0]: m.data for m in inbox.messages}
         assert set(sent) == set(readers)
+        envelopes = {m.mail_from for m in inbox.messages}
+        assert all(e.startswith("bounces+2026-W47.") for e in envelopes), envelopes
+        assert len(envelopes) == len(readers), "each names its own delivery"
 
         imap.drop(dsn(sent["gone@x.example"], "gone@x.example", "5.1.1"))
         imap.drop(dsn(sent["full@x.example"], "full@x.example", "4.2.2", action="delayed"))

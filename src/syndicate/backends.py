@@ -43,6 +43,7 @@ def make_sender(settings: Settings, clock: Callable[[], datetime]) -> Sender:
             password=os.environ.get(smtp.password_env, ""),
             timeout=smtp.timeout,
             clock=clock,
+            return_path=settings.bounces.return_path,
         )
     from syndicate.delivery.outbox import OutboxSender
 

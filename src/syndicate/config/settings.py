@@ -488,6 +488,13 @@ class BounceSettings(Section):
         "mailto: unsubscribe requests are read by `syndicate bounces fetch` and by `syndicate "
         "run`, and deleted once recorded. Empty = no bounce mailbox.",
     )
+    return_path: str = Field(
+        "",
+        description="The bounce mailbox's address, as the envelope sender of SMTP sends: each "
+        "message goes out from a VERP address naming its delivery (bounces+2026-W47.12@"
+        "example.org, so the mailbox must accept +tags), which matches a bounce that returns "
+        "no headers. Empty = the envelope sender is email.from_address.",
+    )
     password_env: str = Field(
         "SYNDICATE_BOUNCES_PASSWORD",
         description="Name of the environment variable holding the bounce mailbox's password.",
@@ -505,6 +512,14 @@ class BounceSettings(Section):
     timeout: float = Field(30.0, gt=0, description="Seconds to wait for the IMAP server.")
 
     _poll = field_validator("poll_every")(within(timedelta(seconds=10)))
+
+    @field_validator("return_path")
+    @classmethod
+    def _return_path(cls, value: str) -> str:
+        local, at, domain = value.strip().rpartition("@")
+        if value and (not at or not local or "." not in domain or any(c in value for c in " <>,;")):
+            raise ValueError("must be a plain address (bounces@example.org), or empty")
+        return value.strip()
 
     @field_validator("imap_url")
     @classmethod

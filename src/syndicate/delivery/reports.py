@@ -10,14 +10,16 @@
   the List-Unsubscribe mailto: sends): an unsubscribe carrying that token.
 
 The message reported on is found by its ``Message-ID`` (``<week.delivery.subscriber@…>``,
-as the send writes it) in the returned headers, and by the signed token in its
-``List-Unsubscribe``; the pipeline turns either into an address.
+as the send writes it) in the returned headers, else by the VERP envelope sender the DSN is
+addressed to (``bounces+week.delivery@…``), and by the signed token in its
+``List-Unsubscribe``; the pipeline turns any of them into an address.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from email import message_from_bytes, policy
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -30,6 +32,7 @@ from syndicate.delivery.events import (
     ProviderEvent,
     bounce_class,
 )
+from syndicate.delivery.verp import verp_key
 
 PROVIDER = "mailbox"
 _STATUS = re.compile(r"\b([245])\.[0-9]{1,3}\.[0-9]{1,3}\b")
@@ -60,6 +63,7 @@ def _dsn(message: Message, report_id: str) -> list[ProviderEvent]:
         return []
     blocks = _field_blocks(status_part)
     original = _original_headers(message)
+    verp = _verp_key(message)
     events = []
     for index, fields in enumerate(blocks[1:] or blocks):
         action = fields.get("action", "").strip().lower()
@@ -74,8 +78,11 @@ def _dsn(message: Message, report_id: str) -> list[ProviderEvent]:
             kind, bounce = BOUNCE, bounce_class(status)
         else:
             continue
-        events.append(_event(f"{report_id}#{index}", kind, recipient, original, status=status,
-                             bounce=bounce, raw=_text_of(status_part)))  # fmt: skip
+        event = _event(f"{report_id}#{index}", kind, recipient, original, status=status,
+                       bounce=bounce, raw=_text_of(status_part))  # fmt: skip
+        if event.delivery_id is None and verp[1] is not None:
+            event = replace(event, week=verp[0], delivery_id=verp[1])
+        events.append(event)
     return events
 
 
@@ -200,9 +207,24 @@ def _address_field(value: str) -> str:
     return (address if _ else kind).strip().strip("<>")
 
 
+def _verp_key(message: Message) -> tuple[str, int | None]:
+    """The delivery a DSN's envelope recipient names (our VERP return path), if any."""
+    for address in _recipients(message):
+        key = verp_key(address)
+        if key[1] is not None:
+            return key
+    return "", None
+
+
 def _addressed_to(message: Message, mailbox: str) -> bool:
-    fields = [str(v) for name in ("To", "Cc", "Delivered-To") for v in message.get_all(name, [])]
-    return any(addr.lower() == mailbox.lower() for _, addr in getaddresses(fields))
+    return any(address.lower() == mailbox.lower() for address in _recipients(message))
+
+
+def _recipients(message: Message) -> list[str]:
+    """The addresses a mail was delivered to, by its headers."""
+    names = ("Delivered-To", "X-Original-To", "To", "Cc")
+    fields = [str(v) for name in names for v in message.get_all(name, [])]
+    return [address for _, address in getaddresses(fields) if address]
 
 
 def _report_id(message: Message, raw: bytes) -> str:
