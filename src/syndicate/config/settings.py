@@ -7,7 +7,6 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from pydantic import (
@@ -19,24 +18,23 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from syndicate.config.bounces import BounceSettings
 from syndicate.config.values import (
     Duration,
     WeeklyTime,
     check_timezone,
     parse_p256_public_key,
     parse_weekly_time,
+    plain_address,
     within,
 )
+from syndicate.config.values import Section as Section  # re-exported: the sections' base
 from syndicate.content import strip_control
 
 SECRET_ENV = {
     "secret_key": "SYNDICATE_SECRET_KEY",
     "secret_key_previous": "SYNDICATE_SECRET_KEY_PREVIOUS",
 }
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SiteSettings(Section):
@@ -313,14 +311,7 @@ class EmailSettings(Section):
         True, description="Send a welcome mail when a subscriber confirms their subscription."
     )
 
-    @field_validator("unsubscribe_mailbox")
-    @classmethod
-    def _mailbox(cls, value: str) -> str:
-        value = value.strip()
-        local, at, domain = value.rpartition("@")
-        if value and (not at or not local or "." not in domain or any(c in value for c in " <>,;")):
-            raise ValueError("must be a plain address (name@example.org), or empty")
-        return value
+    _mailbox = field_validator("unsubscribe_mailbox")(lambda cls, v: plain_address(v))
 
 
 class SendGridSettings(Section):
@@ -477,70 +468,6 @@ class WebhookSettings(Section):
     def sendgrid_key(self) -> EllipticCurvePublicKey | None:
         """The parsed public key, or None when the webhook is off."""
         return parse_p256_public_key(self.sendgrid_public_key) if self.sendgrid_public_key else None
-
-
-class BounceSettings(Section):
-    imap_url: str = Field(
-        "",
-        description="The bounce mailbox, for SMTP senders: imaps://user@host[:port]/FOLDER, or "
-        "imap://… with STARTTLS (imap://… without TLS only on a loopback address). Its "
-        "delivery status notifications (RFC 3464), complaint reports (RFC 5965) and "
-        "mailto: unsubscribe requests are read by `syndicate bounces fetch` and by `syndicate "
-        "run`, and deleted once recorded. Empty = no bounce mailbox.",
-    )
-    return_path: str = Field(
-        "",
-        description="The bounce mailbox's address, as the envelope sender of SMTP sends: each "
-        "message goes out from a VERP address naming its delivery (bounces+2026-W47.12@"
-        "example.org, so the mailbox must accept +tags), which matches a bounce that returns "
-        "no headers. Empty = the envelope sender is email.from_address.",
-    )
-    password_env: str = Field(
-        "SYNDICATE_BOUNCES_PASSWORD",
-        description="Name of the environment variable holding the bounce mailbox's password.",
-    )
-    poll_every: Duration = Field(
-        timedelta(minutes=10), description="How often `syndicate run` reads the bounce mailbox."
-    )
-    soft_limit: int = Field(
-        3,
-        ge=1,
-        le=100,
-        description="Soft bounces (a 4.x.x status) in a row, with no delivery between, after "
-        "which an address is suppressed as bounced; a hard bounce (5.x.x) suppresses at once.",
-    )
-    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the IMAP server.")
-
-    _poll = field_validator("poll_every")(within(timedelta(seconds=10)))
-
-    @field_validator("return_path")
-    @classmethod
-    def _return_path(cls, value: str) -> str:
-        local, at, domain = value.strip().rpartition("@")
-        if value and (not at or not local or "." not in domain or any(c in value for c in " <>,;")):
-            raise ValueError("must be a plain address (bounces@example.org), or empty")
-        return value.strip()
-
-    @field_validator("imap_url")
-    @classmethod
-    def _imap(cls, value: str) -> str:
-        if value:
-            problem = imap_url_problem(value)
-            if problem:
-                raise ValueError(problem)
-        return value
-
-
-def imap_url_problem(url: str) -> str:
-    """What is wrong with a bounce mailbox URL, or ''."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("imap", "imaps") or not parts.hostname:
-        return "must be imaps://user@host/FOLDER or imap://user@host/FOLDER"
-    if not parts.username:
-        return "needs the login name: imaps://user@host/FOLDER"
-    if parts.password:
-        return "must not hold the password: it comes from the variable bounces.password_env"
-    return ""
 
 
 class Settings(BaseModel):

@@ -86,8 +86,7 @@ class Jobs:
                 detail += f"; feeds: {written} files written"
                 detail += self._announce(feeds)
         except Exception as exc:
-            env.log.exception("gather.failed", error=one_line(exc))
-            return self._record(GATHER, started, "failed", one_line(exc))
+            return self._crashed(GATHER, started, exc)
         env.log.info(
             "gather.finished",
             new=report.new,
@@ -232,8 +231,7 @@ class Jobs:
             env.log.error("bounces.failed", error=str(exc))
             return self._record(BOUNCES, started, "failed", str(exc))
         except Exception as exc:
-            env.log.exception("bounces.failed", error=one_line(exc))
-            return self._record(BOUNCES, started, "failed", one_line(exc))
+            return self._crashed(BOUNCES, started, exc)
         env.log.info(
             "bounces.finished",
             messages=report.messages,
@@ -246,6 +244,11 @@ class Jobs:
         return self._record(BOUNCES, started, "ok", report.summary())
 
     # --- the job log ------------------------------------------------------------------
+
+    def _crashed(self, job: str, started: datetime, exc: Exception) -> JobRun:
+        """An unexpected failure: logged with its traceback, recorded as failed."""
+        self.env.log.exception(f"{job}.failed", error=one_line(exc))
+        return self._record(job, started, "failed", one_line(exc))
 
     def _record(self, job: str, started: datetime, outcome: JobOutcome, detail: str) -> JobRun:
         env = self.env
