@@ -1,6 +1,7 @@
 """A real IMAP server for the tests: Debian's Dovecot (``dovecot-imapd``), started on
-127.0.0.1 from a config written into a temp dir, with one user (a passwd-file) and a
-Maildir there. Installed by ``make test`` (``mailtools``); tests skip without it."""
+127.0.0.1 (or another address of this machine) from a config written into a temp dir,
+with one user (a passwd-file) and a Maildir there. Installed by ``make test``
+(``mailtools``); tests skip without it."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ PASSWORD = "a-test-password-0123"
 
 _CONFIG = """\
 protocols = imap
-listen = 127.0.0.1
+listen = {host}
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
@@ -49,7 +50,7 @@ userdb {{
 }}
 service imap-login {{
   inet_listener imap {{
-    address = 127.0.0.1
+    address = {host}
     port = {port}
   }}
   inet_listener imaps {{
@@ -91,30 +92,30 @@ class ImapServer:
             return int(data[0] or 0)
 
 
-def _free_port() -> int:
+def _free_port(host: str) -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
 @contextmanager
-def dovecot() -> Iterator[ImapServer]:
+def dovecot(host: str = "127.0.0.1") -> Iterator[ImapServer]:
     """A Dovecot of its own, run as a non-root user: the current one, or ``nobody`` when
     the tests run as root (Dovecot's login processes refuse root). Its folder is a fresh
     temp dir that user owns, removed afterwards."""
     assert DOVECOT is not None
     root = Path(tempfile.mkdtemp(prefix="syndicate-dovecot-"))
     try:
-        with _running(root) as server:
+        with _running(root, host) as server:
             yield server
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager
-def _running(root: Path) -> Iterator[ImapServer]:
+def _running(root: Path, host: str) -> Iterator[ImapServer]:
     assert DOVECOT is not None
-    port = _free_port()
+    port = _free_port(host)
     account = pwd.getpwnam("nobody") if os.getuid() == 0 else pwd.getpwuid(os.getuid())
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -128,6 +129,7 @@ def _running(root: Path) -> Iterator[ImapServer]:
             uid=account.pw_uid,
             gid=account.pw_gid,
             port=port,
+            host=host,
         ),
         encoding="utf-8",
     )
@@ -152,8 +154,8 @@ def _running(root: Path) -> Iterator[ImapServer]:
         )
     assert started.returncode == 0, errors.read_text() + _log(root)
     try:
-        _wait(port, root)
-        yield ImapServer("127.0.0.1", port, USER, PASSWORD)
+        _wait(host, port, root)
+        yield ImapServer(host, port, USER, PASSWORD)
     finally:
         subprocess.run(
             [DOVECOT, "-c", str(config), "stop"],
@@ -166,11 +168,11 @@ def _running(root: Path) -> Iterator[ImapServer]:
         )
 
 
-def _wait(port: int, root: Path) -> None:
+def _wait(host: str, port: int, root: Path) -> None:
     deadline = time.monotonic() + 30  # a hang guard, not a speed check
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            with socket.create_connection((host, port), timeout=1):
                 return
         except OSError:
             time.sleep(0.05)
@@ -180,3 +182,14 @@ def _wait(port: int, root: Path) -> None:
 def _log(root: Path) -> str:
     log = root / "dovecot.log"
     return log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+
+
+def non_loopback_address() -> str | None:
+    """An address of this machine that is not loopback (no packet is sent), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.254", 9))  # TEST-NET-1: only picks the outgoing interface
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") or address == "0.0.0.0" else address

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.imap_server import DOVECOT, ImapServer, dovecot
+from tests.imap_server import DOVECOT, ImapServer, dovecot, non_loopback_address
 from tests.smtp_server import smtp_server
 
 from syndicate.backends import make_sender
 from syndicate.cli import main
 from syndicate.config import Settings, load_settings
 from syndicate.delivery.events import bounce_class
-from syndicate.delivery.imap import MailboxAddress, MailboxError, is_loopback
+from syndicate.delivery.imap import ImapMailbox, MailboxAddress, MailboxError, is_loopback
 from syndicate.delivery.reports import ledger_key, parse_report
 from syndicate.delivery.verp import verp_address, verp_key
 from syndicate.models import Article, SubscriberStatus
@@ -296,3 +296,24 @@ def test_syndicate_run_polls_the_bounce_mailbox(
         assert zed is not None and zed.status is SubscriberStatus.BOUNCED
         assert store.last_success("bounces") is not None
     assert bounces_trigger(settings).interval.total_seconds() == 600
+
+
+def test_plain_imap_is_refused_off_loopback_and_accepted_on_it() -> None:
+    """The same Dovecot without TLS: reached on a loopback address it is read; reached on
+    another address of this machine, imap:// (which then needs STARTTLS) is refused."""
+    if DOVECOT is None:
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd, or `make mailtools`)")
+    host = non_loopback_address()
+    if host is None:
+        pytest.skip("this machine has no address but loopback")
+    with dovecot(host) as server:
+        address = MailboxAddress.parse(f"imap://{server.user}@{host}:{server.port}/INBOX")
+        with pytest.raises(MailboxError, match="offers no STARTTLS; use imaps://"):
+            ImapMailbox(address, server.password, timeout=10)
+    with dovecot() as local:
+        address = MailboxAddress.parse(local.url)
+        mailbox = ImapMailbox(address, local.password, timeout=10)
+        try:
+            assert mailbox.fetch() == []
+        finally:
+            mailbox.close()
