@@ -123,6 +123,7 @@ class Content:
     from_name: str
     parts: tuple[tuple[str, str], ...]  # (type, value) in request order
     custom_args: dict[str, str]
+    tracking_settings: dict[str, Any] = field(default_factory=dict)  # as the request set them
 
 
 @dataclass(frozen=True)
@@ -374,6 +375,7 @@ def accepted_messages(body: dict[str, Any], request: int) -> Iterator[AcceptedMe
         from_name=sender.get("name", ""),
         parts=tuple((p["type"], p["value"]) for p in body["content"]),
         custom_args=request_args,
+        tracking_settings=dict(body.get("tracking_settings") or {}),
     )
     for item in body["personalizations"]:
         for kind in ("to", "cc", "bcc"):

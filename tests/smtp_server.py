@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 class Received:
     recipients: list[str]
     data: bytes
+    mail_from: str = ""  # the envelope sender
 
 
 @dataclass
@@ -24,7 +25,9 @@ class Inbox:
     messages: list[Received] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(Received(list(envelope.rcpt_tos), envelope.original_content))
+        self.messages.append(
+            Received(list(envelope.rcpt_tos), envelope.original_content, envelope.mail_from)
+        )
         return "250 OK"
 
 

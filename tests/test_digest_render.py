@@ -168,8 +168,12 @@ def test_text_part_has_the_same_headlines(rendered: RenderedDigest) -> None:
 def test_css_is_inlined_and_media_queries_kept(rendered: RenderedDigest) -> None:
     doc = parse(rendered.html)
     container = doc.find_class("container")[0]
-    assert container.get("width") == "600"
-    assert "width:600px" in container.get("style").replace(" ", "")
+    # Fluid-hybrid: no fixed width anywhere; a 600px cap the inline styles hold on their own.
+    assert container.get("width") == "100%"
+    wrapper = doc.find_class("wrapper")[0]
+    assert "max-width:600px" in wrapper.get("style").replace(" ", "")
+    declarations = container.get("style").replace(" ", "").split(";")
+    assert "width:600px" not in declarations and "max-width:600px" in declarations
     assert "font-size" in doc.find_class("title")[0].get("style")
     (style,) = doc.findall(".//style")
     assert "prefers-color-scheme: dark" in style.text
@@ -194,7 +198,7 @@ def test_footer_in_both_parts(rendered: RenderedDigest) -> None:
     assert "Choose categories: %%preferences_url%%" in rendered.text
     assert "12 Orchard Lane\nSpringfield, NY 10001" in rendered.text
     for part in (rendered.html, rendered.text):
-        assert "Hi %%name%%," in part
+        assert "Hi %%first_name%%," in part
 
 
 def test_preheader_previews_the_first_titles(rendered: RenderedDigest) -> None:
@@ -241,11 +245,11 @@ def test_a_variant_with_nothing_left_says_so(templates: TemplateSource) -> None:
 
 
 def test_personalize_escapes_for_html_not_for_text(rendered: RenderedDigest) -> None:
-    subs = {**SUBS, "name": 'Bob "<b>" & Co'}
+    subs = {**SUBS, "name": '"<b>"&Co Bob'}
     html, text = personalize(rendered, subs)
     assert "%%" not in html and "%%" not in text
-    assert "Hi Bob &quot;&lt;b&gt;&quot; &amp; Co," in html
-    assert 'Hi Bob "<b>" & Co,' in text
+    assert "Hi &quot;&lt;b&gt;&quot;&amp;Co," in html
+    assert 'Hi "<b>"&Co,' in text
     doc = parse(html)
     unsubscribe = next(a for a in doc.iter("a") if a.text_content() == "Unsubscribe")
     assert unsubscribe.get("href") == SUBS["unsubscribe_url"]  # "&" escaped, parses back
@@ -262,13 +266,16 @@ def test_personalize_blank_name_reads_well(rendered: RenderedDigest) -> None:
 def test_personalize_values_are_one_line_and_not_expanded_again(
     rendered: RenderedDigest,
 ) -> None:
-    html, text = personalize(rendered, {**SUBS, "name": "Eve\r\nUnsubscribe: %%preferences_url%%"})
+    subs = {**SUBS, "first_name": "Eve\r\nUnsubscribe: %%preferences_url%%"}
+    html, text = personalize(rendered, subs)
     assert "Hi Eve Unsubscribe: %%preferences_url%%," in text
     assert "Hi Eve Unsubscribe: %%preferences_url%%," in html
 
 
 def test_personalize_needs_every_placeholder(rendered: RenderedDigest) -> None:
-    with pytest.raises(ValueError, match=r"digest 2025-W46: no value for placeholder %%name%%"):
+    with pytest.raises(
+        ValueError, match=r"digest 2025-W46: no value for placeholder %%first_name%%"
+    ):
         personalize(rendered, {k: v for k, v in SUBS.items() if k != "name"})
 
 
@@ -323,11 +330,13 @@ def test_markup_in_articles_stays_text(templates: TemplateSource) -> None:
 
 
 def test_premailer_does_not_fetch(tmp_path: Path) -> None:
-    page = (DEFAULT_TEMPLATE_DIR / "digest.html").read_text(encoding="utf-8")
+    frame = "_mail.html"  # the digest's <head> is there
+    page = (DEFAULT_TEMPLATE_DIR / frame).read_text(encoding="utf-8")
+    assert "</head>" in page
     page = page.replace(
         "</head>", '<link rel="stylesheet" href="http://127.0.0.1:9/remote.css">\n</head>'
     )
-    (tmp_path / "digest.html").write_text(page, encoding="utf-8")
+    (tmp_path / frame).write_text(page, encoding="utf-8")
     source = TemplateSource([tmp_path, DEFAULT_TEMPLATE_DIR])
     rendered = render_edition(FIXED_EDITION, site=SITE, templates=source)
     assert 'href="http://127.0.0.1:9/remote.css"' in rendered.html  # left alone, not loaded
@@ -451,4 +460,101 @@ def test_safe_link(link: str, expected: str) -> None:
 
 def test_no_placeholder_patterns_besides_the_three(rendered: RenderedDigest) -> None:
     found = set(re.findall(r"%%(\w+)%%", rendered.html + rendered.text))
-    assert found == {"name", "unsubscribe_url", "preferences_url"}
+    assert found == {"first_name", "unsubscribe_url", "preferences_url"}
+
+
+# --- issue 11: a layout and content that read well in every client ---------------------------
+
+WEB_SITE = replace(
+    SITE,
+    archive_base="https://allotment.example/archive/",
+    subscribe_url="https://allotment.example/subscribe",
+)
+
+
+def test_the_preheader_is_hidden_without_low_contrast_text(rendered: RenderedDigest) -> None:
+    # SpamAssassin's HTML_FONT_LOW_CONTRAST fired on a #f3f4f6 preheader on #f3f4f6.
+    style = parse(rendered.html).find_class("preheader")[0].get("style").replace(" ", "")
+    assert "display:none" in style and "mso-hide:all" in style
+    assert "color:" not in style and "font-size:1px" not in style
+
+
+def test_an_outlook_ghost_table_holds_600px(rendered: RenderedDigest) -> None:
+    assert '<!--[if mso]><table role="presentation" align="center" width="600"' in rendered.html
+    assert "<!--[if mso]></td></tr></table><![endif]-->" in rendered.html
+    assert "<o:PixelsPerInch>96</o:PixelsPerInch>" in rendered.html
+
+
+def test_the_masthead_is_an_h1_and_read_links_name_their_article(
+    rendered: RenderedDigest,
+) -> None:
+    doc = parse(rendered.html)
+    (h1,) = doc.findall(".//h1")
+    assert h1.text_content() == "Allotment Notes"
+    labels = [a.get("aria-label") for a in doc.find_class("more")[0].getparent().iter("a")]
+    assert "Read the article: Frost came early: what to bring in" in labels
+    reads = [a for a in doc.iter("a") if a.text_content() == "Read article →"]
+    assert len({a.get("aria-label") for a in reads}) == len(reads) == 4
+
+
+def test_view_in_browser_and_subscribe_links(templates: TemplateSource) -> None:
+    rendered = render_edition(FIXED_EDITION, site=WEB_SITE, templates=templates)
+    links = {a.text_content(): a.get("href") for a in parse(rendered.html).iter("a")}
+    assert links["View this digest in your browser"] == (
+        "https://allotment.example/archive/2025-W46/"
+    )
+    assert links["Subscribe to Allotment Notes"] == "https://allotment.example/subscribe"
+    assert "View in your browser: https://allotment.example/archive/2025-W46/" in rendered.text
+    assert "Subscribe: https://allotment.example/subscribe" in rendered.text
+
+
+@pytest.mark.parametrize(
+    ("language", "direction"), [("en", "ltr"), ("ar", "rtl"), ("he-IL", "rtl"), ("de_AT", "ltr")]
+)
+def test_dir_follows_the_site_language(
+    templates: TemplateSource, language: str, direction: str
+) -> None:
+    rendered = render_edition(
+        FIXED_EDITION, site=replace(SITE, language=language), templates=templates
+    )
+    doc = parse(rendered.html)
+    assert doc.get("dir") == direction
+    assert doc.find_class("wrapper")[0].get("dir") == direction
+
+
+@pytest.mark.parametrize(
+    ("name", "greeting"),
+    [
+        ("Bob Müller", "Hi Bob,"),
+        ("Müller, Bob", "Hi Bob,"),
+        ("", "Hi there,"),
+        ("Cher", "Hi Cher,"),
+    ],
+)
+def test_the_greeting_uses_the_first_name(
+    rendered: RenderedDigest, name: str, greeting: str
+) -> None:
+    html, text = personalize(rendered, {**SUBS, "name": name})
+    assert greeting in html and greeting in text
+    assert "Müller" not in html
+
+
+def test_more_than_eight_headlines_are_grouped_with_in_this_issue(
+    templates: TemplateSource,
+) -> None:
+    cats = ["Weather", "Vegetables", "Kitchen"]
+    many = replace(
+        FIXED_EDITION, articles=tuple(article(n, category=cats[n % 3]) for n in range(9))
+    )
+    rendered = render_edition(many, site=SITE, templates=templates)
+    doc = parse(rendered.html)
+    toc = doc.find_class("toc")[0]
+    assert toc.text_content().strip().startswith("In this issue")
+    assert [a.text_content() for a in toc.iter("a")] == cats
+    groups = [g.text_content() for g in doc.find_class("group-title")]
+    assert groups == cats
+    first = doc.find_class("group")[0]
+    assert next(a.get("href") for a in toc.iter("a")) == f"#{first.get('id')}"
+    assert "In this issue:\n- Weather (3)\n- Vegetables (3)\n- Kitchen (3)" in rendered.text
+    few = render_edition(FIXED_EDITION, site=SITE, templates=templates)
+    assert not parse(few.html).find_class("toc") and "In this issue" not in few.text

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from syndicate.cli.reference import cli_reference
-from syndicate.digest.render import Headline, SiteView, _context
+from syndicate.digest.render import Headline, HeadlineGroup, SiteView, _context, reader_context
 from syndicate.models import Edition
 from syndicate.placeholders import PLACEHOLDER
 
@@ -26,13 +26,15 @@ def test_the_templates_guide_names_every_variable_and_placeholder() -> None:
     guide = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
     edition = Edition(week="2026-W47", created_at=datetime(2026, 11, 23, tzinfo=UTC), articles=())
     site = SiteView(title="T", url="https://t.example.net/", timezone=ZoneInfo("UTC"))
-    context = _context(edition, site, [], [])
+    context = _context(edition, site, [], []) | reader_context(edition.week, site, [])
     for key, value in context.items():
         names = [f"{key}.{k}" for k in value] if isinstance(value, dict) else [key]
         for name in names:
             assert f"`{name}`" in guide, name
     for field in dataclasses.fields(Headline):
         assert f"`h.{field.name}`" in guide, field.name
+    for field in dataclasses.fields(HeadlineGroup):
+        assert f"`g.{field.name}`" in guide, field.name
     templates = REPO / "templates" / "email"
     used = {
         m for f in templates.iterdir() if f.is_file() for m in PLACEHOLDER.findall(f.read_text())

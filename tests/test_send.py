@@ -70,7 +70,7 @@ def store(database_url: str) -> Iterator[Store]:
 def subscribe(store: Store, count: int, categories: frozenset[str] = frozenset()) -> list[str]:
     emails = [f"reader{store.subscriber_counts()['active'] + i}@example.com" for i in range(count)]
     for email in emails:
-        store.add_subscriber(email, "Ann <b>", categories, SubscriberStatus.ACTIVE, NOW)
+        store.add_subscriber(email, "<b>Ann</b> Lee", categories, SubscriberStatus.ACTIVE, NOW)
     return emails
 
 
@@ -107,9 +107,16 @@ def test_each_message_carries_signed_links_and_list_headers(
         (message,) = standin.messages
     headers = message.headers
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    https, mailto = (part.strip(" <>") for part in headers["List-Unsubscribe"].split(","))
+    # Only the https one-click link: a mailto: to the From address would be an unsubscribe
+    # nobody reads (issue 11). With email.unsubscribe_mailbox set, see the test below.
+    https = headers["List-Unsubscribe"].strip(" <>")
     assert https.startswith("https://astro.example.org/unsubscribe?token=")
-    assert mailto.startswith("mailto:digest@astro.example.org?subject=unsubscribe")
+    assert "mailto:" not in headers["List-Unsubscribe"]
+    assert headers["Feedback-ID"] == f"{WEEK}:weekly:astro:astro.example.org:syndicate"
+    assert headers["X-Auto-Response-Suppress"] == "OOF, AutoReply"
+    tracking = message.content.tracking_settings
+    assert tracking["click_tracking"] == {"enable": False, "enable_text": False}
+    assert tracking["open_tracking"] == {"enable": False}
     token = parse_qs(urlsplit(https).query)["token"][0]
     assert tokens.verify(token, UNSUBSCRIBE, secret=SECRET, now=NOW) == subscriber.token_id
     assert len(subscriber.token_id) == 22, "random, not the sequential row id"
@@ -120,7 +127,33 @@ def test_each_message_carries_signed_links_and_list_headers(
         assert https in part.replace("&amp;", "&")
         assert "/preferences?token=" in part
         assert "%%" not in part
-    assert "Ann &lt;b&gt;" in message.html and "<b>" not in message.html.split("<body")[1][:2000]
+    assert "Hi &lt;b&gt;Ann&lt;/b&gt;," in message.html  # the first name, escaped
+    assert "<b>" not in message.html.split("<body")[1][:3000]
+    assert "Lee" not in message.html
+
+
+def test_a_processed_unsubscribe_mailbox_adds_a_mailto_and_tracking_can_be_asked_for(
+    settings: Settings, store: Store
+) -> None:
+    settings = settings.model_copy(
+        update={
+            "email": settings.email.model_copy(
+                update={"unsubscribe_mailbox": "leave@astro.example.org"}
+            )
+        }
+    )
+    subscribe(store, 1)
+    with SendGridStandIn(API_KEY) as standin:
+        sender = sendgrid(standin)
+        sender.tracking = True
+        send_edition(settings, store, sender, WEEK, clock=clock)
+        (message,) = standin.messages
+    https, mailto = (p.strip(" <>") for p in message.headers["List-Unsubscribe"].split(","))
+    assert https.startswith("https://astro.example.org/unsubscribe?token=")
+    token = parse_qs(urlsplit(https).query)["token"][0]
+    assert mailto == f"mailto:leave@astro.example.org?subject=unsubscribe%20{token}"
+    assert message.content.tracking_settings["click_tracking"]["enable"] is True
+    assert message.content.tracking_settings["open_tracking"] == {"enable": True}
 
 
 def test_variants_follow_preferences_and_empty_ones_get_nothing(

@@ -40,7 +40,7 @@ def client(site: Site) -> TestClient:
 
 
 def confirm_link(site: Site) -> str:
-    (mail,) = site.mails()
+    (mail,) = [m for m in site.mails() if m["Subject"].startswith("Please confirm")]
     (url,) = links(text_part(mail), "confirm")
     assert url.startswith("http://testserver/confirm?token=")
     return path_of(url)
@@ -89,6 +89,42 @@ def test_double_opt_in_from_form_to_mail_to_confirmation(client: TestClient, sit
     assert active.confirmed_at is not None
     assert client.post(confirm_link(site)).status_code == 200, "following it twice is fine"
     assert "You are subscribed" in client.get(confirm_link(site)).text
+    welcomes = [m for m in site.mails() if m["Subject"].startswith("Welcome")]
+    assert len(welcomes) == 1, "one welcome mail, not one per click"
+
+
+def test_a_welcome_mail_follows_the_confirmation_with_working_links(
+    client: TestClient, site: Site
+) -> None:
+    client.post("/subscribe", data=FORM)
+    client.post(confirm_link(site))
+    (welcome,) = [m for m in site.mails() if m["Subject"].startswith("Welcome")]
+    assert welcome["Subject"] == "Welcome to Millbrook <Test> Society"
+    assert welcome["To"] == "Bob Stargazer <Bob@example.org>"
+    assert welcome["Feedback-ID"].startswith("welcome:transactional:")
+    assert welcome["X-Auto-Response-Suppress"] == "OOF, AutoReply"
+    assert welcome["List-Unsubscribe"].startswith("<http://testserver/unsubscribe?token=")
+    text = text_part(welcome)
+    assert text.startswith("Hi Bob,\r\n")
+    (unsubscribe,) = links(text, "unsubscribe")
+    page = client.get(path_of(unsubscribe))
+    assert page.status_code == 200 and "<h1>Unsubscribe</h1>" in page.text
+    html = welcome.get_body(preferencelist=("html",))
+    assert html is not None and "<h1" in html.get_content()
+
+
+def test_no_welcome_mail_when_it_is_switched_off(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    for quiet in open_site(tmp_path, database_url):
+        quiet.settings = quiet.settings.model_copy(
+            update={"email": quiet.settings.email.model_copy(update={"welcome": False})}
+        )
+        quiet_client = TestClient(quiet.app())
+        quiet_client.post("/subscribe", data=FORM)
+        quiet_client.post(confirm_link(quiet))
+        assert [m["Subject"][:6] for m in quiet.mails()] == ["Please"]
 
 
 def test_the_answer_tells_nobody_who_is_subscribed(client: TestClient, site: Site) -> None:

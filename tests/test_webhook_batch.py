@@ -12,6 +12,7 @@ import pytest
 from tests.test_webhook_events import NOW, WEEK, uncertain_rows
 from tests.webhook_signing import event
 
+from syndicate.delivery.sendgrid_events import sendgrid_event
 from syndicate.models import SubscriberStatus
 from syndicate.pipeline.events import decide, process_events, to_record
 from syndicate.store import Store, event_batch
@@ -48,7 +49,9 @@ def events(seed: int, emails: list[str], ids: list[int], count: int) -> list[dic
 def state(store: Store) -> tuple[Any, ...]:
     statuses = sorted((s.email, s.status.value) for s in store.list_subscribers())
     ledger = sorted((d.email, d.state.value, d.error) for d in store.deliveries(WEEK))
-    recorded = sorted((e.sg_event_id, action) for e, action, _ in store.webhook_events(10_000))
+    recorded = sorted(
+        (e.provider_event_id, action) for e, action, _ in store.webhook_events(10_000)
+    )
     return statuses, ledger, recorded
 
 
@@ -63,8 +66,8 @@ def test_a_batch_does_what_the_events_one_by_one_did(
     for call in range(3):
         items = events(seed * 10 + call, emails, ids, 60)
         for item in items:  # the old way: one transaction per event
-            one.record_event(to_record(item), decide(item), NOW)
-        batch = [(to_record(item), decide(item)) for item in items]
+            one.record_event(to_record(sendgrid_event(item)), decide(sendgrid_event(item)), NOW)
+        batch = [(to_record(sendgrid_event(item)), decide(sendgrid_event(item))) for item in items]
         outcomes = two.record_events(batch, NOW)
         assert len(outcomes) == len(items)
     assert state(one) == state(two)
@@ -74,10 +77,10 @@ def test_repeats_in_one_call_are_recorded_once(database_url: str) -> None:
     with Store(database_url) as store:
         store.add_subscriber("ann@example.org", "", (), S.ACTIVE, NOW)
         same = event("bounce", "ann@example.org", "ev-1", NOW)
-        report = process_events(store, [same, same, dict(same)], NOW)
+        report = process_events(store, [sendgrid_event(e) for e in (same, same, dict(same))], NOW)
         assert (report.received, report.new, report.duplicates) == (3, 1, 2)
         assert report.status_changes == 1
-        again = process_events(store, [same], NOW)
+        again = process_events(store, [sendgrid_event(same)], NOW)
         assert (again.new, again.status_changes) == (0, 0)
 
 
@@ -103,6 +106,6 @@ def test_a_failure_part_way_leaves_nothing_recorded(
             event("spamreport", "bob@example.org", "ev-b", NOW),
         ]
         with pytest.raises(RuntimeError):
-            process_events(store, items, NOW)
+            process_events(store, [sendgrid_event(i) for i in items], NOW)
         assert store.webhook_events() == []
         assert {s.status for s in store.list_subscribers()} == {S.ACTIVE}

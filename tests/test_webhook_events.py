@@ -11,8 +11,9 @@ import pytest
 from tests.webhook_signing import Signer
 
 from syndicate.config.values import parse_p256_public_key
+from syndicate.delivery.sendgrid_events import PayloadError, parse_payload, sendgrid_event
 from syndicate.models import DeliveryState, SubscriberStatus
-from syndicate.pipeline.events import PayloadError, decide, parse_payload, to_record
+from syndicate.pipeline.events import decide, to_record
 from syndicate.store import EventEffect, Store, WebhookEvent
 from syndicate.web.webhooks import CLOCK_SKEW, timestamp_problem, verify_signature
 
@@ -54,7 +55,7 @@ def test_a_signature_sendgrid_made_verifies() -> None:
     other = parse_p256_public_key(Signer.generate().public_key)
     assert not verify_signature(other, SG_SIGNATURE, SG_TIMESTAMP, SG_BODY)
     (item,) = parse_payload(SG_BODY)
-    assert decide(item).status is S.BOUNCED
+    assert decide(sendgrid_event(item)).status is S.BOUNCED
 
 
 def test_our_test_signer_signs_as_sendgrid_does() -> None:
@@ -145,17 +146,21 @@ def test_timestamps_outside_the_window_are_refused() -> None:
     ],
 )
 def test_what_each_event_does(item: dict[str, object], status: S | None, settle: bool) -> None:
-    effect = decide(item)
+    effect = decide(sendgrid_event(item))
     assert (effect.status, effect.settle) == (status, settle)
 
 
 def test_a_status_only_moves_towards_the_stronger() -> None:
-    assert decide({"event": "bounce"}).replaces == {S.ACTIVE, S.PENDING, S.UNSUBSCRIBED}
-    assert decide({"event": "spamreport"}).replaces == {
+    assert decide(sendgrid_event({"event": "bounce"})).replaces == {
+        S.ACTIVE,
+        S.PENDING,
+        S.UNSUBSCRIBED,
+    }
+    assert decide(sendgrid_event({"event": "spamreport"})).replaces == {
         S.ACTIVE, S.PENDING, S.UNSUBSCRIBED, S.BOUNCED,
     }  # fmt: skip
-    assert decide({"event": "unsubscribe"}).replaces == {S.ACTIVE, S.PENDING}
-    assert decide({"event": "delivered"}).replaces == frozenset()
+    assert decide(sendgrid_event({"event": "unsubscribe"})).replaces == {S.ACTIVE, S.PENDING}
+    assert decide(sendgrid_event({"event": "delivered"})).replaces == frozenset()
 
 
 def test_records_take_custom_args_and_stay_bounded() -> None:
@@ -167,8 +172,8 @@ def test_records_take_custom_args_and_stay_bounded() -> None:
         "week": WEEK,
         "delivery_id": "42",
     }
-    record = to_record(item)
-    assert (record.sg_event_id, record.event, record.email) == (
+    record = to_record(sendgrid_event(item))
+    assert (record.provider_event_id, record.event, record.email) == (
         "abc",
         "delivered",
         "Ann@Example.org",
@@ -177,19 +182,30 @@ def test_records_take_custom_args_and_stay_bounded() -> None:
     assert record.timestamp == NOW
     assert '"delivery_id":"42"' in record.raw
     for value in ("0", "-1", "4x", "99999999999", True, 2**40, None, 3.0):
-        assert to_record({**item, "delivery_id": value}).delivery_id is None, value
-    assert to_record({**item, "delivery_id": 7}).delivery_id == 7
-    assert to_record({**item, "week": "w" * 17}).week == ""
-    assert to_record({**item, "timestamp": "yesterday"}).timestamp is None
-    assert len(to_record({**item, "event": "e" * 100}).event) == 32
+        assert to_record(sendgrid_event({**item, "delivery_id": value})).delivery_id is None, value
+    assert to_record(sendgrid_event({**item, "delivery_id": 7})).delivery_id == 7
+    assert to_record(sendgrid_event({**item, "week": "w" * 17})).week == ""
+    assert to_record(sendgrid_event({**item, "timestamp": "yesterday"})).timestamp is None
+    assert len(to_record(sendgrid_event({**item, "event": "e" * 100})).event) == 32
 
 
 def test_an_event_without_an_id_is_known_by_its_content() -> None:
     item = {"event": "bounce", "email": "a@example.org", "timestamp": 1}
-    first, again = to_record(item), to_record(dict(reversed(item.items())))
-    assert first.sg_event_id.startswith("sha256:") and first.sg_event_id == again.sg_event_id
-    assert to_record({**item, "timestamp": 2}).sg_event_id != first.sg_event_id
-    assert to_record({**item, "sg_event_id": "x" * 256}).sg_event_id.startswith("sha256:")
+    first, again = (
+        to_record(sendgrid_event(item)),
+        to_record(sendgrid_event(dict(reversed(item.items())))),
+    )
+    assert (
+        first.provider_event_id.startswith("sha256:")
+        and first.provider_event_id == again.provider_event_id
+    )
+    assert (
+        to_record(sendgrid_event({**item, "timestamp": 2})).provider_event_id
+        != first.provider_event_id
+    )
+    assert to_record(
+        sendgrid_event({**item, "sg_event_id": "x" * 256})
+    ).provider_event_id.startswith("sha256:")
 
 
 @pytest.mark.parametrize(
@@ -231,7 +247,7 @@ def uncertain_rows(store: Store, *emails: str) -> list[int]:
 
 def test_an_event_is_recorded_and_acted_on_once(store: Store) -> None:
     sid = store.add_subscriber("ann@example.org", "", (), S.ACTIVE, NOW).id
-    effect = decide({"event": "bounce"})
+    effect = decide(sendgrid_event({"event": "bounce"}))
     first = store.record_event(bounce("ANN@example.org"), effect, NOW)
     assert first.new and first.status is S.BOUNCED and first.action == "bounced"
     assert store.get_subscriber(sid).status is S.BOUNCED  # type: ignore[union-attr]
@@ -241,12 +257,14 @@ def test_an_event_is_recorded_and_acted_on_once(store: Store) -> None:
     assert not again.new and again.status is None
     assert store.get_subscriber(sid).status is S.ACTIVE  # type: ignore[union-attr]
     ((recorded, action, received),) = store.webhook_events()
-    assert (recorded.sg_event_id, action, received) == ("ev-1", "bounced", NOW)
+    assert (recorded.provider_event_id, action, received) == ("ev-1", "bounced", NOW)
 
 
 def test_a_status_never_moves_to_a_milder_one(store: Store) -> None:
     sid = store.add_subscriber("ann@example.org", "", (), S.COMPLAINED, NOW).id
-    outcome = store.record_event(bounce("ann@example.org"), decide({"event": "bounce"}), NOW)
+    outcome = store.record_event(
+        bounce("ann@example.org"), decide(sendgrid_event({"event": "bounce"})), NOW
+    )
     assert outcome.new and outcome.status is None and outcome.action == "none"
     assert store.get_subscriber(sid).status is S.COMPLAINED  # type: ignore[union-attr]
     assert not store.set_status_by_email("nobody@example.org", S.BOUNCED, NOW)
@@ -271,7 +289,7 @@ def test_only_uncertain_rows_are_settled(store: Store) -> None:
 
 def test_concurrent_copies_of_an_event_are_recorded_once(store: Store) -> None:
     store.add_subscriber("ann@example.org", "", (), S.ACTIVE, NOW)
-    effect = decide({"event": "spamreport"})
+    effect = decide(sendgrid_event({"event": "spamreport"}))
     outcomes = []
     start = threading.Barrier(6)
 

@@ -48,7 +48,7 @@ class Hook:
         return found.status
 
     def recorded(self) -> list[str]:
-        return [e.sg_event_id for e, _, _ in self.site.store.webhook_events()]
+        return [e.provider_event_id for e, _, _ in self.site.store.webhook_events()]
 
 
 def with_key(site: Site, public_key: str, max_age: str = "10m") -> Site:
@@ -86,7 +86,7 @@ def test_signed_events_are_recorded_and_acted_on(hook: Hook) -> None:
     assert hook.status("bob@example.org") is SubscriberStatus.COMPLAINED
     assert hook.status("cy@example.org") is SubscriberStatus.ACTIVE
     assert hook.status("dee@example.org") is SubscriberStatus.UNSUBSCRIBED
-    rows = {e.sg_event_id: (e, action) for e, action, _ in hook.site.store.webhook_events()}
+    rows = {e.provider_event_id: (e, action) for e, action, _ in hook.site.store.webhook_events()}
     assert {k: a for k, (_, a) in rows.items()} == {
         "e1": "bounced", "e2": "complained", "e3": "none", "e4": "unsubscribed", "e5": "none",
     }  # fmt: skip

@@ -84,7 +84,7 @@ def test_concurrent_copies_of_a_call_are_recorded_once(
     assert len(answers) == 6
     assert sum(a["new"] for a in answers) == len(events)
     assert sum(a["status_changes"] for a in answers) == len(events)
-    assert sorted(e.sg_event_id for e, _, _ in site.store.webhook_events()) == [
+    assert sorted(e.provider_event_id for e, _, _ in site.store.webhook_events()) == [
         f"b{i}" for i in range(5)
     ]
     assert {status(site, email) for email in emails} == {SubscriberStatus.BOUNCED}

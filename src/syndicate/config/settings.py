@@ -18,24 +18,23 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from syndicate.config.bounces import BounceSettings
 from syndicate.config.values import (
     Duration,
     WeeklyTime,
     check_timezone,
     parse_p256_public_key,
     parse_weekly_time,
+    plain_address,
     within,
 )
+from syndicate.config.values import Section as Section  # re-exported: the sections' base
 from syndicate.content import strip_control
 
 SECRET_ENV = {
     "secret_key": "SYNDICATE_SECRET_KEY",
     "secret_key_previous": "SYNDICATE_SECRET_KEY_PREVIOUS",
 }
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SiteSettings(Section):
@@ -301,6 +300,18 @@ class ScheduleSettings(Section):
 class EmailSettings(Section):
     from_address: str = Field("newsletter@example.com", description="The digest's From address.")
     from_name: str = Field("", description="The display name beside the From address.")
+    unsubscribe_mailbox: str = Field(
+        "",
+        description="An address whose mail `syndicate bounces fetch` reads (the [bounces] "
+        "mailbox): when set, List-Unsubscribe also offers mailto:<this>?subject=unsubscribe "
+        "<token>, and such mails unsubscribe. Empty = only the https one-click link, since a "
+        "mailto: that nothing reads is an unsubscribe nobody honours.",
+    )
+    welcome: bool = Field(
+        True, description="Send a welcome mail when a subscriber confirms their subscription."
+    )
+
+    _mailbox = field_validator("unsubscribe_mailbox")(lambda cls, v: plain_address(v))
 
 
 class SendGridSettings(Section):
@@ -320,6 +331,13 @@ class SendGridSettings(Section):
         ge=1,
         le=16,
         description="Requests in flight at once; a crash leaves that many batches uncertain.",
+    )
+    tracking: bool = Field(
+        False,
+        description="Let SendGrid track clicks and opens (its click tracking rewrites every "
+        "link, the unsubscribe links too, through its own domain; open tracking adds a pixel "
+        "that tells SendGrid when and where a reader opened the mail). Off: every request "
+        "turns both off, whatever the account's defaults. See docs/deliverability.md.",
     )
 
 
@@ -484,6 +502,9 @@ class Settings(BaseModel):
     web: WebSettings = Field(default_factory=WebSettings, description="The web front.")
     webhooks: WebhookSettings = Field(
         default_factory=WebhookSettings, description="Event webhooks of the mail provider."
+    )
+    bounces: BounceSettings = Field(
+        default_factory=BounceSettings, description="The bounce mailbox (for SMTP senders)."
     )
 
     @field_validator("sources")

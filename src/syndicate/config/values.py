@@ -15,7 +15,9 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 from pydantic import (
+    BaseModel,
     BeforeValidator,
+    ConfigDict,
     PlainSerializer,
 )
 
@@ -171,3 +173,18 @@ def _decode_key(text: str) -> bytes | None:
         )
     except (ValueError, binascii.Error):
         return None
+
+
+def plain_address(value: str) -> str:
+    """A bare address (``name@example.org``) or "", stripped; ValueError otherwise."""
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    if value and (not at or not local or "." not in domain or any(c in value for c in " <>,;")):
+        raise ValueError("must be a plain address (name@example.org), or empty")
+    return value
+
+
+class Section(BaseModel):
+    """A [section] of the settings: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -105,6 +105,7 @@ class SendGridSender:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        tracking: bool = False,
     ) -> None:
         if not api_key:
             raise ConfigError("SendGrid API key is empty: set SENDGRID_API_KEY")
@@ -122,6 +123,7 @@ class SendGridSender:
         self._clock = clock
         self._rng = rng or random.Random()
         self._secret = api_key
+        self.tracking = tracking
         self._url = f"{self.base_url}/v3/mail/send"
         # One keep-alive client, safe to share between threads. A redirect is an answer like
         # any other (never followed: a POST must not be resent elsewhere); no proxy from the
@@ -141,7 +143,7 @@ class SendGridSender:
     def __repr__(self) -> str:
         return (
             f"SendGridSender(base_url={self.base_url!r}, timeout={self.timeout}, "
-            f"max_retries={self.max_retries})"
+            f"max_retries={self.max_retries}, tracking={self.tracking})"
         )
 
     def close(self) -> None:
@@ -165,7 +167,9 @@ class SendGridSender:
                 seen.add(address)
                 unique.append(index)
         if unique:
-            template = RequestBody.build(batch, [recipients[i] for i in unique])
+            template = RequestBody.build(
+                batch, [recipients[i] for i in unique], tracking=self.tracking
+            )
             items = [(i, template.personalization(recipients[i])) for i in unique]
             try:
                 self._deliver(template, items, recipients, results)
@@ -288,7 +292,11 @@ def _build(settings: Settings, clock: Clock) -> SendGridSender:
     if not key:
         raise ConfigError(f"delivery.sendgrid.api_key_env: ${options.api_key_env} is not set")
     return SendGridSender(
-        key, base_url=options.base_url, timeout=options.timeout, max_retries=options.max_retries
+        key,
+        base_url=options.base_url,
+        timeout=options.timeout,
+        max_retries=options.max_retries,
+        tracking=options.tracking,
     )
 
 

@@ -55,7 +55,9 @@ class RequestBody:
     base: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, batch: Batch, recipients: Sequence[Recipient]) -> RequestBody:
+    def build(
+        cls, batch: Batch, recipients: Sequence[Recipient], *, tracking: bool = False
+    ) -> RequestBody:
         # SendGrid substitutes the same value everywhere; values that HTML-escaping changes
         # get a second, escaped placeholder used only in the HTML part.
         values = [r.substitutions for r in recipients]
@@ -79,6 +81,7 @@ class RequestBody:
         base["content"] = content
         if batch.custom_args:
             base["custom_args"] = {str(k): str(v) for k, v in batch.custom_args.items()}
+        base["tracking_settings"] = tracking_settings(tracking)
         return cls(
             batch=batch,
             html=body_html,
@@ -121,6 +124,17 @@ class RequestBody:
 
 
 _ESCAPED = re.compile("[&<>\"']")
+
+
+def tracking_settings(enabled: bool) -> dict[str, Any]:
+    """Click and open tracking as asked, set in every request: otherwise the account's
+    defaults apply, and its click tracking would rewrite the unsubscribe links. SendGrid's
+    own subscription footer is always off (the digest has its own links)."""
+    return {
+        "click_tracking": {"enable": enabled, "enable_text": enabled},
+        "open_tracking": {"enable": enabled},
+        "subscription_tracking": {"enable": False},
+    }
 
 
 def _recipient_name(name: str) -> str:

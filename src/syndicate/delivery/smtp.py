@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from syndicate.config import Settings
 from syndicate.delivery.base import (
+    WEEK_ARG,
     Batch,
     Outcome,
     OutcomeState,
@@ -25,6 +26,7 @@ from syndicate.delivery.base import (
     personalize,
 )
 from syndicate.delivery.registry import Clock, SenderKind
+from syndicate.delivery.verp import verp_address
 from syndicate.errors import ConfigError
 from syndicate.log import EventLog
 from syndicate.mime import build_email, to_bytes
@@ -78,6 +80,7 @@ class SmtpSender:
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
         clock: Callable[[], datetime] = _now,
+        return_path: str = "",
     ) -> None:
         if security not in ("starttls", "tls", "none"):
             raise ConfigError(f"delivery.smtp.security: {security!r} is not starttls, tls or none")
@@ -93,6 +96,7 @@ class SmtpSender:
         self._ssl_context = ssl_context
         self._local_hostname = local_hostname
         self._clock = clock
+        self.return_path = return_path  # the envelope sender (VERP-tagged); "" = From
         self._conn: _SMTP | _SMTPS | None = None
 
     def __repr__(self) -> str:
@@ -121,9 +125,11 @@ class SmtpSender:
         options: Sequence[str] = ()
         if not (message.from_address + message.to).isascii():
             options = ("SMTPUTF8",)
-        return self._transmit(
-            recipient.delivery_id, message.from_address, message.to, data, options
-        )
+        envelope = message.from_address
+        if self.return_path:
+            week = batch.custom_args.get(WEEK_ARG, "")
+            envelope = verp_address(self.return_path, week, recipient.delivery_id)
+        return self._transmit(recipient.delivery_id, envelope, message.to, data, options)
 
     def _transmit(
         self, delivery_id: int, sender: str, to: str, data: bytes, options: Sequence[str]
@@ -254,6 +260,7 @@ def _build(settings: Settings, clock: Clock) -> SmtpSender:
         password=os.environ.get(smtp.password_env, ""),
         timeout=smtp.timeout,
         clock=clock,
+        return_path=settings.bounces.return_path,
     )
 
 

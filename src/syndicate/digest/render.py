@@ -35,7 +35,7 @@ SUMMARY_LIMIT = 300  # characters; keeps 20 headlines well under 100 KB of HTML
 PREHEADER_TITLES = 3
 
 # Used in place of a blank value, so that "Hi %%name%%," reads "Hi there,".
-PLACEHOLDER_FALLBACKS: Mapping[str, str] = {"name": "there"}
+PLACEHOLDER_FALLBACKS: Mapping[str, str] = {"name": "there", "first_name": "there"}
 _WORD_JOINER = "\u2060"  # invisible; splits a "%%" in article text so it is no placeholder
 
 _MONTHS = (
@@ -53,6 +53,8 @@ class SiteView:
     timezone: ZoneInfo
     postal_address: str = ""
     language: str = "en"
+    archive_base: str = ""  # the web archive's URL ("…/archive/"); "" = no "view in browser"
+    subscribe_url: str = ""  # the subscribe page; "" = no subscribe line for forwarded copies
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,9 @@ def render_edition(
         for article in edition.articles
         if not wanted or article.category.casefold() in wanted
     ]
-    context = _context(edition, site, headlines, categories)
+    context = _context(edition, site, headlines, categories) | reader_context(
+        edition.week, site, headlines
+    )
     return RenderedDigest(
         week=edition.week,
         subject=edition.subject,
@@ -124,14 +128,7 @@ def _context(
     count = len(headlines)
     noun = "article" if count == 1 else "articles"
     return {
-        "site": {
-            "title": clean_text(site.title),
-            "url": safe_link(site.url, site.url),
-            "language": clean_text(site.language) or "en",
-            "postal_lines": [
-                line for line in (clean_text(s) for s in site.postal_address.splitlines()) if line
-            ],
-        },
+        "site": site_context(site),
         "subject": clean_text(edition.subject),
         "week_label": week_label(edition.week),
         "intro": f"Here {'is' if count == 1 else 'are'} {count} new {noun} "
@@ -139,6 +136,72 @@ def _context(
         "preheader": " · ".join(h.title for h in headlines[:PREHEADER_TITLES]),
         "headlines": headlines,
         "categories": sorted(clean_text(c) for c in categories),
+    }
+
+
+GROUP_ABOVE = 8  # more headlines than this: grouped by category, "In this issue" first
+_RTL_LANGUAGES = frozenset(
+    {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ku", "ps", "sd", "ug", "ur", "yi"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HeadlineGroup:
+    name: str  # the category, or "More" for headlines without one
+    anchor: str  # an id for the "In this issue" link
+    headlines: tuple[Headline, ...]
+
+
+def reader_context(week: str, site: SiteView, headlines: Sequence[Headline]) -> dict[str, Any]:
+    """What the templates show around the headlines: the edition's page on the web ("view in
+    browser"), the subscribe page (for a forwarded copy), and the headlines by category."""
+    groups = group_headlines(headlines)
+    return {
+        "archive_url": safe_link(f"{site.archive_base}{week}/", site.url)
+        if site.archive_base
+        else "",
+        "subscribe_url": safe_link(site.subscribe_url, site.url) if site.subscribe_url else "",
+        "groups": groups,
+        "in_this_issue": len(headlines) > GROUP_ABOVE and len(groups) > 1,
+    }
+
+
+def group_headlines(headlines: Sequence[Headline]) -> list[HeadlineGroup]:
+    """The headlines by category, in the order each category first appears (the newest
+    article's first); within a category newest first, as the edition holds them."""
+    by_name: dict[str, list[Headline]] = {}
+    for h in headlines:
+        by_name.setdefault(h.category or "More", []).append(h)
+    return [
+        HeadlineGroup(name, f"section-{index}", tuple(items))
+        for index, (name, items) in enumerate(by_name.items(), start=1)
+    ]
+
+
+def text_direction(language: str) -> str:
+    """``rtl`` for a right-to-left language code (``ar``, ``he-IL`` …), else ``ltr``."""
+    primary = language.strip().replace("_", "-").split("-")[0].lower()
+    return "rtl" if primary in _RTL_LANGUAGES else "ltr"
+
+
+def first_name(name: str) -> str:
+    """The name to greet with: "Bob Müller" -> "Bob", "Müller, Bob" -> "Bob"; "" for none."""
+    folded = one_line(name)
+    family, comma, given = folded.partition(",")
+    words = (given if comma and given.strip() else family).split()
+    return words[0] if words else ""
+
+
+def site_context(site: SiteView) -> dict[str, Any]:
+    """``site`` as every mail's templates see it (the digest, confirmation, welcome)."""
+    return {
+        "title": clean_text(site.title),
+        "url": safe_link(site.url, site.url),
+        "language": clean_text(site.language) or "en",
+        "dir": text_direction(site.language),
+        "postal_lines": [
+            line for line in (clean_text(s) for s in site.postal_address.splitlines()) if line
+        ],
     }
 
 
@@ -221,6 +284,8 @@ def personalize(rendered: RenderedDigest, substitutions: Mapping[str, str]) -> t
     becomes "there" ("Hi there,"). A placeholder with no value is a ValueError naming it.
     """
     values = {key: _one_line(key, value) for key, value in substitutions.items()}
+    if "first_name" not in values and "name" in substitutions:
+        values["first_name"] = first_name(substitutions["name"]) or PLACEHOLDER_FALLBACKS["name"]
     missing = sorted(
         {key for part in (rendered.html, rendered.text) for key in PLACEHOLDER.findall(part)}
         - values.keys()

@@ -12,8 +12,10 @@ from syndicate import content, mime
 from syndicate.config import Settings
 from syndicate.digest.render import (
     DEFAULT_TEMPLATE_DIR,
+    PLACEHOLDER_FALLBACKS,
     SiteView,
     TemplateSource,
+    first_name,
     personalize,
     render_edition,
 )
@@ -75,6 +77,8 @@ def site_view(settings: Settings) -> SiteView:
         timezone=ZoneInfo(settings.site.timezone),
         postal_address=settings.site.postal_address,
         language=settings.site.language,
+        archive_base=f"{settings.web_url}archive/",
+        subscribe_url=f"{settings.web_url}subscribe",
     )
 
 
@@ -108,6 +112,12 @@ def recipient_links(settings: Settings, unsubscribe: str, preferences: str) -> d
         "unsubscribe_url": link_url(settings, UNSUBSCRIBE, unsubscribe),
         "preferences_url": link_url(settings, PREFERENCES, preferences),
     }
+
+
+def greeting(name: str) -> dict[str, str]:
+    """The ``%%name%%`` and ``%%first_name%%`` values for a recipient (blank: "there")."""
+    fallback = PLACEHOLDER_FALLBACKS["name"]
+    return {"name": name or fallback, "first_name": first_name(name) or fallback}
 
 
 def preview_substitutions(settings: Settings) -> Mapping[str, str]:

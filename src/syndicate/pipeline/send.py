@@ -13,27 +13,34 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import quote
 
 from syndicate import tokens
 from syndicate.config import Settings
 from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
 from syndicate.delivery.registry import send_concurrency
-from syndicate.digest.render import PLACEHOLDER_FALLBACKS, render_edition
+from syndicate.digest.render import render_edition
 from syndicate.errors import DeliveryError
-from syndicate.models import Delivery, DeliveryState, Edition, RenderedDigest, SubscriberStatus
+from syndicate.models import (
+    Delivery,
+    DeliveryState,
+    Edition,
+    RenderedDigest,
+    Subscriber,
+    SubscriberStatus,
+)
 from syndicate.pipeline.edition import (
     PREFERENCES,
     UNSUBSCRIBE,
     domain_of,
-    list_id,
+    greeting,
     prepare_edition,
     preview_substitutions,
     recipient_links,
     site_view,
     template_source,
 )
-from syndicate.store import Store, variant_categories
+from syndicate.pipeline.mailheaders import BulkHeaders, edition_cadence
+from syndicate.store import DuplicateSubscriber, Store, variant_categories
 
 Clock = Callable[[], datetime]
 _Pending = Future[list[Outcome] | SendAborted]
@@ -188,11 +195,10 @@ class _SendLoop:
         self.progress: Callable[[int, int], None] | None = None
         self.done = self.total = 0  # recipients settled, of those pending at the start
         self.failures_in_a_row = 0
-        self.mailto = f"mailto:{quote(settings.email.from_address, safe='@')}"
+        self.headers = BulkHeaders(settings, edition.week, edition_cadence(edition))
         self.unsubscribe = tokens.Signer(UNSUBSCRIBE, secret=secret, ttl=None)
         self.preferences = tokens.Signer(PREFERENCES, secret=secret, ttl=None)
         self.domain = domain_of(settings.email.from_address)
-        self.list_id = list_id(settings)
         self.concurrency = send_concurrency(settings)
 
     def run_variant(self, variant: str) -> bool:
@@ -255,22 +261,12 @@ class _SendLoop:
         unsubscribe = self.unsubscribe.sign(token_id or REMOVED, now)
         preferences = self.preferences.sign(token_id or REMOVED, now)
         links = recipient_links(self.settings, unsubscribe, preferences)
-        unsubscribe_url = links["unsubscribe_url"]
-        # A token is base64url and dots: nothing in it needs quoting in a mailto URL.
-        mailto = f"{self.mailto}?subject=unsubscribe%20{unsubscribe}"
         return Recipient(
             delivery_id=delivery.id,
             email=delivery.email,
             name=delivery.name,
-            substitutions={
-                "name": delivery.name or PLACEHOLDER_FALLBACKS["name"],
-                **links,
-            },
-            headers={
-                "List-Unsubscribe": f"<{unsubscribe_url}>, <{mailto}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "List-Id": self.list_id,
-            },
+            substitutions={**greeting(delivery.name), **links},
+            headers=self.headers.for_recipient(links["unsubscribe_url"], unsubscribe),
             message_id=f"<{self.edition.week}.{delivery.id}.{subscriber}@{self.domain}>",
         )
 
@@ -321,23 +317,35 @@ def resend_uncertain(store: Store, week: str, now: datetime) -> int:
 def send_test(
     settings: Settings, store: Store, sender: Sender, week: str, address: str, *, now: datetime
 ) -> Outcome:
-    """One copy of the edition to ``address``, outside the ledger, with placeholder links."""
+    """One copy of the edition to ``address``, outside the ledger.
+
+    Its links work for that address: with a secret key they carry real signed tokens of
+    the address's subscriber (an address that is none becomes a ``pending`` one, which no
+    digest reaches until it confirms); without one, the preview's stand-in links."""
     edition = prepare_edition(settings, store, week, now=now)
     if edition is None:
         raise SendError(f"digest {week}: no new articles, nothing to send")
     rendered = render_edition(
         edition, site=site_view(settings), templates=template_source(settings)
     )
-    values = dict(preview_substitutions(settings))
-    values["name"] = values["name"] or PLACEHOLDER_FALLBACKS["name"]
+    values, token = dict(preview_substitutions(settings)), "preview"
+    name = ""
+    if settings.secret_key:
+        subscriber = subscriber_for_test(store, address, now)
+        name = subscriber.name
+        token = tokens.sign(
+            UNSUBSCRIBE, subscriber.token_id, secret=settings.secret_key, now=now, ttl=None
+        )
+        preferences = tokens.sign(
+            PREFERENCES, subscriber.token_id, secret=settings.secret_key, now=now, ttl=None
+        )
+        values = recipient_links(settings, token, preferences)
+    headers = BulkHeaders(settings, f"test-{week}", edition_cadence(edition))
     recipient = Recipient(
         delivery_id=0,
         email=address,
-        substitutions=values,
-        headers={
-            "List-Unsubscribe": f"<{values['unsubscribe_url']}>",
-            "List-Id": list_id(settings),
-        },
+        substitutions={**values, **greeting(name)},
+        headers=headers.for_recipient(values["unsubscribe_url"], token),
         message_id=f"<test.{week}.{int(now.timestamp())}@{domain_of(settings.email.from_address)}>",
     )
     batch = Batch(
@@ -354,3 +362,17 @@ def send_test(
     except SendAborted as aborted:
         return Outcome(0, "failed", aborted.reason)
     return outcome
+
+
+def subscriber_for_test(store: Store, address: str, now: datetime) -> Subscriber:
+    """The subscriber of a test address; a new ``pending`` one when there is none."""
+    found = store.find_subscriber(address)
+    if found is not None:
+        return found
+    try:
+        return store.add_subscriber(address, "", frozenset(), SubscriberStatus.PENDING, now)
+    except DuplicateSubscriber:
+        raced = store.find_subscriber(address)
+        if raced is None:
+            raise
+        return raced

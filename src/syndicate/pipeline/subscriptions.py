@@ -18,25 +18,23 @@ does not show, tells them apart).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from jinja2 import Environment, StrictUndefined
-
 from syndicate import tokens
-from syndicate.audience import clean_name, normalize_address, subscriber_name
+from syndicate.audience import normalize_address, subscriber_name
 from syndicate.config import Settings
-from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
+from syndicate.delivery import Batch, Outcome, SendAborted, Sender
 from syndicate.errors import InputError, SyndicateError
 from syndicate.models import Subscriber, SubscriberStatus
-from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, domain_of, link_url
+from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, link_url
+from syndicate.pipeline.mails import confirmation_batch, welcome_batch
 from syndicate.store import DuplicateSubscriber, Store
 
 CONFIRM = "confirm"
 DEFAULT_CONFIRM_TTL = timedelta(hours=48)
-CONFIRM_ARG = "confirm"  # the custom "week" arg of a confirmation mail (outbox: confirm-…eml)
 _JOINABLE = (SubscriberStatus.PENDING, SubscriberStatus.UNSUBSCRIBED)
 _LEAVABLE = (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE)
 
@@ -136,8 +134,16 @@ def confirmation_for_link(
     return subscriber
 
 
-def confirm(settings: Settings, store: Store, token: str, *, now: datetime) -> Subscriber:
-    """Activate the subscriber whose pending subscribe request the link answers.
+def confirm(
+    settings: Settings,
+    store: Store,
+    token: str,
+    *,
+    now: datetime,
+    on_confirmed: Callable[[Subscriber], None] | None = None,
+) -> Subscriber:
+    """Activate the subscriber whose pending subscribe request the link answers;
+    ``on_confirmed`` hears of it (the web front sends the welcome mail then).
 
     Following it again once active changes nothing. A link from an earlier request, or one
     opened after the address left, bounced or complained, raises LinkError: they must
@@ -147,7 +153,20 @@ def confirm(settings: Settings, store: Store, token: str, *, now: datetime) -> S
         return subscriber
     if not store.confirm_request(subscriber.token_id, nonce, now):
         raise LinkError(STALE)
-    return _reload(store, subscriber.id)
+    confirmed = _reload(store, subscriber.id)
+    if on_confirmed is not None:
+        on_confirmed(confirmed)
+    return confirmed
+
+
+def send_welcome(
+    settings: Settings, sender: Sender, subscriber: Subscriber, *, now: datetime
+) -> Outcome | None:
+    """The welcome mail to a subscriber who just confirmed; None when ``email.welcome`` is
+    off."""
+    if not settings.email.welcome:
+        return None
+    return send_one(sender, welcome_batch(settings, subscriber, _secret(settings), now))
 
 
 STALE = "it is from an earlier request: please use the newest mail, or subscribe again"
@@ -278,84 +297,6 @@ def send_one(sender: Sender, batch: Batch) -> Outcome:
     except SendAborted as aborted:
         return Outcome(0, "failed", aborted.reason)
     return outcome
-
-
-_MAIL_TEXT = Environment(undefined=StrictUndefined, keep_trailing_newline=True).from_string(
-    """\
-Hi {{ name }},
-
-please confirm that you want the weekly digest of {{ site }} at {{ email }}:
-
-{{ url }}
-
-The link is valid for {{ hours }} hours. If you did not ask for this, ignore this mail:
-you will not be subscribed and will hear no more from us.
-
-{{ "-- " }}
-{{ site }}
-{% for line in postal %}{{ line }}
-{% endfor %}"""
-)
-_MAIL_HTML = Environment(autoescape=True, undefined=StrictUndefined).from_string(
-    """\
-<!DOCTYPE html>
-<html lang="{{ language }}">
-<head><meta charset="utf-8"><title>{{ subject }}</title></head>
-<body style="margin:0;padding:24px;background:#f4f4f5;font-family:system-ui,sans-serif;\
-color:#1f2328">
-<div style="max-width:520px;margin:0 auto;background:#ffffff;padding:24px;border-radius:8px">
-<p>Hi {{ name }},</p>
-<p>please confirm that you want the weekly digest of <strong>{{ site }}</strong>
-at {{ email }}:</p>
-<p style="margin:24px 0"><a href="{{ url }}" style="background:#1d4ed8;color:#ffffff;\
-padding:12px 20px;border-radius:6px;text-decoration:none;display:inline-block">\
-Confirm my subscription</a></p>
-<p style="font-size:14px;color:#57606a">Or open this link: {{ url }}</p>
-<p style="font-size:14px;color:#57606a">The link is valid for {{ hours }} hours. If you did
-not ask for this, ignore this mail: you will not be subscribed and will hear no more from us.</p>
-<p style="font-size:12px;color:#57606a">{{ site }}{% for line in postal %}<br>{{ line }}\
-{% endfor %}</p>
-</div>
-</body>
-</html>
-"""
-)
-
-
-def confirmation_batch(
-    settings: Settings, subscriber: Subscriber, url: str, ttl: timedelta, now: datetime
-) -> Batch:
-    """The confirmation mail, text and HTML, as a batch of one."""
-    site = clean_name(settings.site.title)
-    postal = settings.site.postal_address
-    subject = f"Please confirm your subscription to {site}"
-    context = {
-        "name": clean_name(subscriber.name) or "there",
-        "site": site,
-        "email": subscriber.email,
-        "url": url,
-        "hours": max(1, round(ttl.total_seconds() / 3600)),
-        "postal": [line for line in map(clean_name, postal.splitlines()) if line],
-        "subject": subject,
-        "language": clean_name(settings.site.language) or "en",
-    }
-    domain = domain_of(settings.email.from_address)
-    recipient = Recipient(
-        delivery_id=0,
-        email=subscriber.email,
-        name=subscriber.name,
-        headers={"Auto-Submitted": "auto-generated"},
-        message_id=f"<confirm.{subscriber.id}.{int(now.timestamp())}@{domain}>",
-    )
-    return Batch(
-        subject=subject,
-        html=_MAIL_HTML.render(context),
-        text=_MAIL_TEXT.render(context),
-        from_address=settings.email.from_address,
-        from_name=settings.email.from_name or settings.site.title,
-        recipients=[recipient],
-        custom_args={WEEK_ARG: CONFIRM_ARG},
-    )
 
 
 # --- helpers ------------------------------------------------------------------------------

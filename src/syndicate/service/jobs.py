@@ -1,4 +1,5 @@
-"""The jobs `syndicate run` fires: gather (+ feeds) and the weekly digest.
+"""The jobs `syndicate run` fires: gather (+ feeds), the weekly digest, and reading the
+bounce mailbox when one is configured.
 
 Each run calls the pipeline, logs one line, and records a row in the job log. A job never
 raises: a failure is an outcome, logged with its traceback, and the next run tries again.
@@ -23,6 +24,7 @@ from syndicate.pipeline import (
     build_all_feeds,
     gather,
 )
+from syndicate.pipeline.bounces import BounceError, fetch_bounces
 from syndicate.pipeline.send import STOPPED, SendError, SendReport, send_edition
 from syndicate.service.catchup import (
     DueDigest,
@@ -36,6 +38,7 @@ from syndicate.store import JobOutcome, JobRun, Store
 
 GATHER = "gather"
 DIGEST = "digest"
+BOUNCES = "bounces"
 JOBS = (GATHER, DIGEST)
 Clock = Callable[[], datetime]
 Trigger = Literal["schedule", "startup"]
@@ -83,8 +86,7 @@ class Jobs:
                 detail += f"; feeds: {written} files written"
                 detail += self._announce(feeds)
         except Exception as exc:
-            env.log.exception("gather.failed", error=one_line(exc))
-            return self._record(GATHER, started, "failed", one_line(exc))
+            return self._crashed(GATHER, started, exc)
         env.log.info(
             "gather.finished",
             new=report.new,
@@ -217,7 +219,36 @@ class Jobs:
             return "failed", f"{report.summary()}; resumes at the next start"
         return ("failed" if report.paused else "ok"), report.summary()
 
+    # --- bounces ----------------------------------------------------------------------
+
+    def bounces(self) -> JobRun:
+        """Read the bounce mailbox once (``bounces.imap_url``)."""
+        env = self.env
+        started = env.clock()
+        try:
+            report = fetch_bounces(env.settings, env.store, now=started)
+        except BounceError as exc:
+            env.log.error("bounces.failed", error=str(exc))
+            return self._record(BOUNCES, started, "failed", str(exc))
+        except Exception as exc:
+            return self._crashed(BOUNCES, started, exc)
+        env.log.info(
+            "bounces.finished",
+            messages=report.messages,
+            reports=report.reports,
+            new_events=report.events.new,
+            status_changes=report.events.status_changes,
+            unsubscribed=report.unsubscribed,
+            unmatched=report.unmatched,
+        )
+        return self._record(BOUNCES, started, "ok", report.summary())
+
     # --- the job log ------------------------------------------------------------------
+
+    def _crashed(self, job: str, started: datetime, exc: Exception) -> JobRun:
+        """An unexpected failure: logged with its traceback, recorded as failed."""
+        self.env.log.exception(f"{job}.failed", error=one_line(exc))
+        return self._record(job, started, "failed", one_line(exc))
 
     def _record(self, job: str, started: datetime, outcome: JobOutcome, detail: str) -> JobRun:
         env = self.env

@@ -20,16 +20,25 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy.engine import make_url
 
 from syndicate.config import Settings, secret_env_names
 from syndicate.delivery import Sender
 from syndicate.service.catchup import next_scheduled
-from syndicate.service.jobs import DIGEST, FIRST_GATHER_WAIT, GATHER, JOBS, JobEnv, Jobs
+from syndicate.service.jobs import (
+    BOUNCES,
+    DIGEST,
+    FIRST_GATHER_WAIT,
+    GATHER,
+    JOBS,
+    JobEnv,
+    Jobs,
+)
 from syndicate.service.lease import Lease
 from syndicate.service.logs import EventLog, one_line
 from syndicate.service.signals import StopFlag
-from syndicate.service.triggers import digest_trigger, gather_trigger, shifted
+from syndicate.service.triggers import bounces_trigger, digest_trigger, gather_trigger, shifted
 from syndicate.service.webserver import WebServer
 from syndicate.store import JobRun, Store
 
@@ -93,7 +102,8 @@ class Service:
         self.web: WebServer | None = None
         self._running: dict[str, int] = {}
         self._idle = threading.Condition()
-        self.stats = {name: JobStats() for name in JOBS}
+        names = (*JOBS, BOUNCES) if settings.bounces.imap_url else JOBS
+        self.stats = {name: JobStats() for name in names}
         self._seed_stats()
         self.scheduler = self._scheduler()
 
@@ -110,16 +120,19 @@ class Service:
 
     def _scheduler(self) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(
-            executors={GATHER: ThreadPoolExecutor(1), DIGEST: ThreadPoolExecutor(1)},
+            executors={name: ThreadPoolExecutor(1) for name in (GATHER, DIGEST, BOUNCES)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
         # An interval is the same on any clock; the weekly moment moves with --now.
         digest = shifted(digest_trigger(self.settings), self.clock.offset)
-        for name, trigger, job in (
+        jobs: list[tuple[str, BaseTrigger, Callable[..., Any]]] = [
             (GATHER, gather_trigger(self.settings), self.jobs.gather),
             (DIGEST, digest, self.jobs.digest),
-        ):
+        ]
+        if self.settings.bounces.imap_url:
+            jobs.append((BOUNCES, bounces_trigger(self.settings), self.jobs.bounces))
+        for name, trigger, job in jobs:
             scheduler.add_job(
                 self._guarded,
                 trigger,

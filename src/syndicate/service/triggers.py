@@ -79,6 +79,10 @@ def gather_trigger(settings: Settings) -> IntervalTrigger:
     return IntervalTrigger(seconds=settings.schedule.gather_every.total_seconds(), timezone=UTC)
 
 
+def bounces_trigger(settings: Settings) -> IntervalTrigger:
+    return IntervalTrigger(seconds=settings.bounces.poll_every.total_seconds(), timezone=UTC)
+
+
 def shifted(trigger: BaseTrigger, offset: timedelta) -> BaseTrigger:
     return trigger if not offset else ShiftedTrigger(trigger, offset)
 

@@ -390,7 +390,17 @@ class Store(LinkQueries, EventBatchQueries):
         with self._engine.connect() as conn:
             return _jobs.last_success(conn, job)
 
-    # --- provider events (the SendGrid Event Webhook) --------------------------------
+    # --- provider events (the SendGrid Event Webhook, the bounce mailbox) --------------
+
+    def soft_bounces_in_a_row(self, email: str) -> int:
+        """The address's soft bounces since its last delivery or hard bounce."""
+        with self._engine.connect() as conn:
+            return _events.soft_bounces_in_a_row(conn, email)
+
+    def delivery_address(self, delivery_id: int, week: str) -> str | None:
+        """The address of a ledger row (a bounce report may not name it)."""
+        with self._engine.connect() as conn:
+            return _events.delivery_address(conn, delivery_id, week)
 
     def record_event(self, event: WebhookEvent, effect: EventEffect, now: datetime) -> EventOutcome:
         """Record the event and apply its effect, in one transaction, unless its id was

@@ -37,9 +37,9 @@ def record_events(
 ) -> list[EventOutcome]:
     """One outcome per event of ``batch``, in its order; the caller holds the transaction."""
     outcomes = [EventOutcome(new=False)] * len(batch)
-    first: dict[str, int] = {}
+    first: dict[tuple[str, str], int] = {}
     for index, (event, _) in enumerate(batch):
-        first.setdefault(event.sg_event_id, index)
+        first.setdefault(event.key, index)
     inserted = _insert_new(conn, [batch[i][0] for i in first.values()], now)
     rows = _Uncertain(conn, {event.week for event, _ in batch if event.week})
     actions: list[dict[str, str]] = []
@@ -55,19 +55,24 @@ def record_events(
         outcome = EventOutcome(new=True, status=status, settled=effect.settle and rows.take(event))
         outcomes[index] = outcome
         if outcome.action != NO_ACTION:
-            actions.append({"key": event_id, "value": outcome.action})
+            actions.append({"p": event_id[0], "key": event_id[1], "value": outcome.action})
     rows.settle(now)
     if actions:
         stmt = (
             update(webhook_events)
-            .where(webhook_events.c.sg_event_id == bindparam("key"))
+            .where(
+                webhook_events.c.provider == bindparam("p"),
+                webhook_events.c.provider_event_id == bindparam("key"),
+            )
             .values(action=bindparam("value"))
         )
         conn.execute(stmt, actions)
     return outcomes
 
 
-def _insert_new(conn: Connection, events: Sequence[WebhookEvent], now: datetime) -> set[str]:
+def _insert_new(
+    conn: Connection, events: Sequence[WebhookEvent], now: datetime
+) -> set[tuple[str, str]]:
     """Insert the events whose ids are not recorded yet; the ids this call inserted.
 
     One statement, executed for many rows: SQLAlchemy sends them as multi-row INSERTs
@@ -78,9 +83,10 @@ def _insert_new(conn: Connection, events: Sequence[WebhookEvent], now: datetime)
     stmt = (
         dialect.insert(webhook_events)
         .on_conflict_do_nothing()
-        .returning(webhook_events.c.sg_event_id)
+        .returning(webhook_events.c.provider, webhook_events.c.provider_event_id)
     )
-    return set(conn.scalars(stmt, [event_values(event, now) for event in events]))
+    rows = conn.execute(stmt, [event_values(event, now) for event in events])
+    return {(provider, event_id) for provider, event_id in rows}
 
 
 class _Uncertain:

@@ -1,8 +1,9 @@
-"""Mail provider events (SendGrid's Event Webhook): recorded once each, then acted on.
+"""Mail provider events (SendGrid's Event Webhook, the bounce mailbox): recorded once
+each, then acted on.
 
 ``record_event`` inserts the event and applies its effect in one transaction: the unique
-``sg_event_id`` is the lock, so of two posts carrying the same event (a retry, a replay,
-two at once) exactly one records it and acts; the other does nothing.
+``(provider, provider_event_id)`` is the lock, so of two posts carrying the same event (a
+retry, a replay, two at once) exactly one records it and acts; the other does nothing.
 """
 
 from __future__ import annotations
@@ -26,15 +27,24 @@ NO_ACTION = "none"
 
 @dataclass(frozen=True, slots=True)
 class WebhookEvent:
-    """One event as recorded: the provider's id and the fields acted on, and its JSON."""
+    """One event as recorded: the provider's id and the fields acted on, and its source.
 
-    sg_event_id: str
+    ``event`` is the neutral kind (``syndicate.delivery.events``: bounce, complaint,
+    unsubscribe, delivered, ...), ``bounce`` "hard" or "soft" for a bounce."""
+
+    provider_event_id: str
     event: str
     email: str
-    raw: str  # the event's own JSON
-    delivery_id: int | None = None  # from the send's custom_args
-    week: str = ""  # from the send's custom_args
+    raw: str  # the event's own JSON, or the report's text
+    delivery_id: int | None = None  # from the send's custom_args or Message-ID
+    week: str = ""  # from the send's custom_args or Message-ID
     timestamp: datetime | None = None  # when the provider saw it
+    provider: str = "sendgrid"
+    bounce: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.provider, self.provider_event_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +87,10 @@ def record_event(
     if outcome.action != NO_ACTION:
         conn.execute(
             update(webhook_events)
-            .where(webhook_events.c.sg_event_id == event.sg_event_id)
+            .where(
+                webhook_events.c.provider == event.provider,
+                webhook_events.c.provider_event_id == event.provider_event_id,
+            )
             .values(action=outcome.action)
         )
     return outcome
@@ -102,7 +115,9 @@ def _insert_once(conn: Connection, event: WebhookEvent, now: datetime) -> bool:
 def event_values(event: WebhookEvent, now: datetime) -> dict[str, Any]:
     """The event's row in webhook_events, received ``now``, no action taken yet."""
     return {
-        "sg_event_id": event.sg_event_id,
+        "provider": event.provider,
+        "provider_event_id": event.provider_event_id,
+        "bounce": event.bounce,
         "event": event.event,
         "email": event.email,
         "delivery_id": event.delivery_id,
@@ -163,6 +178,33 @@ def set_status_by_email(
     return conn.execute(stmt).rowcount > 0
 
 
+def soft_bounces_in_a_row(conn: Connection, email: str) -> int:
+    """Soft bounces recorded for the address (any case) since its last delivery or hard
+    bounce: the run that a setting turns into a suppression."""
+    lowered = func.lower(webhook_events.c.email) == email_key(email)
+    last_good = (
+        select(func.max(webhook_events.c.id))
+        .where(lowered, webhook_events.c.event.in_(("delivered", "bounce")))
+        .where(webhook_events.c.bounce != "soft")
+        .scalar_subquery()
+    )
+    query = select(func.count()).where(
+        lowered,
+        webhook_events.c.event == "bounce",
+        webhook_events.c.bounce == "soft",
+        webhook_events.c.id > func.coalesce(last_good, 0),
+    )
+    return int(conn.scalar(query) or 0)
+
+
+def delivery_address(conn: Connection, delivery_id: int, week: str) -> str | None:
+    query = select(deliveries.c.email).where(
+        deliveries.c.id == delivery_id, deliveries.c.week == week
+    )
+    found = conn.scalar(query)
+    return str(found) if found is not None else None
+
+
 def list_events(conn: Connection, limit: int) -> list[tuple[WebhookEvent, str, datetime]]:
     """The newest events first, each with its recorded action and when it came."""
     query = (
@@ -175,7 +217,9 @@ def list_events(conn: Connection, limit: int) -> list[tuple[WebhookEvent, str, d
 
 def _event(row: Any) -> WebhookEvent:
     return WebhookEvent(
-        sg_event_id=row.sg_event_id,
+        provider_event_id=row.provider_event_id,
+        provider=row.provider,
+        bounce=row.bounce,
         event=row.event,
         email=row.email,
         raw=row.raw,

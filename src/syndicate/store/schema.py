@@ -296,14 +296,16 @@ job_runs = Table(
 Index("ix_job_runs_job_outcome_finished", job_runs.c.job, job_runs.c.outcome, job_runs.c.finished)
 Index("ix_job_runs_finished", job_runs.c.finished)
 
-# SendGrid Event Webhook events, recorded once each (SendGrid retries, and a replayed post
-# carries the same sg_event_id). delivery_id and week come back from the send's custom_args;
+# Provider events (the SendGrid Event Webhook, the bounce mailbox), recorded once each by
+# (provider, provider_event_id): SendGrid retries, and a replayed post carries the same
+# sg_event_id. event is the neutral kind, bounce "hard"/"soft" for a bounce. delivery_id
+# and week come back from the send's custom_args (or the bounced message's Message-ID);
 # action is what the event did (e.g. "bounced", "settled", "none").
 webhook_events = Table(
     "webhook_events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("sg_event_id", String(255), nullable=False),
+    Column("provider_event_id", String(255), nullable=False),
     Column("event", String(32), nullable=False),
     Column("email", String, nullable=False),
     Column("delivery_id", Integer, nullable=True),
@@ -312,7 +314,9 @@ webhook_events = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Column("action", String(32), nullable=False),
     Column("raw", Text, nullable=False),
-    UniqueConstraint("sg_event_id"),
+    Column("provider", String(32), nullable=False),
+    Column("bounce", String(8), nullable=False),
+    UniqueConstraint("provider", "provider_event_id"),
 )
 Index("ix_webhook_events_received_at", webhook_events.c.received_at)
 

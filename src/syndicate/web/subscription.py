@@ -8,6 +8,7 @@ in the query string only; they are never logged (the access log leaves the query
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +28,7 @@ from syndicate.pipeline.subscriptions import (
     UnknownCategory,
     confirm,
     confirmation_for_link,
+    send_welcome,
     set_preferences,
     site_categories,
     subscribe,
@@ -190,16 +192,41 @@ class _Handlers:
         token = request.query_params.get("token", "")
         if not token:
             return self._bad_link(None)
+        confirmed: list[Subscriber] = []
         try:
             subscriber = await run_in_threadpool(
-                confirm, self.ctx.settings, self.ctx.store, token, now=self.ctx.clock()
+                partial(confirm, on_confirmed=confirmed.append),
+                self.ctx.settings,
+                self.ctx.store,
+                token,
+                now=self.ctx.clock(),
             )
         except LinkError as exc:
             return self._bad_link(exc, expired_hint=True)
         except NotConfigured:
             return self._unavailable()
         log.info("confirm.done", subscriber=subscriber.id)
-        return self._subscribed(subscriber)
+        response = self._subscribed(subscriber)
+        if confirmed and self.ctx.settings.email.welcome:
+            response.background = BackgroundTask(self._welcome, confirmed[0])
+        return response
+
+    def _welcome(self, subscriber: Subscriber) -> None:
+        """Runs after the response (in a worker thread): failures can only be logged."""
+        try:
+            sender: Sender = self.ctx.sender_factory()
+        except BackendError as exc:
+            log.error("welcome.no_sender", error=str(exc))
+            return
+        try:
+            outcome = send_welcome(self.ctx.settings, sender, subscriber, now=self.ctx.clock())
+        except Exception:
+            log.exception("welcome.failed")
+            return
+        finally:
+            sender.close()
+        if outcome is not None and outcome.state in ("failed", "retry"):
+            log.warning("welcome.mail_failed", subscriber=subscriber.id, error=outcome.error)
 
     def _subscribed(self, subscriber: Subscriber) -> Response:
         return self.pages.message(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -31,8 +32,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from syndicate.delivery.sendgrid_events import PayloadError, parse_payload, sendgrid_event
 from syndicate.log import EventLog
-from syndicate.pipeline.events import PayloadError, parse_payload, process_events
+from syndicate.pipeline.events import process_events
 from syndicate.web.context import WebContext
 from syndicate.web.security import read_body
 
@@ -101,10 +103,15 @@ class _Webhook:
         if not verify_signature(self.key, signature, timestamp, body):
             return _refuse(401, "the signature does not match")
         try:
-            items = parse_payload(body)
+            events = [sendgrid_event(item) for item in parse_payload(body)]
         except PayloadError as exc:
             return _refuse(400, str(exc))
-        report = await run_in_threadpool(process_events, self.ctx.store, items, now)
+        report = await run_in_threadpool(
+            partial(process_events, soft_limit=self.ctx.settings.bounces.soft_limit),
+            self.ctx.store,
+            events,
+            now,
+        )
         return JSONResponse(report.as_json())
 
 

@@ -1,0 +1,75 @@
+"""The headers that tell mailbox providers what a message is, honestly.
+
+- ``List-Unsubscribe``: the https one-click URL (RFC 8058, with ``List-Unsubscribe-Post``);
+  a ``mailto:`` only when ``email.unsubscribe_mailbox`` names a mailbox that the bounce
+  reader processes (``syndicate bounces fetch``), never the From address nobody reads.
+- ``Feedback-ID``: ``campaign:cadence:list:sender`` (Gmail's feedback loop groups complaints
+  by it; none of its fields is per recipient).
+- ``X-Auto-Response-Suppress: OOF, AutoReply``: Exchange sends no out-of-office replies.
+"""
+
+from __future__ import annotations
+
+from syndicate import content
+from syndicate.config import Settings
+from syndicate.models import Edition
+from syndicate.pipeline.edition import domain_of, list_id
+
+AUTO_RESPONSE_SUPPRESS = "OOF, AutoReply"
+FEEDBACK_SENDER = "syndicate"
+
+
+def edition_cadence(edition: Edition) -> str:
+    """The cadence part of an edition's Feedback-ID. Editions are weekly for now; when
+    editions carry their cadence (``weekly:2026-W47``) this is the one place that reads it."""
+    key = getattr(edition, "key", "")
+    cadence, sep, _ = str(key).partition(":")
+    return cadence if sep and cadence else "weekly"
+
+
+def feedback_id(settings: Settings, campaign: str, cadence: str) -> str:
+    """``campaign:cadence:list:sender``; each part is kept to letters, digits, ``-`` and
+    ``.`` (a ``:`` inside one would shift the fields)."""
+    parts = (
+        campaign,
+        cadence,
+        content.slugify(settings.site.title) or "list",
+        domain_of(settings.email.from_address),
+    )
+    return ":".join(_part(p) for p in parts) + f":{FEEDBACK_SENDER}"
+
+
+def _part(text: str) -> str:
+    kept = "".join(c if c.isascii() and (c.isalnum() or c in "-.") else "-" for c in text)
+    return kept.strip("-") or "-"
+
+
+class BulkHeaders:
+    """The per-recipient headers of a digest (or any list mail), built once per send."""
+
+    def __init__(self, settings: Settings, campaign: str, cadence: str) -> None:
+        mailbox = settings.email.unsubscribe_mailbox
+        self.mailto = f"mailto:{mailbox}?subject=unsubscribe%20" if mailbox else ""
+        self.fixed = {
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": list_id(settings),
+            "Feedback-ID": feedback_id(settings, campaign, cadence),
+            "X-Auto-Response-Suppress": AUTO_RESPONSE_SUPPRESS,
+        }
+
+    def for_recipient(self, unsubscribe_url: str, token: str) -> dict[str, str]:
+        """``token`` is the signed unsubscribe token (base64url and dots: nothing in it
+        needs quoting in a mailto URL)."""
+        links = f"<{unsubscribe_url}>"
+        if self.mailto:
+            links += f", <{self.mailto}{token}>"
+        return {"List-Unsubscribe": links, **self.fixed}
+
+
+def transactional_headers(settings: Settings, campaign: str) -> dict[str, str]:
+    """A mail sent because of what one person did (confirmation, welcome)."""
+    return {
+        "Auto-Submitted": "auto-generated",
+        "Feedback-ID": feedback_id(settings, campaign, "transactional"),
+        "X-Auto-Response-Suppress": AUTO_RESPONSE_SUPPRESS,
+    }
