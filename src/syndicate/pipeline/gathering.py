@@ -10,13 +10,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
 from syndicate.models import Observation
-from syndicate.pipeline.feed_gathering import fetch, gather_feed, known_state
-from syndicate.pipeline.feed_schedule import fetching_ahead
-from syndicate.pipeline.fetching import Fetched, Resolver, system_resolver
 from syndicate.pipeline.gathered import (
     GatherReport,
     Merging,
@@ -28,6 +26,9 @@ from syndicate.pipeline.gathered import (
 from syndicate.sources.folder import ParseError, parse_file
 from syndicate.sources.folder_scan import FileStat, os_reason, read_regular_file, scan_folder
 from syndicate.store import FeedState, FileRecord, FileState, Store, StoreError
+
+if TYPE_CHECKING:  # the feed client (httpx, feedparser) is imported only for feed sources
+    from syndicate.pipeline.fetching import Fetched, Resolver
 
 __all__ = ["PARALLEL_FROM", "GatherReport", "Progress", "Report", "gather"]
 
@@ -45,25 +46,54 @@ def gather(
     now: datetime,
     on_error: Report = _ignore,
     progress: Progress | None = None,
-    resolve: Resolver = system_resolver,
+    resolve: Resolver | None = None,
 ) -> GatherReport:
     """Read every source; a bad file or a failing feed is reported and skipped, the rest go
-    on. ``resolve`` looks up the addresses of feed sources' hosts (tests may replace it)."""
+    on. ``resolve`` looks up the addresses of feed sources' hosts (tests may replace it;
+    by default the system's resolver)."""
     report = GatherReport()
-    feeds = [(s, known_state(store, s)) for s in settings.sources if s.kind == "feed"]
-    start = functools.partial(_start_fetch, settings, resolve)
-    with fetching_ahead(settings, feeds, start) as fetched:  # feeds fetched meanwhile
+
+    def folders() -> None:
         for source in settings.sources:
             if source.kind != "feed":
                 _gather_folder(settings, store, source, now, report, on_error, progress)
-        for source, result in fetched:
-            gather_feed(settings, store, source, now, report, on_error, resolve, result)
+
+    if any(source.kind == "feed" for source in settings.sources):
+        _gather_with_feeds(settings, store, now, report, on_error, resolve, folders)
+    else:
+        folders()
     return report
+
+
+def _gather_with_feeds(
+    settings: Settings,
+    store: Store,
+    now: datetime,
+    report: GatherReport,
+    on_error: Report,
+    resolve: Resolver | None,
+    meanwhile: Callable[[], None],
+) -> None:
+    """The feed sources, fetched while ``meanwhile`` gathers the folders, then stored in the
+    order their fetches finish."""
+    from syndicate.pipeline.feed_gathering import gather_feed, known_state
+    from syndicate.pipeline.feed_schedule import fetching_ahead
+    from syndicate.pipeline.fetching import system_resolver
+
+    resolver = resolve or system_resolver
+    feeds = [(s, known_state(store, s)) for s in settings.sources if s.kind == "feed"]
+    start = functools.partial(_start_fetch, settings, resolver)
+    with fetching_ahead(settings, feeds, start) as fetched:  # feeds fetched meanwhile
+        meanwhile()
+        for source, result in fetched:
+            gather_feed(settings, store, source, now, report, on_error, resolver, result)
 
 
 def _start_fetch(
     settings: Settings, resolve: Resolver, source: SourceSettings, known: FeedState | None
 ) -> Fetched:
+    from syndicate.pipeline.feed_gathering import fetch
+
     return fetch(settings, source, known, resolve)
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING
 
 from syndicate.config import Settings
 from syndicate.pipeline.publish import FeedsReport, feed_options
+
+if TYPE_CHECKING:  # httpx is imported only when there is a hub to tell
+    import httpx
 
 HUB_ATTEMPTS = 5
 BACKOFF_FIRST = 1.0
@@ -59,6 +61,8 @@ def announce_changes(
     urls = changed_feed_urls(settings, report)
     if not settings.feeds.hub or not urls:
         return None
+    import httpx
+
     timeout = httpx.Timeout(settings.fetch.read_timeout, connect=settings.fetch.connect_timeout)
     with httpx.Client(
         timeout=timeout, headers={"User-Agent": settings.fetch.user_agent}, trust_env=False
@@ -93,6 +97,8 @@ def _publish_one(
     client: httpx.Client, hub: str, url: str, report: HubReport, sleep: Sleep, attempts: int
 ) -> tuple[str | None, bool]:
     """(None, _) once the hub accepts; else (why not, whether the hub seems unreachable)."""
+    import httpx
+
     form = {"hub.mode": "publish", "hub.url": url}
     for attempt in range(1, attempts + 1):
         report.attempts += 1
