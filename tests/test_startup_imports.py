@@ -115,3 +115,12 @@ def test_lazy_package_exports_exactly_what_it_declares(package: str) -> None:
         assert getattr(module, name) is getattr(importlib.import_module(declared[name]), name)
     with pytest.raises(AttributeError, match="no attribute 'missing'"):
         _ = module.missing
+
+
+def test_feed_parsing_children_start_with_the_parser_loaded() -> None:
+    """The fork server imports what its children run: with the lazy package namespaces,
+    nothing else imports it for them, and each child would import it afresh."""
+    from syndicate.pipeline import isolation
+    from syndicate.pipeline.feed_schedule import read_newest
+
+    assert read_newest.__module__ in isolation.PRELOAD

@@ -6,8 +6,9 @@ import functools
 import hashlib
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from syndicate.pipeline.gathered import (
     finish_run,
     merge_names,
 )
+from syndicate.pipeline.spool import RecordSpool
 from syndicate.sources.folder import ParseError, parse_file
 from syndicate.sources.folder_scan import FileStat, os_reason, read_regular_file, scan_folder
 from syndicate.store import FeedState, FileRecord, FileState, Store, StoreError
@@ -122,27 +124,27 @@ def _gather_folder(
         counts.failed += 1
     stats = scan.files
     states = store.file_states(source.name)
-    records: list[FileRecord] = []
     touched: list[tuple[str, int, int]] = []
     tz = ZoneInfo(settings.site.timezone)
     options = (tz, settings.gather.max_file_size, settings.gather.years)
     jobs = [(root, stat, states.get(stat.relpath), *options) for stat in stats]
-    for done, (stat, outcome) in enumerate(zip(stats, _gather_files(jobs), strict=True), 1):
-        if isinstance(outcome, FileRecord):
-            records.append(outcome)
-            if outcome.error:
-                report.fail(f"{root / stat.relpath}: {outcome.error}", on_error)
+    with RecordSpool() as records:  # parsed records wait on disk, not in memory
+        for done, (stat, outcome) in enumerate(zip(stats, _gather_files(jobs), strict=True), 1):
+            if isinstance(outcome, FileRecord):
+                records.add(outcome)
+                if outcome.error:
+                    report.fail(f"{root / stat.relpath}: {outcome.error}", on_error)
+                    counts.failed += 1
+            elif outcome == "touch":
+                touched.append((stat.relpath, stat.size, stat.mtime_ns))
+            elif outcome != "unchanged":
+                report.fail(f"{root / stat.relpath}: {outcome}", on_error)
                 counts.failed += 1
-        elif outcome == "touch":
-            touched.append((stat.relpath, stat.size, stat.mtime_ns))
-        elif outcome != "unchanged":
-            report.fail(f"{root / stat.relpath}: {outcome}", on_error)
-            counts.failed += 1
-        if progress is not None:
-            progress(done, len(stats))
-    seen = {stat.relpath for stat in stats}
-    removed = [path for path in states if path not in seen]
-    saved = _save(store, Merging(settings, source, now), records, removed, touched, counts)
+            if progress is not None:
+                progress(done, len(stats))
+        seen = {stat.relpath for stat in stats}
+        removed = [path for path in states if path not in seen]
+        saved = _save(store, Merging(settings, source, now), records, removed, touched, counts)
     if isinstance(saved, str):
         report.fail(f"{prefix}: nothing stored: {saved}", on_error)
         return
@@ -154,18 +156,21 @@ def _gather_folder(
 def _save(
     store: Store,
     run: Merging,
-    records: list[FileRecord],
+    records: RecordSpool,
     removed: list[str],
     touched: list[tuple[str, int, int]],
     counts: SourceCounts,
 ) -> list[str] | str:
-    """One unit of work; its warning lines, or (when the store refused) why, and then
-    nothing of it is stored."""
+    """One unit of work, done in steps of a chunk of records (so memory holds one chunk);
+    its warning lines, or (when the store refused) why, and then nothing of it is stored."""
     name = run.source.name
     try:
         with store.transaction() as uow:
             uow.touch_files(name, touched)
-            affected = uow.save_files(name, records, removed, run.now)
+            chunks = records.chunks()
+            affected = uow.save_files(name, next(chunks, []), removed, run.now)
+            for chunk in chunks:
+                affected |= uow.save_files(name, chunk, [], run.now)
             warnings = merge_names(uow, run, affected, counts)
             finish_run(uow, name, run.now, run.now, counts)
     except StoreError as exc:
@@ -186,11 +191,29 @@ def _gather_files(jobs: Sequence[_FileJob]) -> Iterator[FileRecord | str]:
         return
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(_gather_job, jobs, chunksize=64)
+        yield from _in_order(pool, jobs, ahead=4 * workers)
 
 
-def _gather_job(job: _FileJob) -> FileRecord | str:
-    return _gather_file(*job)
+PARSE_CHUNK = 64  # files per task of a parsing process
+
+
+def _in_order(
+    pool: ProcessPoolExecutor, jobs: Sequence[_FileJob], ahead: int
+) -> Iterator[FileRecord | str]:
+    """The outcomes in job order, with at most ``ahead`` tasks submitted and not yet taken:
+    parsers faster than the save cannot pile up results (pool.map submits every task at once
+    and keeps every result until it is taken)."""
+    pending: deque[Future[list[FileRecord | str]]] = deque()
+    for start in range(0, len(jobs), PARSE_CHUNK):
+        pending.append(pool.submit(_gather_chunk, jobs[start : start + PARSE_CHUNK]))
+        if len(pending) >= ahead:
+            yield from pending.popleft().result()
+    while pending:
+        yield from pending.popleft().result()
+
+
+def _gather_chunk(jobs: Sequence[_FileJob]) -> list[FileRecord | str]:
+    return [_gather_file(*job) for job in jobs]
 
 
 def _unchanged(stat: FileStat, old: FileState | None) -> bool:
