@@ -20,11 +20,14 @@ from pathlib import Path
 SYNDICATE = str(Path(sys.executable).with_name("syndicate"))
 NOW = "2026-11-21T12:00:00+00:00"
 
-# The command under a thin wrapper that writes its peak RSS (self, children) at exit.
+# The command under a thin wrapper that writes its peak RSS (self, children) at exit. Its
+# own is VmHWM: ru_maxrss of an exec'd process starts at its parent's RSS when forked (a
+# bench holding 100,000 articles would show as the command's peak).
 _PROBE = """\
 import atexit, json, os, resource, sys
 def _report():
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/status") as status:
+        me = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     with open(os.environ["SYNDICATE_BENCH_RUSAGE"], "w") as out:
         json.dump({"self_kb": me, "children_kb": kids}, out)
