@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,7 @@ def record(n: int) -> FileRecord:
 
 
 def test_the_spool_gives_back_every_record_in_order_a_chunk_at_a_time() -> None:
-    with spool.RecordSpool(chunk=3) as records:
+    with closing(spool.RecordSpool(chunk=3)) as records:
         for n in range(7):
             records.add(record(n))
         assert records.count == 7

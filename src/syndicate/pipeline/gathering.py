@@ -9,6 +9,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -128,7 +129,7 @@ def _gather_folder(
     tz = ZoneInfo(settings.site.timezone)
     options = (tz, settings.gather.max_file_size, settings.gather.years)
     jobs = [(root, stat, states.get(stat.relpath), *options) for stat in stats]
-    with RecordSpool() as records:  # parsed records wait on disk, not in memory
+    with closing(RecordSpool()) as records:  # parsed records wait on disk, not in memory
         for done, (stat, outcome) in enumerate(zip(stats, _gather_files(jobs), strict=True), 1):
             if isinstance(outcome, FileRecord):
                 records.add(outcome)

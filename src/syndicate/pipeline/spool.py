@@ -12,7 +12,6 @@ from __future__ import annotations
 import pickle
 import tempfile
 from collections.abc import Iterator
-from types import TracebackType
 from typing import IO
 
 from syndicate.store import FileRecord
@@ -21,6 +20,8 @@ SAVE_CHUNK = 500  # records in memory at once, and per step of the save
 
 
 class RecordSpool:
+    """Used as ``with contextlib.closing(RecordSpool()) as records:``."""
+
     def __init__(self, chunk: int | None = None) -> None:
         self.chunk = chunk or SAVE_CHUNK
         self.count = 0
@@ -49,17 +50,6 @@ class RecordSpool:
             self._file.close()
             self._file = None
         self._buffer = []
-
-    def __enter__(self) -> RecordSpool:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _spill(self) -> None:
         if self._file is None:
