@@ -145,3 +145,33 @@ def test_the_spool_gives_back_every_record_in_order_a_chunk_at_a_time() -> None:
     assert first == again == [["000.txt", "001.txt", "002.txt"],
                               ["003.txt", "004.txt", "005.txt"], ["006.txt"]]  # fmt: skip
     assert list(records.chunks()) == []  # closed: nothing is kept
+
+
+def test_a_failure_between_chunks_stores_nothing_and_the_next_gather_converges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunks are steps of one transaction: a failure after any of them, in the save or
+    in the merge, leaves the store empty, and the next gather stores what a clean one does."""
+    from tests.test_gather_crash import failing_after
+
+    small_chunks(monkeypatch, save=5, merge=4)
+    write_folder(tmp_path / "articles", 30)
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with Store(settings.database_url) as store:
+        steps: list[str] = []
+        with monkeypatch.context() as patch:
+            failing_after(patch, steps, None)
+            pipeline.gather(settings, store, now=NOW)
+        clean = stored(store)
+    assert steps.count("save_files") > 2 and steps.count("upsert_articles") > 2
+    for fail_at, name in enumerate(steps):
+        database = f"sqlite:///{tmp_path / f'db-{fail_at}.sqlite'}"
+        settings = make_settings(tmp_path, database)
+        with Store(database) as store:
+            calls: list[str] = []
+            with monkeypatch.context() as patch:
+                failing_after(patch, calls, fail_at)
+                report = pipeline.gather(settings, store, now=NOW)
+            assert report.failed == 1 and stored(store) == [], name
+            pipeline.gather(settings, store, now=NOW)
+            assert stored(store) == clean, f"did not converge after a failure in {name}"
