@@ -125,24 +125,11 @@ def _gather_folder(
         counts.failed += 1
     stats = scan.files
     states = store.file_states(source.name)
-    touched: list[tuple[str, int, int]] = []
     tz = ZoneInfo(settings.site.timezone)
     options = (tz, settings.gather.max_file_size, settings.gather.years)
     jobs = [(root, stat, states.get(stat.relpath), *options) for stat in stats]
     with closing(RecordSpool()) as records:  # parsed records wait on disk, not in memory
-        for done, (stat, outcome) in enumerate(zip(stats, _gather_files(jobs), strict=True), 1):
-            if isinstance(outcome, FileRecord):
-                records.add(outcome)
-                if outcome.error:
-                    report.fail(f"{root / stat.relpath}: {outcome.error}", on_error)
-                    counts.failed += 1
-            elif outcome == "touch":
-                touched.append((stat.relpath, stat.size, stat.mtime_ns))
-            elif outcome != "unchanged":
-                report.fail(f"{root / stat.relpath}: {outcome}", on_error)
-                counts.failed += 1
-            if progress is not None:
-                progress(done, len(stats))
+        touched = _read_files(root, jobs, records, counts, report, on_error, progress)
         seen = {stat.relpath for stat in stats}
         removed = [path for path in states if path not in seen]
         saved = _save(store, Merging(settings, source, now), records, removed, touched, counts)
@@ -152,6 +139,35 @@ def _gather_folder(
     report.add(counts)
     for line in saved:
         report.warn(f"{root}: {line}", on_error)
+
+
+def _read_files(
+    root: Path,
+    jobs: Sequence[_FileJob],
+    records: RecordSpool,
+    counts: SourceCounts,
+    report: GatherReport,
+    on_error: Report,
+    progress: Progress | None,
+) -> list[tuple[str, int, int]]:
+    """Each file's outcome: a record (spooled), a touch (returned: path, size, mtime_ns),
+    unchanged, or an error reported."""
+    touched: list[tuple[str, int, int]] = []
+    for done, (job, outcome) in enumerate(zip(jobs, _gather_files(jobs), strict=True), 1):
+        stat = job[1]
+        if isinstance(outcome, FileRecord):
+            records.add(outcome)
+            if outcome.error:
+                report.fail(f"{root / stat.relpath}: {outcome.error}", on_error)
+                counts.failed += 1
+        elif outcome == "touch":
+            touched.append((stat.relpath, stat.size, stat.mtime_ns))
+        elif outcome != "unchanged":
+            report.fail(f"{root / stat.relpath}: {outcome}", on_error)
+            counts.failed += 1
+        if progress is not None:
+            progress(done, len(jobs))
+    return touched
 
 
 def _save(
