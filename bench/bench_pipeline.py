@@ -1,16 +1,21 @@
-"""Benchmark of the publishing pipeline (issue 2's targets).
+"""Benchmark of the publishing pipeline (issue 2's and issue 14's targets).
 
     .venv/bin/python bench/bench_pipeline.py [--files 10000] [--categories 20] [--store 100000]
+                                             [--rss-files 10000,100000]
 
 Reports: first gather of N generated article files, a re-gather of the unchanged folder,
 building every feed from a 10,000- and a 100,000-article store (the ratio shows whether the
-cost grows with the archive), and one edition's render with CSS inlining.
+cost grows with the archive), and one edition's render with CSS inlining. Then, through
+the real `syndicate` command (a fresh process each, as cron runs it): the peak RSS of a
+first gather of each of --rss-files files, and on the first of those sites, one article
+changed: `syndicate gather` + `syndicate feeds`. Each figure is printed against its target.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -19,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cli_runs import run, verdict, write_site
 from syndicate import content
 from syndicate.config import Settings
 from syndicate.digest.render import render_edition
@@ -148,7 +154,10 @@ def settings_for(root: Path, db: Path, categories: int) -> Settings:
     )
 
 
-def bench_gather(tmp: Path, files: int, categories: int) -> list[tuple[str, float, str]]:
+Row = tuple[str, float, str]  # (measurement, seconds, target in seconds)
+
+
+def bench_gather(tmp: Path, files: int, categories: int) -> list[Row]:
     write_articles(tmp / "articles", files, categories)
     settings = settings_for(tmp, tmp / "gather.db", categories)
     rows = []
@@ -162,7 +171,7 @@ def bench_gather(tmp: Path, files: int, categories: int) -> list[tuple[str, floa
     return rows
 
 
-def bench_feeds(tmp: Path, sizes: list[int], categories: int) -> list[tuple[str, float, str]]:
+def bench_feeds(tmp: Path, sizes: list[int], categories: int) -> list[Row]:
     rows = []
     articles = synthetic_articles(max(sizes), categories)
     for size in sizes:
@@ -176,7 +185,7 @@ def bench_feeds(tmp: Path, sizes: list[int], categories: int) -> list[tuple[str,
     return rows
 
 
-def bench_render(tmp: Path, categories: int) -> list[tuple[str, float, str]]:
+def bench_render(tmp: Path, categories: int) -> list[Row]:
     settings = settings_for(tmp, tmp / "render.db", categories)
     articles = tuple(synthetic_articles(20, categories))
     edition = Edition(week="2026-W47", created_at=NOW, articles=articles, subject="Bench digest")
@@ -189,23 +198,76 @@ def bench_render(tmp: Path, categories: int) -> list[tuple[str, float, str]]:
     return [(f"one edition render + inlining (20 items, {size // 1024} KB)", elapsed, "≤ 0.1 s")]
 
 
+FIRST_GATHER_RSS_MB = 250  # issue 14: a first gather of 100,000 files
+ONE_ARTICLE_S = 0.8  # issue 14: one article changed, gather + feeds via the CLI
+
+
+def bench_cli(tmp: Path, sizes: list[int], categories: int) -> list[tuple[str, str, str, bool]]:
+    """Through the real command: the first gather's peak RSS at each size, and on the
+    first site a rebuild after one article changed."""
+    rows = []
+    for size in sizes:
+        site = tmp / f"cli-{size}"
+        write_articles(site / "articles", size, categories)
+        config = write_site(site, site / "articles")
+        first = run(config, "gather", probe=True)
+        assert f"{size} new" in first.stdout, first.stdout
+        shown = (
+            f"{first.peak_mb:.0f} MB (largest parsing process {first.children_peak_mb:.0f} MB;"
+            f" {first.wall:.1f} s wall, {first.cpu:.1f} s CPU)"
+        )
+        ok = first.peak_mb <= FIRST_GATHER_RSS_MB
+        label = f"first gather of {size:,} files (`syndicate gather`), peak RSS"
+        rows.append((label, shown, f"≤ {FIRST_GATHER_RSS_MB} MB", ok))
+        if size == sizes[0]:
+            rows.append(one_article_changed(config, site / "articles", size))
+        shutil.rmtree(site)
+    return rows
+
+
+def one_article_changed(config: Path, folder: Path, size: int) -> tuple[str, str, str, bool]:
+    run(config, "feeds")
+    walls, cpus = [], []
+    for attempt in range(5):
+        article = folder / f"a{2 * attempt + 1:06d}.md"  # Markdown: the body ends the file
+        article.write_text(article.read_text(encoding="utf-8") + "\nAn edit.\n", "utf-8")
+        gathered = run(config, "gather")
+        assert "1 updated" in gathered.stdout, gathered.stdout
+        built = run(config, "feeds")
+        walls.append(gathered.wall + built.wall)
+        cpus.append(gathered.cpu + built.cpu)
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
+    label = f"one article changed of {size:,}: `syndicate gather` + `syndicate feeds`"
+    shown = f"{wall:.2f} s wall, {cpu:.2f} s CPU (median of 5)"
+    return label, shown, f"≤ {ONE_ARTICLE_S} s wall", wall <= ONE_ARTICLE_S
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--categories", type=int, default=20)
     parser.add_argument("--store", type=int, default=100_000)
+    parser.add_argument("--rss-files", default="10000,100000", help="comma-separated sizes")
     args = parser.parse_args()
+    sizes = [int(size) for size in args.rss_files.split(",") if size]
     with tempfile.TemporaryDirectory(prefix="syndicate-bench-") as name:
         tmp = Path(name)
         rows = bench_gather(tmp, args.files, args.categories)
         rows += bench_feeds(tmp, [args.store // 10, args.store], args.categories)
         rows += bench_render(tmp, args.categories)
-    print("| measurement | seconds | target |")
-    print("| --- | ---: | --- |")
+        cli_rows = bench_cli(tmp, sizes, args.categories) if sizes else []
+    print("| measurement | seconds | target | |")
+    print("| --- | ---: | --- | --- |")
     for label, seconds, target in rows:
-        print(f"| {label} | {seconds:.3f} | {target} |")
+        limit = float(target.split()[1])
+        print(f"| {label} | {seconds:.3f} | {target} | {verdict(seconds <= limit)} |")
     small, large = rows[2][1], rows[3][1]
     print(f"\nfeeds: {args.store:,}-article store / {args.store // 10:,}: {large / small:.2f}×")
+    if cli_rows:
+        print("\n| through the CLI | value | target | |")
+        print("| --- | ---: | --- | --- |")
+        for label, value, target, ok in cli_rows:
+            print(f"| {label} | {value} | {target} | {verdict(ok)} |")
 
 
 if __name__ == "__main__":

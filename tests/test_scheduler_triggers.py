@@ -12,12 +12,12 @@ import pytest
 from syndicate.config import Settings, WeeklyTime
 from syndicate.digest.select import iso_week
 from syndicate.service.catchup import scheduled_time, shift_week
+from syndicate.service.plan import planned_runs
 from syndicate.service.triggers import (
     DigestTrigger,
     ShiftedTrigger,
     digest_trigger,
     gather_trigger,
-    planned_runs,
     shifted,
 )
 from syndicate.store import JobRun

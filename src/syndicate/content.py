@@ -13,9 +13,12 @@ import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 
 import nh3
-from markdown_it import MarkdownIt
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 # C0 controls except TAB/LF/CR, DEL, C1 controls, lone surrogates, U+FFFE and U+FFFF.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -60,7 +63,11 @@ def paragraphs_to_html(paragraphs: Sequence[str]) -> str:
     return "\n".join(f"<p>{html.escape(p, quote=False)}</p>" for p in cleaned if p)
 
 
-_MARKDOWN = MarkdownIt("commonmark").enable("table")
+@functools.cache
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # on first use: most commands parse no Markdown
+
+    return MarkdownIt("commonmark").enable("table")
 
 
 def markdown_to_html(text: str) -> str:
@@ -68,11 +75,12 @@ def markdown_to_html(text: str) -> str:
 
     A ``# heading`` becomes ``<h2>``: the page's ``<h1>`` is the article title.
     """
-    tokens = _MARKDOWN.parse(strip_control(text))
+    markdown = _markdown()
+    tokens = markdown.parse(strip_control(text))
     for token in tokens:
         if token.tag == "h1":
             token.tag = "h2"
-    return sanitize_html(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}))
+    return sanitize_html(markdown.renderer.render(tokens, markdown.options, {}))
 
 
 _BLOCK_TAG_NAMES = (

@@ -135,8 +135,7 @@ def status_lines(data: dict[str, Any]) -> list[str]:
 def _jobs(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     from syndicate.config import format_duration
     from syndicate.service.catchup import digests_due, send_state, weeks_to_check
-    from syndicate.service.jobs import GATHER
-    from syndicate.service.triggers import planned_runs
+    from syndicate.service.plan import GATHER, planned_runs
 
     digest = settings.digest
     when, tz = digest.weekly_time, ZoneInfo(digest.timezone)

@@ -6,9 +6,8 @@ import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,6 +29,9 @@ from syndicate.config.values import (
 )
 from syndicate.config.values import Section as Section  # re-exported: the sections' base
 from syndicate.content import strip_control
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
 SECRET_ENV = {
     "secret_key": "SYNDICATE_SECRET_KEY",

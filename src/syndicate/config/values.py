@@ -8,12 +8,9 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
-from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -22,6 +19,9 @@ from pydantic import (
 )
 
 from syndicate.errors import InputError
+
+if TYPE_CHECKING:  # cryptography is imported only when a key is set
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
 _DURATION_UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
@@ -116,6 +116,13 @@ def check_timezone(value: str) -> str:
 
 def parse_p256_public_key(text: str) -> EllipticCurvePublicKey:
     """An ECDSA P-256 public key from base64 DER (how SendGrid shows it) or PEM."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+    from cryptography.hazmat.primitives.serialization import (
+        load_der_public_key,
+        load_pem_public_key,
+    )
+
     raw = text.strip()
     try:
         if raw.startswith("-----BEGIN"):

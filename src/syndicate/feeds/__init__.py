@@ -3,10 +3,17 @@
 Building is pure (bytes out); ``write_atomically`` is the one I/O edge.
 """
 
-from syndicate.feeds.build import build_feeds
-from syndicate.feeds.index import index_html
-from syndicate.feeds.options import FEED_MEDIA_TYPES, FORMATS, FeedLink, FeedOptions, feed_paths
-from syndicate.feeds.publish import WriteReport, write_atomically
+from typing import TYPE_CHECKING
+
+from syndicate.lazy import LazyNames
+
+if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
+    from syndicate.feeds.build import build_feeds
+    from syndicate.feeds.index import index_html
+    from syndicate.feeds.options import FEED_MEDIA_TYPES, FORMATS, FeedLink, FeedOptions, feed_paths
+    from syndicate.feeds.publish import WriteReport, write_atomically
+
+__getattr__ = LazyNames(__name__, __file__)
 
 __all__ = [
     "FEED_MEDIA_TYPES",

@@ -13,8 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported only when there is a hub to tell
+    import httpx
 
 HUB_ATTEMPTS = 5
 BACKOFF_FIRST = 1.0
@@ -53,6 +55,8 @@ def ping_hub(
     sleep: Sleep = time.sleep,
 ) -> HubReport:
     """Tell ``hub`` about ``urls`` over one client of its own."""
+    import httpx
+
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
     with httpx.Client(
         timeout=timeout, headers={"User-Agent": user_agent}, trust_env=False
@@ -87,6 +91,8 @@ def _publish_one(
     client: httpx.Client, hub: str, url: str, report: HubReport, sleep: Sleep, attempts: int
 ) -> tuple[str | None, bool]:
     """(None, _) once the hub accepts; else (why not, whether the hub seems unreachable)."""
+    import httpx
+
     form = {"hub.mode": "publish", "hub.url": url}
     for attempt in range(1, attempts + 1):
         report.attempts += 1

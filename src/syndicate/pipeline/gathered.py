@@ -107,18 +107,29 @@ class Merging:
         )
 
 
+MERGE_CHUNK = 500  # names merged per step: memory holds their observations only
+
+
 def merge_names(
     uow: UnitOfWork, run: Merging, names: Iterable[str], counts: SourceCounts
 ) -> list[str]:
     """Merge again every article of ``run.source`` keyed or titled by ``names`` (and those of
     other sources that fill from it); store them, mark those left without any observation
-    removed. Adds to ``counts``; returns warning lines."""
-    names = set(names)
-    warnings = _merge_source(uow, run, run.source, names, counts)
-    for other in run.settings.sources:
-        if run.source.name in other.fill_from:
+    removed. Adds to ``counts``; returns warning lines.
+
+    In steps of MERGE_CHUNK names. A step takes every observation linked to its names by a
+    shared key or title slug, so it merges whole articles; the names of those it merged
+    are done, and a later step skips them (an article is merged and counted once)."""
+    todo = sorted(set(names))
+    others = [s for s in run.settings.sources if run.source.name in s.fill_from]
+    done: dict[str, set[str]] = {source.name: set() for source in [run.source, *others]}
+    warnings: list[str] = []
+    for start in range(0, len(todo), MERGE_CHUNK):
+        step = set(todo[start : start + MERGE_CHUNK])
+        warnings += _merge_source(uow, run, run.source, step, counts, done[run.source.name])
+        for other in others:
             # They match this source's articles by title; their counts are their own runs'.
-            warnings += _merge_source(uow, run, other, names, SourceCounts())
+            warnings += _merge_source(uow, run, other, step, SourceCounts(), done[other.name])
     return warnings
 
 
@@ -128,11 +139,14 @@ def _merge_source(
     source: SourceSettings,
     names: set[str],
     counts: SourceCounts,
+    done: set[str],
 ) -> list[str]:
+    names = names - done
     if not names:
         return []
     found = uow.observations_named(source.name, names)
     candidates = names | {n for _, obs in found for n in (obs.slug, obs.key)}
+    done |= candidates
     fillers = _fillers(uow, source, [obs for _, obs in found])
     merged = merge_source(source.name, found, run.options(source), fillers)
     kept = {article.key for article in merged.articles}

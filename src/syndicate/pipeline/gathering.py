@@ -5,16 +5,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
 from syndicate.models import Observation
-from syndicate.pipeline.feed_gathering import fetch, gather_feed, known_state
-from syndicate.pipeline.feed_schedule import fetching_ahead
 from syndicate.pipeline.gathered import (
     GatherReport,
     Merging,
@@ -23,11 +24,14 @@ from syndicate.pipeline.gathered import (
     finish_run,
     merge_names,
 )
-from syndicate.sources.fetching import Fetched, Resolver, system_resolver
+from syndicate.pipeline.spool import RecordSpool
 from syndicate.sources.folder import ParseError, parse_file
 from syndicate.sources.folder_scan import FileStat, os_reason, read_regular_file, scan_folder
 from syndicate.sources.isolation import child_context
 from syndicate.store import FeedState, FileRecord, FileState, Store, StoreError
+
+if TYPE_CHECKING:  # the feed client (httpx, feedparser) is imported only for feed sources
+    from syndicate.sources.fetching import Fetched, Resolver
 
 __all__ = ["PARALLEL_FROM", "GatherReport", "Progress", "Report", "gather"]
 
@@ -45,25 +49,54 @@ def gather(
     now: datetime,
     on_error: Report = _ignore,
     progress: Progress | None = None,
-    resolve: Resolver = system_resolver,
+    resolve: Resolver | None = None,
 ) -> GatherReport:
     """Read every source; a bad file or a failing feed is reported and skipped, the rest go
-    on. ``resolve`` looks up the addresses of feed sources' hosts (tests may replace it)."""
+    on. ``resolve`` looks up the addresses of feed sources' hosts (tests may replace it;
+    by default the system's resolver)."""
     report = GatherReport()
-    feeds = [(s, known_state(store, s)) for s in settings.sources if s.kind == "feed"]
-    start = functools.partial(_start_fetch, settings, resolve)
-    with fetching_ahead(settings, feeds, start) as fetched:  # feeds fetched meanwhile
+
+    def folders() -> None:
         for source in settings.sources:
             if source.kind != "feed":
                 _gather_folder(settings, store, source, now, report, on_error, progress)
-        for source, result in fetched:
-            gather_feed(settings, store, source, now, report, on_error, resolve, result)
+
+    if any(source.kind == "feed" for source in settings.sources):
+        _gather_with_feeds(settings, store, now, report, on_error, resolve, folders)
+    else:
+        folders()
     return report
+
+
+def _gather_with_feeds(
+    settings: Settings,
+    store: Store,
+    now: datetime,
+    report: GatherReport,
+    on_error: Report,
+    resolve: Resolver | None,
+    meanwhile: Callable[[], None],
+) -> None:
+    """The feed sources, fetched while ``meanwhile`` gathers the folders, then stored in the
+    order their fetches finish."""
+    from syndicate.pipeline.feed_gathering import gather_feed, known_state
+    from syndicate.pipeline.feed_schedule import fetching_ahead
+    from syndicate.sources.fetching import system_resolver
+
+    resolver = resolve or system_resolver
+    feeds = [(s, known_state(store, s)) for s in settings.sources if s.kind == "feed"]
+    start = functools.partial(_start_fetch, settings, resolver)
+    with fetching_ahead(settings, feeds, start) as fetched:  # feeds fetched meanwhile
+        meanwhile()
+        for source, result in fetched:
+            gather_feed(settings, store, source, now, report, on_error, resolver, result)
 
 
 def _start_fetch(
     settings: Settings, resolve: Resolver, source: SourceSettings, known: FeedState | None
 ) -> Fetched:
+    from syndicate.pipeline.feed_gathering import fetch
+
     return fetch(settings, source, known, resolve)
 
 
@@ -92,14 +125,38 @@ def _gather_folder(
         counts.failed += 1
     stats = scan.files
     states = store.file_states(source.name)
-    records: list[FileRecord] = []
-    touched: list[tuple[str, int, int]] = []
     tz = ZoneInfo(settings.site.timezone)
     options = (tz, settings.gather.max_file_size, settings.gather.years)
     jobs = [(root, stat, states.get(stat.relpath), *options) for stat in stats]
-    for done, (stat, outcome) in enumerate(zip(stats, _gather_files(jobs), strict=True), 1):
+    with closing(RecordSpool()) as records:  # parsed records wait on disk, not in memory
+        touched = _read_files(root, jobs, records, counts, report, on_error, progress)
+        seen = {stat.relpath for stat in stats}
+        removed = [path for path in states if path not in seen]
+        saved = _save(store, Merging(settings, source, now), records, removed, touched, counts)
+    if isinstance(saved, str):
+        report.fail(f"{prefix}: nothing stored: {saved}", on_error)
+        return
+    report.add(counts)
+    for line in saved:
+        report.warn(f"{root}: {line}", on_error)
+
+
+def _read_files(
+    root: Path,
+    jobs: Sequence[_FileJob],
+    records: RecordSpool,
+    counts: SourceCounts,
+    report: GatherReport,
+    on_error: Report,
+    progress: Progress | None,
+) -> list[tuple[str, int, int]]:
+    """Each file's outcome: a record (spooled), a touch (returned: path, size, mtime_ns),
+    unchanged, or an error reported."""
+    touched: list[tuple[str, int, int]] = []
+    for done, (job, outcome) in enumerate(zip(jobs, _gather_files(jobs), strict=True), 1):
+        stat = job[1]
         if isinstance(outcome, FileRecord):
-            records.append(outcome)
+            records.add(outcome)
             if outcome.error:
                 report.fail(f"{root / stat.relpath}: {outcome.error}", on_error)
                 counts.failed += 1
@@ -109,33 +166,28 @@ def _gather_folder(
             report.fail(f"{root / stat.relpath}: {outcome}", on_error)
             counts.failed += 1
         if progress is not None:
-            progress(done, len(stats))
-    seen = {stat.relpath for stat in stats}
-    removed = [path for path in states if path not in seen]
-    saved = _save(store, Merging(settings, source, now), records, removed, touched, counts)
-    if isinstance(saved, str):
-        report.fail(f"{prefix}: nothing stored: {saved}", on_error)
-        return
-    report.add(counts)
-    for line in saved:
-        report.warn(f"{root}: {line}", on_error)
+            progress(done, len(jobs))
+    return touched
 
 
 def _save(
     store: Store,
     run: Merging,
-    records: list[FileRecord],
+    records: RecordSpool,
     removed: list[str],
     touched: list[tuple[str, int, int]],
     counts: SourceCounts,
 ) -> list[str] | str:
-    """One unit of work; its warning lines, or (when the store refused) why, and then
-    nothing of it is stored."""
+    """One unit of work, done in steps of a chunk of records (so memory holds one chunk);
+    its warning lines, or (when the store refused) why, and then nothing of it is stored."""
     name = run.source.name
     try:
         with store.transaction() as uow:
             uow.touch_files(name, touched)
-            affected = uow.save_files(name, records, removed, run.now)
+            chunks = records.chunks()
+            affected = uow.save_files(name, next(chunks, []), removed, run.now)
+            for chunk in chunks:
+                affected |= uow.save_files(name, chunk, [], run.now)
             warnings = merge_names(uow, run, affected, counts)
             finish_run(uow, name, run.now, run.now, counts)
     except StoreError as exc:
@@ -155,11 +207,29 @@ def _gather_files(jobs: Sequence[_FileJob]) -> Iterator[FileRecord | str]:
         yield from (_gather_file(*job) for job in jobs)
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=child_context()) as pool:
-        yield from pool.map(_gather_job, jobs, chunksize=64)
+        yield from _in_order(pool, jobs, ahead=4 * workers)
 
 
-def _gather_job(job: _FileJob) -> FileRecord | str:
-    return _gather_file(*job)
+PARSE_CHUNK = 64  # files per task of a parsing process
+
+
+def _in_order(
+    pool: ProcessPoolExecutor, jobs: Sequence[_FileJob], ahead: int
+) -> Iterator[FileRecord | str]:
+    """The outcomes in job order, with at most ``ahead`` tasks submitted and not yet taken:
+    parsers faster than the save cannot pile up results (pool.map submits every task at once
+    and keeps every result until it is taken)."""
+    pending: deque[Future[list[FileRecord | str]]] = deque()
+    for start in range(0, len(jobs), PARSE_CHUNK):
+        pending.append(pool.submit(_gather_chunk, jobs[start : start + PARSE_CHUNK]))
+        if len(pending) >= ahead:
+            yield from pending.popleft().result()
+    while pending:
+        yield from pending.popleft().result()
+
+
+def _gather_chunk(jobs: Sequence[_FileJob]) -> list[FileRecord | str]:
+    return [_gather_file(*job) for job in jobs]
 
 
 def _unchanged(stat: FileStat, old: FileState | None) -> bool:

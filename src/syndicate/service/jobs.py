@@ -34,12 +34,9 @@ from syndicate.service.catchup import (
     weeks_to_check,
 )
 from syndicate.service.logs import EventLog, one_line
+from syndicate.service.plan import BOUNCES, DIGEST, GATHER
 from syndicate.store import JobOutcome, JobRun, Store
 
-GATHER = "gather"
-DIGEST = "digest"
-BOUNCES = "bounces"
-JOBS = (GATHER, DIGEST)
 Clock = Callable[[], datetime]
 Trigger = Literal["schedule", "startup"]
 FIRST_GATHER_WAIT = 120.0  # seconds the start-up digest waits for the first gather

@@ -26,17 +26,10 @@ from sqlalchemy.engine import make_url
 from syndicate.config import Settings, secret_env_names
 from syndicate.delivery import Sender
 from syndicate.service.catchup import next_scheduled
-from syndicate.service.jobs import (
-    BOUNCES,
-    DIGEST,
-    FIRST_GATHER_WAIT,
-    GATHER,
-    JOBS,
-    JobEnv,
-    Jobs,
-)
+from syndicate.service.jobs import FIRST_GATHER_WAIT, JobEnv, Jobs
 from syndicate.service.lease import Lease
 from syndicate.service.logs import EventLog, one_line
+from syndicate.service.plan import BOUNCES, DIGEST, GATHER, JOBS
 from syndicate.service.signals import StopFlag
 from syndicate.service.triggers import bounces_trigger, digest_trigger, gather_trigger, shifted
 from syndicate.service.webserver import WebServer

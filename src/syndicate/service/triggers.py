@@ -1,4 +1,4 @@
-"""APScheduler triggers for the jobs, and the next run times `syndicate status` shows."""
+"""APScheduler triggers for the jobs (the next run times `syndicate status` shows: plan.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from syndicate.config import Settings, WeeklyTime
-from syndicate.service.catchup import next_scheduled
-from syndicate.store import JobRun
 
 _TICK = timedelta(microseconds=1)
 
@@ -85,15 +83,3 @@ def bounces_trigger(settings: Settings) -> IntervalTrigger:
 
 def shifted(trigger: BaseTrigger, offset: timedelta) -> BaseTrigger:
     return trigger if not offset else ShiftedTrigger(trigger, offset)
-
-
-def planned_runs(
-    settings: Settings, now: datetime, last_gather: JobRun | None
-) -> dict[str, datetime]:
-    """When each job runs next, seen from outside the service (`syndicate status`): the digest
-    from its schedule, the gather one interval after the last recorded run (now if overdue)."""
-    digest = next_scheduled(now, settings.digest.weekly_time, ZoneInfo(settings.digest.timezone))
-    gather = now
-    if last_gather is not None:
-        gather = max(now, last_gather.started + settings.schedule.gather_every)
-    return {"gather": gather, "digest": digest}

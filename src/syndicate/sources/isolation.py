@@ -22,7 +22,11 @@ from syndicate.errors import SourceError
 T = TypeVar("T")
 # Imported once by the fork server, so that its children start with them loaded. (The
 # parent's __main__ is still re-run in each child: Python 3.11 ignores "__main__" here.)
-PRELOAD = ["syndicate.sources.isolation", "syndicate.sources.feed"]
+PRELOAD = [
+    "syndicate.sources.isolation",
+    "syndicate.pipeline.feed_schedule",
+    "syndicate.sources.feed",
+]
 
 _CONTEXT: ForkServerContext | SpawnContext
 if "forkserver" in multiprocessing.get_all_start_methods():

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -49,7 +50,9 @@ from syndicate.store.restore import ImportCounts
 from syndicate.store.schema import SCHEMA_VERSION
 from syndicate.store.subscribers import DuplicateSubscriber
 from syndicate.store.unit import GatherCounts, UnitOfWork
-from syndicate.subscriber_csv import SubscriberRecord
+
+if TYPE_CHECKING:  # the address checks (email_validator) load only where records are made
+    from syndicate.subscriber_csv import SubscriberRecord
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -17,7 +18,9 @@ from syndicate.models import SubscriberStatus
 from syndicate.store.convert import chunks
 from syndicate.store.schema import subscribers
 from syndicate.store.subscribers import _ids_by_key, _insert_categories, email_key
-from syndicate.subscriber_csv import SubscriberRecord
+
+if TYPE_CHECKING:
+    from syndicate.subscriber_csv import SubscriberRecord
 
 _STRENGTH = {
     SubscriberStatus.PENDING: 0,

@@ -1,0 +1,126 @@
+"""Every command imports only what it uses (issue 14, item 6).
+
+The real command runs in its own interpreter under ``-X importtime``, which names every
+module it imported; a command that does not need the web server, the scheduler, the CSS
+inliner or an HTTP client must not load them. bench/bench_cli.py measures the start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NOW = "2026-11-21T12:00:00+00:00"
+EXAMPLES = Path(__file__).parent.parent / "examples" / "articles"
+
+# What none of these commands needs: the web front, the scheduler, a mail API client.
+SERVICE = ("uvicorn", "starlette", "apscheduler", "sendgrid", "python_http_client")
+# The CSS inliner and what it brings (requests comes with premailer): only for rendering mail.
+INLINER = ("premailer", "cssutils", "requests")
+# Only for feed sources: fetching and parsing remote feeds.
+FEED_CLIENT = ("httpx", "httpcore", "feedparser")
+
+
+def imported(site: Path, *args: str) -> set[str]:
+    """The top-level packages the real command imported (it must succeed)."""
+    config = site / "config" / "syndicate.toml"
+    env = {**os.environ, "SYNDICATE_NOW": NOW}
+    command = [sys.executable, "-X", "importtime", "-m", "syndicate", "--config", str(config)]
+    done = subprocess.run(
+        [*command, *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    assert "syndicate" in names  # the probe sees imports at all
+    return names
+
+
+def leaked(loaded: set[str], unwanted: tuple[str, ...]) -> list[str]:
+    return sorted(loaded.intersection(unwanted))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small site (the examples), gathered once."""
+    from click.testing import CliRunner
+
+    from syndicate.cli import main
+
+    root = tmp_path_factory.mktemp("startup") / "site"
+    result = CliRunner().invoke(main, ["init", str(root)])
+    assert result.exit_code == 0, result.output
+    shutil.rmtree(root / "articles")
+    shutil.copytree(EXAMPLES, root / "articles")
+    imported(root, "gather")
+    return root
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("status",), ("status", "--json"), ("feeds",), ("gather",)],
+    ids=" ".join,
+)
+def test_command_loads_no_service_inliner_or_http_client(site: Path, args: tuple[str]) -> None:
+    assert leaked(imported(site, *args), SERVICE + INLINER + FEED_CLIENT) == []
+
+
+def test_digest_preview_loads_the_inliner_and_nothing_of_the_service(site: Path) -> None:
+    loaded = imported(site, "digest", "preview")
+    assert "premailer" in loaded  # it renders and inlines: the probe sees what it needs
+    assert leaked(loaded, SERVICE + FEED_CLIENT) == []
+
+
+def test_gather_of_a_feed_source_loads_the_feed_client(site: Path, tmp_path: Path) -> None:
+    """The feed client is left out because it is not needed, not because it is broken."""
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Partner</title>'
+        "<link>https://partner.example.org/</link><description>d</description><item>"
+        "<title>Partner night</title><link>https://partner.example.org/night</link>"
+        "<pubDate>Tue, 17 Nov 2026 20:00:00 GMT</pubDate></item></channel></rss>",
+        encoding="utf-8",
+    )
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    config = copy / "config" / "syndicate.toml"
+    with config.open("a", encoding="utf-8") as out:
+        out.write(f'\n[[sources]]\nname = "partner"\nkind = "feed"\nurl = "{feed}"\n')
+    loaded = imported(copy, "gather")
+    assert {"feedparser"} <= loaded
+    assert leaked(loaded, SERVICE + INLINER) == []
+
+
+@pytest.mark.parametrize(
+    "package", ["syndicate.pipeline", "syndicate.sources", "syndicate.feeds", "syndicate.service"]
+)
+def test_lazy_package_exports_exactly_what_it_declares(package: str) -> None:
+    """``__all__`` is the ``if TYPE_CHECKING:`` block's names, and each of them resolves."""
+    import importlib
+
+    from syndicate.lazy import type_checking_imports
+
+    module = importlib.import_module(package)
+    assert module.__file__ is not None
+    declared = type_checking_imports(Path(module.__file__).read_text(encoding="utf-8"))
+    assert sorted(declared) == sorted(module.__all__)
+    for name in module.__all__:
+        assert getattr(module, name) is getattr(importlib.import_module(declared[name]), name)
+    with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        _ = module.missing
+
+
+def test_feed_parsing_children_start_with_the_parser_loaded() -> None:
+    """The fork server imports what its children run: with the lazy package namespaces,
+    nothing else imports it for them, and each child would import it afresh."""
+    from syndicate.sources import isolation
+    from syndicate.pipeline.feed_schedule import read_newest
+
+    assert read_newest.__module__ in isolation.PRELOAD
