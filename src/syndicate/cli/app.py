@@ -35,6 +35,8 @@ class Context:
                 self._settings = load_settings(self.config_path)
             except ConfigError as exc:
                 raise click.ClickException(str(exc)) from None
+            for notice in self._settings.digest.notices:
+                err(f"notice: {notice}")
         return self._settings
 
     def now(self) -> datetime:

@@ -32,6 +32,7 @@ from syndicate.store import jobs as _jobs
 from syndicate.store import ledger as _ledger
 from syndicate.store import recipients as _recipients
 from syndicate.store import restore as _restore
+from syndicate.store import site_state as _site_state
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
 from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, where, writer
@@ -179,37 +180,20 @@ class Store(LinkQueries, EventBatchQueries):
 
     # --- editions ---------------------------------------------------------------------
 
-    def get_edition(self, week: str) -> Edition | None:
+    def get_edition(self, key: str) -> Edition | None:
+        """The stored edition of ``key`` (``weekly:2026-W47``): frozen once its send began."""
         with self._engine.connect() as conn:
-            return _editions.get_edition(conn, week)
+            return _editions.get_edition(conn, key)
 
-    def edition_candidates(self, before: datetime, limit: int) -> list[Article]:
-        """Articles in no edition, published before ``before``, newest first."""
+    def period_articles(
+        self, start: datetime, end: datetime, now: datetime, limit: int
+    ) -> tuple[list[Article], int]:
+        """The newest ``limit`` visible articles published in [start, end), and their total."""
         with self._engine.connect() as conn:
-            return _editions.edition_candidates(conn, before, limit)
-
-    def create_edition(
-        self, week: str, created_at: datetime, subject: str, guids: Sequence[str]
-    ) -> Edition:
-        """Store a new edition; if the week exists already, return it as stored."""
-        try:
-            with self._writer.begin() as conn:
-                existing = _editions.get_edition(conn, week)
-                if existing is not None:
-                    return existing
-                _editions.insert_edition(conn, week, created_at, subject, guids)
-                created = _editions.get_edition(conn, week)
-        except IntegrityError:
-            # Another writer created the week between our check and our insert.
-            raced = self.get_edition(week)
-            if raced is None:
-                raise
-            return raced
-        assert created is not None
-        return created
+            return _editions.period_articles(conn, start, end, now, limit)
 
     def editions(self) -> list[tuple[str, datetime, int]]:
-        """(week, created_at, article count), newest week first."""
+        """(key, created_at, article count) of the stored editions, newest first."""
         with self._engine.connect() as conn:
             return _editions.list_editions(conn)
 
@@ -227,11 +211,14 @@ class Store(LinkQueries, EventBatchQueries):
         categories: Iterable[str],
         status: SubscriberStatus,
         now: datetime,
+        cadence: str = "weekly",
     ) -> Subscriber:
         """Raises DuplicateSubscriber if the address (in any case) is known already."""
         try:
             with self._writer.begin() as conn:
-                return _subscribers.add_subscriber(conn, email, name, categories, status, now)
+                return _subscribers.add_subscriber(
+                    conn, email, name, categories, status, now, cadence
+                )
         except IntegrityError:
             if self.find_subscriber(email) is None:
                 raise
@@ -283,6 +270,10 @@ class Store(LinkQueries, EventBatchQueries):
         with self._writer.begin() as conn:
             return _subscribers.set_categories(conn, subscriber_id, categories, now)
 
+    def set_cadence(self, subscriber_id: int, cadence: str, now: datetime) -> bool:
+        with self._writer.begin() as conn:
+            return _subscribers.set_cadence(conn, subscriber_id, cadence, now)
+
     def remove_subscriber(self, email: str) -> bool:
         """Delete the subscriber and preferences; their ledger rows keep address and name."""
         with self._writer.begin() as conn:
@@ -292,20 +283,39 @@ class Store(LinkQueries, EventBatchQueries):
         with self._engine.connect() as conn:
             return _subscribers.subscriber_counts(conn)
 
-    # --- the delivery ledger ----------------------------------------------------------
+    # --- the site's life ----------------------------------------------------------------
 
-    def freeze_recipients(
-        self, week: str, now: datetime, edition_categories: frozenset[str]
-    ) -> int:
-        """Write the week's recipient set once (0 if it was written before); rows created."""
+    def first_run(self) -> datetime | None:
+        """When `syndicate run` first started on this database, if it has."""
+        with self._engine.connect() as conn:
+            return _site_state.get_moment(conn, _site_state.FIRST_RUN)
+
+    def record_first_run(self, now: datetime) -> datetime:
+        """Record ``now`` as the first start unless one is recorded; the first start."""
         try:
             with self._writer.begin() as conn:
-                return _recipients.freeze_recipients(conn, week, now, edition_categories)
+                return _site_state.set_moment_once(conn, _site_state.FIRST_RUN, now)
+        except IntegrityError:  # another instance recorded it at the same moment
+            recorded = self.first_run()
+            assert recorded is not None
+            return recorded
+
+    # --- the delivery ledger ----------------------------------------------------------
+
+    def freeze_edition(self, edition: Edition, now: datetime) -> tuple[Edition, int]:
+        """Store the edition as it is now with its recipients, in one transaction, unless its
+        send had started: (the edition as stored, ledger rows created)."""
+        try:
+            with self._writer.begin() as conn:
+                created = _recipients.freeze_edition(conn, edition, now)
         except IntegrityError:
-            # Another writer froze the week between our check and our insert.
-            if not self.send_started(week):
+            # Another writer froze it between our check and our insert.
+            if not self.send_started(edition.key):
                 raise
-            return 0
+            created = 0
+        frozen = self.get_edition(edition.key)
+        assert frozen is not None
+        return frozen, created
 
     def send_started(self, week: str) -> bool:
         with self._engine.connect() as conn:

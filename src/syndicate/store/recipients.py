@@ -1,4 +1,5 @@
-"""Freezing an edition's recipients: one pending ledger row per reader, written once.
+"""Freezing an edition with its recipients: one pending ledger row per reader of its cadence,
+written once, in the transaction that stores what the edition holds.
 
 A reader's *variant* is the set of the edition's categories they asked for (sorted, joined by
 U+001F; "" = every category): the digest is rendered once per variant.
@@ -11,15 +12,15 @@ from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import ColumnElement, Connection, exists, insert, literal, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, insert, literal, select
 
-from syndicate.models import DeliveryState, SubscriberStatus
+from syndicate.models import DeliveryState, Edition, SubscriberStatus
 from syndicate.store.convert import CHUNK
+from syndicate.store.editions import insert_edition
 from syndicate.store.schema import (
     UTCDateTime,
     deliveries,
     edition_sends,
-    editions,
     subscriber_categories,
     subscribers,
 )
@@ -58,23 +59,25 @@ def send_started(conn: Connection, week: str) -> bool:
     return conn.scalar(select(edition_sends.c.week).where(edition_sends.c.week == week)) is not None
 
 
-def freeze_recipients(
-    conn: Connection, week: str, now: datetime, edition_categories: frozenset[str]
-) -> int:
-    """Write the week's recipients once; the caller's transaction makes it all or nothing.
+def freeze_edition(conn: Connection, edition: Edition, now: datetime) -> int:
+    """Write the edition as it is now and its recipients (the active readers of its cadence),
+    once; the caller's transaction makes it all or nothing. Rows created; 0 if the send
+    had started before.
 
     Readers of every category are copied in one INSERT … SELECT. Those with preferences are
     streamed (id, category) to work out their variant, and copied by id lists per variant.
     """
+    week = edition.key
     if send_started(conn, week):
         return 0
-    if conn.scalar(select(editions.c.week).where(editions.c.week == week)) is None:
-        raise ValueError(f"freeze_recipients: there is no edition {week!r}")
+    insert_edition(conn, edition)
     conn.execute(insert(edition_sends).values(week=week, started_at=now))
+    edition_categories = frozenset(article.category for article in edition.articles)
+    cadence = subscribers.c.cadence == edition.cadence
     has_preferences = exists().where(subscriber_categories.c.subscriber_id == subscribers.c.id)
-    created = _copy_subscribers(conn, week, "", now, ~has_preferences)
+    created = _copy_subscribers(conn, week, "", now, and_(cadence, ~has_preferences))
     waiting: dict[str, list[int]] = {}
-    for sid, variant in _preference_variants(conn, edition_categories):
+    for sid, variant in _preference_variants(conn, edition_categories, edition.cadence):
         ids = waiting.setdefault(variant, [])
         ids.append(sid)
         if len(ids) >= CHUNK:
@@ -113,7 +116,7 @@ def _copy_subscribers(
 
 
 def _preference_variants(
-    conn: Connection, edition_categories: frozenset[str]
+    conn: Connection, edition_categories: frozenset[str], cadence: str
 ) -> Iterator[tuple[int, str]]:
     """(subscriber id, variant) of the active subscribers whose preferences meet the edition's.
 
@@ -127,7 +130,7 @@ def _preference_variants(
     query = (
         select(chosen.subscriber_id, chosen.category)
         .join(subscribers)
-        .where(subscribers.c.status == _ACTIVE)
+        .where(subscribers.c.status == _ACTIVE, subscribers.c.cadence == cadence)
         .order_by(chosen.subscriber_id)
     )
     pairs = conn.execute(query.execution_options(yield_per=_STREAM_ROWS))
