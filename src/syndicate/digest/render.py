@@ -152,6 +152,7 @@ def _context(
         "week_label": period.label,
         "period_label": period.label,
         "period": period.name,
+        "period_phrase": period.phrase,
         "cadence": period.cadence,
         "count": count,
         "intro": f"Here {'is' if count == 1 else 'are'} {count} new {noun} "

@@ -302,6 +302,39 @@ class Store(LinkQueries, EventBatchQueries):
 
     # --- the delivery ledger ----------------------------------------------------------
 
+    def create_edition(
+        self, key: str, created_at: datetime, subject: str, guids: Sequence[str]
+    ) -> Edition:
+        """Store a weekly edition whose send has not started (for ``freeze_recipients``); if
+        the key is stored already, return it as stored."""
+        week = key.partition(":")[2] or key
+        edition = Edition(key, "weekly", week, created_at, (), subject)
+        try:
+            with self._writer.begin() as conn:
+                existing = _editions.get_edition(conn, key)
+                if existing is not None:
+                    return existing
+                _editions.insert_edition(conn, edition, guids)
+        except IntegrityError:
+            if self.get_edition(key) is None:  # another writer stored it first, or not
+                raise
+        stored = self.get_edition(key)
+        assert stored is not None
+        return stored
+
+    def freeze_recipients(
+        self, week: str, now: datetime, edition_categories: frozenset[str]
+    ) -> int:
+        """Write a stored edition's recipients once (0 if it was written before); rows made."""
+        try:
+            with self._writer.begin() as conn:
+                return _recipients.freeze_recipients(conn, week, now, edition_categories)
+        except IntegrityError:
+            # Another writer froze it between our check and our insert.
+            if not self.send_started(week):
+                raise
+            return 0
+
     def freeze_edition(self, edition: Edition, now: datetime) -> tuple[Edition, int]:
         """Store the edition as it is now with its recipients, in one transaction, unless its
         send had started: (the edition as stored, ledger rows created)."""

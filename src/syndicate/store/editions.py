@@ -58,11 +58,14 @@ def period_articles(
     return found, total
 
 
-def insert_edition(conn: Connection, edition: Edition) -> None:
-    """Write the edition as it is now; an unsent row of the same key (an older code's
-    prepared edition) is replaced. The caller's transaction fails on the key's unique
-    constraint if another writer got there first."""
-    guids = [article.guid for article in edition.articles]
+def insert_edition(
+    conn: Connection, edition: Edition, guids: Sequence[str] | None = None
+) -> None:
+    """Write the edition as it is now (its articles, or ``guids`` in that order); an unsent
+    row of the same key (a prepared edition of older code) is replaced. The caller's
+    transaction fails on the key's unique constraint if another writer got there first."""
+    if guids is None:
+        guids = [article.guid for article in edition.articles]
     _check_guids(conn, edition.key, guids)
     conn.execute(delete(edition_articles).where(edition_articles.c.week == edition.key))
     conn.execute(delete(editions).where(editions.c.week == edition.key))

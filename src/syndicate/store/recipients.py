@@ -21,6 +21,7 @@ from syndicate.store.schema import (
     UTCDateTime,
     deliveries,
     edition_sends,
+    editions,
     subscriber_categories,
     subscribers,
 )
@@ -67,17 +68,28 @@ def freeze_edition(conn: Connection, edition: Edition, now: datetime) -> int:
     Readers of every category are copied in one INSERT … SELECT. Those with preferences are
     streamed (id, category) to work out their variant, and copied by id lists per variant.
     """
-    week = edition.key
-    if send_started(conn, week):
+    if send_started(conn, edition.key):
         return 0
     insert_edition(conn, edition)
+    categories = frozenset(article.category for article in edition.articles)
+    return freeze_recipients(conn, edition.key, now, categories)
+
+
+def freeze_recipients(
+    conn: Connection, week: str, now: datetime, edition_categories: frozenset[str]
+) -> int:
+    """Write the recipients of the stored edition ``week`` once (see ``freeze_edition``)."""
+    if send_started(conn, week):
+        return 0
+    stored = conn.scalar(select(editions.c.cadence).where(editions.c.week == week))
+    if stored is None:
+        raise ValueError(f"freeze_recipients: there is no edition {week!r}")
     conn.execute(insert(edition_sends).values(week=week, started_at=now))
-    edition_categories = frozenset(article.category for article in edition.articles)
-    cadence = subscribers.c.cadence == edition.cadence
+    cadence = subscribers.c.cadence == stored
     has_preferences = exists().where(subscriber_categories.c.subscriber_id == subscribers.c.id)
     created = _copy_subscribers(conn, week, "", now, and_(cadence, ~has_preferences))
     waiting: dict[str, list[int]] = {}
-    for sid, variant in _preference_variants(conn, edition_categories, edition.cadence):
+    for sid, variant in _preference_variants(conn, edition_categories, stored):
         ids = waiting.setdefault(variant, [])
         ids.append(sid)
         if len(ids) >= CHUNK:
