@@ -270,7 +270,9 @@ def test_personalize_values_are_one_line_and_not_expanded_again(
 
 
 def test_personalize_needs_every_placeholder(rendered: RenderedDigest) -> None:
-    with pytest.raises(ValueError, match=r"digest weekly:2025-W46: no value for placeholder %%name%%"):
+    with pytest.raises(
+        ValueError, match=r"digest weekly:2025-W46: no value for placeholder %%name%%"
+    ):
         personalize(rendered, {k: v for k, v in SUBS.items() if k != "name"})
 
 

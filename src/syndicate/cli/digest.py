@@ -57,7 +57,10 @@ def chosen_period(
     try:
         return choose_period(obj.settings, cadence, period, now=obj.now())
     except EditionError as exc:
-        raise click.ClickException(str(exc)) from None
+        message = str(exc)
+        if week is not None:
+            message = message.replace("--period:", "--week:", 1)
+        raise click.ClickException(message) from None
 
 
 def preview_period(obj: Context, period: Period | None) -> None:

@@ -108,17 +108,7 @@ def render_edition(
         for article in edition.articles
         if not wanted or article.category.casefold() in wanted
     ]
-    period = parse_key(edition.key)
-    line = edition_subject(
-        subject,
-        site=site.title,
-        week=period.name,
-        count=len(headlines),
-        top_title=headlines[0].title if headlines else "",
-        period=period.name,
-        label=period.label,
-        cadence=period.cadence,
-    )
+    line = variant_subject(edition, site, headlines, subject)
     context = _context(edition, site, headlines, categories, line)
     return RenderedDigest(
         week=edition.week,
@@ -126,6 +116,23 @@ def render_edition(
         html=inline_css(templates.render(HTML_TEMPLATE, context)),
         text=templates.render(TEXT_TEMPLATE, context),
         categories=categories,
+    )
+
+
+def variant_subject(
+    edition: Edition, site: SiteView, headlines: Sequence[Headline], template: str
+) -> str:
+    """The subject of one variant: digest.subject filled with its own count and headline."""
+    period = parse_key(edition.key)
+    return edition_subject(
+        template,
+        site=site.title,
+        week=period.name,
+        count=len(headlines),
+        top_title=headlines[0].title if headlines else "",
+        period=period.name,
+        label=period.label,
+        cadence=period.cadence,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,8 +23,10 @@ from syndicate.digest.render import (
     DEFAULT_TEMPLATE_DIR,
     SiteView,
     TemplateSource,
+    headline,
     personalize,
     render_edition,
+    variant_subject,
 )
 from syndicate.digest.select import iso_week, select_edition_articles
 from syndicate.feeds import write_atomically
@@ -128,11 +130,17 @@ def read_note(settings: Settings, period: Period) -> str:
         raise EditionError(f"{path}: not UTF-8 (byte {exc.start})") from None
 
 
-def freeze_edition(store: Store, edition: Edition, now: datetime) -> tuple[Edition, int]:
-    """The edition stored as it is now, with its recipients: (as stored, ledger rows made)."""
+def freeze_edition(
+    settings: Settings, store: Store, edition: Edition, now: datetime
+) -> tuple[Edition, int]:
+    """The edition stored as it is now, with its recipients and its every-category subject
+    (the archive's title): (as stored, ledger rows made)."""
     if edition.frozen:
         return edition, 0
-    return store.freeze_edition(edition, now)
+    site = site_view(settings)
+    headlines = [headline(article, site) for article in edition.articles]
+    subject = variant_subject(edition, site, headlines, settings.digest.subject)
+    return store.freeze_edition(replace(edition, subject=subject), now)
 
 
 def site_view(settings: Settings) -> SiteView:

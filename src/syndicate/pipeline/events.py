@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from syndicate.delivery import DELIVERY_ID_ARG, WEEK_ARG
+from syndicate.digest.periods import parse_key
 from syndicate.models import SubscriberStatus
 from syndicate.store import EventEffect, Store, WebhookEvent
 
@@ -125,7 +126,7 @@ def to_record(item: Mapping[str, Any]) -> WebhookEvent:
     event_id = _text(item, "sg_event_id", None)
     if not event_id or len(event_id) > _ID_MAX:
         event_id = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
-    week = _text(item, WEEK_ARG, None)
+    week = edition_key(_text(item, WEEK_ARG, None))
     return WebhookEvent(
         sg_event_id=event_id,
         event=_text(item, "event", _EVENT_MAX),
@@ -135,6 +136,15 @@ def to_record(item: Mapping[str, Any]) -> WebhookEvent:
         week=week if len(week) <= _WEEK_MAX else "",
         timestamp=_timestamp(item.get("timestamp")),
     )
+
+
+def edition_key(text: str) -> str:
+    """The custom_args ``week`` as an edition key: mails sent before cadences carry a bare
+    ISO week (``2026-W47``), which is the weekly edition ``weekly:2026-W47``."""
+    try:
+        return parse_key(text).key
+    except ValueError:
+        return text  # not an edition this code knows (a test copy, say): matches no row
 
 
 def decide(item: Mapping[str, Any]) -> EventEffect:

@@ -110,7 +110,7 @@ def send_edition(
     secret = settings.secret_key
     if not secret:
         raise SendError("SYNDICATE_SECRET_KEY is not set: unsubscribe links cannot be signed")
-    edition, report.frozen = freeze_edition(store, edition, now)
+    edition, report.frozen = freeze_edition(settings, store, edition, now)
     report.recovered = store.recover_interrupted(week, now)
     if report.recovered and on_event:
         on_event(f"{report.recovered} recipients were in flight at a crash: now uncertain")

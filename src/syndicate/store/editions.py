@@ -58,9 +58,7 @@ def period_articles(
     return found, total
 
 
-def insert_edition(
-    conn: Connection, edition: Edition, guids: Sequence[str] | None = None
-) -> None:
+def insert_edition(conn: Connection, edition: Edition, guids: Sequence[str] | None = None) -> None:
     """Write the edition as it is now (its articles, or ``guids`` in that order); an unsent
     row of the same key (a prepared edition of older code) is replaced. The caller's
     transaction fails on the key's unique constraint if another writer got there first."""
