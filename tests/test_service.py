@@ -34,7 +34,7 @@ from syndicate.pipeline import gather
 from syndicate.pipeline.send import STOPPED
 from syndicate.service.jobs import DIGEST, GATHER
 from syndicate.service.logs import EventLog
-from syndicate.service.runner import Service, ServiceClock
+from syndicate.service.runner import Service, ServiceClock, digest_job_id
 from syndicate.service.signals import StopFlag, stop_on_signals
 from syndicate.store import Store
 
@@ -81,6 +81,7 @@ def settings(tmp_path: Path) -> Settings:
 def store(settings: Settings) -> Iterator[Store]:
     with Store(settings.database_url) as opened:
         subscribe(opened, 5, W14_AT)
+        opened.record_first_run(W14_AT - timedelta(weeks=4))  # a site that ran before
         yield opened
 
 
@@ -201,7 +202,8 @@ def test_a_hung_gather_holds_back_no_digest(
     try:
         service.tick()
         eventually(lambda: runs_of(store, DIGEST) == ["ok"])  # the start-up check
-        service.scheduler.modify_job(DIGEST, next_run_time=datetime.now(UTC))  # Monday
+        weekly = digest_job_id("weekly")
+        service.scheduler.modify_job(weekly, next_run_time=datetime.now(UTC))  # Monday
         eventually(lambda: runs_of(store, DIGEST) == ["skipped", "ok"])
         assert service.running_jobs() == [GATHER]  # still hanging all along
         # Another gather is not started beside the hung one.
@@ -233,9 +235,9 @@ def test_a_stop_lets_the_request_in_flight_finish_and_records_it(
     stopping.join(10)
     (stopped,) = result
     assert stopped.clean and stopped.abandoned == []  # type: ignore[attr-defined]
-    counts = store.delivery_counts("2026-W14")
+    counts = store.delivery_counts("weekly:2026-W13")
     assert counts[DeliveryState.SENT.value] == 2 and counts[DeliveryState.PENDING.value] == 3
-    status = store.send_status("2026-W14")
+    status = store.send_status("weekly:2026-W13")
     assert status is not None and status.paused_reason == STOPPED
     (run,) = [r for r in store.last_job_runs(10) if r.job == DIGEST]
     assert run.outcome == "failed" and "resumes at the next start" in run.detail

@@ -193,7 +193,7 @@ def _due(
     ]
     left = skipped_before_first_run(now, when, tz, states, first)
     skipped = []
-    if left is not None:
+    if left is not None and store.period_articles(*left.bounds(tz), now, 1)[0]:
         command = f"syndicate digest send --cadence {cadence} --period {left.name}"
         skipped.append({"week": left.key, "command": command})
     return due, skipped
