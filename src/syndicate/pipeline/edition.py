@@ -64,8 +64,8 @@ def choose_period(
     try:
         chosen = check_cadence(cadence) if cadence else None
         if period is None:
-            return latest_complete(settings, chosen or settings.digest.default_cadence, now)
-        if chosen is None:
+            found = latest_complete(settings, chosen or settings.digest.default_cadence, now)
+        elif chosen is None:
             found = parse_key(period) if ":" in period else parse_slug(period)
         else:
             found = parse_period(chosen, period)
