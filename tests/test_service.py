@@ -288,3 +288,33 @@ def test_sigterm_and_sigint_set_the_stop_flag(signum: int) -> None:
         assert flag.wait(2)
     assert flag.reason == signal.Signals(signum).name
     assert signal.getsignal(signum) is before
+
+
+# --- issue 10, item 5: no surprises on the first start ----------------------------------
+
+
+def test_the_first_start_after_a_scheduled_send_records_itself_and_sends_nothing(
+    settings: Settings, logs: LogBuffer
+) -> None:
+    # Seen: on a brand-new site with subscribers, the first `syndicate run` sent that week's
+    # digest at once (trigger=startup late_seconds=123321).
+    with Store(settings.database_url) as fresh:
+        subscribe(fresh, 5, W14_AT)
+        assert fresh.first_run() is None
+        sender = RecordingSender()
+        at = W14_AT + timedelta(minutes=2)  # Monday 08:02: the 08:00 send came before
+        service = make_service(settings, fresh, FakeLease(), sender, start_at=at)
+        runner = threading.Thread(target=lambda: setattr(service, "result", service.run()))
+        runner.start()
+        eventually(lambda: "digest.skipped" in logs.names() and runs_of(fresh, GATHER) == ["ok"])
+        service.stop.set("SIGINT")
+        runner.join(15)
+        assert not runner.is_alive()
+        first = fresh.first_run()
+        assert first is not None and timedelta(0) <= first - at < timedelta(seconds=5)
+        assert sender.copies == {} and fresh.send_status("weekly:2026-W13") is None
+        skipped = next(e for e in logs.events() if e["event"] == "digest.skipped")
+        assert skipped["command"] == "syndicate digest send --cadence weekly --period 2026-W13"
+        assert "digest.due" not in logs.names()
+        # A later start keeps the first one.
+        assert fresh.record_first_run(at + timedelta(days=1)) == first
