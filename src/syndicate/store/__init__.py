@@ -274,6 +274,16 @@ class Store(LinkQueries, EventBatchQueries):
         with self._writer.begin() as conn:
             return _subscribers.set_cadence(conn, subscriber_id, cadence, now)
 
+    def set_choices(
+        self, subscriber_id: int, categories: Iterable[str], cadence: str | None, now: datetime
+    ) -> bool:
+        """A reader's categories and (unless None) cadence, in one transaction."""
+        with self._writer.begin() as conn:
+            found = _subscribers.set_categories(conn, subscriber_id, categories, now)
+            if found and cadence is not None:
+                _subscribers.set_cadence(conn, subscriber_id, cadence, now)
+            return found
+
     def remove_subscriber(self, email: str) -> bool:
         """Delete the subscriber and preferences; their ledger rows keep address and name."""
         with self._writer.begin() as conn:
