@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from tests.service_support import (
     SECRET,
     FakeClock,
@@ -21,6 +22,7 @@ from tests.service_support import (
     write_articles,
 )
 
+from syndicate.cli import main
 from syndicate.config import Settings
 from syndicate.models import DeliveryState
 from syndicate.pipeline.send import STOPPED
@@ -292,3 +294,70 @@ def test_a_scheduled_post_reaches_the_feeds_at_the_first_gather_after_its_time(
     again = jobs.gather()
     assert "0 new" in again.detail and "feeds:" in again.detail
     assert "Scheduled comet" in rss.read_text("utf-8")
+
+
+# --- issue 10, item 5: a send scheduled before the first `syndicate run` ------------------
+
+
+def test_a_first_start_at_0759_still_sends_at_0800(settings: Settings, store: Store) -> None:
+    emails = subscribe(store, 3, W14_AT)
+    sender = RecordingSender()
+    start = W14_AT - timedelta(minutes=1)
+    store.record_first_run(start)
+    clock = FakeClock(start)
+    jobs = make_jobs(settings, store, clock, sender)
+    assert jobs.gather().outcome == "ok"
+    assert jobs.digest("startup") == []  # nothing due yet
+    clock.advance(minutes=1)
+    (run,) = jobs.digest("schedule")
+    assert run.outcome == "ok" and sender.copies == {email: 1 for email in emails}
+
+
+def test_a_first_start_at_0802_sends_nothing_on_its_own(settings: Settings, store: Store) -> None:
+    subscribe(store, 3, W14_AT)
+    sender = RecordingSender()
+    start = W14_AT + timedelta(minutes=2)
+    store.record_first_run(start)
+    clock = FakeClock(start)
+    jobs = make_jobs(settings, store, clock, sender)
+    assert jobs.gather().outcome == "ok"
+    assert jobs.digest("startup") == []
+    clock.advance(hours=1)
+    (run,) = jobs.digest("schedule")  # a trigger firing again, a restart: still nothing
+    assert run.outcome == "skipped" and "scheduled before the first start" in run.detail
+    assert "syndicate digest send --cadence weekly --period 2026-W13" in run.detail
+    assert sender.copies == {}
+    # The next Monday goes out as scheduled.
+    clock.now = W14_AT + timedelta(weeks=1)
+    write_articles(Path(settings.root), W14_AT + timedelta(days=3), 1, prefix="Comet")
+    assert jobs.gather().outcome == "ok"
+    (next_week,) = jobs.digest("schedule")
+    assert next_week.outcome == "ok" and "weekly:2026-W14" in next_week.detail
+
+
+def test_status_says_how_to_send_what_the_first_start_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNDICATE_DIGEST__TIMEZONE", "Europe/Berlin")
+    site = tmp_path / "site"
+    assert CliRunner().invoke(main, ["init", str(site)]).exit_code == 0
+    (site / "articles" / "night.txt").write_text(
+        "A night out\n\nMarch 25, 2026\n\nClear skies.\n", encoding="utf-8"
+    )
+    config = str(site / "config" / "syndicate.toml")
+    now = (W14_AT + timedelta(hours=3)).isoformat()
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, ["--config", config, "--now", now, *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    run("gather")
+    with Store(f"sqlite:///{site / 'var' / 'syndicate.db'}") as store:
+        store.record_first_run(W14_AT + timedelta(hours=2))
+    out = run("status")
+    assert "due now" not in out
+    assert (
+        "not sent on its own: weekly:2026-W13 was scheduled before the first `syndicate run`; "
+        "to send it: syndicate digest send --cadence weekly --period 2026-W13"
+    ) in out

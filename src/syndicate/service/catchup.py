@@ -137,12 +137,14 @@ def skipped_before_first_run(
     first_run: datetime | None,
 ) -> Period | None:
     """The latest scheduled period left unsent because it was scheduled before the first
-    start (the operator may send it by hand), or None."""
+    start (the operator may send it by hand), or None (None for ``first_run`` too, as in
+    ``digests_due``)."""
     period = periods_to_check(now, when, tz)[0]
-    if states.get(period.key, SendState.NOT_STARTED) is not SendState.NOT_STARTED:
+    if first_run is None or states.get(period.key, SendState.NOT_STARTED) is not (
+        SendState.NOT_STARTED
+    ):
         return None
-    scheduled = scheduled_time(period, when, tz)
-    return period if first_run is None or scheduled < first_run else None
+    return period if scheduled_time(period, when, tz) < first_run else None
 
 
 def describe_nothing_due(
