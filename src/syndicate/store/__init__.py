@@ -324,7 +324,7 @@ class Store(LinkQueries, EventBatchQueries):
                 existing = _editions.get_edition(conn, key)
                 if existing is not None:
                     return existing
-                _editions.insert_edition(conn, edition, guids)
+                _editions.insert_edition(conn, edition, guids, replace_unsent=False)
         except IntegrityError:
             if self.get_edition(key) is None:  # another writer stored it first, or not
                 raise

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, exists, func, insert, select
 
 from syndicate.models import Article, Cadence, Edition
 from syndicate.store.articles import NEWEST_FIRST, visible
@@ -58,15 +58,23 @@ def period_articles(
     return found, total
 
 
-def insert_edition(conn: Connection, edition: Edition, guids: Sequence[str] | None = None) -> None:
-    """Write the edition as it is now (its articles, or ``guids`` in that order); an unsent
-    row of the same key (a prepared edition of older code) is replaced. The caller's
-    transaction fails on the key's unique constraint if another writer got there first."""
+def insert_edition(
+    conn: Connection,
+    edition: Edition,
+    guids: Sequence[str] | None = None,
+    *,
+    replace_unsent: bool = True,
+) -> None:
+    """Write the edition as it is now (its articles, or ``guids`` in that order). With
+    ``replace_unsent``, a row of the same key whose send has not started (a prepared edition
+    of older code) is replaced; a started one never is (its ledger rows point at it, so a
+    racing writer fails on the foreign key). The caller's transaction fails on the key's
+    unique constraint if another writer got there first."""
     if guids is None:
         guids = [article.guid for article in edition.articles]
     _check_guids(conn, edition.key, guids)
-    conn.execute(delete(edition_articles).where(edition_articles.c.week == edition.key))
-    conn.execute(delete(editions).where(editions.c.week == edition.key))
+    if replace_unsent:
+        _delete_unsent(conn, edition.key)
     conn.execute(
         insert(editions).values(
             week=edition.key,
@@ -81,6 +89,14 @@ def insert_edition(conn: Connection, edition: Edition, guids: Sequence[str] | No
     if guids:
         rows = [{"week": edition.key, "guid": g, "position": i} for i, g in enumerate(guids)]
         conn.execute(insert(edition_articles), rows)
+
+
+def _delete_unsent(conn: Connection, key: str) -> None:
+    started = exists().where(edition_sends.c.week == key)
+    unsent = conn.scalar(select(editions.c.week).where(editions.c.week == key, ~started))
+    if unsent is not None:
+        conn.execute(delete(edition_articles).where(edition_articles.c.week == key))
+        conn.execute(delete(editions).where(editions.c.week == key))
 
 
 def list_editions(conn: Connection) -> list[tuple[str, datetime, int]]:
