@@ -19,7 +19,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
-	$(BIN)/syndicate --config config/syndicate.toml run --once
+	$(BIN)/syndicate --config config/syndicate.toml --now 2026-11-23T13:00:00+00:00 run --once
 	@echo "to use syndicate from any folder: export PATH=\"$(abspath $(BIN)):\$$PATH\""
 
 lint: $(VENV)/.installed-test

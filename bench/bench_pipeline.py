@@ -188,7 +188,7 @@ def bench_feeds(tmp: Path, sizes: list[int], categories: int) -> list[Row]:
 def bench_render(tmp: Path, categories: int) -> list[Row]:
     settings = settings_for(tmp, tmp / "render.db", categories)
     articles = tuple(synthetic_articles(20, categories))
-    edition = Edition(week="2026-W47", created_at=NOW, articles=articles, subject="Bench digest")
+    edition = Edition("weekly:2026-W47", "weekly", "2026-W47", NOW, articles, "Bench digest")
     site, templates = site_view(settings), template_source(settings)
     render_edition(edition, site=site, templates=templates)  # warm-up: template compile
     elapsed, rendered = timed(

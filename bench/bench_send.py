@@ -37,7 +37,7 @@ from syndicate.store.schema import subscribers
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-WEEK = "2026-W48"
+WEEK = "2026-W47"  # the week before the Monday send: its articles
 API_KEY = "SG.bench-key"
 
 

@@ -35,7 +35,7 @@ from syndicate.store import Store
 from syndicate.web import create_app
 from syndicate.web.webhooks import PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER
 
-WEEK = "2026-W48"
+WEEK = "weekly:2026-W48"  # the edition key, as the ledger and custom_args hold it
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 SUBSCRIBERS = 10_000
 UNCERTAIN = 500

@@ -67,7 +67,7 @@ def send_every_kind(tmp: Path) -> SentMail:
         sender = OutboxSender(sent, clock=clock)
         report = send_edition(settings, store, sender, WEEK, clock=clock)
         assert report.counts.get("sent") == 1, report.summary()
-        (digest,) = sent.glob(f"{WEEK}*.eml")
+        (digest,) = sent.glob(f"*{WEEK}*.eml")
         tests = tmp / "test-copy"
         outcome = send_test(
             settings, store, OutboxSender(tests, clock=clock), WEEK, "editor@example.org", now=NOW

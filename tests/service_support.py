@@ -88,7 +88,7 @@ def site_settings(root: Path, database_url: str, **digest: str) -> Settings:
             "site": {"title": "Valley Astro", "url": "https://astro.example.org/"},
             "storage": {"url": database_url},
             "sources": [{"name": "articles", "path": "articles"}],
-            "digest": {"schedule": "mon 08:00", "timezone": "Europe/Berlin", **digest},
+            "digest": {"weekly": "mon 08:00", "timezone": "Europe/Berlin", **digest},
             "email": {"from_address": "digest@astro.example.org"},
             "feeds": {"output_dir": str(root / "public")},
             "delivery": {"outbox_dir": str(root / "outbox")},

@@ -206,7 +206,7 @@ def test_a_bounced_smtp_send_suppresses_its_subscriber(
         sent = {m.recipients[0]: m.data for m in inbox.messages}
         assert set(sent) == set(readers)
         envelopes = {m.mail_from for m in inbox.messages}
-        assert all(e.startswith("bounces+2026-W47.") for e in envelopes), envelopes
+        assert all(e.startswith("bounces+weekly=2026-W47.") for e in envelopes), envelopes
         assert len(envelopes) == len(readers), "each names its own delivery"
 
         imap.drop(dsn(sent["gone@x.example"], "gone@x.example", "5.1.1"))

@@ -87,7 +87,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
         build_all_feeds(settings, store, NOW)
         edition = prepare_edition(settings, store, WEEK, now=NOW)
         assert edition is not None
-        store.freeze_recipients(WEEK, NOW, frozenset())  # the send began: it is archived
+        store.freeze_edition(edition, NOW)  # the send began: it is archived
         app = create_app(
             settings,
             store,

@@ -1,5 +1,9 @@
 """What digest is due: the pure decision, driven by an injected clock across a missed Monday
-and the March and October DST changes in Europe/Berlin and America/New_York."""
+and the March and October DST changes in Europe/Berlin and America/New_York.
+
+The send scheduled in a week covers the week before it: ``sent_in("2026-W14")`` is the
+period (2026-W13) whose send is scheduled in 2026-W14. Other cadences: test_catchup_cadences.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syndicate.config import WeeklyTime, parse_weekly_time
+from syndicate.config import CadenceTime, WeeklyTime, parse_weekly_time
+from syndicate.digest.periods import Period, parse_period
 from syndicate.digest.select import iso_week
 from syndicate.service.catchup import (
     DueDigest,
@@ -19,18 +24,40 @@ from syndicate.service.catchup import (
     digests_due,
     last_scheduled,
     next_scheduled,
-    scheduled_time,
-    shift_week,
-    weeks_to_check,
+    periods_to_check,
 )
+from syndicate.service.catchup import scheduled_time as period_scheduled_time
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
-MONDAY_8 = WeeklyTime(0, 8, 0)
-SUNDAY_0230 = WeeklyTime(6, 2, 30)  # in the spring gap and the autumn fold in Berlin
-SUNDAY_0130 = WeeklyTime(6, 1, 30)  # in the autumn fold in New York
+MONDAY_8 = CadenceTime("weekly", 0, 8, 0)
+SUNDAY_0230 = CadenceTime("weekly", 6, 2, 30)  # in the spring gap and the autumn fold in Berlin
+SUNDAY_0130 = CadenceTime("weekly", 6, 1, 30)  # in the autumn fold in New York
 GRACE = timedelta(days=2)
 NOTHING: dict[str, SendState] = {}
+
+
+def sent_in(week: str) -> Period:
+    """The weekly period whose send is scheduled in ``week``: the week before it."""
+    return parse_period("weekly", week).shift(-1)
+
+
+def key(week: str) -> str:
+    """The edition key of the period whose send is scheduled in ``week``."""
+    return sent_in(week).key
+
+
+def scheduled_time(week: str, when: CadenceTime, tz: ZoneInfo) -> datetime:
+    """The scheduled moment in ``week`` (of the send covering the week before)."""
+    return period_scheduled_time(sent_in(week), when, tz)
+
+
+def shift_week(week: str, weeks: int) -> str:
+    return parse_period("weekly", week).shift(weeks).name
+
+
+def weeks_to_check(now: datetime, when: CadenceTime, tz: ZoneInfo) -> list[str]:
+    return [p.shift(1).name for p in periods_to_check(now, when, tz)]
 
 
 def local(tz: ZoneInfo, *parts: int, fold: int = 0) -> datetime:
@@ -63,7 +90,7 @@ def utc(*parts: int) -> datetime:
     ],
 )
 def test_each_week_has_one_scheduled_moment(
-    week: str, when: WeeklyTime, tz: ZoneInfo, expected: datetime
+    week: str, when: CadenceTime, tz: ZoneInfo, expected: datetime
 ) -> None:
     assert scheduled_time(week, when, tz) == expected
 
@@ -74,8 +101,10 @@ def test_the_gap_time_falls_just_after_the_gap_on_the_local_clock() -> None:
 
 
 @pytest.mark.parametrize("tz", [BERLIN, NEW_YORK])
-@pytest.mark.parametrize("when", [MONDAY_8, SUNDAY_0230, SUNDAY_0130, WeeklyTime(6, 23, 59)])
-def test_three_years_of_weeks_one_moment_each_a_week_apart(tz: ZoneInfo, when: WeeklyTime) -> None:
+@pytest.mark.parametrize(
+    "when", [MONDAY_8, SUNDAY_0230, SUNDAY_0130, CadenceTime("weekly", 6, 23, 59)]
+)
+def test_three_years_of_weeks_one_moment_each_a_week_apart(tz: ZoneInfo, when: CadenceTime) -> None:
     week = "2025-W01"
     previous = scheduled_time(week, when, tz)
     for _ in range(3 * 53):
@@ -83,7 +112,7 @@ def test_three_years_of_weeks_one_moment_each_a_week_apart(tz: ZoneInfo, when: W
         moment = scheduled_time(week, when, tz)
         assert iso_week(moment, tz) == week
         assert timedelta(days=7, hours=-1) <= moment - previous <= timedelta(days=7, hours=1)
-        assert moment.astimezone(tz).weekday() == when.weekday
+        assert moment.astimezone(tz).weekday() == when.day
         previous = moment
 
 
@@ -96,9 +125,9 @@ def test_shift_week_crosses_years_with_53_weeks() -> None:
 
 def test_last_and_next_scheduled_around_the_moment() -> None:
     moment = scheduled_time("2026-W14", MONDAY_8, BERLIN)
-    assert last_scheduled(moment, MONDAY_8, BERLIN, 2) == ["2026-W14", "2026-W13"]
+    assert last_scheduled(moment, MONDAY_8, BERLIN, 2) == [sent_in("2026-W14"), sent_in("2026-W13")]
     before = moment - timedelta(microseconds=1)
-    assert last_scheduled(before, MONDAY_8, BERLIN, 1) == ["2026-W13"]
+    assert last_scheduled(before, MONDAY_8, BERLIN, 1) == [sent_in("2026-W13")]
     assert next_scheduled(before, MONDAY_8, BERLIN) == moment
     assert next_scheduled(moment, MONDAY_8, BERLIN) == scheduled_time("2026-W15", MONDAY_8, BERLIN)
 
@@ -107,20 +136,21 @@ def test_last_and_next_scheduled_around_the_moment() -> None:
 
 
 def due_weeks(due: list[DueDigest]) -> list[tuple[str, str]]:
-    return [(item.week, item.action) for item in due]
+    """(the week each send is scheduled in, its action)."""
+    return [(item.period.shift(1).name, item.action) for item in due]
 
 
 def test_on_time_the_week_just_scheduled_is_due() -> None:
     now = local(BERLIN, 2026, 3, 30, 8, 0)
     (item,) = digests_due(now, MONDAY_8, BERLIN, GRACE, NOTHING)
-    assert (item.week, item.action, item.late) == ("2026-W14", "send", timedelta(0))
+    assert (item.week, item.action, item.late) == ("weekly:2026-W13", "send", timedelta(0))
 
 
 def test_a_missed_monday_goes_out_at_start_up_within_grace_and_not_after() -> None:
     # Down from Saturday to Tuesday, across the March change in Berlin.
     tuesday = local(BERLIN, 2026, 3, 31, 9, 15)
     (item,) = digests_due(tuesday, MONDAY_8, BERLIN, GRACE, NOTHING)
-    assert item.week == "2026-W14" and item.action == "send"
+    assert item.week == key("2026-W14") and item.action == "send"
     assert item.late == timedelta(days=1, hours=1, minutes=15)
     edge = scheduled_time("2026-W14", MONDAY_8, BERLIN) + GRACE
     assert due_weeks(digests_due(edge, MONDAY_8, BERLIN, GRACE, NOTHING)) == [("2026-W14", "send")]
@@ -144,17 +174,17 @@ def test_before_the_moment_nothing_of_this_week_is_due() -> None:
 @pytest.mark.parametrize("state", [SendState.STARTED, SendState.FINISHED])
 def test_a_week_whose_send_started_or_finished_is_never_sent_again(state: SendState) -> None:
     now = local(BERLIN, 2026, 3, 30, 9, 0)
-    due = digests_due(now, MONDAY_8, BERLIN, GRACE, {"2026-W14": state})
+    due = digests_due(now, MONDAY_8, BERLIN, GRACE, {key("2026-W14"): state})
     expected = [("2026-W14", "resume")] if state is SendState.STARTED else []
     assert due_weeks(due) == expected
     if state is SendState.FINISHED:
-        text = describe_nothing_due(now, MONDAY_8, BERLIN, GRACE, {"2026-W14": state})
-        assert text == "2026-W14 finished already"
+        text = describe_nothing_due(now, MONDAY_8, BERLIN, GRACE, {key("2026-W14"): state})
+        assert text == "weekly:2026-W13 finished already"
 
 
 def test_a_half_sent_edition_resumes_even_after_grace_and_before_the_new_week() -> None:
     wednesday_next_week = local(BERLIN, 2026, 4, 8, 12, 0)  # W15 is 2.2 days late: out
-    states = {"2026-W14": SendState.STARTED}
+    states = {key("2026-W14"): SendState.STARTED}
     assert due_weeks(digests_due(wednesday_next_week, MONDAY_8, BERLIN, GRACE, states)) == [
         ("2026-W14", "resume")
     ]
@@ -162,7 +192,7 @@ def test_a_half_sent_edition_resumes_even_after_grace_and_before_the_new_week() 
 
 def test_resume_the_older_week_first_then_send_the_new_one() -> None:
     tuesday = local(BERLIN, 2026, 4, 7, 10, 0)  # W15 one day late, W14 half-sent
-    states = {"2026-W14": SendState.STARTED}
+    states = {key("2026-W14"): SendState.STARTED}
     due = digests_due(tuesday, MONDAY_8, BERLIN, GRACE, states)
     assert due_weeks(due) == [("2026-W14", "resume"), ("2026-W15", "send")]
 
@@ -170,7 +200,7 @@ def test_resume_the_older_week_first_then_send_the_new_one() -> None:
 def test_a_half_sent_edition_older_than_two_schedules_is_left_to_the_operator() -> None:
     now = local(BERLIN, 2026, 4, 14, 9, 0)
     assert weeks_to_check(now, MONDAY_8, BERLIN) == ["2026-W16", "2026-W15"]
-    states = {"2026-W14": SendState.STARTED, "2026-W15": SendState.FINISHED}
+    states = {key("2026-W14"): SendState.STARTED, key("2026-W15"): SendState.FINISHED}
     assert due_weeks(digests_due(now, MONDAY_8, BERLIN, GRACE, states)) == [("2026-W16", "send")]
 
 
@@ -194,7 +224,7 @@ def test_now_without_a_time_zone_is_refused() -> None:
     ],
 )
 def test_asking_every_minute_across_a_dst_change_sends_each_week_once(
-    tz: ZoneInfo, when: WeeklyTime, start: datetime
+    tz: ZoneInfo, when: CadenceTime, start: datetime
 ) -> None:
     states: dict[str, SendState] = {}
     sent_at: dict[str, datetime] = {}
@@ -206,8 +236,9 @@ def test_asking_every_minute_across_a_dst_change_sends_each_week_once(
             sent_at[item.week] = now
         now += timedelta(minutes=1)
     assert len(sent_at) in (1, 2)
-    for week, moment in sent_at.items():
-        assert moment == scheduled_time(week, when, tz)  # on the minute it was due, once
+    for edition, moment in sent_at.items():
+        period = parse_period("weekly", edition.partition(":")[2])
+        assert moment == period_scheduled_time(period, when, tz)  # on the minute it was due
 
 
 def test_a_service_down_over_the_change_and_the_monday_sends_once_when_back() -> None:
@@ -222,14 +253,18 @@ def test_a_service_down_over_the_change_and_the_monday_sends_once_when_back() ->
         for item in digests_due(now, MONDAY_8, BERLIN, GRACE, states):
             states[item.week] = SendState.FINISHED
             sends.append((item.week, now))
-    assert sends == [("2026-W14", back)]
+    assert sends == [(key("2026-W14"), back)]
 
 
 # --- properties --------------------------------------------------------------------------
 
 ZONES = st.sampled_from([BERLIN, NEW_YORK, ZoneInfo("UTC"), ZoneInfo("Australia/Lord_Howe")])
 TIMES = st.builds(
-    WeeklyTime, st.integers(0, 6), st.integers(0, 23), st.sampled_from([0, 15, 30, 59])
+    CadenceTime,
+    st.just("weekly"),
+    st.integers(0, 6),
+    st.integers(0, 23),
+    st.sampled_from([0, 15, 30, 59]),
 )
 MOMENTS = st.datetimes(
     min_value=datetime(2025, 1, 8), max_value=datetime(2028, 12, 20), timezones=st.just(UTC)
@@ -248,13 +283,13 @@ STATES = st.sampled_from(list(SendState))
 )
 def test_what_is_due_is_always_sensible(
     now: datetime,
-    when: WeeklyTime,
+    when: CadenceTime,
     tz: ZoneInfo,
     grace: timedelta,
     newest: SendState,
     older: SendState,
 ) -> None:
-    weeks = weeks_to_check(now, when, tz)
+    weeks = [p.key for p in periods_to_check(now, when, tz)]
     states = dict(zip(weeks, (newest, older), strict=True))
     due = digests_due(now, when, tz, grace, states)
     assert len({item.week for item in due}) == len(due) <= 2
@@ -267,13 +302,15 @@ def test_what_is_due_is_always_sensible(
             assert item.week == weeks[0] and item.late <= grace
     scheduled = [item.scheduled for item in due]
     assert scheduled == sorted(scheduled)
-    if newest is SendState.NOT_STARTED and now - scheduled_time(weeks[0], when, tz) <= grace:
-        assert (weeks[0], "send") in due_weeks(due)
+    newest_period = periods_to_check(now, when, tz)[0]
+    late = now - period_scheduled_time(newest_period, when, tz)
+    if newest is SendState.NOT_STARTED and late <= grace:
+        assert (weeks[0], "send") in [(item.week, item.action) for item in due]
 
 
 def test_weekly_times_read_from_settings_text() -> None:
-    assert parse_weekly_time("Mon 08:00") == MONDAY_8
-    assert parse_weekly_time("sunday 2:30") == SUNDAY_0230
+    assert parse_weekly_time("Mon 08:00") == WeeklyTime(0, 8, 0)
+    assert parse_weekly_time("sunday 2:30") == WeeklyTime(6, 2, 30)
     assert str(parse_weekly_time(" SUN  02:30 ")) == "sun 02:30"
     for bad in ("mo 08:00", "mon 8", "mon 24:00", "mon 08:60", "08:00 mon", ""):
         with pytest.raises(ValueError, match=r"DAY HH:MM|not a time of day"):

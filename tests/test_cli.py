@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from syndicate.cli import main
 
-NOW = "2026-11-21T12:00:00+00:00"
+NOW = "2026-11-23T08:00:00+00:00"  # the Monday send: it covers 2026-W47
 
 GOOD = """A night under the pines
 

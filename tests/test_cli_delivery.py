@@ -14,7 +14,8 @@ from tests.sendgrid_standin import Fault, SendGridStandIn
 from syndicate.cli import main
 
 NOW = "2026-11-23T08:00:00+00:00"
-WEEK = "2026-W48"
+WEEK = "2026-W47"  # the Monday send covers the week before
+KEY = f"weekly:{WEEK}"
 
 ARTICLE = """Dark skies at the dam
 
@@ -206,7 +207,7 @@ def test_dry_run_names_who_would_get_nothing_and_json(site: Path) -> None:
     assert "cat@example.com: chose Events; this edition has no article in them" in out
     code, out, _ = run(site, "digest", "send", "--week", WEEK, "--dry-run", "--json")
     assert json.loads(out) == {
-        "week": WEEK,
+        "week": KEY,
         "messages": 2,
         "variants": {"Observing Reports": 1, "all categories": 1},
         "left_out": [
@@ -231,12 +232,12 @@ def test_status_shows_the_send_and_its_run(site: Path, monkeypatch: pytest.Monke
         assert run(site, "digest", "send", "--week", WEEK)[0] == 2
         _, out, _ = run(site, "status", "--json")
         (edition,) = json.loads(out)["editions"]
-        assert edition["week"] == WEEK and edition["send"]["state"] == "paused"
+        assert edition["week"] == KEY and edition["send"]["state"] == "paused"
         assert "API key" in edition["send"]["paused_reason"]
         assert edition["send"]["counts"]["pending"] == 1
         assert edition["send"]["counts"]["sent"] == 0
         _, out, _ = run(site, "status")
-        assert f"{WEEK}  1 articles" in out and "send: paused (" in out
+        assert f"{KEY}  1 articles" in out and "send: paused (" in out
         assert "0 sent, 0 failed, 0 uncertain, 1 pending" in out
         assert "send" in out.split("last runs:")[1] and "failed" in out.split("last runs:")[1]
         monkeypatch.setenv("SENDGRID_API_KEY", "SG.right")
@@ -252,17 +253,23 @@ def test_status_shows_the_send_and_its_run(site: Path, monkeypatch: pytest.Monke
 def test_status_mid_send(site: Path) -> None:
     from datetime import datetime
 
+    from syndicate.config import load_settings
+    from syndicate.pipeline.edition import prepare_edition
     from syndicate.store import Store
 
     run(site, "gather")
     for address in ("ann@example.com", "bob@example.com"):
         run(site, "subscribers", "add", address)
-    assert run(site, "digest", "send", "--week", WEEK, "--dry-run")[0] == 0  # prepares it
+    assert run(site, "digest", "send", "--week", WEEK, "--dry-run")[0] == 0  # stores nothing
     now = datetime.fromisoformat(NOW)
+    settings = load_settings(site / "config" / "syndicate.toml")
     with Store(f"sqlite:///{site / 'var' / 'syndicate.db'}") as store:
-        store.freeze_recipients(WEEK, now, frozenset({"Observing Reports"}))
-        ((variant, _),) = store.pending_variants(WEEK)
-        assert len(store.claim_batch(WEEK, variant, 1, now)) == 1  # one in flight
+        assert store.get_edition(KEY) is None
+        edition = prepare_edition(settings, store, WEEK, now=now)
+        assert edition is not None
+        store.freeze_edition(edition, now)  # what a send does first
+        ((variant, _),) = store.pending_variants(KEY)
+        assert len(store.claim_batch(KEY, variant, 1, now)) == 1  # one in flight
     _, out, _ = run(site, "status", "--json")
     (edition,) = json.loads(out)["editions"]
     assert edition["send"]["state"] == "sending" and edition["send"]["paused_reason"] is None

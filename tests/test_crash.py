@@ -23,7 +23,7 @@ from syndicate.pipeline import gather
 from syndicate.store import Store
 
 NOW = "2026-11-23T08:00:00+00:00"
-WEEK = "2026-W48"
+WEEK = "2026-W47"  # the week that just ended: what the Monday send covers
 READERS = 60
 
 ARTICLE = """Meteors over the dam
@@ -86,9 +86,10 @@ timeout = 5
     return config
 
 
-def send(config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def send(config: Path, env: dict[str, str], *edition: str) -> subprocess.Popen[bytes]:
     code = "from syndicate.cli import main; main()"
-    args = [sys.executable, "-c", code, "--config", str(config), "digest", "send", "--week", WEEK]
+    which = list(edition) or ["--week", WEEK]
+    args = [sys.executable, "-c", code, "--config", str(config), "digest", "send", *which]
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -129,7 +130,7 @@ def test_sigkill_at_any_moment_never_duplicates_nor_skips(tmp_path: Path) -> Non
         controller.stop()
     assert kills >= 2, "the sends finished before any kill; slow the inbox down"
     with Store(settings.database_url) as store:
-        rows = {row.email: row for row in store.deliveries(WEEK)}
+        rows = {row.email: row for row in store.deliveries(f"weekly:{WEEK}")}
     uncertain = {email for email, row in rows.items() if row.state == DeliveryState.UNCERTAIN}
     assert max(inbox.copies.values()) == 1, "a reader got two copies"
     assert len(uncertain) <= kills, "more than one request in flight per kill"
@@ -147,3 +148,69 @@ def datetime_now() -> Any:
     from datetime import datetime
 
     return datetime.fromisoformat(NOW)
+
+
+DAILY = ("--cadence", "daily", "--period", "2026-11-22")  # Monday 08:00 sends both
+WEEKLY = ("--cadence", "weekly", "--period", WEEK)
+SUNDAY = ARTICLE.replace("November 20", "November 22").replace("Meteors over", "Frost on")
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_daily_and_a_weekly_send_at_the_same_minute(tmp_path: Path) -> None:
+    """Issue 10: the daily and the weekly edition go out at the same minute (Monday 08:00),
+    in two processes killed at random moments; every reader gets their own edition once."""
+    inbox = SlowInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    config = write_site(tmp_path, port)
+    (tmp_path / "articles" / "frost.txt").write_text(SUNDAY, encoding="utf-8")
+    with config.open("a", encoding="utf-8") as extra:
+        extra.write('\n[digest]\ncadences = ["daily", "weekly"]\ndaily = "08:00"\n')
+    env = {
+        **os.environ,
+        "SYNDICATE_SECRET_KEY": "O_iz6H3BghLJ83tv0BXLBpOK3eVxUZgabTGgA0W57dM",
+        "SYNDICATE_NOW": NOW,
+    }
+    settings = load_settings(config, env={})
+    readers = {f"reader{i}@example.com": ("daily", "weekly")[i % 2] for i in range(READERS)}
+    with Store(settings.database_url) as store:
+        gather(settings, store, now=datetime_now())
+        for address, cadence in readers.items():
+            store.add_subscriber(
+                address, "", (), SubscriberStatus.ACTIVE, datetime_now(), cadence=cadence
+            )
+    rng = random.Random(4321)
+    kills = 0
+    try:
+        for _ in range(8):
+            running = [send(config, env, *DAILY), send(config, env, *WEEKLY)]
+            time.sleep(rng.uniform(0.4, 1.6))
+            for process in running:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGKILL)
+                    kills += 1
+                process.wait(timeout=30)
+            if sum(inbox.copies.values()) >= READERS - kills:
+                break
+        for edition in (DAILY, WEEKLY):
+            final = send(config, env, *edition)
+            _, err = final.communicate(timeout=60)
+            assert final.returncode == 0, err.decode()
+    finally:
+        controller.stop()
+    assert kills >= 2, "the sends finished before any kill; slow the inbox down"
+    with Store(settings.database_url) as store:
+        rows = {
+            row.email: (key, row)
+            for key in ("daily:2026-11-22", f"weekly:{WEEK}")
+            for row in store.deliveries(key)
+        }
+    assert {email: key.partition(":")[0] for email, (key, _) in rows.items()} == readers
+    uncertain = {e for e, (_, row) in rows.items() if row.state == DeliveryState.UNCERTAIN}
+    assert max(inbox.copies.values()) == 1, "a reader got two copies"
+    assert len(uncertain) <= kills, "more than one request in flight per kill"
+    for address in readers:
+        if address not in uncertain:
+            assert rows[address][1].state == DeliveryState.SENT, address
+            assert inbox.copies[address] == 1, address

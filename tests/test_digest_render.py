@@ -57,10 +57,12 @@ def article(n: int, **changes: object) -> Article:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
+FIXED_SUBJECT = "Allotment Notes — week {week}"
 FIXED_EDITION = Edition(
-    week="2025-W46",
+    key="weekly:2025-W46",
+    cadence="weekly",
+    period="2025-W46",
     created_at=datetime(2025, 11, 17, 8, tzinfo=UTC),
-    subject="Allotment Notes — week 2025-W46",
     articles=(
         article(
             0,
@@ -101,7 +103,7 @@ def templates() -> TemplateSource:
 
 @pytest.fixture(scope="module")
 def rendered(templates: TemplateSource) -> RenderedDigest:
-    return render_edition(FIXED_EDITION, site=SITE, templates=templates)
+    return render_edition(FIXED_EDITION, site=SITE, templates=templates, subject=FIXED_SUBJECT)
 
 
 def check_golden(name: str, actual: str) -> None:
@@ -210,12 +212,12 @@ def test_preheader_previews_the_first_titles(rendered: RenderedDigest) -> None:
 
 
 def test_subject_and_metadata(rendered: RenderedDigest) -> None:
-    assert rendered.subject == FIXED_EDITION.subject
-    assert rendered.week == "2025-W46"
+    assert rendered.subject == "Allotment Notes — week 2025-W46"
+    assert rendered.week == "weekly:2025-W46"
     assert rendered.categories == frozenset()
     doc = parse(rendered.html)
     assert doc.get("lang") == "en"
-    assert doc.find(".//title").text == FIXED_EDITION.subject
+    assert doc.find(".//title").text == rendered.subject
 
 
 # --- categories ---------------------------------------------------------------------------
@@ -237,8 +239,8 @@ def test_a_variant_with_nothing_left_says_so(templates: TemplateSource) -> None:
         FIXED_EDITION, site=SITE, templates=templates, categories=frozenset({"Fruit"})
     )
     assert not parse(variant.html).find_class("headline")
-    assert "Nothing new in your categories this week." in variant.text
-    assert "Nothing new in your categories this week." in variant.html
+    assert "Nothing new in your categories in week 46." in variant.text
+    assert "Nothing new in your categories in week 46." in variant.html
 
 
 # --- personalize ----------------------------------------------------------------------------
@@ -274,7 +276,7 @@ def test_personalize_values_are_one_line_and_not_expanded_again(
 
 def test_personalize_needs_every_placeholder(rendered: RenderedDigest) -> None:
     with pytest.raises(
-        ValueError, match=r"digest 2025-W46: no value for placeholder %%first_name%%"
+        ValueError, match=r"digest weekly:2025-W46: no value for placeholder %%first_name%%"
     ):
         personalize(rendered, {k: v for k, v in SUBS.items() if k != "name"})
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from syndicate.digest.periods import local_midnight as _local_midnight
 from syndicate.digest.select import (
-    _local_midnight,
     edition_subject,
     iso_week,
     parse_week,

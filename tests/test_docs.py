@@ -24,9 +24,15 @@ def test_docs_cli_md_is_the_generated_reference() -> None:
 
 def test_the_templates_guide_names_every_variable_and_placeholder() -> None:
     guide = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
-    edition = Edition(week="2026-W47", created_at=datetime(2026, 11, 23, tzinfo=UTC), articles=())
+    edition = Edition(
+        key="weekly:2026-W47",
+        cadence="weekly",
+        period="2026-W47",
+        created_at=datetime(2026, 11, 23, tzinfo=UTC),
+        articles=(),
+    )
     site = SiteView(title="T", url="https://t.example.net/", timezone=ZoneInfo("UTC"))
-    context = _context(edition, site, [], []) | reader_context(edition.week, site, [])
+    context = _context(edition, site, [], [], "subject") | reader_context(edition, site, [])
     for key, value in context.items():
         names = [f"{key}.{k}" for k in value] if isinstance(value, dict) else [key]
         for name in names:

@@ -255,6 +255,10 @@ def test_a_name_too_long_for_the_file_system_is_one_line(
 # --- deletes, drafts, scheduled posts ----------------------------------------------------
 
 
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # editions' periods, as wide as need be
+FAR = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def test_a_deleted_file_removes_its_article_from_feeds_and_later_editions(
     store: Store, folder: Path, tmp_path: Path, database_url: str
 ) -> None:
@@ -262,14 +266,15 @@ def test_a_deleted_file_removes_its_article_from_feeds_and_later_editions(
     (folder / "keep.txt").write_text(article_text("Keep", 10), "utf-8")
     (folder / "gone.txt").write_text(article_text("Gone", 11), "utf-8")
     gather(settings, store)
-    past = store.edition_candidates(NOW, 10)
+    past, _ = store.period_articles(EPOCH, NOW, NOW, 10)
     store.create_edition("2026-W46", NOW, "s", [a.guid for a in past])
     (folder / "gone.txt").unlink()
     report, _ = gather(settings, store, NOW + timedelta(hours=1))
     assert (report.new, report.updated, report.unchanged, report.removed) == (0, 0, 1, 1)
     assert "0 new, 0 updated, 1 unchanged, 1 removed, 0 failed" in report.summary()
     assert [a.title for a in visible(store)] == ["Keep"]
-    assert store.edition_candidates(NOW + timedelta(days=9), 10) == []
+    later = NOW + timedelta(days=9)
+    assert [a.title for a in store.period_articles(EPOCH, later, later, 10)[0]] == ["Keep"]
     edition = store.get_edition("2026-W46")
     assert edition is not None and {a.title for a in edition.articles} == {"Keep", "Gone"}
     # The file comes back: the same article (and guid) is published again.
@@ -289,7 +294,7 @@ def test_drafts_stay_out_and_scheduled_posts_appear_when_due(
     report, _ = gather(settings, store)
     assert report.new == 3
     assert [a.title for a in visible(store)] == ["Now"]
-    assert store.edition_candidates(NOW, 10)[0].title == "Now"
+    assert [a.title for a in store.period_articles(EPOCH, FAR, NOW, 10)[0]] == ["Now"]
     unlisted = {a.title: a.status for a in store.unlisted_articles(NOW)}
     assert unlisted == {"Draft": ArticleStatus.DRAFT, "Later": ArticleStatus.PUBLISHED}
     due = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)

@@ -212,12 +212,13 @@ def test_a_database_from_before_alembic_upgrades_in_place(
     with Store(database_url) as store:
         (article,) = store.latest_articles(10, LATER)
         subscriber = store.get_subscriber(7)
-        edition = store.get_edition("2026-W10")
-        (delivery,) = store.deliveries("2026-W10")
+        edition = store.get_edition("weekly:2026-W10")  # revision 0008: a weekly edition
+        (delivery,) = store.deliveries("weekly:2026-W10")
         added = store.add_subscriber("bo@example.com", "Bo", [], SubscriberStatus.ACTIVE, T0)
     assert (article.guid, article.published, article.tags) == ("urn:test:1", T0, ("a",))
     assert subscriber is not None and subscriber.categories == frozenset({"News"})
     assert edition is not None and [a.guid for a in edition.articles] == ["urn:test:1"]
+    assert (edition.cadence, edition.period) == ("weekly", "2026-W10")
     assert (delivery.subscriber_id, delivery.state, delivery.message_id) == (
         7,
         "sent",

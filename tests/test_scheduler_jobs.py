@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from tests.service_support import (
     SECRET,
     FakeClock,
@@ -21,15 +22,17 @@ from tests.service_support import (
     write_articles,
 )
 
+from syndicate.cli import main
 from syndicate.config import Settings
 from syndicate.models import DeliveryState
 from syndicate.pipeline.send import STOPPED
 from syndicate.service import jobs as jobs_module
 from syndicate.store import Store
 
-# Europe/Berlin, mon 08:00: 2026-W14 is scheduled at 06:00 UTC on 2026-03-30, the day after
-# the March change.
+# Europe/Berlin, mon 08:00: the send of 2026-W13 (the week before) is scheduled at 06:00 UTC
+# on 2026-03-30, Monday of 2026-W14, the day after the March change.
 W14_AT = utc(2026, 3, 30, 6, 0)
+W13 = "weekly:2026-W13"  # the edition it sends
 
 
 @pytest.fixture(autouse=True)
@@ -118,11 +121,11 @@ def test_on_time_every_subscriber_gets_one_copy_and_a_second_fire_is_skipped(
     clock = FakeClock(W14_AT)
     jobs = make_jobs(settings, store, clock, sender)
     (run,) = jobs.digest("schedule")
-    assert run.outcome == "ok" and "2026-W14" in run.detail
+    assert run.outcome == "ok" and W13 in run.detail
     assert sender.copies == {email: 1 for email in emails} and sender.batches == 3
     clock.advance(hours=1)  # the trigger fires again (a fold, a restart...)
     (again,) = jobs.digest("schedule")
-    assert again.outcome == "skipped" and again.detail == "2026-W14 finished already"
+    assert again.outcome == "skipped" and again.detail == f"{W13} finished already"
     assert sum(sender.copies.values()) == 5
     runs = store.last_job_runs(5)
     assert [(r.job, r.outcome) for r in runs] == [
@@ -143,7 +146,7 @@ def test_a_missed_monday_goes_out_once_at_start_up_within_grace(
         (run,) = make_jobs(settings, store, tuesday, sender).digest("startup")
     assert run.outcome == "ok"
     due = next(e for e in logs.events() if e["event"] == "digest.due")
-    assert due["week"] == "2026-W14" and due["late_seconds"] == 27 * 3600
+    assert due["week"] == W13 and due["late_seconds"] == 27 * 3600
     assert due["action"] == "send" and due["trigger"] == "startup"
     # Restarted again the same day: nothing due, nothing recorded.
     assert make_jobs(settings, store, tuesday, sender).digest("startup") == []
@@ -159,7 +162,7 @@ def test_beyond_grace_a_missed_week_is_not_sent(settings: Settings, store: Store
     assert make_jobs(settings, store, thursday, sender).digest("startup") == []
     (run,) = make_jobs(settings, store, thursday, sender).digest("schedule")
     assert run.outcome == "skipped" and "more than digest.grace" in run.detail
-    assert not sender.copies and store.get_edition("2026-W14") is None
+    assert not sender.copies and store.get_edition(W13) is None
 
 
 def test_no_new_articles_means_no_edition_and_a_skipped_run(
@@ -194,9 +197,9 @@ def test_a_stop_between_batches_pauses_and_the_next_start_resumes(
     (run,) = make_jobs(settings, store, clock, sender, stop=stop.is_set).digest()
     assert run.outcome == "failed" and "resumes at the next start" in run.detail
     assert sum(sender.copies.values()) == 2  # the request in flight finished and counts
-    counts = store.delivery_counts("2026-W14")
+    counts = store.delivery_counts(W13)
     assert counts[DeliveryState.SENT.value] == 2 and counts[DeliveryState.PENDING.value] == 3
-    status = store.send_status("2026-W14")
+    status = store.send_status(W13)
     assert status is not None and status.paused_reason == STOPPED and status.finished_at is None
     # The next start: the half-sent edition resumes, however late.
     sender.on_send = None
@@ -204,14 +207,14 @@ def test_a_stop_between_batches_pauses_and_the_next_start_resumes(
     (resumed,) = make_jobs(settings, store, clock, sender).digest("startup")
     assert resumed.outcome == "ok"
     assert sender.copies == {email: 1 for email in emails}
-    status = store.send_status("2026-W14")
+    status = store.send_status(W13)
     assert status is not None and status.finished_at is not None and status.paused_reason is None
 
 
 def test_the_autumn_fold_sends_once(tmp_path: Path, database_url: str) -> None:
-    settings = site_settings(tmp_path, database_url, schedule="sun 02:30")
+    settings = site_settings(tmp_path, database_url, weekly="sun 02:30")
     first = utc(2026, 10, 25, 0, 30)  # 02:30 summer time; 02:30 winter time is an hour later
-    write_articles(tmp_path, first - timedelta(days=1), 2)
+    write_articles(tmp_path, first - timedelta(days=7), 2)  # 2026-W42, which this sends
     with Store(database_url) as store:
         gathered(settings, store, first - timedelta(hours=2))
         emails = subscribe(store, 3, first)
@@ -248,7 +251,7 @@ def test_two_instances_firing_together_send_each_subscriber_once(
     assert sender.copies == {email: 1 for email in emails}
     assert "ok" in outcomes
     with Store(database_url) as store:
-        assert store.delivery_counts("2026-W14")[DeliveryState.SENT.value] == 40
+        assert store.delivery_counts(W13)[DeliveryState.SENT.value] == 40
 
 
 def test_the_start_up_check_waits_for_the_first_gather_but_not_forever(
@@ -291,3 +294,70 @@ def test_a_scheduled_post_reaches_the_feeds_at_the_first_gather_after_its_time(
     again = jobs.gather()
     assert "0 new" in again.detail and "feeds:" in again.detail
     assert "Scheduled comet" in rss.read_text("utf-8")
+
+
+# --- issue 10, item 5: a send scheduled before the first `syndicate run` ------------------
+
+
+def test_a_first_start_at_0759_still_sends_at_0800(settings: Settings, store: Store) -> None:
+    emails = subscribe(store, 3, W14_AT)
+    sender = RecordingSender()
+    start = W14_AT - timedelta(minutes=1)
+    store.record_first_run(start)
+    clock = FakeClock(start)
+    jobs = make_jobs(settings, store, clock, sender)
+    assert jobs.gather().outcome == "ok"
+    assert jobs.digest("startup") == []  # nothing due yet
+    clock.advance(minutes=1)
+    (run,) = jobs.digest("schedule")
+    assert run.outcome == "ok" and sender.copies == {email: 1 for email in emails}
+
+
+def test_a_first_start_at_0802_sends_nothing_on_its_own(settings: Settings, store: Store) -> None:
+    subscribe(store, 3, W14_AT)
+    sender = RecordingSender()
+    start = W14_AT + timedelta(minutes=2)
+    store.record_first_run(start)
+    clock = FakeClock(start)
+    jobs = make_jobs(settings, store, clock, sender)
+    assert jobs.gather().outcome == "ok"
+    assert jobs.digest("startup") == []
+    clock.advance(hours=1)
+    (run,) = jobs.digest("schedule")  # a trigger firing again, a restart: still nothing
+    assert run.outcome == "skipped" and "scheduled before the first start" in run.detail
+    assert "syndicate digest send --cadence weekly --period 2026-W13" in run.detail
+    assert sender.copies == {}
+    # The next Monday goes out as scheduled.
+    clock.now = W14_AT + timedelta(weeks=1)
+    write_articles(Path(settings.root), W14_AT + timedelta(days=3), 1, prefix="Comet")
+    assert jobs.gather().outcome == "ok"
+    (next_week,) = jobs.digest("schedule")
+    assert next_week.outcome == "ok" and "weekly:2026-W14" in next_week.detail
+
+
+def test_status_says_how_to_send_what_the_first_start_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNDICATE_DIGEST__TIMEZONE", "Europe/Berlin")
+    site = tmp_path / "site"
+    assert CliRunner().invoke(main, ["init", str(site)]).exit_code == 0
+    (site / "articles" / "night.txt").write_text(
+        "A night out\n\nMarch 25, 2026\n\nClear skies.\n", encoding="utf-8"
+    )
+    config = str(site / "config" / "syndicate.toml")
+    now = (W14_AT + timedelta(hours=3)).isoformat()
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, ["--config", config, "--now", now, *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    run("gather")
+    with Store(f"sqlite:///{site / 'var' / 'syndicate.db'}") as store:
+        store.record_first_run(W14_AT + timedelta(hours=2))
+    out = run("status")
+    assert "due now" not in out
+    assert (
+        "not sent on its own: weekly:2026-W13 was scheduled before the first `syndicate run`; "
+        "to send it: syndicate digest send --cadence weekly --period 2026-W13"
+    ) in out

@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from syndicate.config import Settings, WeeklyTime
+from syndicate.config import CadenceTime, Settings
+from syndicate.digest.periods import period_of
 from syndicate.digest.select import iso_week
-from syndicate.service.catchup import scheduled_time, shift_week
+from syndicate.service.catchup import scheduled_time
 from syndicate.service.plan import planned_runs
 from syndicate.service.triggers import (
     DigestTrigger,
     ShiftedTrigger,
-    digest_trigger,
+    digest_triggers,
     gather_trigger,
     shifted,
 )
@@ -25,6 +26,14 @@ from syndicate.store import JobRun
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 RUN_TAKES = timedelta(seconds=1)  # APScheduler asks for the next time just after a run
+
+
+def WeeklyTime(day: int, hour: int, minute: int) -> CadenceTime:
+    return CadenceTime("weekly", day, hour, minute)
+
+
+def digest_trigger(settings: Settings) -> DigestTrigger:
+    return digest_triggers(settings)["weekly"]
 
 
 def fires(trigger: DigestTrigger | ShiftedTrigger, start: datetime, count: int) -> list[datetime]:
@@ -50,12 +59,12 @@ CASES = [
 
 @pytest.mark.parametrize(("tz", "when"), CASES)
 def test_a_year_of_fires_is_one_per_week_at_the_scheduled_moment(
-    tz: ZoneInfo, when: WeeklyTime
+    tz: ZoneInfo, when: CadenceTime
 ) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     found = fires(DigestTrigger(when, tz), start, 53)
-    first = iso_week(found[0], tz)
-    expected = [scheduled_time(shift_week(first, n), when, tz) for n in range(53)]
+    covered = period_of(found[0], "weekly", tz).shift(-1)  # each send covers the week before
+    expected = [scheduled_time(covered.shift(n), when, tz) for n in range(53)]
     assert found == expected
     assert len({iso_week(moment, tz) for moment in found}) == 53
 
@@ -77,7 +86,7 @@ def test_a_year_of_fires_is_one_per_week_at_the_scheduled_moment(
     ],
 )
 def test_dst_changes_fire_once(
-    tz: ZoneInfo, when: WeeklyTime, first: datetime, then: datetime
+    tz: ZoneInfo, when: CadenceTime, first: datetime, then: datetime
 ) -> None:
     trigger = DigestTrigger(when, tz)
     start = first.replace(tzinfo=UTC) - timedelta(hours=6)
@@ -109,7 +118,7 @@ def settings_for(tmp_path: Path, **digest: str) -> Settings:
 
 
 def test_triggers_come_from_the_settings(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, schedule="Sunday 2:30", timezone="Europe/Berlin")
+    settings = settings_for(tmp_path, weekly="Sunday 2:30", timezone="Europe/Berlin")
     now = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
     fire = digest_trigger(settings).get_next_fire_time(None, now)
     assert fire.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
@@ -118,11 +127,12 @@ def test_triggers_come_from_the_settings(tmp_path: Path) -> None:
 
 
 def test_planned_runs_for_status(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, schedule="mon 08:00", timezone="America/New_York")
+    settings = settings_for(tmp_path, weekly="mon 08:00", timezone="America/New_York")
     now = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     assert planned_runs(settings, now, None) == {
         "gather": now,
         "digest": datetime(2026, 11, 2, 13, 0, tzinfo=UTC),
+        "digest:weekly": datetime(2026, 11, 2, 13, 0, tzinfo=UTC),
     }
     recent = JobRun("gather", now - timedelta(minutes=5), now - timedelta(minutes=4), "ok")
     assert planned_runs(settings, now, recent)["gather"] == now + timedelta(minutes=10)

@@ -21,7 +21,8 @@ from syndicate.pipeline.send import PREFERENCES, UNSUBSCRIBE, plan_send, send_ed
 from syndicate.store import Store
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday of 2026-W48
-WEEK = "2026-W48"
+WEEK = "2026-W47"  # the week that just ended: what the Monday send covers
+KEY = f"weekly:{WEEK}"  # the edition's key in the ledger
 SECRET = "AFqM6Bln4J8zNJ1ddMVvhaFvY7a3VqMJUpHcjlfTDtg"
 API_KEY = "SG.test-key"
 
@@ -92,7 +93,7 @@ def test_every_active_subscriber_gets_one_copy_and_a_rerun_sends_nothing(
         assert standin.requests == 1
     assert report.counts["sent"] == 5 and report.paused is None
     assert again.requests == 0 and again.counts["sent"] == 5
-    status = store.send_status(WEEK)
+    status = store.send_status(KEY)
     assert status is not None and status.finished_at is not None
 
 
@@ -122,7 +123,7 @@ def test_each_message_carries_signed_links_and_list_headers(
     assert len(subscriber.token_id) == 22, "random, not the sequential row id"
     with pytest.raises(tokens.TokenError):
         tokens.verify(token, PREFERENCES, secret=SECRET, now=NOW)
-    assert "List-Id" in headers and message.custom_args["week"] == WEEK
+    assert "List-Id" in headers and message.custom_args["week"] == KEY
     for part in (message.text, message.html):
         assert https in part.replace("&amp;", "&")
         assert "/preferences?token=" in part
@@ -178,7 +179,7 @@ def test_dry_run_shows_variants_and_writes_nothing(settings: Settings, store: St
     subscribe(store, 1, frozenset({"Equipment"}))
     report = plan_send(settings, store, WEEK, now=NOW)
     assert report.variants == {"all categories": 2, "Equipment": 1}
-    assert not store.send_started(WEEK)
+    assert not store.send_started(KEY)
 
 
 def test_the_dry_run_and_the_send_choose_the_same_readers(
@@ -225,7 +226,7 @@ def test_a_lost_answer_is_uncertain_and_never_resent(settings: Settings, store: 
         second = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
         assert dict(standin.copies) == {email: 1 for email in readers}
     assert first.counts["uncertain"] == 3 and second.requests == 0
-    assert {d.email for d in store.deliveries(WEEK, DeliveryState.UNCERTAIN)} == set(readers)
+    assert {d.email for d in store.deliveries(KEY, DeliveryState.UNCERTAIN)} == set(readers)
 
 
 def test_failing_requests_pause_the_send_and_a_rerun_resumes(
@@ -237,7 +238,7 @@ def test_failing_requests_pause_the_send_and_a_rerun_resumes(
         paused = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
         assert paused.paused and "2 failed requests in a row" in paused.paused
         assert paused.counts["pending"] == 2 and not standin.copies
-        status = store.send_status(WEEK)
+        status = store.send_status(KEY)
         assert status is not None and status.paused_reason == paused.paused
         resumed = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
         assert dict(standin.copies) == {email: 1 for email in readers}
@@ -249,7 +250,7 @@ def test_a_bad_address_fails_alone(settings: Settings, store: Store) -> None:
     with SendGridStandIn(API_KEY, bad_addresses=[readers[2]]) as standin:
         report = send_edition(settings, store, sendgrid(standin), WEEK, clock=clock)
         assert set(standin.copies) == set(readers) - {readers[2]}
-    (failed,) = store.deliveries(WEEK, DeliveryState.FAILED)
+    (failed,) = store.deliveries(KEY, DeliveryState.FAILED)
     assert failed.email == readers[2] and failed.error
     assert report.counts["sent"] == 3
 
@@ -278,4 +279,4 @@ def test_without_a_secret_key_nothing_is_sent(
     monkeypatch.delenv("SYNDICATE_SECRET_KEY")
     with pytest.raises(SendError, match="SYNDICATE_SECRET_KEY"):
         send_edition(settings, store, OutboxSender(settings.root), WEEK, clock=clock)
-    assert not store.send_started(WEEK)
+    assert not store.send_started(KEY)

@@ -34,7 +34,7 @@ from syndicate.pipeline import gather
 from syndicate.pipeline.send import STOPPED
 from syndicate.service.jobs import DIGEST, GATHER
 from syndicate.service.logs import EventLog
-from syndicate.service.runner import Service, ServiceClock
+from syndicate.service.runner import Service, ServiceClock, digest_job_id
 from syndicate.service.signals import StopFlag, stop_on_signals
 from syndicate.store import Store
 
@@ -81,6 +81,7 @@ def settings(tmp_path: Path) -> Settings:
 def store(settings: Settings) -> Iterator[Store]:
     with Store(settings.database_url) as opened:
         subscribe(opened, 5, W14_AT)
+        opened.record_first_run(W14_AT - timedelta(weeks=4))  # a site that ran before
         yield opened
 
 
@@ -201,7 +202,8 @@ def test_a_hung_gather_holds_back_no_digest(
     try:
         service.tick()
         eventually(lambda: runs_of(store, DIGEST) == ["ok"])  # the start-up check
-        service.scheduler.modify_job(DIGEST, next_run_time=datetime.now(UTC))  # Monday
+        weekly = digest_job_id("weekly")
+        service.scheduler.modify_job(weekly, next_run_time=datetime.now(UTC))  # Monday
         eventually(lambda: runs_of(store, DIGEST) == ["skipped", "ok"])
         assert service.running_jobs() == [GATHER]  # still hanging all along
         # Another gather is not started beside the hung one.
@@ -233,9 +235,9 @@ def test_a_stop_lets_the_request_in_flight_finish_and_records_it(
     stopping.join(10)
     (stopped,) = result
     assert stopped.clean and stopped.abandoned == []  # type: ignore[attr-defined]
-    counts = store.delivery_counts("2026-W14")
+    counts = store.delivery_counts("weekly:2026-W13")
     assert counts[DeliveryState.SENT.value] == 2 and counts[DeliveryState.PENDING.value] == 3
-    status = store.send_status("2026-W14")
+    status = store.send_status("weekly:2026-W13")
     assert status is not None and status.paused_reason == STOPPED
     (run,) = [r for r in store.last_job_runs(10) if r.job == DIGEST]
     assert run.outcome == "failed" and "resumes at the next start" in run.detail
@@ -286,3 +288,33 @@ def test_sigterm_and_sigint_set_the_stop_flag(signum: int) -> None:
         assert flag.wait(2)
     assert flag.reason == signal.Signals(signum).name
     assert signal.getsignal(signum) is before
+
+
+# --- issue 10, item 5: no surprises on the first start ----------------------------------
+
+
+def test_the_first_start_after_a_scheduled_send_records_itself_and_sends_nothing(
+    settings: Settings, logs: LogBuffer
+) -> None:
+    # Seen: on a brand-new site with subscribers, the first `syndicate run` sent that week's
+    # digest at once (trigger=startup late_seconds=123321).
+    with Store(settings.database_url) as fresh:
+        subscribe(fresh, 5, W14_AT)
+        assert fresh.first_run() is None
+        sender = RecordingSender()
+        at = W14_AT + timedelta(minutes=2)  # Monday 08:02: the 08:00 send came before
+        service = make_service(settings, fresh, FakeLease(), sender, start_at=at)
+        runner = threading.Thread(target=lambda: setattr(service, "result", service.run()))
+        runner.start()
+        eventually(lambda: "digest.skipped" in logs.names() and runs_of(fresh, GATHER) == ["ok"])
+        service.stop.set("SIGINT")
+        runner.join(15)
+        assert not runner.is_alive()
+        first = fresh.first_run()
+        assert first is not None and timedelta(0) <= first - at < timedelta(seconds=5)
+        assert sender.copies == {} and fresh.send_status("weekly:2026-W13") is None
+        skipped = next(e for e in logs.events() if e["event"] == "digest.skipped")
+        assert skipped["command"] == "syndicate digest send --cadence weekly --period 2026-W13"
+        assert "digest.due" not in logs.names()
+        # A later start keeps the first one.
+        assert fresh.record_first_run(at + timedelta(days=1)) == first

@@ -139,6 +139,7 @@ def service_env(site: Path, **settings: str) -> dict[str, str]:
 
 def add_readers(database_url: str) -> list[str]:
     with Store(database_url) as store:
+        store.record_first_run(W14_AT - timedelta(weeks=4))  # a site that ran before
         return subscribe(store, READERS, W14_AT)
 
 
@@ -161,7 +162,8 @@ def test_the_service_gathers_sends_the_missed_monday_and_stops_cleanly(
     service.wait_for(seen("gather.finished", 2))
     service.wait_for(seen("digest.finished", outcome="ok"))
     due = next(e for e in service.events() if e["event"] == "digest.due")
-    assert due["week"] == "2026-W14" and due["action"] == "send" and due["trigger"] == "startup"
+    assert due["week"] == "weekly:2026-W13" and due["action"] == "send"
+    assert due["trigger"] == "startup"
     events = service.events()
     if count("web.listening")(events):
         port = env["SYNDICATE_WEB__PORT"]
@@ -181,7 +183,7 @@ def test_the_service_gathers_sends_the_missed_monday_and_stops_cleanly(
     output = service.output()
     assert API_KEY not in output and SECRET_KEY not in output
     sent = sorted(p.name for p in (site / "var" / "outbox" / "sent").glob("*.eml"))
-    assert len(sent) == READERS and all(name.startswith("2026-W14-") for name in sent)
+    assert len(sent) == READERS and all(name.startswith("weekly_2026-W13-") for name in sent)
 
 
 def test_a_second_instance_on_the_same_sqlite_database_refuses_to_start(

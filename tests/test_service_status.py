@@ -37,7 +37,7 @@ def test_status_on_a_new_site_shows_the_schedule_and_no_runs(site: Path) -> None
     assert "jobs of `syndicate run`:" in out
     assert "  gather  every 15m; next Sat 2026-03-28 13:00 CET (2026-03-28T12:00:00+00:00)" in out
     # The first Monday 08:00 after the change is summer time: 06:00 UTC.
-    assert "  digest  mon 08:00 Europe/Berlin; next Mon 2026-03-30 08:00 CEST" in out
+    assert "  digest  weekly mon 08:00 Europe/Berlin; next Mon 2026-03-30 08:00 CEST" in out
     assert "(2026-03-30T06:00:00+00:00)" in out
     assert "due now" not in out and "last runs: none" in out
 
@@ -46,6 +46,7 @@ def test_status_shows_the_last_runs_and_a_missed_digest(site: Path) -> None:
     database = f"sqlite:///{site / 'var' / 'syndicate.db'}"
     gather_at = W14_AT + timedelta(hours=2)
     with Store(database) as store:
+        store.record_first_run(W14_AT - timedelta(weeks=2))  # `syndicate run` ran before
         store.record_job_run(
             JobRun(
                 "digest",
@@ -79,7 +80,7 @@ def test_status_shows_the_last_runs_and_a_missed_digest(site: Path) -> None:
     out = status(site, (W14_AT + timedelta(hours=3)).isoformat())
     # The last ok gather started at 07:45 UTC, every 15 minutes: overdue, so "now".
     assert "next Mon 2026-03-30 11:00 CEST (2026-03-30T09:00:00+00:00)" in out
-    assert "due now: send 2026-W14 (scheduled 3.0 h ago)" in out
+    assert "due now: send weekly:2026-W13 (scheduled 3.0 h ago)" in out
     runs = out.split("last runs:\n", 1)[1].splitlines()
     assert runs[0].split()[1:4] == ["gather", "failed", "2.0s"] and "disk on fire" in runs[0]
     assert runs[1].split()[1:4] == ["gather", "ok", "900.0s"]

@@ -7,7 +7,8 @@ After a deliberate change: SYNDICATE_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -16,11 +17,14 @@ from tests.feedcheck import check_atom, check_json_feed, check_rss
 
 from syndicate.config import Settings, load_settings
 from syndicate.pipeline import build_all_feeds, gather, preview_edition
+from syndicate.pipeline.edition import latest_complete
 from syndicate.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "site"
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+# The scheduled Monday: mon 08:00 in America/New_York. Its digest covers the week that just
+# ended (issue 10: it was named after the week it is sent in and held older articles).
+NOW = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
 UPDATE = os.environ.get("SYNDICATE_UPDATE_GOLDEN") == "1"
 
 
@@ -41,7 +45,9 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         report = gather(settings, store, now=NOW)
         assert report.failed == 0, report.errors
         build_all_feeds(settings, store, NOW)
-        preview = preview_edition(settings, store, "2026-W47", now=NOW)
+        period = latest_complete(settings, "weekly", NOW)  # what the Monday send covers
+        assert period.name == "2026-W47"
+        preview = preview_edition(settings, store, period, now=NOW)
         assert preview is not None
     return tmp
 
@@ -83,6 +89,16 @@ def test_every_feed_of_the_site_is_valid(built_site: Path) -> None:
             checker(path.read_bytes())
             checked += 1
     assert checked >= 3 * 6  # site + at least five categories, three formats each
+
+
+def test_the_monday_digest_covers_the_week_that_just_ended(built_site: Path) -> None:
+    text = (built_site / "outbox" / "digest.txt").read_text(encoding="utf-8")
+    assert "Week 47 · November 16 – 22, 2026" in text and "Week 48" not in text
+    published = re.findall(r"^(\w+ \d+, \d{4})$", text, flags=re.MULTILINE)
+    days = [datetime.strptime(day, "%B %d, %Y").date() for day in published]
+    assert days and all(date(2026, 11, 16) <= day <= date(2026, 11, 22) for day in days)
+    count = re.search(r"Here (?:is|are) (\d+) new", text)
+    assert count is not None and int(count[1]) == len(days)
 
 
 def test_preview_eml_is_a_complete_message(built_site: Path) -> None:

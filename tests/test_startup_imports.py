@@ -120,7 +120,7 @@ def test_lazy_package_exports_exactly_what_it_declares(package: str) -> None:
 def test_feed_parsing_children_start_with_the_parser_loaded() -> None:
     """The fork server imports what its children run: with the lazy package namespaces,
     nothing else imports it for them, and each child would import it afresh."""
-    from syndicate.sources import isolation
     from syndicate.pipeline.feed_schedule import read_newest
+    from syndicate.sources import isolation
 
     assert read_newest.__module__ in isolation.PRELOAD

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from syndicate.models import Article, Observation
+from syndicate.models import Article, ArticleStatus, Observation
 from syndicate.store import (
     FileRecord,
     FileState,
@@ -331,19 +331,22 @@ def test_create_edition_with_unknown_guid_writes_nothing(store: Store) -> None:
     assert store.editions() == [] and store.get_edition("2026-W10") is None
 
 
-def test_candidates_exclude_earlier_editions_and_later_articles(store: Store) -> None:
+def test_period_articles_are_those_published_in_it_visible_now_newest_first(
+    store: Store,
+) -> None:
+    # Issue 10: an edition holds the articles published in its period, not "in no earlier
+    # edition": an old article never comes back as new, and other cadences share articles.
     store.upsert_articles([article(n) for n in range(6)], T0)
-    store.create_edition("2026-W09", T0, "", [article(1).guid, article(4).guid])
-    cutoff = article(0).published  # article 0 is not before it
-    found = store.edition_candidates(cutoff, 10)
-    assert [a.slug for a in found] == [article(n).slug for n in (2, 3, 5)]
-    assert [a.slug for a in store.edition_candidates(cutoff, 2)] == [
-        article(2).slug,
-        article(3).slug,
-    ]
-    store.create_edition("2026-W10", T0, "", [a.guid for a in found])
-    assert store.edition_candidates(cutoff, 10) == []
-    assert store.editions() == [("2026-W10", T0, 3), ("2026-W09", T0, 2)]
+    store.upsert_articles([article(6, status=ArticleStatus.DRAFT)], T0)
+    store.create_edition("weekly:2026-W09", T0, "", [article(1).guid, article(4).guid])
+    start, end = article(5).published, article(0).published  # [5, 0): 0 is not in it
+    found, total = store.period_articles(start, end, T0, 10)
+    assert [a.slug for a in found] == [article(n).slug for n in (1, 2, 3, 4, 5)]
+    assert total == 5
+    capped, total = store.period_articles(start, end, T0, 2)
+    assert [a.slug for a in capped] == [article(1).slug, article(2).slug] and total == 5
+    not_due, total = store.period_articles(start, end, article(3).published, 10)
+    assert [a.slug for a in not_due] == [article(n).slug for n in (3, 4, 5)] and total == 3
 
 
 # --- the newest-first listing uses its index -------------------------------------------

@@ -125,7 +125,7 @@ def test_bad_rows_are_reported_with_their_line_and_good_rows_kept() -> None:
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("a@example.com,,,daily,,,", "line 2: cadence 'daily': this version sends only weekly"),
+        ("a@example.com,,,hourly,,,", "line 2: cadence 'hourly': expected one of daily, weekly"),
         ("a@example.com,,,,gone,,", "line 2: status 'gone' is not one we know"),
         ("a@example.com,,,,,yesterday,", "line 2: created 'yesterday' is not a date"),
     ],
@@ -203,6 +203,7 @@ def test_export_reads_back_exactly(
             categories=categories,
             created_at=created,
             confirmed_at=confirmed,
+            cadence=("daily", "weekly", "monthly")[n % 3],
         )
         for n, (name, categories, status, created, confirmed) in enumerate(people)
     ]
@@ -211,6 +212,8 @@ def test_export_reads_back_exactly(
     records, errors = parse_subscriber_file(out.getvalue())
     assert errors == []
     assert records == [
-        SubscriberRecord(s.email, s.name, s.categories, s.status, s.created_at, s.confirmed_at)
+        SubscriberRecord(
+            s.email, s.name, s.categories, s.status, s.created_at, s.confirmed_at, s.cadence
+        )
         for s in subscribers
     ]

@@ -11,6 +11,7 @@ from tests.feedcheck import ATOM, check_atom
 from tests.web_helpers import (
     SECRET,
     SENT_WEEK,
+    UNSENT_KEY,
     UNSENT_WEEK,
     Site,
     add_reader,
@@ -43,7 +44,7 @@ def test_the_archive_lists_only_editions_whose_send_started(client: TestClient, 
     assert "Week 47 · November 16 – 22, 2026" in page.text
     assert UNSENT_WEEK not in page.text
     assert client.get(f"/archive/{UNSENT_WEEK}/").status_code == 404
-    site.store.freeze_recipients(UNSENT_WEEK, site.clock(), frozenset())
+    site.store.freeze_recipients(UNSENT_KEY, site.clock(), frozenset())
     entries = archive_entries(site.settings, site.store)
     assert [(e.week, e.count) for e in entries] == [(UNSENT_WEEK, 2), (SENT_WEEK, 5)]
     assert entries[1].url == f"http://testserver/archive/{SENT_WEEK}/"
@@ -108,7 +109,7 @@ def test_the_archive_feed_is_valid_atom_with_one_entry_per_sent_edition(
 
     again = client.get("/archive/feed.xml", headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
-    site.store.freeze_recipients(UNSENT_WEEK, site.clock(), frozenset())
+    site.store.freeze_recipients(UNSENT_KEY, site.clock(), frozenset())
     changed = client.get("/archive/feed.xml", headers={"If-None-Match": response.headers["etag"]})
     assert changed.status_code == 200
     assert len(check_atom(changed.content).findall(f"{ATOM}entry")) == 2

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine
 from starlette.testclient import TestClient
-from tests.web_helpers import SECRET, SENT_WEEK, Site, add_reader, open_site
+from tests.web_helpers import SECRET, SENT_KEY, SENT_WEEK, Site, add_reader, open_site
 
 from syndicate.config import DeliverySettings
 from syndicate.models import DeliveryState, SubscriberStatus
@@ -75,7 +75,7 @@ def test_healthz_without_a_scheduler(site: Site) -> None:
 def test_healthz_is_degraded_when_sending_cannot_work(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    site.store.mark_send_paused(SENT_WEEK, "SendGrid refused the API key (401)")
+    site.store.mark_send_paused(SENT_KEY, "SendGrid refused the API key (401)")
     monkeypatch.delenv("SYNDICATE_SECRET_KEY")
     response = client_for(site).get("/healthz")
     assert response.status_code == 503
@@ -83,10 +83,10 @@ def test_healthz_is_degraded_when_sending_cannot_work(
     assert body["status"] == "degraded" and body["problems"] == []
     assert body["degraded"] == [
         "SYNDICATE_SECRET_KEY is not set: no subscribing, no sending",
-        f"the send of {SENT_WEEK} is paused: SendGrid refused the API key (401)",
+        f"the send of {SENT_KEY} is paused: SendGrid refused the API key (401)",
     ]
     monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
-    site.store.mark_send_paused(SENT_WEEK, None)
+    site.store.mark_send_paused(SENT_KEY, None)
     assert client_for(site).get("/healthz").status_code == 200
 
 
@@ -158,7 +158,7 @@ def test_metrics_in_prometheus_text_format(site: Site) -> None:
     ann = add_reader(site.store, "ann@example.org")
     add_reader(site.store, "bob@example.org")
     site.store.set_status(ann, SubscriberStatus.UNSUBSCRIBED, site.clock())
-    week = "2026-W48"
+    week = "weekly:2026-W48"
     site.store.freeze_recipients(week, site.clock(), frozenset())
     claimed = site.store.claim_batch(week, "", 1, site.clock())
     site.store.finish_batch([(claimed[0][0].id, DeliveryState.SENT, "")], site.clock())

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 from tests.sendgrid_standin import Fault, SendGridStandIn
-from tests.web_helpers import SECRET, UNSENT_WEEK, Site, add_reader, open_site
+from tests.web_helpers import SECRET, UNSENT_KEY, UNSENT_WEEK, Site, add_reader, open_site
 from tests.webhook_signing import Signer, body_of, event
 
 from syndicate.config import WebhookSettings
@@ -218,7 +218,7 @@ def test_a_bounce_keeps_the_subscriber_out_of_the_next_send(hook: Hook) -> None:
     report = send_edition(hook.site.settings, store, sender, UNSENT_WEEK, clock=clock)
     assert report.counts["sent"] == 1
     assert [m["To"] for m in hook.site.mails()] == ["Ann Reader <ann@example.org>"]
-    assert {d.email for d in store.deliveries(UNSENT_WEEK)} == {"ann@example.org"}
+    assert {d.email for d in store.deliveries(UNSENT_KEY)} == {"ann@example.org"}
 
 
 def test_a_bounce_after_the_freeze_skips_the_subscriber(hook: Hook) -> None:
@@ -234,7 +234,7 @@ def test_a_bounce_after_the_freeze_skips_the_subscriber(hook: Hook) -> None:
         resumed = send_edition(hook.site.settings, store, sender, UNSENT_WEEK, clock=clock)
         assert dict(standin.copies) == {"ann@example.org": 1}
     assert resumed.counts["sent"] == 1 and resumed.counts["skipped"] == 1
-    (skipped,) = store.deliveries(UNSENT_WEEK, DeliveryState.SKIPPED)
+    (skipped,) = store.deliveries(UNSENT_KEY, DeliveryState.SKIPPED)
     assert skipped.email == "bob@example.org" and "bounced" in skipped.error
 
 
@@ -259,7 +259,7 @@ def test_delivered_events_settle_uncertain_rows(hook: Hook) -> None:
     ]
     answer = hook.post(events)
     assert answer.json()["settled"] == 3
-    states = {d.email: d.state for d in store.deliveries(UNSENT_WEEK)}
+    states = {d.email: d.state for d in store.deliveries(UNSENT_KEY)}
     assert states == {
         first: DeliveryState.SENT,
         second: DeliveryState.SENT,
@@ -270,7 +270,7 @@ def test_delivered_events_settle_uncertain_rows(hook: Hook) -> None:
     # the operator's decision to resend.
     later = hook.post([hook.event("delivered", first, "d1b", **accepted[first])])
     assert later.json()["settled"] == 0
-    assert store.reset_uncertain(UNSENT_WEEK, clock()) == 1
+    assert store.reset_uncertain(UNSENT_KEY, clock()) == 1
 
 
 def test_the_public_key_setting_is_checked_when_loaded() -> None:

@@ -127,7 +127,7 @@ def test_a_site_from_the_wheel_outside_the_checkout(installed: Path) -> None:
     site = work / "mysite"
     assert (site / "templates" / "email" / "digest.html").is_file()
     (site / "articles" / "first-light.txt").write_text(ARTICLE, encoding="utf-8")
-    env_now = "--now=2026-11-21T12:00:00+00:00"
+    env_now = "--now=2026-11-23T08:00:00+00:00"  # the Monday send: it covers 2026-W47
     sh(site, "syndicate", env_now, "run", "--once")
     assert (site / "var" / "public" / "rss.xml").is_file()
     sh(site, "syndicate", env_now, "digest", "preview")

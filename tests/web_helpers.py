@@ -28,8 +28,10 @@ from syndicate.web import WebOptions, create_app
 
 SECRET = "w8g-cOD2A4SRFbqqoTpOfrX4UgCPg0KQEiqEI7FXL54"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # a Wednesday of 2026-W48
-SENT_WEEK = "2026-W47"
+SENT_WEEK = "2026-W47"  # as the archive's URLs name them
 UNSENT_WEEK = "2026-W48"
+SENT_KEY = f"weekly:{SENT_WEEK}"  # as the store and the ledger key them
+UNSENT_KEY = f"weekly:{UNSENT_WEEK}"
 CATEGORIES = ("Equipment", "Events", "Sky Guide")
 _URL = re.compile(r"https?://\S+")
 
@@ -99,9 +101,9 @@ def seed(store: Store, settings: Settings) -> None:
     store.upsert_articles(articles, NOW - timedelta(days=8))
     build_all_feeds(settings, store, NOW)
     sent = [a.guid for a in articles[:5]]
-    store.create_edition(SENT_WEEK, w47, "Millbrook — week 47", sent)
-    store.freeze_recipients(SENT_WEEK, w47, frozenset(CATEGORIES))
-    store.create_edition(UNSENT_WEEK, NOW, "Millbrook — week 48", [a.guid for a in articles[5:]])
+    store.create_edition(SENT_KEY, w47, "Millbrook — week 47", sent)
+    store.freeze_recipients(SENT_KEY, w47, frozenset(CATEGORIES))
+    store.create_edition(UNSENT_KEY, NOW, "Millbrook — week 48", [a.guid for a in articles[5:]])
 
 
 def add_reader(

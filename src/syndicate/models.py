@@ -5,6 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
+
+Cadence = Literal["daily", "weekly", "monthly"]
+CADENCES: tuple[Cadence, ...] = ("daily", "weekly", "monthly")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +73,24 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class Edition:
-    """One digest issue, keyed by ISO week in the digest's timezone, e.g. ``2026-W47``."""
+    """One digest issue: a period of a cadence, keyed ``weekly:2026-W47`` (the ledger's
+    ``week``). ``articles`` are the period's newest, capped; ``more`` counts the rest.
+    ``frozen`` once its send started: what was stored then is what it holds for good."""
 
-    week: str
+    key: str
+    cadence: Cadence
+    period: str
     created_at: datetime
     articles: tuple[Article, ...]
     subject: str = ""
+    more: int = 0
+    note: str = ""  # the editor's Markdown note, "" = none
+    frozen: bool = False
+
+    @property
+    def week(self) -> str:
+        """The key under the name the ledger's columns have."""
+        return self.key
 
 
 class SubscriberStatus(enum.StrEnum):
@@ -95,6 +111,7 @@ class Subscriber:
     created_at: datetime | None = None
     confirmed_at: datetime | None = None
     token_id: str = field(default="", compare=False)  # random: what links name (issue 13)
+    cadence: Cadence = "weekly"
 
 
 class DeliveryState(enum.StrEnum):

@@ -47,10 +47,12 @@ formats = ["rss", "atom", "json"]
 per_category = true
 
 [digest]
-schedule = "mon 08:00"
+cadences = ["weekly"]
+default_cadence = "weekly"
+weekly = "mon 08:00"
 timezone = {timezone}
 max_items = 20
-subject = "{{site}} — week {{week}}"
+subject = "{{top_title}} + {{more}} more · {{site}}"
 
 [email]
 from_address = {from_address}

@@ -22,10 +22,9 @@ from syndicate.audience import (
     subscriber_name,
 )
 from syndicate.errors import InputError
-from syndicate.models import Subscriber, SubscriberStatus
+from syndicate.models import CADENCES, Subscriber, SubscriberStatus
 
 EXPORT_HEADER = ("email", "name", "categories", "cadence", "status", "created", "confirmed")
-CADENCES = ("weekly",)  # the cadences this version sends
 
 # Column names (lower-cased) that mean each field, in order of preference.
 _EMAIL = ("email", "email address", "email_address", "e-mail", "e-mail address", "mail")
@@ -80,6 +79,7 @@ class SubscriberRecord:
     status: SubscriberStatus | None = None
     created: datetime | None = None
     confirmed: datetime | None = None
+    cadence: str = ""  # "" = the file does not say (the site's digest.default_cadence)
 
 
 CategoryCheck = Callable[[frozenset[str]], frozenset[str]]  # raises ValueError
@@ -125,7 +125,7 @@ def export_rows(subscribers: Iterable[Subscriber]) -> Iterator[list[str]]:
             s.email,
             s.name,
             ",".join(sorted(s.categories)),
-            CADENCES[0],
+            s.cadence,
             s.status.value,
             _iso(s.created_at),
             _iso(s.confirmed_at),
@@ -140,7 +140,7 @@ def subscriber_data(s: Subscriber) -> dict[str, object]:
         "name": s.name,
         "status": s.status.value,
         "categories": sorted(s.categories),
-        "cadence": CADENCES[0],
+        "cadence": s.cadence,
         "created": _iso(s.created_at) or None,
         "confirmed": _iso(s.confirmed_at) or None,
     }
@@ -209,7 +209,7 @@ class _Columns:
             categories = check(categories)
         cadence = get(self.cadence).lower()
         if cadence and cadence not in CADENCES:
-            raise ValueError(f"cadence {cadence!r}: this version sends only {', '.join(CADENCES)}")
+            raise ValueError(f"cadence {cadence!r}: expected one of {', '.join(CADENCES)}")
         return SubscriberRecord(
             email=address,
             name=subscriber_name(name),
@@ -217,6 +217,7 @@ class _Columns:
             status=self._status(get),
             created=_moment("created", get(self.created)),
             confirmed=_moment("confirmed", get(self.confirmed)),
+            cadence=cadence,
         )
 
     def _status(self, get: Callable[[int | None], str]) -> SubscriberStatus | None:

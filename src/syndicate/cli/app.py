@@ -38,6 +38,8 @@ class Context:
                 check_sender_name(self._settings.delivery.backend)
             except ConfigError as exc:
                 raise click.ClickException(str(exc)) from None
+            for notice in self._settings.digest.notices:
+                err(f"notice: {notice}")
         return self._settings
 
     def now(self) -> datetime:

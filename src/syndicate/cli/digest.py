@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from syndicate.cli.app import Context, echo_json, main, pass_ctx, progress_bar
+from syndicate.models import CADENCES
 
 if TYPE_CHECKING:
     from syndicate.delivery import Sender
+    from syndicate.digest.periods import Period
     from syndicate.models import DeliveryState
     from syndicate.pipeline.send import SendReport
     from syndicate.store import JobOutcome, Store
@@ -17,33 +20,78 @@ if TYPE_CHECKING:
 
 @main.group()
 def digest() -> None:
-    """The weekly digest."""
+    """The digest: one edition per period of each cadence (daily, weekly, monthly)."""
 
 
-def preview_week(obj: Context, week: str | None) -> None:
-    from syndicate.pipeline import EditionError, current_week, preview_edition
+def period_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--cadence, --period and the older --week (a weekly period)."""
+    for option in reversed(
+        (
+            click.option(
+                "--cadence",
+                type=click.Choice(CADENCES),
+                help="daily, weekly or monthly [default: digest.default_cadence].",
+            ),
+            click.option(
+                "--period",
+                help="The period: 2026-11-23 (daily), 2026-W47 (weekly), 2026-11 (monthly) "
+                "[default: the last complete one].",
+            ),
+            click.option("--week", help="Same as --cadence weekly --period WEEK."),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def chosen_period(
+    obj: Context, cadence: str | None, period: str | None, week: str | None
+) -> Period:
+    from syndicate.pipeline import EditionError
+    from syndicate.pipeline.edition import choose_period
+
+    if week is not None:
+        if period is not None or cadence not in (None, "weekly"):
+            raise click.BadParameter("give --week or --cadence/--period", param_hint="--week")
+        cadence, period = "weekly", week
+    try:
+        return choose_period(obj.settings, cadence, period, now=obj.now())
+    except EditionError as exc:
+        message = str(exc)
+        if week is not None:
+            message = message.replace("--period:", "--week:", 1)
+        raise click.ClickException(message) from None
+
+
+def preview_period(obj: Context, period: Period | None) -> None:
+    from syndicate.pipeline import EditionError, preview_edition
 
     now = obj.now()
-    week = week or current_week(obj.settings, now)
+    chosen = period or chosen_period(obj, None, None, None)
     with obj.store() as store:
         try:
-            report = preview_edition(obj.settings, store, week, now=now)
+            report = preview_edition(obj.settings, store, chosen, now=now)
         except EditionError as exc:
             raise click.ClickException(str(exc)) from None
     if report is None:
-        click.echo(f"digest {week}: no new articles, nothing to preview")
+        click.echo(f"digest {chosen.key}: no articles in it, nothing to preview")
         return
-    click.echo(f"digest {week}: {len(report.edition.articles)} articles (preview, nothing sent)")
+    edition = report.edition
+    more = f" (+{edition.more} more on the site)" if edition.more else ""
+    state = "as sent" if edition.frozen else "as a send now would send it"
+    click.echo(
+        f"digest {chosen.key}: {len(edition.articles)} articles{more} ({state}; nothing sent)"
+    )
     for path in (report.html, report.text, report.eml):
         click.echo(f"  {path}")
 
 
 @digest.command()
-@click.option("--week", help="ISO week, e.g. 2026-W47 [default: this week].")
+@period_options
 @pass_ctx
-def preview(obj: Context, week: str | None) -> None:
+def preview(obj: Context, cadence: str | None, period: str | None, week: str | None) -> None:
     """Write digest.html, digest.txt and digest.eml into the outbox folder."""
-    preview_week(obj, week)
+    preview_period(obj, chosen_period(obj, cadence, period, week))
 
 
 def _sender(obj: Context) -> Sender:
@@ -57,25 +105,34 @@ def _sender(obj: Context) -> Sender:
 
 
 @digest.command()
-@click.option("--week", help="ISO week, e.g. 2026-W47 [default: this week].")
+@period_options
 @click.option("--dry-run", is_flag=True, help="Show who would get which variant; send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: one JSON document.")
 @pass_ctx
-def send(obj: Context, week: str | None, dry_run: bool, as_json: bool) -> None:
-    """Send the edition to every active subscriber not yet sent it (resumes a stopped send)."""
-    from syndicate.pipeline import EditionError, current_week
+def send(
+    obj: Context,
+    cadence: str | None,
+    period: str | None,
+    week: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Send the edition to every active subscriber of its cadence not yet sent it (resumes a
+    stopped send). The edition is frozen with its recipients when its send starts."""
+    from syndicate.pipeline import EditionError
     from syndicate.pipeline.send import SendError, plan_send
 
     if as_json and not dry_run:
         raise click.BadParameter("only with --dry-run", param_hint="--json")
-    week = week or current_week(obj.settings, obj.now())
+    chosen = chosen_period(obj, cadence, period, week)
+    week = chosen.key
     with obj.store() as store:
         try:
             if dry_run:
-                report = plan_send(obj.settings, store, week, now=obj.now())
+                report = plan_send(obj.settings, store, chosen, now=obj.now())
                 uncertain = []
             else:
-                report = _send(obj, store, week)
+                report = _send(obj, store, chosen)
                 uncertain = store.deliveries(week, _uncertain())
         except (EditionError, SendError) as exc:
             raise click.ClickException(str(exc)) from None
@@ -99,14 +156,15 @@ def send(obj: Context, week: str | None, dry_run: bool, as_json: bool) -> None:
     if uncertain:
         click.echo(
             f"{len(uncertain)} uncertain (the request's answer was lost; not resent): "
-            f"see `syndicate digest resend-uncertain --week {week}`",
+            "see `syndicate digest resend-uncertain "
+            f"--cadence {chosen.cadence} --period {chosen.name}`",
             err=True,
         )
     if report.paused:
         raise SystemExit(2)
 
 
-def _send(obj: Context, store: Store, week: str) -> SendReport:
+def _send(obj: Context, store: Store, period: Period) -> SendReport:
     """The send, with a progress bar or log lines, recorded as a run of the job "send"."""
     import os
     import socket
@@ -118,12 +176,12 @@ def _send(obj: Context, store: Store, week: str) -> SendReport:
     started = obj.now()
     sender = _sender(obj)
     try:
-        with progress_bar(f"sending {week}") as progress:
+        with progress_bar(f"sending {period.key}") as progress:
             report = send_edition(
                 obj.settings,
                 store,
                 sender,
-                week,
+                period,
                 clock=obj.now,
                 on_event=lambda line: click.echo(line, err=True),
                 progress=progress,
@@ -152,12 +210,23 @@ def _uncertain() -> DeliveryState:
 
 
 @digest.command("resend-uncertain")
-@click.option("--week", required=True, help="ISO week of the send, e.g. 2026-W47.")
+@period_options
 @click.option("--list", "list_only", is_flag=True, help="Only list the uncertain recipients.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_ctx
-def resend_uncertain(obj: Context, week: str, list_only: bool, yes: bool) -> None:
-    """Put the week's uncertain recipients back in the queue: they may get a second copy."""
+def resend_uncertain(
+    obj: Context,
+    cadence: str | None,
+    period: str | None,
+    week: str | None,
+    list_only: bool,
+    yes: bool,
+) -> None:
+    """Put the edition's uncertain recipients back in the queue: they may get a second copy."""
+    if period is None and week is None:
+        raise click.UsageError("give --period (or --week): which edition's send")
+    chosen = chosen_period(obj, cadence, period, week)
+    week = chosen.key
     with obj.store() as store:
         rows = store.deliveries(week, _uncertain())
         for row in rows:
@@ -170,28 +239,34 @@ def resend_uncertain(obj: Context, week: str, list_only: bool, yes: bool) -> Non
         from syndicate.pipeline.send import resend_uncertain as requeue
 
         count = requeue(store, week, obj.now())
-    click.echo(f"{count} recipients queued again; run `syndicate digest send --week {week}`")
+    click.echo(
+        f"{count} recipients queued again; run "
+        f"`syndicate digest send --cadence {chosen.cadence} --period {chosen.name}`"
+    )
 
 
 @digest.command("test-send")
 @click.argument("email")
-@click.option("--week", help="ISO week [default: this week].")
+@period_options
 @pass_ctx
-def test_send(obj: Context, email: str, week: str | None) -> None:
+def test_send(
+    obj: Context, email: str, cadence: str | None, period: str | None, week: str | None
+) -> None:
     """Send one copy of the edition to EMAIL, outside the ledger."""
     from syndicate.audience import AddressError, normalize_address
-    from syndicate.pipeline import EditionError, current_week
+    from syndicate.pipeline import EditionError
     from syndicate.pipeline.send import SendError, send_test
 
     try:
         address = normalize_address(email)
     except AddressError as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
-    week = week or current_week(obj.settings, obj.now())
+    chosen = chosen_period(obj, cadence, period, week)
+    week = chosen.key
     with obj.store() as store:
         sender = _sender(obj)
         try:
-            outcome = send_test(obj.settings, store, sender, week, address, now=obj.now())
+            outcome = send_test(obj.settings, store, sender, chosen, address, now=obj.now())
         except (EditionError, SendError) as exc:
             raise click.ClickException(str(exc)) from None
         finally:

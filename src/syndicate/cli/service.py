@@ -7,7 +7,7 @@ import sys
 import click
 
 from syndicate.cli.app import Context, main
-from syndicate.cli.digest import preview_week
+from syndicate.cli.digest import preview_period
 from syndicate.cli.site import feeds_step, gather_step
 
 
@@ -26,7 +26,7 @@ def run(ctx: click.Context, once: bool, no_web: bool) -> None:
     if once:
         ok = gather_step(obj)
         feeds_step(obj)
-        preview_week(obj, None)
+        preview_period(obj, None)
         if not ok:
             sys.exit(1)
         return

@@ -13,6 +13,7 @@ from syndicate.cli.app import Context, echo_json, main, pass_ctx
 
 if TYPE_CHECKING:
     from syndicate.config import Settings
+    from syndicate.models import Cadence
     from syndicate.store import JobRun, SendStatus, Store
 
 LAST_RUNS = 10
@@ -122,6 +123,11 @@ def status_lines(data: dict[str, Any]) -> list[str]:
             f"  due now: {item['action']} {item['week']} (scheduled {item['late_hours']:.1f} h "
             "ago); `syndicate run` does it when it starts"
         )
+    for item in jobs["skipped"]:
+        lines.append(
+            f"  not sent on its own: {item['week']} was scheduled before the first "
+            f"`syndicate run`; to send it: {item['command']}"
+        )
     runs = data["last_runs"]
     lines.append(f"last runs: {'none' if not runs else ''}".rstrip())
     lines += [
@@ -134,17 +140,18 @@ def status_lines(data: dict[str, Any]) -> list[str]:
 
 def _jobs(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     from syndicate.config import format_duration
-    from syndicate.service.catchup import digests_due, send_state, weeks_to_check
     from syndicate.service.plan import GATHER, planned_runs
 
     digest = settings.digest
-    when, tz = digest.weekly_time, ZoneInfo(digest.timezone)
+    tz = ZoneInfo(digest.timezone)
     planned = planned_runs(settings, now, store.last_success(GATHER))
-    states = {w: send_state(store.send_status(w)) for w in weeks_to_check(now, when, tz)}
-    due = [
-        {"action": item.action, "week": item.week, "late_hours": item.late.total_seconds() / 3600}
-        for item in digests_due(now, when, tz, digest.grace, states)
-    ]
+    first_run = store.first_run()
+    due: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for cadence in digest.cadences:
+        cadence_due, cadence_skipped = _due(settings, store, cadence, now, first_run)
+        due += cadence_due
+        skipped += cadence_skipped
     return {
         "gather": {
             "every": format_duration(settings.schedule.gather_every),
@@ -152,12 +159,43 @@ def _jobs(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
             "next_shown": _when(planned["gather"], tz),
         },
         "digest": {
-            "schedule": f"{digest.schedule} {digest.timezone}",
+            "schedule": ", ".join(f"{c} {digest.schedule_of(c)}" for c in digest.cadences)
+            + f" {digest.timezone}",
             "next": planned["digest"].isoformat(),
             "next_shown": _when(planned["digest"], tz),
         },
+        "first_run": _iso(first_run),
         "due": due,
+        "skipped": skipped,
     }
+
+
+def _due(
+    settings: Settings, store: Store, cadence: Cadence, now: datetime, first_run: datetime | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What `syndicate run` would send of ``cadence`` now, and what it leaves to the operator
+    (scheduled before the site's first start, or before now if it never started)."""
+    from syndicate.service.catchup import (
+        digests_due,
+        periods_to_check,
+        send_state,
+        skipped_before_first_run,
+    )
+
+    digest = settings.digest
+    when, tz = digest.schedule_of(cadence), ZoneInfo(digest.timezone)
+    states = {p.key: send_state(store.send_status(p.key)) for p in periods_to_check(now, when, tz)}
+    first = first_run or now
+    due = [
+        {"action": item.action, "week": item.week, "late_hours": item.late.total_seconds() / 3600}
+        for item in digests_due(now, when, tz, digest.grace, states, first)
+    ]
+    left = skipped_before_first_run(now, when, tz, states, first)
+    skipped = []
+    if left is not None and store.period_articles(*left.bounds(tz), now, 1)[0]:
+        command = f"syndicate digest send --cadence {cadence} --period {left.name}"
+        skipped.append({"week": left.key, "command": command})
+    return due, skipped
 
 
 def _when(moment: datetime, tz: ZoneInfo) -> str:

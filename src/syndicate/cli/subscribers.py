@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import sys
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import click
 
 from syndicate.cli.app import Context, echo_json, main, pass_ctx, progress_bar
+from syndicate.models import CADENCES
 
 STATUSES = ["pending", "active", "unsubscribed", "bounced", "complained"]
 
@@ -25,8 +27,13 @@ def subscribers() -> None:
 @click.option(
     "--categories", default="", help="Comma-separated categories of the site [default: all]."
 )
+@click.option(
+    "--cadence",
+    type=click.Choice(CADENCES),
+    help="daily, weekly or monthly, one of digest.cadences [default: digest.default_cadence].",
+)
 @pass_ctx
-def add(obj: Context, email: str, name: str, categories: str) -> None:
+def add(obj: Context, email: str, name: str, categories: str, cadence: str | None) -> None:
     """Add an active subscriber (the operator vouches for consent)."""
     from syndicate.audience import (
         AddressError,
@@ -42,6 +49,7 @@ def add(obj: Context, email: str, name: str, categories: str) -> None:
         address = normalize_address(email)
     except AddressError as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
+    cadence = enabled_cadence(obj, cadence, "--cadence")
     with obj.store() as store:
         try:
             chosen = check_categories(
@@ -51,11 +59,24 @@ def add(obj: Context, email: str, name: str, categories: str) -> None:
             raise click.BadParameter(str(exc), param_hint="--categories") from None
         try:
             subscriber = store.add_subscriber(
-                address, subscriber_name(name), chosen, SubscriberStatus.ACTIVE, obj.now()
+                address, subscriber_name(name), chosen, SubscriberStatus.ACTIVE, obj.now(), cadence
             )
         except DuplicateSubscriber:
             raise click.ClickException(f"{address}: already subscribed") from None
-    click.echo(f"added {subscriber.email} (id {subscriber.id})")
+    click.echo(f"added {subscriber.email} (id {subscriber.id}, {subscriber.cadence})")
+
+
+def enabled_cadence(obj: Context, cadence: str | None, where: str) -> str:
+    """``cadence`` if digest.cadences enables it; without one, digest.default_cadence."""
+    digest = obj.settings.digest
+    if cadence is None or cadence == "":
+        return digest.default_cadence
+    if cadence not in digest.cadences:
+        enabled = ", ".join(digest.cadences)
+        raise click.BadParameter(
+            f"{cadence} is not in digest.cadences ({enabled})", param_hint=where
+        )
+    return cadence
 
 
 @subscribers.command("import")
@@ -88,6 +109,8 @@ def import_(obj: Context, file: Path, reactivate: bool) -> None:
             records, errors = parse_subscriber_file(text, partial(check_categories, known))
         except CsvFormatError as exc:
             raise click.ClickException(f"{file}: {exc}") from None
+        default = obj.settings.digest.default_cadence
+        records = [r if r.cadence else replace(r, cadence=default) for r in records]
         for error in errors:
             click.echo(f"{file}: {error}", err=True)
         with progress_bar("importing") as progress:
@@ -138,7 +161,8 @@ def list_(obj: Context, status: str | None, as_json: bool) -> None:
             return
         for s in found:
             categories = ",".join(sorted(s.categories)) or "(all)"
-            click.echo(f"{s.id:6d}  {s.status.value:12s}  {s.email}  {s.name}  [{categories}]")
+            line = f"{s.id:6d}  {s.status.value:12s}  {s.email}  {s.name}  [{categories}]"
+            click.echo(f"{line}  {s.cadence}")
             count += 1
     click.echo(f"{count} subscribers")
 

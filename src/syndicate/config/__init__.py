@@ -4,6 +4,7 @@ Every field carries a description; ``settings_reference()`` renders them all, an
 checks that docs/settings.md is that reference, so no setting goes undocumented.
 """
 
+from syndicate.config.digest import DigestSettings
 from syndicate.config.loading import (
     CONFIG_ENV,
     DEFAULT_CONFIG,
@@ -18,12 +19,11 @@ from syndicate.config.reference import (
     secret_env_names,
     settings_reference,
 )
+from syndicate.config.section import Section
 from syndicate.config.settings import (
     SECRET_ENV,
     DeliverySettings,
-    DigestSettings,
     FeedSettings,
-    Section,
     Settings,
     SourceSettings,
     WebhookSettings,
@@ -31,10 +31,12 @@ from syndicate.config.settings import (
 )
 from syndicate.config.values import (
     MIN_KEY_BYTES,
+    CadenceTime,
     Duration,
     WeeklyTime,
     format_duration,
     parse_duration,
+    parse_schedule,
     parse_weekly_time,
 )
 from syndicate.errors import ConfigError
@@ -45,6 +47,7 @@ __all__ = [
     "ENV_PREFIX",
     "MIN_KEY_BYTES",
     "SECRET_ENV",
+    "CadenceTime",
     "ConfigError",
     "DeliverySettings",
     "DigestSettings",
@@ -63,6 +66,7 @@ __all__ = [
     "iter_settings",
     "load_settings",
     "parse_duration",
+    "parse_schedule",
     "parse_weekly_time",
     "secret_env_names",
     "settings_reference",

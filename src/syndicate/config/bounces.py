@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from syndicate.config.values import Duration, Section, plain_address, within
+from syndicate.config.section import Section
+from syndicate.config.values import Duration, plain_address, within
 
 
 class BounceSettings(Section):

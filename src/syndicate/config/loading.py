@@ -14,7 +14,8 @@ from pydantic import (
     ValidationError,
 )
 
-from syndicate.config.settings import SECRET_ENV, Section, Settings
+from syndicate.config.section import Section
+from syndicate.config.settings import SECRET_ENV, Settings
 from syndicate.config.values import key_problem
 from syndicate.errors import ConfigError
 

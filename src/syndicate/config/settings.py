@@ -18,16 +18,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from syndicate.config.bounces import BounceSettings
+from syndicate.config.digest import DigestSettings
+from syndicate.config.section import Section
 from syndicate.config.values import (
     Duration,
-    WeeklyTime,
     check_timezone,
     parse_p256_public_key,
-    parse_weekly_time,
     plain_address,
     within,
 )
-from syndicate.config.values import Section as Section  # re-exported: the sections' base
 from syndicate.content import strip_control
 
 if TYPE_CHECKING:
@@ -252,35 +251,6 @@ class FetchSettings(Section):
         if not value.strip() or strip_control(value) != value or any(c in value for c in "\r\n\t"):
             raise ValueError("must be one line of printable text")
         return value
-
-
-class DigestSettings(Section):
-    schedule: str = Field("mon 08:00", description="When the weekly digest goes out: 'DAY HH:MM'.")
-    timezone: str = Field(
-        "UTC", description="Time zone of the schedule and of the ISO week that keys an edition."
-    )
-    grace: Duration = Field(
-        timedelta(days=2),
-        description="`syndicate run` sends a digest missed while it was down at start-up, if "
-        "it is at most this late ('2d', '6h'; '0s' = never late; under 7 days).",
-    )
-    max_items: int = Field(20, gt=0, le=500, description="Most headlines in one edition.")
-    subject: str = Field(
-        "{site} — week {week}",
-        description="Subject line; {site}, {week} and {count} are filled in.",
-    )
-
-    _tz = field_validator("timezone")(lambda cls, v: check_timezone(v))
-    _grace = field_validator("grace")(within(timedelta(0), timedelta(days=7)))
-
-    @field_validator("schedule")
-    @classmethod
-    def _schedule(cls, value: str) -> str:
-        return str(parse_weekly_time(value))
-
-    @property
-    def weekly_time(self) -> WeeklyTime:
-        return parse_weekly_time(self.schedule)
 
 
 class ScheduleSettings(Section):

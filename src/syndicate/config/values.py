@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     PlainSerializer,
 )
 
@@ -106,6 +104,49 @@ def parse_weekly_time(text: str) -> WeeklyTime:
     return WeeklyTime(names.index(day), hour, minute)
 
 
+class CadenceTime(NamedTuple):
+    """When a cadence's edition goes out, on the wall clock: ``day`` is the weekday (0 is
+    Monday) of a weekly schedule, the day of the month (1–28) of a monthly one, 0 for daily."""
+
+    cadence: str
+    day: int
+    hour: int
+    minute: int
+
+    def __str__(self) -> str:
+        clock = f"{self.hour:02d}:{self.minute:02d}"
+        if self.cadence == "weekly":
+            return f"{WEEKDAYS[self.day]} {clock}"
+        if self.cadence == "monthly":
+            return f"{self.day} {clock}"
+        return clock
+
+
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
+_MONTHLY = re.compile(r"(\d{1,2})\s+(\d{1,2}):(\d{2})")
+_SCHEDULE_FORMS = {"daily": "'HH:MM' like '08:00'", "monthly": "'DAY HH:MM' like '1 08:00'"}
+
+
+def parse_schedule(cadence: str, text: str) -> CadenceTime:
+    """A cadence's schedule: daily ``"08:00"``, weekly ``"mon 08:00"``, monthly
+    ``"1 08:00"`` (days 1–28, so that every month has it); ValueError otherwise."""
+    if cadence == "weekly":
+        weekly = parse_weekly_time(text)
+        return CadenceTime("weekly", weekly.weekday, weekly.hour, weekly.minute)
+    pattern = _CLOCK if cadence == "daily" else _MONTHLY
+    match = pattern.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r}: expected {_SCHEDULE_FORMS[cadence]}")
+    numbers = [int(group) for group in match.groups()]
+    day = numbers.pop(0) if cadence == "monthly" else 0
+    hour, minute = numbers
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{text!r}: {hour:02d}:{minute:02d} is not a time of day")
+    if cadence == "monthly" and not 1 <= day <= 28:
+        raise ValueError(f"{text!r}: the day of the month must be 1 to 28 (every month has it)")
+    return CadenceTime(cadence, day, hour, minute)
+
+
 def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -189,9 +230,3 @@ def plain_address(value: str) -> str:
     if value and (not at or not local or "." not in domain or any(c in value for c in " <>,;")):
         raise ValueError("must be a plain address (name@example.org), or empty")
     return value
-
-
-class Section(BaseModel):
-    """A [section] of the settings: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)

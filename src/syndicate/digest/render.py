@@ -13,17 +13,19 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 from premailer import Premailer
 
-from syndicate.content import excerpt, one_line
-from syndicate.digest.select import parse_week
+from syndicate.config.digest import DEFAULT_SUBJECT
+from syndicate.content import excerpt, html_to_text, markdown_to_html, one_line
+from syndicate.digest.periods import archive_slug, format_date, parse_key
+from syndicate.digest.select import edition_subject
 from syndicate.models import Article, Edition, RenderedDigest
 from syndicate.placeholders import PLACEHOLDER, substitute
 from syndicate.resources import email_templates
@@ -37,11 +39,6 @@ PREHEADER_TITLES = 3
 # Used in place of a blank value, so that "Hi %%name%%," reads "Hi there,".
 PLACEHOLDER_FALLBACKS: Mapping[str, str] = {"name": "there", "first_name": "there"}
 _WORD_JOINER = "\u2060"  # invisible; splits a "%%" in article text so it is no placeholder
-
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +94,15 @@ def render_edition(
     site: SiteView,
     templates: TemplateSource,
     categories: frozenset[str] = frozenset(),
+    subject: str = DEFAULT_SUBJECT,
 ) -> RenderedDigest:
     """The edition as HTML (CSS inlined) and text, with placeholders for each recipient.
 
     ``categories`` non-empty keeps only articles in those categories (case-insensitive): one
-    variant per distinct preference set. A variant may have no headlines left; it then says
-    so, and whether to send it is the caller's choice.
+    variant per distinct preference set. Subject, ``<title>``, preheader and intro are this
+    variant's: its own count and headlines (``subject`` is digest.subject's template). A
+    variant may have no headlines left; it then says so, and whether to send it is the
+    caller's choice.
     """
     wanted = {c.casefold() for c in categories}
     headlines = [
@@ -110,31 +110,63 @@ def render_edition(
         for article in edition.articles
         if not wanted or article.category.casefold() in wanted
     ]
-    context = _context(edition, site, headlines, categories) | reader_context(
-        edition.week, site, headlines
+    line = variant_subject(edition, site, headlines, subject)
+    context = _context(edition, site, headlines, categories, line) | reader_context(
+        edition, site, headlines
     )
     return RenderedDigest(
         week=edition.week,
-        subject=edition.subject,
+        subject=line,
         html=inline_css(templates.render(HTML_TEMPLATE, context)),
         text=templates.render(TEXT_TEMPLATE, context),
         categories=categories,
     )
 
 
+def variant_subject(
+    edition: Edition, site: SiteView, headlines: Sequence[Headline], template: str
+) -> str:
+    """The subject of one variant: digest.subject filled with its own count and headline."""
+    period = parse_key(edition.key)
+    return edition_subject(
+        template,
+        site=site.title,
+        week=period.name,
+        count=len(headlines),
+        top_title=headlines[0].title if headlines else "",
+        period=period.name,
+        label=period.label,
+        cadence=period.cadence,
+    )
+
+
 def _context(
-    edition: Edition, site: SiteView, headlines: list[Headline], categories: Iterable[str]
+    edition: Edition,
+    site: SiteView,
+    headlines: list[Headline],
+    categories: Iterable[str],
+    subject: str,
 ) -> dict[str, Any]:
     count = len(headlines)
     noun = "article" if count == 1 else "articles"
+    period = parse_key(edition.key)
     return {
         "site": site_context(site),
-        "subject": clean_text(edition.subject),
-        "week_label": week_label(edition.week),
+        "subject": clean_text(subject),
+        "week_label": period.label,
+        "period_label": period.label,
+        "period": period.name,
+        "period_phrase": period.phrase,
+        "cadence": period.cadence,
+        "count": count,
         "intro": f"Here {'is' if count == 1 else 'are'} {count} new {noun} "
-        f"from {clean_text(site.title)} this week.",
+        f"from {clean_text(site.title)} {period.phrase}.",
         "preheader": " · ".join(h.title for h in headlines[:PREHEADER_TITLES]),
         "headlines": headlines,
+        "more": edition.more,
+        "more_url": safe_link(site.url, site.url),
+        "note_html": note_html(edition.note),
+        "note_text": note_text(edition.note),
         "categories": sorted(clean_text(c) for c in categories),
     }
 
@@ -152,12 +184,15 @@ class HeadlineGroup:
     headlines: tuple[Headline, ...]
 
 
-def reader_context(week: str, site: SiteView, headlines: Sequence[Headline]) -> dict[str, Any]:
+def reader_context(
+    edition: Edition, site: SiteView, headlines: Sequence[Headline]
+) -> dict[str, Any]:
     """What the templates show around the headlines: the edition's page on the web ("view in
     browser"), the subscribe page (for a forwarded copy), and the headlines by category."""
     groups = group_headlines(headlines)
+    page = archive_slug(parse_key(edition.key))
     return {
-        "archive_url": safe_link(f"{site.archive_base}{week}/", site.url)
+        "archive_url": safe_link(f"{site.archive_base}{page}/", site.url)
         if site.archive_base
         else "",
         "subscribe_url": safe_link(site.subscribe_url, site.url) if site.subscribe_url else "",
@@ -205,6 +240,21 @@ def site_context(site: SiteView) -> dict[str, Any]:
     }
 
 
+def note_html(note: str) -> Markup:
+    """The editor's Markdown note as sanitized HTML (no ``%%`` placeholders in it)."""
+    if not note.strip():
+        return Markup("")
+    return Markup(markdown_to_html(note).replace("%%", f"%{_WORD_JOINER}%"))
+
+
+def note_text(note: str) -> str:
+    """The note for the plain-text part: its text, paragraphs kept, nothing else."""
+    if not note.strip():
+        return ""
+    paragraphs = html_to_text(markdown_to_html(note)).split("\n\n")
+    return "\n\n".join(clean_text(p) for p in paragraphs if p.strip())
+
+
 def headline(article: Article, site: SiteView) -> Headline:
     """An article's card: cleaned text, the date in the site's time zone, the link made
     absolute against the site's URL, the summary cut at about 300 characters."""
@@ -241,23 +291,9 @@ def safe_link(link: str, base: str) -> str:
     return quote(_STRAY_PERCENT.sub("%25", url), safe=_URL_SAFE)
 
 
-def format_date(day: date) -> str:
-    """``November 15, 2025``; English month names whatever the process locale."""
-    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
-
-
 def week_label(week: str) -> str:
     """``Week 47 · November 16 – 22, 2026``: the ISO week's Monday to Sunday."""
-    year, number = parse_week(week)
-    first = date.fromisocalendar(year, number, 1)
-    last = first + timedelta(days=6)
-    if first.year != last.year:
-        span = f"{format_date(first)} – {format_date(last)}"
-    elif first.month != last.month:
-        span = f"{_MONTHS[first.month - 1]} {first.day} – {format_date(last)}"
-    else:
-        span = f"{_MONTHS[first.month - 1]} {first.day} – {last.day}, {last.year}"
-    return f"Week {number} · {span}"
+    return parse_key(week).label
 
 
 def inline_css(markup: str) -> str:

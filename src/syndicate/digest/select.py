@@ -1,21 +1,24 @@
-"""What goes into an edition: ISO-week arithmetic, the choice of articles, the subject line.
+"""What goes into an edition: ISO-week arithmetic, the choice of articles, the subject line
+(made for each variant: its own count and top headline).
 
 Pure functions; the store supplies the candidates and the clock supplies ``now``.
 """
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from syndicate.content import header_safe
+from syndicate.digest.periods import local_midnight
+from syndicate.digest.periods import parse_week as parse_week  # where it has always been
+from syndicate.digest.periods import weeks_in_year as weeks_in_year
 from syndicate.models import Article
 
-_WEEK = re.compile(r"(\d{4})-W(\d{2})")
-SUBJECT_FIELDS = ("site", "week", "count")
+SUBJECT_FIELDS = ("site", "week", "count", "top_title", "more", "period", "label", "cadence")
+NOTHING_MORE = " + {more} more"  # left out of a subject when the variant has one article
 
 
 def iso_week(moment: datetime, tz: ZoneInfo) -> str:
@@ -29,25 +32,6 @@ def iso_week(moment: datetime, tz: ZoneInfo) -> str:
     return f"{year:04d}-W{week:02d}"
 
 
-def weeks_in_year(year: int) -> int:
-    """52 or 53: December 28th is always in the ISO year's last week."""
-    return date(year, 12, 28).isocalendar().week
-
-
-def parse_week(text: str) -> tuple[int, int]:
-    """``"2026-W47"`` → ``(2026, 47)``; ValueError saying what is wrong otherwise."""
-    match = _WEEK.fullmatch(text)
-    if match is None:
-        raise ValueError(f"week {text!r}: expected an ISO week like 2026-W47")
-    year, week = int(match[1]), int(match[2])
-    if year < 1 or year > 9998:  # 9998: the end of its last week must still be a date
-        raise ValueError(f"week {text!r}: year must be between 0001 and 9998")
-    last = weeks_in_year(year)
-    if not 1 <= week <= last:
-        raise ValueError(f"week {text!r}: {year} has weeks 01 to {last:02d}")
-    return year, week
-
-
 def week_bounds(week: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The week's start (Monday 00:00 in ``tz``) and end (the next Monday 00:00), aware.
 
@@ -55,13 +39,7 @@ def week_bounds(week: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """
     year, number = parse_week(week)
     monday = date.fromisocalendar(year, number, 1)
-    return _local_midnight(monday, tz), _local_midnight(monday + timedelta(days=7), tz)
-
-
-def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    # Through UTC and back: where midnight falls in a DST gap, the day starts at the
-    # first wall time that exists.
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC).astimezone(tz)
+    return local_midnight(monday, tz), local_midnight(monday + timedelta(days=7), tz)
 
 
 def select_edition_articles(candidates: Sequence[Article], max_items: int) -> list[Article]:
@@ -79,11 +57,37 @@ def _published_utc(article: Article) -> datetime:
     return article.published.astimezone(UTC)
 
 
-def edition_subject(template: str, *, site: str, week: str, count: int) -> str:
-    """The subject line from ``template`` ({site}, {week}, {count}), on one line."""
+def edition_subject(
+    template: str,
+    *,
+    site: str,
+    week: str,
+    count: int,
+    top_title: str = "",
+    period: str = "",
+    label: str = "",
+    cadence: str = "weekly",
+) -> str:
+    """The subject line from ``template``, on one line: {count} is the reader's own count,
+    {top_title} their newest headline and {more} the count after it (the default subject's
+    " + {more} more" is left out when it would say "+ 0 more"); {week} and {period} name
+    the period (``2026-W47``), {label} says it in words, {cadence} is its cadence."""
     _check_subject_template(template)
+    more = max(count - 1, 0)
+    if not more:
+        template = template.replace(NOTHING_MORE, "")
+    values = {
+        "site": site,
+        "week": week,
+        "count": count,
+        "top_title": top_title,
+        "more": more,
+        "period": period or week,
+        "label": label,
+        "cadence": cadence,
+    }
     try:
-        subject = template.format(site=site, week=week, count=count)
+        subject = template.format(**values)
     except (KeyError, IndexError, ValueError) as exc:  # e.g. "{count:x}" or "{count:{y}}"
         raise ValueError(f"digest subject {template!r}: cannot fill in: {exc}") from None
     return header_safe(subject)

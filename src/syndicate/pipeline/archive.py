@@ -1,10 +1,12 @@
 """The digest archive: past editions as web pages and as an Atom feed, with nobody's data.
 
-An edition is in the archive once its send has started (``store.send_started``): a week
-that was only prepared or previewed is not public yet. The pages show the stored edition
-(the articles as they are now in the store, in the order they were sent); the "as mailed"
-copy is the digest rendered for every category with neutral values in place of the
-per-recipient ones: "Hi there", and links to the web front's pages instead of signed links.
+An edition is in the archive once its send has started (``store.send_started``): one that
+was only previewed is not public yet. A weekly edition is at ``/archive/2026-W47/`` (as
+before cadences), others at ``/archive/daily-2026-11-23/`` and ``/archive/monthly-2026-11/``.
+The pages show the stored edition (the articles as they are now in the store, in the order
+they were sent); the "as mailed" copy is the digest rendered for every category with
+neutral values in place of the per-recipient ones: "Hi there", and links to the web front's
+pages instead of signed links.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from datetime import datetime
 
 from syndicate import content
 from syndicate.config import Settings
-from syndicate.digest.render import Headline, headline, personalize, render_edition, week_label
-from syndicate.digest.select import parse_week
+from syndicate.digest.periods import archive_slug, parse_key, parse_slug
+from syndicate.digest.render import Headline, headline, personalize, render_edition
 from syndicate.feeds import FEED_MEDIA_TYPES
 from syndicate.feeds.data import prepare
 from syndicate.feeds.options import FeedOptions
@@ -34,7 +36,7 @@ ATOM_MEDIA_TYPE = FEED_MEDIA_TYPES["atom"]
 
 @dataclass(frozen=True, slots=True)
 class ArchiveEntry:
-    week: str
+    week: str  # the archive's name of it: "2026-W47" (weeks, as always), "daily-2026-11-23"
     label: str  # "Week 47 · November 16 – 22, 2026"
     created_at: datetime
     count: int  # articles
@@ -57,28 +59,30 @@ def archive_url(settings: Settings, week: str | None = None) -> str:
 def archive_entries(
     settings: Settings, store: Store, limit: int | None = None
 ) -> list[ArchiveEntry]:
-    """The archived editions, newest week first."""
+    """The archived editions, newest first."""
     rows = store.archived_editions()
     return [_entry(settings, *row) for row in rows[:limit]]
 
 
-def archived_edition(settings: Settings, store: Store, week: str) -> ArchivedEdition | None:
-    """One archived edition, or None (no such week, not sent yet, or not a week at all)."""
+def archived_edition(settings: Settings, store: Store, slug: str) -> ArchivedEdition | None:
+    """One archived edition by its archive name (``2026-W47``, ``daily-2026-11-23``), or None
+    (no such edition, not sent yet, or not a name at all)."""
     try:
-        parse_week(week)
+        period = parse_slug(slug)
     except ValueError:
         return None
-    if not store.send_started(week):
+    if not store.send_started(period.key):
         return None
-    edition = store.get_edition(week)
+    edition = store.get_edition(period.key)
     if edition is None:
         return None
     site = site_view(settings)
     headlines = tuple(headline(article, site) for article in edition.articles)
     count = len(headlines)
-    entry = _entry(settings, week, edition.created_at, count)
+    entry = _entry(settings, period.key, edition.created_at, count)
     noun = "article" if count == 1 else "articles"
-    intro = f"{count} new {noun} from {content.header_safe(settings.site.title)} that week."
+    title = content.header_safe(settings.site.title)
+    intro = f"{count} new {noun} from {title} {period.phrase}."
     subject = content.header_safe(edition.subject) or entry.label
     return ArchivedEdition(entry, subject, intro, headlines, edition)
 
@@ -95,7 +99,10 @@ def archive_substitutions(settings: Settings) -> Mapping[str, str]:
 def archive_email(settings: Settings, edition: Edition) -> tuple[str, str]:
     """(html, text) of the digest as mailed for every category, with neutral values."""
     rendered = render_edition(
-        edition, site=site_view(settings), templates=template_source(settings)
+        edition,
+        site=site_view(settings),
+        templates=template_source(settings),
+        subject=settings.digest.subject,
     )
     return personalize(rendered, archive_substitutions(settings))
 
@@ -108,7 +115,7 @@ def archive_feed(settings: Settings, store: Store) -> bytes:
     options = FeedOptions(
         site_title=f"{title} — digest archive",
         site_url=archive_url(settings),
-        description=f"Every weekly digest of {title}",
+        description=f"Every digest of {title}",
         language=settings.site.language,
         author=settings.site.author or title,
         items=max(1, len(entries)),
@@ -122,13 +129,14 @@ def archive_feed(settings: Settings, store: Store) -> bytes:
     return xml_feeds(feed, ("atom",))["atom"]
 
 
-def _entry(settings: Settings, week: str, created_at: datetime, count: int) -> ArchiveEntry:
+def _entry(settings: Settings, key: str, created_at: datetime, count: int) -> ArchiveEntry:
+    period = parse_key(key)
+    label = (
+        period.label if period.cadence == "weekly" else f"{period.cadence.title()}: {period.label}"
+    )
+    slug = archive_slug(period)
     return ArchiveEntry(
-        week=week,
-        label=week_label(week),
-        created_at=created_at,
-        count=count,
-        url=archive_url(settings, week),
+        week=slug, label=label, created_at=created_at, count=count, url=archive_url(settings, slug)
     )
 
 

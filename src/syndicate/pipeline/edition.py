@@ -3,71 +3,147 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from syndicate import content, mime
 from syndicate.config import Settings
+from syndicate.digest.periods import (
+    Period,
+    archive_slug,
+    check_cadence,
+    parse_key,
+    parse_period,
+    parse_slug,
+    period_of,
+)
 from syndicate.digest.render import (
     DEFAULT_TEMPLATE_DIR,
     PLACEHOLDER_FALLBACKS,
     SiteView,
     TemplateSource,
     first_name,
+    headline,
     personalize,
     render_edition,
+    variant_subject,
 )
-from syndicate.digest.select import (
-    edition_subject,
-    iso_week,
-    parse_week,
-    select_edition_articles,
-    week_bounds,
-)
+from syndicate.digest.select import iso_week, select_edition_articles
 from syndicate.errors import InputError
 from syndicate.feeds import write_atomically
-from syndicate.models import Edition, Message
+from syndicate.models import Cadence, Edition, Message
 from syndicate.store import Store
 
 
 class EditionError(InputError):
-    """The week asked for cannot be prepared (bad text, or not yet begun)."""
+    """The edition asked for cannot be prepared (bad text, not yet begun, a bad note)."""
+
+
+NOTE_DIR = "digest"  # in the site folder: digest/<cadence>-<period>.md, the editor's note
+NOTE_LIMIT = 64 * 1024  # bytes
+
+
+def digest_zone(settings: Settings) -> ZoneInfo:
+    return ZoneInfo(settings.digest.timezone)
 
 
 def current_week(settings: Settings, now: datetime) -> str:
-    return iso_week(now, ZoneInfo(settings.digest.timezone))
+    return iso_week(now, digest_zone(settings))
+
+
+def latest_complete(settings: Settings, cadence: Cadence, now: datetime) -> Period:
+    """The last period of ``cadence`` that has ended at ``now``: what a send now covers."""
+    return period_of(now, cadence, digest_zone(settings)).shift(-1)
+
+
+def choose_period(
+    settings: Settings, cadence: str | None, period: str | None, *, now: datetime
+) -> Period:
+    """The period named by ``--cadence``/``--period`` (a bare ``2026-W47``, ``weekly:2026-W47``
+    or ``weekly-2026-W47`` also say the cadence); without one, the last complete period of
+    the cadence (default: digest.default_cadence)."""
+    try:
+        chosen = check_cadence(cadence) if cadence else None
+        if period is None:
+            found = latest_complete(settings, chosen or settings.digest.default_cadence, now)
+        elif chosen is None:
+            found = parse_key(period) if ":" in period else parse_slug(period)
+        else:
+            found = parse_period(chosen, period)
+    except ValueError as exc:
+        raise EditionError(f"--period: {exc}") from None
+    if found.cadence not in settings.digest.cadences:
+        enabled = ", ".join(settings.digest.cadences)
+        raise EditionError(f"--cadence: {found.cadence} is not in digest.cadences ({enabled})")
+    return found
 
 
 def prepare_edition(
-    settings: Settings, store: Store, week: str, *, now: datetime
+    settings: Settings, store: Store, period: Period | str, *, now: datetime
 ) -> Edition | None:
-    """The stored edition of ``week``, created from the newest unsent articles on first use.
+    """The edition of ``period`` as a send at ``now`` would send it: as frozen when its send
+    started, else computed now from the period's articles (nothing is stored).
 
-    Returns None when there is nothing new to put in it (nothing is stored then).
+    Returns None when the period holds no article.
     """
-    tz = ZoneInfo(settings.digest.timezone)
-    try:
-        parse_week(week)
-        start, end = week_bounds(week, tz)
-    except ValueError as exc:
-        raise EditionError(f"--week: {exc}") from None
-    existing = store.get_edition(week)
-    if existing is not None:
-        return existing
+    if isinstance(period, str):
+        period = choose_period(settings, None, period, now=now)
+    stored = store.get_edition(period.key)
+    if stored is not None and stored.frozen:
+        return stored if stored.articles else None
+    start, end = period.bounds(digest_zone(settings))
     if start > now:
+        latest = latest_complete(settings, period.cadence, now).name
         raise EditionError(
-            f"--week: {week} has not begun yet (now is {current_week(settings, now)})"
+            f"--period: {period.cadence} {period.name} has not begun yet (the latest complete "
+            f"one is {latest})"
         )
-    candidates = store.edition_candidates(min(end, now), settings.digest.max_items)
-    articles = select_edition_articles(candidates, settings.digest.max_items)
+    limit = settings.digest.max_items
+    articles, total = store.period_articles(start, end, now, limit)
     if not articles:
         return None
-    subject = edition_subject(
-        settings.digest.subject, site=settings.site.title, week=week, count=len(articles)
+    return Edition(
+        key=period.key,
+        cadence=period.cadence,
+        period=period.name,
+        created_at=now,
+        articles=tuple(select_edition_articles(articles, limit)),
+        more=total - len(articles),
+        note=read_note(settings, period),
     )
-    return store.create_edition(week, now, subject, [article.guid for article in articles])
+
+
+def read_note(settings: Settings, period: Period) -> str:
+    """The editor's note for ``period`` (Markdown), "" when there is none."""
+    path = settings.root / NOTE_DIR / f"{period.slug}.md"
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(NOTE_LIMIT + 1)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise EditionError(f"{path}: cannot read the note: {exc.strerror or exc}") from None
+    if len(data) > NOTE_LIMIT:
+        raise EditionError(f"{path}: the note is over {NOTE_LIMIT // 1024} KB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EditionError(f"{path}: not UTF-8 (byte {exc.start})") from None
+
+
+def freeze_edition(
+    settings: Settings, store: Store, edition: Edition, now: datetime
+) -> tuple[Edition, int]:
+    """The edition stored as it is now, with its recipients and its every-category subject
+    (the archive's title): (as stored, ledger rows made)."""
+    if edition.frozen:
+        return edition, 0
+    site = site_view(settings)
+    headlines = [headline(article, site) for article in edition.articles]
+    subject = variant_subject(edition, site, headlines, settings.digest.subject)
+    return store.freeze_edition(replace(edition, subject=subject), now)
 
 
 def site_view(settings: Settings) -> SiteView:
@@ -127,14 +203,18 @@ def preview_substitutions(settings: Settings) -> Mapping[str, str]:
 
 
 def preview_edition(
-    settings: Settings, store: Store, week: str, *, now: datetime
+    settings: Settings, store: Store, period: Period | str, *, now: datetime
 ) -> PreviewReport | None:
-    """Render ``week``'s edition into digest.html/.txt/.eml in the outbox; nothing is sent."""
-    edition = prepare_edition(settings, store, week, now=now)
+    """Render the edition a send now would send into digest.html/.txt/.eml in the outbox
+    (the every-category variant); nothing is sent or stored."""
+    edition = prepare_edition(settings, store, period, now=now)
     if edition is None:
         return None
     rendered = render_edition(
-        edition, site=site_view(settings), templates=template_source(settings)
+        edition,
+        site=site_view(settings),
+        templates=template_source(settings),
+        subject=settings.digest.subject,
     )
     html, text = personalize(rendered, preview_substitutions(settings))
     message = Message(
@@ -144,7 +224,7 @@ def preview_edition(
         text=text,
         from_address=settings.email.from_address,
         from_name=settings.email.from_name or settings.site.title,
-        message_id=f"<preview.{week}@{domain_of(settings.email.from_address)}>",
+        message_id=f"<preview.{message_slug(edition)}@{domain_of(settings.email.from_address)}>",
         headers={"List-Id": list_id(settings)},
     )
     eml = mime.to_bytes(mime.build_email(message, date=now))
@@ -163,3 +243,9 @@ def list_id(settings: Settings) -> str:
 
 def domain_of(address: str) -> str:
     return address.rpartition("@")[2] or "localhost"
+
+
+def message_slug(edition: Edition) -> str:
+    """The edition's name in Message-IDs: a week as before (``2026-W47``), else
+    ``daily-2026-11-23``; no colon, which a Message-ID may not hold."""
+    return archive_slug(parse_key(edition.key))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from syndicate.delivery.events import BOUNCE, COMPLAINT, UNSUBSCRIBE, ProviderEvent
+from syndicate.digest.periods import parse_key
 from syndicate.models import SubscriberStatus
 from syndicate.store import EventEffect, Store, WebhookEvent
 
@@ -70,11 +71,20 @@ def to_record(event: ProviderEvent) -> WebhookEvent:
         email=event.email,
         raw=event.raw,
         delivery_id=event.delivery_id,
-        week=event.week,
+        week=edition_key(event.week),
         timestamp=event.timestamp,
         provider=event.provider,
         bounce=event.bounce,
     )
+
+
+def edition_key(text: str) -> str:
+    """An event's edition as a key: mails sent before cadences carry a bare ISO week
+    (``2026-W47``), which is the weekly edition ``weekly:2026-W47``."""
+    try:
+        return parse_key(text).key
+    except ValueError:
+        return text  # not an edition this code knows (a test copy, say): matches no row
 
 
 def decide(

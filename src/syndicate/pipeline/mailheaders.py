@@ -20,11 +20,8 @@ FEEDBACK_SENDER = "syndicate"
 
 
 def edition_cadence(edition: Edition) -> str:
-    """The cadence part of an edition's Feedback-ID. Editions are weekly for now; when
-    editions carry their cadence (``weekly:2026-W47``) this is the one place that reads it."""
-    key = getattr(edition, "key", "")
-    cadence, sep, _ = str(key).partition(":")
-    return cadence if sep and cadence else "weekly"
+    """The cadence part of an edition's Feedback-ID."""
+    return edition.cadence
 
 
 def feedback_id(settings: Settings, campaign: str, cadence: str) -> str:

@@ -18,6 +18,7 @@ from syndicate import tokens
 from syndicate.config import Settings
 from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
 from syndicate.delivery.registry import send_concurrency
+from syndicate.digest.periods import Period
 from syndicate.digest.render import render_edition
 from syndicate.errors import DeliveryError
 from syndicate.models import (
@@ -31,8 +32,11 @@ from syndicate.models import (
 from syndicate.pipeline.edition import (
     PREFERENCES,
     UNSUBSCRIBE,
+    choose_period,
     domain_of,
+    freeze_edition,
     greeting,
+    message_slug,
     prepare_edition,
     preview_substitutions,
     recipient_links,
@@ -91,28 +95,31 @@ def send_edition(
     settings: Settings,
     store: Store,
     sender: Sender,
-    week: str,
+    week: str | Period,
     *,
     clock: Clock,
     on_event: Report | None = None,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SendReport:
-    """Send ``week``'s edition to every frozen recipient that has not had it yet.
+    """Send the edition of ``week`` (a period, or its name: ``2026-W47``, ``daily:2026-11-23``)
+    to every frozen recipient that has not had it yet. The edition is frozen with its
+    recipients when the send starts (one transaction), and never changes after.
 
     ``should_stop`` is asked before each batch is claimed: when it says yes, the batches in
     flight are settled and the send pauses with the reason "stopped" (the next send resumes).
     """
     now = clock()
-    edition = prepare_edition(settings, store, week, now=now)
+    period = choose_period(settings, None, week, now=now) if isinstance(week, str) else week
+    week = period.key
     report = SendReport(week=week)
+    edition = prepare_edition(settings, store, period, now=now)
     if edition is None:
         return report
-    categories = frozenset(article.category for article in edition.articles)
     secret = settings.secret_key
     if not secret:
         raise SendError("SYNDICATE_SECRET_KEY is not set: unsubscribe links cannot be signed")
-    report.frozen = store.freeze_recipients(week, now, categories)
+    edition, report.frozen = freeze_edition(settings, store, edition, now)
     report.recovered = store.recover_interrupted(week, now)
     if report.recovered and on_event:
         on_event(f"{report.recovered} recipients were in flight at a crash: now uncertain")
@@ -147,25 +154,26 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def plan_send(settings: Settings, store: Store, week: str, *, now: datetime) -> SendReport:
+def plan_send(settings: Settings, store: Store, week: str | Period, *, now: datetime) -> SendReport:
     """A dry run: how many recipients a send now would reach, by variant. Sends nothing and
-    writes no ledger row (the edition itself is prepared and stored, as a preview does)."""
-    report = SendReport(week=week, dry_run=True)
-    edition = prepare_edition(settings, store, week, now=now)
+    writes nothing."""
+    period = choose_period(settings, None, week, now=now) if isinstance(week, str) else week
+    report = SendReport(week=period.key, dry_run=True)
+    edition = prepare_edition(settings, store, period, now=now)
     if edition is not None:
-        categories = frozenset(article.category for article in edition.articles)
-        report.variants = _planned_variants(store, week, categories, report.left_out)
+        report.variants = _planned_variants(store, edition, report.left_out)
     return report
 
 
 def _planned_variants(
-    store: Store, week: str, categories: frozenset[str], left_out: list[tuple[str, str]]
+    store: Store, edition: Edition, left_out: list[tuple[str, str]]
 ) -> dict[str, int]:
     """What a send would do now, without writing anything; ``left_out`` gets every active
-    subscriber who would get nothing, and why."""
-    if store.send_started(week):
-        return {variant_label(v): n for v, n in store.pending_variants(week)}
-    planned, missed = store.plan_recipients(categories)
+    subscriber of the cadence who would get nothing, and why."""
+    if store.send_started(edition.key):
+        return {variant_label(v): n for v, n in store.pending_variants(edition.key)}
+    categories = frozenset(article.category for article in edition.articles)
+    planned, missed = store.plan_recipients(categories, edition.cadence)
     if missed:
         has = ", ".join(sorted(categories)) or "none"
         wanted = set(missed)
@@ -195,10 +203,11 @@ class _SendLoop:
         self.progress: Callable[[int, int], None] | None = None
         self.done = self.total = 0  # recipients settled, of those pending at the start
         self.failures_in_a_row = 0
-        self.headers = BulkHeaders(settings, edition.week, edition_cadence(edition))
+        self.headers = BulkHeaders(settings, edition.period, edition_cadence(edition))
         self.unsubscribe = tokens.Signer(UNSUBSCRIBE, secret=secret, ttl=None)
         self.preferences = tokens.Signer(PREFERENCES, secret=secret, ttl=None)
         self.domain = domain_of(settings.email.from_address)
+        self.slug = message_slug(edition)
         self.concurrency = send_concurrency(settings)
 
     def run_variant(self, variant: str) -> bool:
@@ -208,6 +217,7 @@ class _SendLoop:
             site=site_view(self.settings),
             templates=template_source(self.settings),
             categories=variant_categories(variant),
+            subject=self.settings.digest.subject,
         )
         if self.concurrency == 1:
             for batch in self._batches(rendered, variant):
@@ -267,7 +277,7 @@ class _SendLoop:
             name=delivery.name,
             substitutions={**greeting(delivery.name), **links},
             headers=self.headers.for_recipient(links["unsubscribe_url"], unsubscribe),
-            message_id=f"<{self.edition.week}.{delivery.id}.{subscriber}@{self.domain}>",
+            message_id=f"<{self.slug}.{delivery.id}.{subscriber}@{self.domain}>",
         )
 
     def _send(self, batch: Batch) -> list[Outcome] | SendAborted:
@@ -315,7 +325,13 @@ def resend_uncertain(store: Store, week: str, now: datetime) -> int:
 
 
 def send_test(
-    settings: Settings, store: Store, sender: Sender, week: str, address: str, *, now: datetime
+    settings: Settings,
+    store: Store,
+    sender: Sender,
+    week: str | Period,
+    address: str,
+    *,
+    now: datetime,
 ) -> Outcome:
     """One copy of the edition to ``address``, outside the ledger.
 
@@ -325,8 +341,12 @@ def send_test(
     edition = prepare_edition(settings, store, week, now=now)
     if edition is None:
         raise SendError(f"digest {week}: no new articles, nothing to send")
+    week = message_slug(edition)
     rendered = render_edition(
-        edition, site=site_view(settings), templates=template_source(settings)
+        edition,
+        site=site_view(settings),
+        templates=template_source(settings),
+        subject=settings.digest.subject,
     )
     values, token = dict(preview_substitutions(settings)), "preview"
     name = ""

@@ -29,6 +29,7 @@ from syndicate.config import Settings
 from syndicate.delivery import Batch, Outcome, SendAborted, Sender
 from syndicate.errors import InputError, SyndicateError
 from syndicate.models import Subscriber, SubscriberStatus
+from syndicate.pipeline.cadences import choose_cadence
 from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, link_url
 from syndicate.pipeline.mails import confirmation_batch, welcome_batch
 from syndicate.store import DuplicateSubscriber, Store
@@ -82,6 +83,7 @@ def subscribe(
     categories: Iterable[str],
     now: datetime,
     ttl: timedelta = DEFAULT_CONFIRM_TTL,
+    cadence: str = "",
 ) -> SubscribeResult:
     """A pending subscriber (new, or one who had left) and a confirmation mail to them.
 
@@ -91,13 +93,14 @@ def subscribe(
     secret = _secret(settings)
     address = normalize_address(email, smtputf8=delivers_utf8_local_parts(settings))
     chosen = choose_categories(site_categories(store, settings), categories)
+    how_often = choose_cadence(settings, cadence)
     name = subscriber_name(name)
-    subscriber, action = _pending_subscriber(store, address, name, chosen, now)
+    subscriber, action = _pending_subscriber(store, address, name, chosen, now, how_often)
     if subscriber.status not in _JOINABLE:
         return SubscribeResult("unchanged", subscriber.id)
     if action == "resent":
         # Not yet (or no longer) reading: the new choice counts once the link is followed.
-        store.set_categories(subscriber.id, chosen, now)
+        store.set_choices(subscriber.id, chosen, how_often, now)
     nonce = store.start_confirmation(subscriber.id, now)
     subject = f"{subscriber.token_id}:{nonce}"
     token = tokens.sign(CONFIRM, subject, secret=secret, now=now, ttl=ttl)
@@ -106,13 +109,19 @@ def subscribe(
 
 
 def _pending_subscriber(
-    store: Store, address: str, name: str, categories: frozenset[str], now: datetime
+    store: Store,
+    address: str,
+    name: str,
+    categories: frozenset[str],
+    now: datetime,
+    cadence: str,
 ) -> tuple[Subscriber, SubscribeAction]:
     found = store.find_subscriber(address)
     if found is not None:
         return found, "resent"
     try:
-        added = store.add_subscriber(address, name, categories, SubscriberStatus.PENDING, now)
+        pending = SubscriberStatus.PENDING
+        added = store.add_subscriber(address, name, categories, pending, now, cadence)
         return added, "created"
     except DuplicateSubscriber:
         # Another request added the address between our look and our insert.
@@ -225,14 +234,22 @@ def unsubscribe(
 
 
 def set_preferences(
-    settings: Settings, store: Store, token: str, categories: Iterable[str], *, now: datetime
+    settings: Settings,
+    store: Store,
+    token: str,
+    categories: Iterable[str],
+    *,
+    now: datetime,
+    cadence: str | None = None,
 ) -> Subscriber:
-    """Save the categories chosen on the preferences page (none, or all, = every category)."""
+    """Save the categories chosen on the preferences page (none, or all, = every category)
+    and, when the page offered one, the cadence (one of digest.cadences)."""
     subscriber = subscriber_for_link(settings, store, token, PREFERENCES, now=now)
     if subscriber is None:
         raise LinkError("the subscription it was made for no longer exists")
     chosen = check_categories(site_categories(store, settings), categories)
-    store.set_categories(subscriber.id, chosen, now)
+    how_often = choose_cadence(settings, cadence) if cadence else None
+    store.set_choices(subscriber.id, chosen, how_often, now)
     return _reload(store, subscriber.id)
 
 

@@ -1,4 +1,4 @@
-"""The jobs `syndicate run` fires: gather (+ feeds), the weekly digest, and reading the
+"""The jobs `syndicate run` fires: gather (+ feeds), each cadence's digest, and reading the
 bounce mailbox when one is configured.
 
 Each run calls the pipeline, logs one line, and records a row in the job log. A job never
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings
 from syndicate.delivery import Sender
+from syndicate.digest.periods import Period
+from syndicate.models import Cadence
 from syndicate.pipeline import (
     EditionError,
     FeedsReport,
@@ -30,8 +32,9 @@ from syndicate.service.catchup import (
     DueDigest,
     describe_nothing_due,
     digests_due,
+    periods_to_check,
     send_state,
-    weeks_to_check,
+    skipped_before_first_run,
 )
 from syndicate.service.logs import EventLog, one_line
 from syndicate.service.plan import BOUNCES, DIGEST, GATHER
@@ -132,24 +135,47 @@ class Jobs:
                 break
         return self.digest("startup")
 
-    def digest(self, trigger: Trigger = "schedule") -> list[JobRun]:
-        """Send what the ledger says is due now: the week just scheduled, a missed one
-        within digest.grace, or a half-sent one. The trigger is only the occasion."""
+    def digest(
+        self, trigger: Trigger = "schedule", cadences: Sequence[Cadence] | None = None
+    ) -> list[JobRun]:
+        """Send what the ledger says is due now, for each cadence (default: every enabled
+        one): the period just scheduled, a missed one within digest.grace, or a half-sent
+        one. The trigger is only the occasion."""
+        runs: list[JobRun] = []
+        for cadence in cadences or self.env.settings.digest.cadences:
+            if self.env.should_stop():
+                break
+            runs += self._digest_of(cadence, trigger)
+        return runs
+
+    def _digest_of(self, cadence: Cadence, trigger: Trigger) -> list[JobRun]:
         env = self.env
         now = env.clock()
         digest = env.settings.digest
-        when, tz = digest.weekly_time, ZoneInfo(digest.timezone)
+        when, tz = digest.schedule_of(cadence), ZoneInfo(digest.timezone)
         try:
+            first_run = env.store.first_run()
             states = {
-                w: send_state(env.store.send_status(w)) for w in weeks_to_check(now, when, tz)
+                p.key: send_state(env.store.send_status(p.key))
+                for p in periods_to_check(now, when, tz)
             }
         except Exception as exc:
-            env.log.exception("digest.failed", error=one_line(exc))
+            env.log.exception("digest.failed", cadence=cadence, error=one_line(exc))
             return [self._record(DIGEST, now, "failed", one_line(exc))]
-        due = digests_due(now, when, tz, digest.grace, states)
+        due = digests_due(now, when, tz, digest.grace, states, first_run)
         if not due:
-            reason = describe_nothing_due(now, when, tz, digest.grace, states)
-            env.log.info("digest.nothing_due", trigger=trigger, reason=reason)
+            reason = describe_nothing_due(now, when, tz, digest.grace, states, first_run)
+            skipped = skipped_before_first_run(now, when, tz, states, first_run)
+            if skipped is not None and trigger == "startup":
+                env.log.warning(
+                    "digest.skipped",
+                    cadence=cadence,
+                    period=skipped.name,
+                    reason=reason,
+                    command=f"syndicate digest send --cadence {cadence} --period {skipped.name}",
+                )
+            else:
+                env.log.info("digest.nothing_due", cadence=cadence, trigger=trigger, reason=reason)
             if trigger == "startup":
                 return []
             return [self._record(DIGEST, now, "skipped", reason)]
@@ -172,7 +198,7 @@ class Jobs:
             late_seconds=round(item.late.total_seconds()),
         )
         try:
-            report = self._send_edition(item.week)
+            report = self._send_edition(item.period)
         except (EditionError, SendError) as exc:
             env.log.error("digest.failed", week=item.week, error=str(exc))
             return self._record(DIGEST, started, "failed", f"{item.week}: {exc}")
@@ -193,15 +219,16 @@ class Jobs:
         )
         return self._record(DIGEST, started, outcome, detail)
 
-    def _send_edition(self, week: str) -> SendReport:
+    def _send_edition(self, period: Period) -> SendReport:
         env = self.env
+        week = period.key
         sender = env.sender_factory()
         try:
             return send_edition(
                 env.settings,
                 env.store,
                 sender,
-                week,
+                period,
                 clock=env.clock,
                 on_event=lambda line: env.log.warning("digest.event", week=week, message=line),
                 should_stop=env.should_stop,

@@ -22,10 +22,15 @@ JOBS = (GATHER, DIGEST)
 def planned_runs(
     settings: Settings, now: datetime, last_gather: JobRun | None
 ) -> dict[str, datetime]:
-    """When each job runs next, seen from outside the service (`syndicate status`): the digest
-    from its schedule, the gather one interval after the last recorded run (now if overdue)."""
-    digest = next_scheduled(now, settings.digest.weekly_time, ZoneInfo(settings.digest.timezone))
+    """When each job runs next, seen from outside the service (`syndicate status`): each
+    cadence's digest from its schedule ("digest" is the soonest of them), the gather one
+    interval after the last recorded run (now if overdue)."""
+    tz = ZoneInfo(settings.digest.timezone)
+    runs = {
+        f"digest:{c}": next_scheduled(now, settings.digest.schedule_of(c), tz)
+        for c in settings.digest.cadences
+    }
     gather = now
     if last_gather is not None:
         gather = max(now, last_gather.started + settings.schedule.gather_every)
-    return {"gather": gather, "digest": digest}
+    return {"gather": gather, "digest": min(runs.values()), **runs}

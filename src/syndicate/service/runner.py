@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy.engine import make_url
 
 from syndicate.config import Settings, secret_env_names
@@ -31,7 +30,7 @@ from syndicate.service.lease import Lease
 from syndicate.service.logs import EventLog, one_line
 from syndicate.service.plan import BOUNCES, DIGEST, GATHER, JOBS
 from syndicate.service.signals import StopFlag
-from syndicate.service.triggers import bounces_trigger, digest_trigger, gather_trigger, shifted
+from syndicate.service.triggers import bounces_trigger, digest_triggers, gather_trigger, shifted
 from syndicate.service.webserver import WebServer
 from syndicate.store import JobRun, Store
 
@@ -117,22 +116,32 @@ class Service:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
-        # An interval is the same on any clock; the weekly moment moves with --now.
-        digest = shifted(digest_trigger(self.settings), self.clock.offset)
-        jobs: list[tuple[str, BaseTrigger, Callable[..., Any]]] = [
-            (GATHER, gather_trigger(self.settings), self.jobs.gather),
-            (DIGEST, digest, self.jobs.digest),
-        ]
+        # An interval is the same on any clock; the scheduled moments move with --now.
+        scheduler.add_job(
+            self._guarded,
+            gather_trigger(self.settings),
+            args=[GATHER, self.jobs.gather],
+            id=GATHER,
+            name=GATHER,
+            executor=GATHER,
+        )
         if self.settings.bounces.imap_url:
-            jobs.append((BOUNCES, bounces_trigger(self.settings), self.jobs.bounces))
-        for name, trigger, job in jobs:
             scheduler.add_job(
                 self._guarded,
-                trigger,
-                args=[name, job],
-                id=name,
-                name=name,
-                executor=name,
+                bounces_trigger(self.settings),
+                args=[BOUNCES, self.jobs.bounces],
+                id=BOUNCES,
+                name=BOUNCES,
+                executor=BOUNCES,
+            )
+        for cadence, trigger in digest_triggers(self.settings).items():
+            scheduler.add_job(
+                self._guarded,
+                shifted(trigger, self.clock.offset),
+                args=[DIGEST, self.jobs.digest, "schedule", [cadence]],
+                id=digest_job_id(cadence),
+                name=digest_job_id(cadence),
+                executor=DIGEST,
             )
         return scheduler
 
@@ -206,14 +215,22 @@ class Service:
         """Until the stop flag is set; then stop in order."""
         self.scheduler.start(paused=True)
         settings = self.settings
-        tz = ZoneInfo(settings.digest.timezone)
+        digest = settings.digest
+        tz = ZoneInfo(digest.timezone)
+        now = self.clock()
+        first_run = self._record_first_run(now)
         self.log.info(
             "service.started",
             instance=self.instance,
             lease=self.lease.description,
             gather_every=settings.schedule.gather_every.total_seconds(),
-            digest=f"{settings.digest.schedule} {settings.digest.timezone}",
-            next_digest=next_scheduled(self.clock(), settings.digest.weekly_time, tz).isoformat(),
+            digest=", ".join(
+                f"{c} {digest.schedule_of(c)} {digest.timezone}" for c in digest.cadences
+            ),
+            next_digest=min(
+                next_scheduled(now, digest.schedule_of(c), tz) for c in digest.cadences
+            ).isoformat(),
+            first_run=None if first_run is None else first_run.isoformat(),
             clock_offset_seconds=round(self.clock.offset.total_seconds()),
         )
         interval = settings.schedule.lease_check.total_seconds()
@@ -221,6 +238,15 @@ class Service:
         while not self.stop.wait(interval):
             self.tick()
         return self.shutdown()
+
+    def _record_first_run(self, now: datetime) -> datetime | None:
+        """The site's first start, recorded now if this is it (sends scheduled before it are
+        never caught up on their own)."""
+        try:
+            return self.store.record_first_run(now)
+        except Exception as exc:
+            self.log.warning("service.first_run_unrecorded", error=one_line(exc))
+            return None
 
     def shutdown(self, timeout: float = STOP_TIMEOUT) -> Stopped:
         deadline = time.monotonic() + timeout
@@ -246,8 +272,7 @@ class Service:
         """For the web front's /healthz and /metrics: quick, from memory."""
         jobs: dict[str, dict[str, Any]] = {}
         for name, stats in self.stats.items():
-            job = self.scheduler.get_job(name)
-            next_run = job.next_run_time if job is not None else None
+            next_run = self._next_run(name)
             jobs[name] = {
                 "last_success": stats.last_success,
                 "last_duration_seconds": stats.last_duration,
@@ -261,6 +286,19 @@ class Service:
             },
             "jobs": jobs,
         }
+
+    def _next_run(self, name: str) -> datetime | None:
+        """A job's next run; the digest's is the soonest of its cadences'."""
+        ids = (
+            [name] if name != DIGEST else [digest_job_id(c) for c in self.settings.digest.cadences]
+        )
+        found = [job.next_run_time for job in map(self.scheduler.get_job, ids) if job is not None]
+        times = [moment for moment in found if moment is not None]
+        return min(times) if times else None
+
+
+def digest_job_id(cadence: str) -> str:
+    return f"{DIGEST}:{cadence}"
 
 
 def _shifted_iso(moment: datetime | None, offset: timedelta) -> str | None:

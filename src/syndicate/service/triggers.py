@@ -6,45 +6,35 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from syndicate.config import Settings, WeeklyTime
+from syndicate.config import CadenceTime, Settings
+from syndicate.models import Cadence
+from syndicate.service.catchup import next_scheduled
 
 _TICK = timedelta(microseconds=1)
 
 
-class DigestTrigger(CronTrigger):  # type: ignore[misc]
-    """A weekly CronTrigger that fires once at a wall time occurring twice (the autumn fold).
+class DigestTrigger(BaseTrigger):  # type: ignore[misc]
+    """Fires at each scheduled moment of one cadence, as ``catchup`` computes them: the
+    trigger and the start-up check agree by construction. A wall time in the spring gap fires
+    once, just after the gap; one in the autumn fold fires once, at its first occurrence."""
 
-    CronTrigger fires at both occurrences of an ambiguous time; the second is skipped here.
-    A wall time in the spring gap fires once, just after the gap (as CronTrigger does).
-    """
-
-    def __init__(self, when: WeeklyTime, tz: ZoneInfo) -> None:
-        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        super().__init__(
-            day_of_week=days[when.weekday], hour=when.hour, minute=when.minute, timezone=tz
-        )
+    def __init__(self, when: CadenceTime, tz: ZoneInfo) -> None:
+        self.when, self.tz = when, tz
 
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
-        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
-        while fire is not None and _second_occurrence(fire):
-            after = (fire.astimezone(UTC) + _TICK).astimezone(fire.tzinfo)
-            fire = super().get_next_fire_time(None, after)
-        # A wall time in the gap (02:30 on the spring change) as the real time it stands for
-        # (03:30): such an object is never == to another zone's equal moment (PEP 495).
-        return None if fire is None else fire.astimezone(UTC).astimezone(fire.tzinfo)
+        after = _utc(now) - _TICK if previous_fire_time is None else _utc(previous_fire_time)
+        return next_scheduled(after, self.when, self.tz).astimezone(self.tz)
+
+    def __str__(self) -> str:
+        return f"digest[{self.when.cadence} {self.when} {self.tz.key}]"
 
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
-
-
-def _second_occurrence(moment: datetime) -> bool:
-    return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()
 
 
 class ShiftedTrigger(BaseTrigger):  # type: ignore[misc]
@@ -69,8 +59,10 @@ class ShiftedTrigger(BaseTrigger):  # type: ignore[misc]
         return f"{self.inner} shifted by {self.offset}"
 
 
-def digest_trigger(settings: Settings) -> DigestTrigger:
-    return DigestTrigger(settings.digest.weekly_time, ZoneInfo(settings.digest.timezone))
+def digest_triggers(settings: Settings) -> dict[Cadence, DigestTrigger]:
+    """One trigger per enabled cadence."""
+    tz = ZoneInfo(settings.digest.timezone)
+    return {c: DigestTrigger(settings.digest.schedule_of(c), tz) for c in settings.digest.cadences}
 
 
 def gather_trigger(settings: Settings) -> IntervalTrigger:

@@ -34,6 +34,7 @@ from syndicate.store import jobs as _jobs
 from syndicate.store import ledger as _ledger
 from syndicate.store import recipients as _recipients
 from syndicate.store import restore as _restore
+from syndicate.store import site_state as _site_state
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
 from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
@@ -183,37 +184,20 @@ class Store(LinkQueries, EventBatchQueries):
 
     # --- editions ---------------------------------------------------------------------
 
-    def get_edition(self, week: str) -> Edition | None:
+    def get_edition(self, key: str) -> Edition | None:
+        """The stored edition of ``key`` (``weekly:2026-W47``): frozen once its send began."""
         with self._engine.connect() as conn:
-            return _editions.get_edition(conn, week)
+            return _editions.get_edition(conn, key)
 
-    def edition_candidates(self, before: datetime, limit: int) -> list[Article]:
-        """Articles in no edition, published before ``before``, newest first."""
+    def period_articles(
+        self, start: datetime, end: datetime, now: datetime, limit: int
+    ) -> tuple[list[Article], int]:
+        """The newest ``limit`` visible articles published in [start, end), and their total."""
         with self._engine.connect() as conn:
-            return _editions.edition_candidates(conn, before, limit)
-
-    def create_edition(
-        self, week: str, created_at: datetime, subject: str, guids: Sequence[str]
-    ) -> Edition:
-        """Store a new edition; if the week exists already, return it as stored."""
-        try:
-            with self._writer.begin() as conn:
-                existing = _editions.get_edition(conn, week)
-                if existing is not None:
-                    return existing
-                _editions.insert_edition(conn, week, created_at, subject, guids)
-                created = _editions.get_edition(conn, week)
-        except IntegrityError:
-            # Another writer created the week between our check and our insert.
-            raced = self.get_edition(week)
-            if raced is None:
-                raise
-            return raced
-        assert created is not None
-        return created
+            return _editions.period_articles(conn, start, end, now, limit)
 
     def editions(self) -> list[tuple[str, datetime, int]]:
-        """(week, created_at, article count), newest week first."""
+        """(key, created_at, article count) of the stored editions, newest first."""
         with self._engine.connect() as conn:
             return _editions.list_editions(conn)
 
@@ -231,11 +215,14 @@ class Store(LinkQueries, EventBatchQueries):
         categories: Iterable[str],
         status: SubscriberStatus,
         now: datetime,
+        cadence: str = "weekly",
     ) -> Subscriber:
         """Raises DuplicateSubscriber if the address (in any case) is known already."""
         try:
             with self._writer.begin() as conn:
-                return _subscribers.add_subscriber(conn, email, name, categories, status, now)
+                return _subscribers.add_subscriber(
+                    conn, email, name, categories, status, now, cadence
+                )
         except IntegrityError:
             if self.find_subscriber(email) is None:
                 raise
@@ -287,6 +274,20 @@ class Store(LinkQueries, EventBatchQueries):
         with self._writer.begin() as conn:
             return _subscribers.set_categories(conn, subscriber_id, categories, now)
 
+    def set_cadence(self, subscriber_id: int, cadence: str, now: datetime) -> bool:
+        with self._writer.begin() as conn:
+            return _subscribers.set_cadence(conn, subscriber_id, cadence, now)
+
+    def set_choices(
+        self, subscriber_id: int, categories: Iterable[str], cadence: str | None, now: datetime
+    ) -> bool:
+        """A reader's categories and (unless None) cadence, in one transaction."""
+        with self._writer.begin() as conn:
+            found = _subscribers.set_categories(conn, subscriber_id, categories, now)
+            if found and cadence is not None:
+                _subscribers.set_cadence(conn, subscriber_id, cadence, now)
+            return found
+
     def remove_subscriber(self, email: str) -> bool:
         """Delete the subscriber and preferences; their ledger rows keep address and name."""
         with self._writer.begin() as conn:
@@ -296,27 +297,79 @@ class Store(LinkQueries, EventBatchQueries):
         with self._engine.connect() as conn:
             return _subscribers.subscriber_counts(conn)
 
+    # --- the site's life ----------------------------------------------------------------
+
+    def first_run(self) -> datetime | None:
+        """When `syndicate run` first started on this database, if it has."""
+        with self._engine.connect() as conn:
+            return _site_state.get_moment(conn, _site_state.FIRST_RUN)
+
+    def record_first_run(self, now: datetime) -> datetime:
+        """Record ``now`` as the first start unless one is recorded; the first start."""
+        try:
+            with self._writer.begin() as conn:
+                return _site_state.set_moment_once(conn, _site_state.FIRST_RUN, now)
+        except IntegrityError:  # another instance recorded it at the same moment
+            recorded = self.first_run()
+            assert recorded is not None
+            return recorded
+
     # --- the delivery ledger ----------------------------------------------------------
+
+    def create_edition(
+        self, key: str, created_at: datetime, subject: str, guids: Sequence[str]
+    ) -> Edition:
+        """Store a weekly edition whose send has not started (for ``freeze_recipients``); if
+        the key is stored already, return it as stored."""
+        week = key.partition(":")[2] or key
+        edition = Edition(key, "weekly", week, created_at, (), subject)
+        try:
+            with self._writer.begin() as conn:
+                existing = _editions.get_edition(conn, key)
+                if existing is not None:
+                    return existing
+                _editions.insert_edition(conn, edition, guids, replace_unsent=False)
+        except IntegrityError:
+            if self.get_edition(key) is None:  # another writer stored it first, or not
+                raise
+        stored = self.get_edition(key)
+        assert stored is not None
+        return stored
 
     def freeze_recipients(
         self, week: str, now: datetime, edition_categories: frozenset[str]
     ) -> int:
-        """Write the week's recipient set once (0 if it was written before); rows created."""
+        """Write a stored edition's recipients once (0 if it was written before); rows made."""
         try:
             with self._writer.begin() as conn:
                 return _recipients.freeze_recipients(conn, week, now, edition_categories)
         except IntegrityError:
-            # Another writer froze the week between our check and our insert.
+            # Another writer froze it between our check and our insert.
             if not self.send_started(week):
                 raise
             return 0
 
     def plan_recipients(
-        self, edition_categories: frozenset[str]
+        self, edition_categories: frozenset[str], cadence: str
     ) -> tuple[dict[str, int], list[int]]:
-        """(rows per variant, ids of active subscribers left out) a freeze now would give."""
+        """(rows per variant, ids of active readers left out) a freeze now would give."""
         with self._engine.connect() as conn:
-            return _recipients.plan_recipients(conn, edition_categories)
+            return _recipients.plan_recipients(conn, edition_categories, cadence)
+
+    def freeze_edition(self, edition: Edition, now: datetime) -> tuple[Edition, int]:
+        """Store the edition as it is now with its recipients, in one transaction, unless its
+        send had started: (the edition as stored, ledger rows created)."""
+        try:
+            with self._writer.begin() as conn:
+                created = _recipients.freeze_edition(conn, edition, now)
+        except IntegrityError:
+            # Another writer froze it between our check and our insert.
+            if not self.send_started(edition.key):
+                raise
+            created = 0
+        frozen = self.get_edition(edition.key)
+        assert frozen is not None
+        return frozen, created
 
     def send_started(self, week: str) -> bool:
         with self._engine.connect() as conn:

@@ -1,4 +1,5 @@
-"""Freezing an edition's recipients: one pending ledger row per reader, written once.
+"""Freezing an edition with its recipients: one pending ledger row per reader of its cadence,
+written once, in the transaction that stores what the edition holds.
 
 A reader's *variant* is the set of the edition's categories they asked for (sorted, joined by
 U+001F; "" = every category): the digest is rendered once per variant.
@@ -11,10 +12,11 @@ from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import ColumnElement, Connection, exists, func, insert, literal, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, insert, literal, select
 
-from syndicate.models import DeliveryState, SubscriberStatus
+from syndicate.models import DeliveryState, Edition, SubscriberStatus
 from syndicate.store.convert import CHUNK
+from syndicate.store.editions import insert_edition
 from syndicate.store.schema import (
     UTCDateTime,
     deliveries,
@@ -58,23 +60,36 @@ def send_started(conn: Connection, week: str) -> bool:
     return conn.scalar(select(edition_sends.c.week).where(edition_sends.c.week == week)) is not None
 
 
-def freeze_recipients(
-    conn: Connection, week: str, now: datetime, edition_categories: frozenset[str]
-) -> int:
-    """Write the week's recipients once; the caller's transaction makes it all or nothing.
+def freeze_edition(conn: Connection, edition: Edition, now: datetime) -> int:
+    """Write the edition as it is now and its recipients (the active readers of its cadence),
+    once; the caller's transaction makes it all or nothing. Rows created; 0 if the send
+    had started before.
 
     Readers of every category are copied in one INSERT … SELECT. Those with preferences are
     streamed (id, category) to work out their variant, and copied by id lists per variant.
     """
+    if send_started(conn, edition.key):
+        return 0
+    insert_edition(conn, edition)
+    categories = frozenset(article.category for article in edition.articles)
+    return freeze_recipients(conn, edition.key, now, categories)
+
+
+def freeze_recipients(
+    conn: Connection, week: str, now: datetime, edition_categories: frozenset[str]
+) -> int:
+    """Write the recipients of the stored edition ``week`` once (see ``freeze_edition``)."""
     if send_started(conn, week):
         return 0
-    if conn.scalar(select(editions.c.week).where(editions.c.week == week)) is None:
+    stored = conn.scalar(select(editions.c.cadence).where(editions.c.week == week))
+    if stored is None:
         raise ValueError(f"freeze_recipients: there is no edition {week!r}")
     conn.execute(insert(edition_sends).values(week=week, started_at=now))
+    cadence = subscribers.c.cadence == stored
     has_preferences = exists().where(subscriber_categories.c.subscriber_id == subscribers.c.id)
-    created = _copy_subscribers(conn, week, "", now, ~has_preferences)
+    created = _copy_subscribers(conn, week, "", now, and_(cadence, ~has_preferences))
     waiting: dict[str, list[int]] = {}
-    for sid, variant in preference_variants(conn, edition_categories):
+    for sid, variant in preference_variants(conn, edition_categories, stored):
         if not variant:
             continue  # chose only categories this edition does not have
         ids = waiting.setdefault(variant, [])
@@ -115,17 +130,17 @@ def _copy_subscribers(
 
 
 def plan_recipients(
-    conn: Connection, edition_categories: frozenset[str]
+    conn: Connection, edition_categories: frozenset[str], cadence: str
 ) -> tuple[dict[str, int], list[int]]:
-    """What freeze_recipients would write now, written nowhere: (rows per variant, ids of the
-    active subscribers who would get nothing). The same selection, so a dry run and the send
-    cannot disagree."""
-    everyone = subscribers.c.status == _ACTIVE
+    """What freeze_recipients would write now for an edition of ``cadence``, written nowhere:
+    (rows per variant, ids of the active readers of that cadence who would get nothing). The
+    same selection, so a dry run and the send cannot disagree."""
+    readers = and_(subscribers.c.status == _ACTIVE, subscribers.c.cadence == cadence)
     has_preferences = exists().where(subscriber_categories.c.subscriber_id == subscribers.c.id)
-    plain = conn.scalar(select(func.count()).where(everyone, ~has_preferences)) or 0
+    plain = conn.scalar(select(func.count()).where(readers, ~has_preferences)) or 0
     planned = {"": plain} if plain else {}
     missed: list[int] = []
-    for sid, variant in preference_variants(conn, edition_categories):
+    for sid, variant in preference_variants(conn, edition_categories, cadence):
         if variant:
             planned[variant] = planned.get(variant, 0) + 1
         else:
@@ -134,7 +149,7 @@ def plan_recipients(
 
 
 def preference_variants(
-    conn: Connection, edition_categories: frozenset[str]
+    conn: Connection, edition_categories: frozenset[str], cadence: str
 ) -> Iterator[tuple[int, str]]:
     """(subscriber id, variant) of every active subscriber with preferences; the variant is
     "" when none of them is among the edition's categories.
@@ -149,7 +164,7 @@ def preference_variants(
     query = (
         select(chosen.subscriber_id, chosen.category)
         .join(subscribers)
-        .where(subscribers.c.status == _ACTIVE)
+        .where(subscribers.c.status == _ACTIVE, subscribers.c.cadence == cadence)
         .order_by(chosen.subscriber_id)
     )
     pairs = conn.execute(query.execution_options(yield_per=_STREAM_ROWS))

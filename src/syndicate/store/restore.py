@@ -86,6 +86,7 @@ def _insert_records(conn: Connection, records: Sequence[SubscriberRecord], now: 
                 "created_at": r.created or now,
                 "confirmed_at": confirmed,
                 "updated_at": now,
+                "cadence": r.cadence or "weekly",
             }
         )
     conn.execute(insert(subscribers), values)

@@ -181,12 +181,21 @@ gather_runs = Table(
     Column("removed", Integer, nullable=False),
 )
 
+# An edition is a period of a cadence. ``week`` holds its key (``weekly:2026-W47``,
+# ``daily:2026-11-23``, ``monthly:2026-11``; the column kept its name when cadences came, in
+# this table and in those that point at it). A row is written when the edition's send starts:
+# until then an edition is computed when asked for. ``more`` counts the period's articles left
+# out by digest.max_items; ``note`` is the editor's note as it was when the send started.
 editions = Table(
     "editions",
     metadata,
     Column("week", String(16), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("subject", Text, nullable=False),
+    Column("cadence", String(16), nullable=False, server_default="weekly"),
+    Column("period", String(16), nullable=False, server_default=""),
+    Column("more", Integer, nullable=False, server_default="0"),
+    Column("note", Text, nullable=False, server_default=""),
 )
 
 edition_articles = Table(
@@ -218,6 +227,7 @@ subscribers = Table(
     # a confirmation link must carry the nonce of the subscribe request still pending.
     Column("token_id", String(32), nullable=True),
     Column("confirm_nonce", String(32), nullable=True),
+    Column("cadence", String(16), nullable=False, server_default="weekly"),
     UniqueConstraint("email_key"),
     sqlite_autoincrement=True,
 )
@@ -278,6 +288,15 @@ edition_sends = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
     Column("paused_reason", Text, nullable=True),
+)
+
+# Facts about the site's life, one row each: "first_run" is when `syndicate run` first
+# started on this database (a send scheduled before it is never caught up on its own).
+site_state = Table(
+    "site_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
 )
 
 # One row per run of a `syndicate run` job (gather, digest): for `syndicate status`, /healthz

@@ -44,10 +44,11 @@ def add_subscriber(
     categories: Iterable[str],
     status: SubscriberStatus,
     now: datetime,
+    cadence: str = "weekly",
 ) -> Subscriber:
     if _id_by_key(conn, email_key(email)) is not None:
         raise DuplicateSubscriber(email)
-    _insert(conn, [(email, name, frozenset(categories))], status, now)
+    _insert(conn, [(email, name, frozenset(categories))], status, now, cadence)
     found = find_subscriber(conn, email)
     assert found is not None
     return found
@@ -109,6 +110,11 @@ def set_categories(
     return True
 
 
+def set_cadence(conn: Connection, subscriber_id: int, cadence: str, now: datetime) -> bool:
+    stmt = update(subscribers).where(subscribers.c.id == subscriber_id)
+    return conn.execute(stmt.values(cadence=cadence, updated_at=now)).rowcount > 0
+
+
 def remove_subscriber(conn: Connection, email: str) -> bool:
     found = _id_by_key(conn, email_key(email))
     if found is None:
@@ -132,7 +138,11 @@ def subscriber_counts(conn: Connection) -> dict[str, int]:
 
 
 def _insert(
-    conn: Connection, rows: Sequence[ImportRow], status: SubscriberStatus, now: datetime
+    conn: Connection,
+    rows: Sequence[ImportRow],
+    status: SubscriberStatus,
+    now: datetime,
+    cadence: str = "weekly",
 ) -> None:
     """Insert new subscribers (their keys must be unknown) and their preferences."""
     if not rows:
@@ -149,6 +159,7 @@ def _insert(
             "confirmed_at": confirmed,
             "updated_at": now,
             "token_id": new_token_id(),
+            "cadence": cadence,
         }
         for key, (email, name, _) in zip(keys, rows, strict=True)
     ]
@@ -223,4 +234,5 @@ def _subscriber(row: Any, categories: set[str]) -> Subscriber:
         created_at=row.created_at,
         confirmed_at=row.confirmed_at,
         token_id=row.token_id or "",
+        cadence=row.cadence,
     )

@@ -20,6 +20,6 @@ def archived_editions(conn: Connection) -> list[tuple[str, datetime, int]]:
             )
         )
         .group_by(editions.c.week, editions.c.created_at)
-        .order_by(editions.c.week.desc())
+        .order_by(editions.c.created_at.desc(), editions.c.week.desc())
     )
     return [(week, created_at, count) for week, created_at, count in conn.execute(query)]

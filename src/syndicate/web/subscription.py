@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +22,7 @@ from syndicate.backends import BackendError
 from syndicate.delivery import Sender
 from syndicate.log import EventLog
 from syndicate.models import Subscriber, SubscriberStatus
+from syndicate.pipeline.cadences import UnknownCadence, choose_cadence
 from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, link_url
 from syndicate.pipeline.subscriptions import (
     LinkError,
@@ -81,6 +83,7 @@ class _Handlers:
         name: str = "",
         checked: frozenset[str] = frozenset(),
         error: str = "",
+        cadence: str = "",
     ) -> Response:
         categories = await run_in_threadpool(site_categories, self.ctx.store, self.ctx.settings)
         return self.pages.render(
@@ -90,6 +93,7 @@ class _Handlers:
             headers={"Referrer-Policy": "same-origin"},
             categories=categories,
             checked=checked,
+            **self._cadences(cadence),
             email=email,
             name=name,
             error=error,
@@ -113,10 +117,16 @@ class _Handlers:
         name = text_field(form, "name", 200)
         chosen = frozenset(text_fields(form, "category"))
         try:
+            cadence = choose_cadence(ctx.settings, text_field(form, "cadence", 16))
+        except UnknownCadence:
+            cadence = ctx.settings.digest.default_cadence  # a tampered form: the default
+        try:
             address = normalize_address(email)
         except AddressError:
             error = "That does not look like an email address. Please check it."
-            return await self._form_page(400, email=email, name=name, checked=chosen, error=error)
+            return await self._form_page(
+                400, email=email, name=name, checked=chosen, error=error, cadence=cadence
+            )
         wait = ctx.per_address.hit(address.lower(), now.timestamp())
         if wait is not None:
             return self._too_many(wait)
@@ -125,10 +135,10 @@ class _Handlers:
             return self._unavailable("We cannot send the confirmation mail just now.")
         # The store and the mail come after the answer, so that a new, a pending and an
         # active address cannot be told apart by how long the answer takes either.
-        job = BackgroundTask(self._subscribe, address, name, chosen)
+        job = BackgroundTask(self._subscribe, address, name, chosen, cadence)
         return self.pages.render("subscribe_sent.html", email=address, background=job)
 
-    def _subscribe(self, address: str, name: str, categories: frozenset[str]) -> None:
+    def _subscribe(self, address: str, name: str, categories: frozenset[str], cadence: str) -> None:
         """Runs after the response (in a worker thread): failures can only be logged."""
         ctx = self.ctx
         try:
@@ -146,6 +156,7 @@ class _Handlers:
                 categories=categories,
                 now=ctx.clock(),
                 ttl=ctx.options.confirm_ttl,
+                cadence=cadence,
             )
         except Exception:
             log.exception("subscribe.failed")
@@ -309,13 +320,13 @@ class _Handlers:
                 token,
                 text_fields(form, "category"),
                 now=ctx.clock(),
+                cadence=text_field(form, "cadence", 16) or None,
             )
         except LinkError as exc:
             return self._bad_link(exc)
-        except UnknownCategory as exc:
-            return self.pages.message(
-                400, "Unknown category", str(exc), "Nothing was changed.", headers=PRIVATE
-            )
+        except (UnknownCategory, UnknownCadence) as exc:
+            title = "Unknown category" if isinstance(exc, UnknownCategory) else "Unknown cadence"
+            return self.pages.message(400, title, str(exc), "Nothing was changed.", headers=PRIVATE)
         except NotConfigured:
             return self._unavailable()
         log.info("preferences.saved", subscriber=saved.id, categories=len(saved.categories))
@@ -339,7 +350,14 @@ class _Handlers:
             categories=categories,
             checked={c for c in categories if c.casefold() in chosen},
             saved=saved,
+            **self._cadences(subscriber.cadence),
         )
+
+    def _cadences(self, chosen: str) -> dict[str, Any]:
+        """The cadence choice of a form: offered only when the site has more than one."""
+        digest = self.ctx.settings.digest
+        shown = list(digest.cadences) if len(digest.cadences) > 1 else []
+        return {"cadences": shown, "cadence": chosen or digest.default_cadence}
 
     # --- shared -------------------------------------------------------------------------
 
