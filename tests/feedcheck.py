@@ -128,6 +128,15 @@ def _check_unique(ids: list[str], kind: str) -> None:
         seen.add(value)
 
 
+def _check_unique_values(values: list[str], rule: str) -> None:
+    """Two entries with one value (the W3C validator's DuplicateUpdated warning)."""
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            _fail(f"{rule}: two entries share {value!r}")
+        seen.add(value)
+
+
 # --- RSS 2.0 -----------------------------------------------------------------------------
 
 
@@ -233,6 +242,8 @@ def check_atom(data: bytes) -> Any:
         for n, entry in enumerate(root.findall(f"{ATOM}entry"))
     ]
     _check_unique(ids, "Atom entry")
+    updated = [_text(entry, f"{ATOM}updated") for entry in root.findall(f"{ATOM}entry")]
+    _check_unique_values(updated, "Atom entry updated (W3C DuplicateUpdated)")
     return root
 
 
