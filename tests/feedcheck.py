@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -20,6 +21,8 @@ import feedparser
 from lxml import etree
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
+XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 DC = "{http://purl.org/dc/elements/1.1/}"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 RSS_MEDIA_TYPE = "application/rss+xml"
@@ -67,6 +70,14 @@ def _parse_xml(data: bytes, kind: str) -> Any:
     if parsed.bozo:
         _fail(f"{kind}: feedparser reports a problem: {parsed.bozo_exception!r}")
     return root
+
+
+def _xml_base(element: Any) -> str | None:
+    while element is not None:
+        if element.get(XML_BASE):
+            return str(element.get(XML_BASE))
+        element = element.getparent()
+    return None
 
 
 def _text(element: Any, path: str) -> str:
@@ -128,6 +139,36 @@ def _check_unique(ids: list[str], kind: str) -> None:
         seen.add(value)
 
 
+class _References(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src", "cite", "poster", "background") and value is not None:
+                self.found.append(value)
+            elif name == "srcset" and value:
+                self.found.extend(c.split()[0] for c in value.split(",") if c.split())
+
+
+def relative_references(markup: str) -> list[str]:
+    """The references in HTML that are not absolute (no scheme): what ContainsRelRef finds."""
+    parser = _References()
+    parser.feed(markup)
+    parser.close()
+    return [ref for ref in parser.found if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", ref.strip())]
+
+
+def _check_no_relative_refs(markup: str | None, where: str, base: str | None = None) -> None:
+    """W3C ContainsRelRef: relative references in content and no xml:base to resolve them."""
+    if not markup or base:
+        return
+    found = relative_references(markup)
+    if found:
+        _fail(f"{where}: relative reference {found[0]!r} in content (W3C ContainsRelRef)")
+
+
 def _check_unique_values(values: list[str], rule: str) -> None:
     """Two entries with one value (the W3C validator's DuplicateUpdated warning)."""
     seen: set[str] = set()
@@ -159,6 +200,9 @@ def _check_rss_item(item: Any, where: str) -> str:
         for element in item.findall(tag):
             if not (element.text or "").strip():
                 _fail(f"{where}: blank <{tag}>")
+    for tag in ("description", f"{CONTENT}encoded"):
+        for element in item.findall(tag):
+            _check_no_relative_refs(element.text, f"{where} <{tag}>", _xml_base(element))
     return str(guid.text)
 
 
@@ -208,6 +252,8 @@ def _check_atom_common(element: Any, where: str) -> None:
     for tag in ("title", "subtitle", "summary", "content", "rights"):
         for text in element.findall(f"{ATOM}{tag}"):
             _check_atom_text(text, f"{where} <{tag}>")
+            if text.get("type") == "html":
+                _check_no_relative_refs(text.text, f"{where} <{tag}>", _xml_base(text))
 
 
 def _has_author(element: Any) -> bool:
@@ -290,6 +336,7 @@ def _check_json_item(item: Any, where: str) -> str:
         _check_json_string(item, key, where, required=False)
     if "url" in item:
         _check_url(item["url"], f"{where} url")
+    _check_no_relative_refs(item.get("content_html"), f"{where} content_html")
     for key in ("date_published", "date_modified"):
         if key in item:
             _check_rfc3339(item[key], f"{where} {key}")

@@ -67,8 +67,7 @@ def test_an_edited_article_is_updated_when_the_change_was_seen(tmp_path: Path) -
         build_all_feeds(settings, store, later)
     root = etree.fromstring((tmp_path / "public" / "atom.xml").read_bytes())
     updated = {
-        e.findtext(f"{ATOM}title"): e.findtext(f"{ATOM}updated")
-        for e in root.iter(f"{ATOM}entry")
+        e.findtext(f"{ATOM}title"): e.findtext(f"{ATOM}updated") for e in root.iter(f"{ATOM}entry")
     }
     assert sorted(updated.values())[-1] == later.isoformat()
     assert list(updated.values()).count(later.isoformat()) == 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urljoin, urlsplit
 
-from syndicate.content import strip_control
+from syndicate.content import absolute_html, strip_control
 from syndicate.feeds.options import FeedOptions
 from syndicate.models import Article
 
@@ -75,7 +75,9 @@ def _item(article: Article, options: FeedOptions) -> FeedItem:
     url = _absolute_url(options.site_url, article.link, article.slug)
     what = f"article {article.guid or url}"
     published = feed_date(article.published, what)
-    content = strip_control(article.content) if options.content == "full" else ""
+    content = (
+        absolute_html(strip_control(article.content), url) if options.content == "full" else ""
+    )
     return FeedItem(
         id=one_line(article.guid) or url,
         url=url,

@@ -42,6 +42,7 @@ class RawEntry:
     summary: str  # plain text; "" when the entry has none of its own
     author: str
     tags: tuple[str, ...]
+    base: str = ""  # what relative URLs in body_html resolve against ("" = none known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,7 @@ def _key(kind: str, value: str) -> str:
 
 
 def _observation(raw: RawEntry, key: str) -> Observation:
-    content = sanitize_html(raw.body_html) if raw.body_html.strip() else ""
+    content = sanitize_html(raw.body_html, raw.base) if raw.body_html.strip() else ""
     title = raw.title or _title_from(raw.summary or html_to_text(content), raw.link)
     summary = excerpt(raw.summary, SUMMARY_LIMIT) if raw.summary else ""
     tags = tuple(dict.fromkeys(tag for tag in (one_line(t) for t in raw.tags) if tag))

@@ -73,14 +73,15 @@ def _entry(item: Any, base: str, tz: ZoneInfo) -> RawEntry | str:
     if not isinstance(item, dict):
         return "not a JSON object"
     html, text = _text(item, "content_html"), _text(item, "content_text")
-    link = _text(item, "url") or _text(item, "external_url")
+    link = absolute_link(base, _text(item, "url") or _text(item, "external_url"))
     return RawEntry(
         guid=one_line(_text(item, "id")),
-        link=absolute_link(base, link),
+        link=link,
         title=one_line(_text(item, "title")),
         published=_date(item, tz),
         body_html=html or (text_to_html(text) if text.strip() else ""),
         summary=one_line(_text(item, "summary")),
         author=_author(item),
         tags=_tags(item),
+        base=link or base,  # JSON Feed names no base: the item's url, then the feed's
     )

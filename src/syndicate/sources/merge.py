@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from syndicate.content import article_guid, content_hash, excerpt, html_to_text, match_category
+from syndicate.content import (
+    absolute_html,
+    article_guid,
+    content_hash,
+    excerpt,
+    html_to_text,
+    match_category,
+)
 from syndicate.models import Article, ArticleStatus, Observation
 
 SUMMARY_LIMIT = 300
@@ -149,6 +156,7 @@ def merge_article(
     given = _first(o.link for o in own)
     site_url = options.site_url
     link = _absolute(site_url, given) if given else _join(site_url, page)
+    body = absolute_html(main.content, link)  # a folder's relative URLs: against its page
     author = main.author or _first(o.author for o in fillers) or options.default_author
     tags = main.tags or next((o.tags for o in own if o.tags), ())
     # From the title's slug, as before articles had keys: a rebuilt store gives a site's
@@ -163,12 +171,12 @@ def merge_article(
         published=main.published,
         category=category,
         summary=summary,
-        content=main.content,
+        content=body,
         author=author,
         source=source,
         tags=tags,
         content_hash=article_hash(
-            key, main.title, link, published, category, summary, main.content, author, tags
+            key, main.title, link, published, category, summary, body, author, tags
         ),
         key=key,
         status=ArticleStatus.DRAFT if main.draft else ArticleStatus.PUBLISHED,
