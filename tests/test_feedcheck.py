@@ -48,7 +48,7 @@ def broken(name: str, old: str, new: str, count: int = -1) -> bytes:
         ("atom.xml", broken("atom.xml", "<updated>2026-02-20T12:00:00+01:00",
                             "<updated>2026-02-28T07:15:00+01:00"), "DuplicateUpdated"),
         ("atom.xml", broken("atom.xml", "&lt;p&gt;Hold the bevel flat.",
-                            "&lt;p&gt;&lt;img src=&quot;img/a.jpg&quot;&gt;Hold"), "ContainsRelRef"),
+                            "&lt;p&gt;&lt;img src=&quot;i/a.jpg&quot;&gt;H"), "ContainsRelRef"),
         ("rss.xml", broken("rss.xml", "&lt;p&gt;Hold the bevel flat.",
                            "&lt;a href=&quot;../x&quot;&gt;Hold&lt;/a&gt;"), "ContainsRelRef"),
         ("feed.json", broken("feed.json", "Hold the bevel flat.",
