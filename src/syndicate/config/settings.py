@@ -137,6 +137,12 @@ class SourceSettings(Section):
         "may fill in what this source's articles lack (category, summary, author). Empty: "
         "across sources a title never merges anything.",
     )
+    timezone: str = Field(
+        "",
+        description="IANA time zone of the source's dates that name none (an RFC 822 or "
+        "ISO 8601 date without an offset, a date without a time). Empty: site.timezone.",
+    )
+    _tz = field_validator("timezone")(lambda cls, v: check_timezone(v) if v else v)
 
     @model_validator(mode="after")
     def _location(self) -> SourceSettings:

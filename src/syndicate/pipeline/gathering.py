@@ -94,7 +94,7 @@ def _gather_folder(
     states = store.file_states(source.name)
     records: list[FileRecord] = []
     touched: list[tuple[str, int, int]] = []
-    tz = ZoneInfo(settings.site.timezone)
+    tz = ZoneInfo(source.timezone or settings.site.timezone)
     options = (tz, settings.gather.max_file_size, settings.gather.years)
     jobs = [(root, stat, states.get(stat.relpath), *options) for stat in stats]
     for done, (stat, outcome) in enumerate(zip(stats, _gather_files(jobs), strict=True), 1):

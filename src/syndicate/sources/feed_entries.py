@@ -6,13 +6,11 @@ A reader (feed_xml, feed_json) turns each entry into a RawEntry, or a reason to 
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
-from zoneinfo import ZoneInfo
 
 from syndicate.content import (
     content_hash,
@@ -94,22 +92,6 @@ def absolute_link(base: str, link: str) -> str:
     joined = urljoin(base, link) if base else link
     parts = urlsplit(joined)
     return joined if parts.scheme in ("http", "https") and parts.netloc else ""
-
-
-def parse_feed_date(value: str, tz: ZoneInfo) -> datetime | None:
-    """An ISO 8601 / RFC 3339 or RFC 822 date; a date without a zone is taken in ``tz``."""
-    value = value.strip()
-    if not value:
-        return None
-    moment: datetime | None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
 # --- entries → observations ---------------------------------------------------------------

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from syndicate.sources.feed_dates import parse_feed_date
 from syndicate.sources.feed_entries import (
     ParsedFeed,
     RawEntry,
     absolute_link,
     build_entries,
     one_line,
-    parse_feed_date,
     text_to_html,
 )
 from syndicate.sources.folder import ParseError

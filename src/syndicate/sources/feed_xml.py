@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 
+from syndicate.sources.feed_dates import parse_feed_date
 from syndicate.sources.feed_entries import (
     HTML_TYPES,
     ParsedFeed,
@@ -21,7 +22,6 @@ from syndicate.sources.feed_entries import (
     absolute_link,
     build_entries,
     one_line,
-    parse_feed_date,
     plain,
     text_to_html,
 )
