@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 # Hours east of UTC. feedparser 6 knows only UT/GMT/Z, the North American zones and MET/MEST.
@@ -125,7 +126,7 @@ def _feedparser_date(value: str) -> datetime | None:
     exists for go to it; a four-digit year is W3DTF's to read or refuse."""
     from feedparser import datetimes  # imported when needed: a rare path
 
-    handlers = (
+    handlers: list[Callable[[str], time.struct_time | None]] = [
         datetimes._parse_date_onblog,
         datetimes._parse_date_nate,
         datetimes._parse_date_greek,
@@ -133,12 +134,12 @@ def _feedparser_date(value: str) -> datetime | None:
         datetimes._parse_date_perforce,
         datetimes._parse_date_asctime,
         datetimes._parse_date_w3dtf,
-    )
+    ]
     if not _FOUR_DIGIT_YEAR.match(value):
-        handlers = (*handlers, datetimes._parse_date_iso8601)
+        handlers.append(datetimes._parse_date_iso8601)
     for handler in handlers:
         try:
-            parsed: time.struct_time | None = handler(value)
+            parsed = handler(value)
         except (KeyError, OverflowError, ValueError, AttributeError):
             continue
         if parsed:
