@@ -37,6 +37,7 @@ _RFC822 = re.compile(
 )
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+_MIME = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*")
 _LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
@@ -169,6 +170,20 @@ def _check_no_relative_refs(markup: str | None, where: str, base: str | None = N
         _fail(f"{where}: relative reference {found[0]!r} in content (W3C ContainsRelRef)")
 
 
+def _check_enclosure(url: str | None, kind: str | None, length: str | None, where: str) -> None:
+    """The W3C validator's enclosure rules: url, length and type all given (RSS requires them,
+    podcast apps need them in Atom too), an absolute http(s) URL, a whole number of bytes,
+    a MIME type."""
+    for name, value in (("url", url), ("length", length), ("type", kind)):
+        if value is None or not value.strip():
+            _fail(f"{where}: enclosure without {name} (W3C MissingAttribute)")
+    _check_url(url, f"{where} enclosure url")
+    if not (length or "").isdigit():
+        _fail(f"{where}: enclosure length {length!r} is not a number of bytes")
+    if not _MIME.fullmatch(kind or ""):
+        _fail(f"{where}: enclosure type {kind!r} is not a MIME type")
+
+
 def _check_unique_values(values: list[str], rule: str) -> None:
     """Two entries with one value (the W3C validator's DuplicateUpdated warning)."""
     seen: set[str] = set()
@@ -200,6 +215,11 @@ def _check_rss_item(item: Any, where: str) -> str:
         for element in item.findall(tag):
             if not (element.text or "").strip():
                 _fail(f"{where}: blank <{tag}>")
+    enclosures = item.findall("enclosure")
+    if len(enclosures) > 1:
+        _fail(f"{where}: more than one <enclosure> (W3C DuplicateEnclosure)")
+    for element in enclosures:
+        _check_enclosure(element.get("url"), element.get("type"), element.get("length"), where)
     for tag in ("description", f"{CONTENT}encoded"):
         for element in item.findall(tag):
             _check_no_relative_refs(element.text, f"{where} <{tag}>", _xml_base(element))
@@ -270,6 +290,9 @@ def _check_atom_entry(entry: Any, where: str, feed_has_author: bool) -> str:
     alternates = [ln for ln in links if ln.get("rel", "alternate") == "alternate"]
     for link in alternates:
         _check_url(link.get("href"), f"{where} alternate link")
+    for link in links:
+        if link.get("rel") == "enclosure":
+            _check_enclosure(link.get("href"), link.get("type"), link.get("length"), where)
     if entry.find(f"{ATOM}content") is None and not alternates:
         _fail(f"{where}: needs content or an alternate link")
     return _text(entry, f"{ATOM}id")
@@ -340,6 +363,15 @@ def _check_json_item(item: Any, where: str) -> str:
     for key in ("date_published", "date_modified"):
         if key in item:
             _check_rfc3339(item[key], f"{where} {key}")
+    for attachment in item.get("attachments", []):
+        if not isinstance(attachment, dict):
+            _fail(f"{where}: an attachment is not an object")
+        _check_url(attachment.get("url"), f"{where} attachment url")
+        if not _MIME.fullmatch(str(attachment.get("mime_type", ""))):
+            _fail(f"{where}: attachment without a MIME type")
+        size = attachment.get("size_in_bytes", 0)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            _fail(f"{where}: attachment size_in_bytes {size!r} is not a number of bytes")
     tags = item.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
         _fail(f"{where}: 'tags' must be a list of non-blank strings")

@@ -249,6 +249,17 @@ def excerpt(text: str, limit: int = 300) -> str:
     return room.rstrip(" ,;:-–—") + _ELLIPSIS
 
 
+def first_sentence(text: str, limit: int = 100) -> str:
+    """The first sentence of ``text``, shorter than ``limit`` (else cut at a word, with an
+    ellipsis): a title for what came without one."""
+    flat = " ".join(text.split())
+    for match in _SENTENCE_END.finditer(flat):
+        if _ends_sentence(flat, match.end()):
+            flat = flat[: match.end()]
+            break
+    return excerpt(flat, limit)
+
+
 # Letters NFKD does not decompose into ASCII.
 _TRANSLITERATIONS = "ß:ss æ:ae Æ:ae œ:oe Œ:oe ø:o Ø:o đ:d Đ:d ł:l Ł:l þ:th Þ:th ð:d Ð:d"
 _TRANSLITERATE = str.maketrans(dict(pair.split(":") for pair in _TRANSLITERATIONS.split()))

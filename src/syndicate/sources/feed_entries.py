@@ -15,13 +15,15 @@ from urllib.parse import urljoin, urlsplit
 from syndicate.content import (
     content_hash,
     excerpt,
+    first_sentence,
     html_to_text,
     paragraphs_to_html,
     sanitize_html,
     slugify,
     strip_control,
 )
-from syndicate.models import Observation
+from syndicate.models import Enclosure, Observation
+from syndicate.sources.enclosures import enclosure_parts
 from syndicate.sources.merge import SUMMARY_LIMIT
 
 KEY_MAX = 500  # longer guids / links are keyed by their hash
@@ -41,6 +43,7 @@ class RawEntry:
     author: str
     tags: tuple[str, ...]
     base: str = ""  # what relative URLs in body_html resolve against ("" = none known)
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,7 @@ class FeedEntry:
 
 
 UNDATED = datetime(1970, 1, 1, tzinfo=UTC)
-TITLE_FROM_TEXT = 80  # an untitled entry is titled by the opening of its text
+TITLE_FROM_TEXT = 100  # an untitled entry is titled by its first sentence, shorter than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,19 +128,20 @@ def _observation(raw: RawEntry, key: str) -> Observation:
         link=raw.link,
         tags=tags,
         key=key,
+        enclosures=raw.enclosures,
     )
 
 
 def _title_from(text: str, link: str) -> str:
     """A title for an entry that has none (a Mastodon post, a JSON Feed item)."""
     text = one_line(text)
-    return excerpt(text, TITLE_FROM_TEXT) if text else link
+    return first_sentence(text, TITLE_FROM_TEXT) if text else link
 
 
 def _hash(key: str, o: Observation) -> str:
     return content_hash(
         key, o.slug, o.title, o.published.isoformat(), o.kind, o.category, o.summary,
-        o.content, o.author, o.link, *o.tags,
+        o.content, o.author, o.link, *o.tags, *enclosure_parts(o.enclosures),
     )  # fmt: skip
 
 

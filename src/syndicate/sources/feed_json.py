@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from syndicate.models import Enclosure
+from syndicate.sources.enclosures import distinct, enclosure
 from syndicate.sources.feed_dates import parse_feed_date
 from syndicate.sources.feed_entries import (
     ParsedFeed,
@@ -84,4 +86,16 @@ def _entry(item: Any, base: str, tz: ZoneInfo) -> RawEntry | str:
         author=_author(item),
         tags=_tags(item),
         base=link or base,  # JSON Feed names no base: the item's url, then the feed's
+        enclosures=_attachments(item, link or base),
+    )
+
+
+def _attachments(item: dict[str, Any], base: str) -> tuple[Enclosure, ...]:
+    attachments = item.get("attachments")
+    if not isinstance(attachments, list):
+        return ()
+    return distinct(
+        enclosure(a.get("url"), a.get("mime_type"), a.get("size_in_bytes"), base)
+        for a in attachments
+        if isinstance(a, dict)
     )

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 
+from syndicate.models import Enclosure
+from syndicate.sources.enclosures import distinct, enclosure
 from syndicate.sources.feed_dates import parse_feed_date
 from syndicate.sources.feed_entries import (
     HTML_TYPES,
@@ -153,7 +155,22 @@ def _entry(entry: Any, tz: ZoneInfo, source_url: str, is_rss: bool) -> RawEntry:
         author=author,
         tags=tuple(t.get("term") or t.get("label") or "" for t in entry.get("tags") or []),
         base=_base(detail, link, source_url, is_rss),
+        enclosures=_enclosures(entry, link or source_url),
     )
+
+
+def _enclosures(entry: Any, base: str) -> tuple[Enclosure, ...]:
+    """RSS <enclosure> and Atom rel="enclosure" (feedparser's ``enclosures``), then Media
+    RSS <media:content>."""
+    found = [
+        enclosure(item.get("href") or item.get("url"), item.get("type"), item.get("length"), base)
+        for item in entry.get("enclosures") or []
+    ]
+    found += [
+        enclosure(item.get("url"), item.get("type"), item.get("filesize"), base)
+        for item in entry.get("media_content") or []
+    ]
+    return distinct(found)
 
 
 def _date(entry: Any, tz: ZoneInfo) -> datetime | None:

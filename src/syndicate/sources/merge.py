@@ -4,9 +4,9 @@ order-independent."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from syndicate.content import (
     absolute_html,
@@ -16,7 +16,7 @@ from syndicate.content import (
     html_to_text,
     match_category,
 )
-from syndicate.models import Article, ArticleStatus, Observation
+from syndicate.models import Article, ArticleStatus, Enclosure, Observation
 
 SUMMARY_LIMIT = 300
 
@@ -157,6 +157,7 @@ def merge_article(
     site_url = options.site_url
     link = _absolute(site_url, given) if given else _join(site_url, page)
     body = absolute_html(main.content, link)  # a folder's relative URLs: against its page
+    enclosures = tuple(replace(e, url=urljoin(link, e.url)) for e in main.enclosures)
     author = main.author or _first(o.author for o in fillers) or options.default_author
     tags = main.tags or next((o.tags for o in own if o.tags), ())
     # From the title's slug, as before articles had keys: a rebuilt store gives a site's
@@ -176,10 +177,11 @@ def merge_article(
         source=source,
         tags=tags,
         content_hash=article_hash(
-            key, main.title, link, published, category, summary, body, author, tags
+            key, main.title, link, published, category, summary, body, author, tags, enclosures
         ),
         key=key,
         status=ArticleStatus.DRAFT if main.draft else ArticleStatus.PUBLISHED,
+        enclosures=enclosures,
     )
 
 
@@ -193,11 +195,14 @@ def article_hash(
     content: str,
     author: str,
     tags: Sequence[str],
+    enclosures: Sequence[Enclosure] = (),
 ) -> str:
     """What an article says, hashed: a stored article is rewritten only when this changes.
-    (Revision 0005 computes the same from stored rows: change both or neither.)"""
+    (Revision 0005 computes the same from stored rows: change both or neither; enclosures
+    add to it only when there are some.)"""
     moment = published.astimezone(UTC).isoformat()
-    return content_hash(key, title, link, moment, category, summary, content, author, *tags)
+    extra = [f"enclosure:{e.url} {e.type} {e.length}" for e in enclosures]
+    return content_hash(key, title, link, moment, category, summary, content, author, *tags, *extra)
 
 
 def _absolute(site_url: str, link: str) -> str:
