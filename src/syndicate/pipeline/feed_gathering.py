@@ -91,6 +91,7 @@ def gather_feed(
     warnings = _save(run, counts, _fetched(source, known, fetched, sha, now), parsed)
     if warnings is None:
         return
+    warnings = [*(parsed.warnings if parsed is not None else ()), *warnings]
     report.add(counts)
     if parsed is None:
         report.feeds_unchanged += 1

@@ -69,6 +69,7 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     skipped: tuple[str, ...]  # one line per entry left out, saying why
     duplicates: int  # entries dropped as repeats of an earlier one (same guid or link)
+    warnings: tuple[str, ...] = ()  # what was wrong with the document but stopped nothing
 
 
 # --- small text helpers the readers share -------------------------------------------------

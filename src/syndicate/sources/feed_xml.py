@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import io
 import re
 import time
@@ -43,9 +44,9 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
-# An XML error that feedparser's lenient parser repairs well: an HTML entity such as
-# &nbsp; in a hand-made feed. Any other well-formedness error refuses the feed, rather
-# than keep whatever part of it the lenient parser salvaged.
+# An XML error that feedparser's lenient parser repairs without a word: an HTML entity such
+# as &nbsp; in a hand-made feed. Any other well-formedness error (a bare "&", a truncated
+# download) keeps every entry the lenient parser recovers, with one warning for the source.
 _TOLERATED = ("undefined entity",)
 
 
@@ -110,11 +111,14 @@ def read_xml_feed(
             raise ParseError("not a feed: an HTML page (no RSS, Atom or JSON Feed)")
         detail = f" (not well-formed XML at {problem})" if problem else ""
         raise ParseError(f"not a feed: neither RSS, Atom nor JSON Feed{detail}")
-    if problem:
-        raise ParseError(f"broken XML at {problem}")
     is_rss = not version.startswith("atom")
     found = [_entry(entry, tz, source_url, is_rss) for entry in result.get("entries", [])]
-    return build_entries(version, found)
+    parsed = build_entries(version, found)
+    if problem:
+        kept = len(parsed.entries)
+        warning = f"not well-formed XML at {problem}: read leniently, {kept} entries recovered"
+        parsed = dataclasses.replace(parsed, warnings=(warning,))
+    return parsed
 
 
 def _base(detail: Any, link: str, source_url: str, is_rss: bool) -> str:
