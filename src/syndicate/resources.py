@@ -26,3 +26,8 @@ def package_dir(package: str, *parts: str) -> Path:
 def email_templates() -> Path:
     """The default digest templates (``templates/email`` of the source tree)."""
     return package_dir("syndicate.templates", "email")
+
+
+def page_templates() -> Path:
+    """The default article and front page templates (``templates/pages``)."""
+    return package_dir("syndicate.templates", "pages")

@@ -199,6 +199,15 @@ class FeedSettings(Section):
         return value
 
 
+class PagesSettings(Section):
+    enabled: bool = Field(
+        True,
+        description="Write one HTML page per article under feeds.output_dir, at the path its "
+        "link names (<slug>/index.html; links then end in '/'). false: for a site whose "
+        "articles live elsewhere; links stay site.url + slug.",
+    )
+
+
 class FetchSettings(Section):
     connect_timeout: float = Field(
         10.0, gt=0, description="Seconds a feed source's server has to accept the connection."
@@ -476,6 +485,7 @@ class Settings(BaseModel):
         "of the words gets that category when it has none of its own.",
     )
     feeds: FeedSettings = Field(default_factory=FeedSettings, description="Feed output.")
+    pages: PagesSettings = Field(default_factory=PagesSettings, description="Article pages.")
     digest: DigestSettings = Field(default_factory=DigestSettings, description="The digest.")
     schedule: ScheduleSettings = Field(
         default_factory=ScheduleSettings, description="The jobs of `syndicate run`."

@@ -48,6 +48,7 @@ class MergeOptions:
     rules: Mapping[str, Sequence[str]]
     default_author: str = ""
     by_title: bool = True  # a folder's teaser cards complete the full text of their title
+    pages: bool = False  # the site writes article pages: a link is site URL + slug + "/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,7 @@ def merge_article(
     page = key if options.by_title else main.slug
     given = _first(o.link for o in own)
     site_url = options.site_url
-    link = _absolute(site_url, given) if given else _join(site_url, page)
+    link = _absolute(site_url, given) if given else _join(site_url, page, options.pages)
     body = absolute_html(main.content, link)  # a folder's relative URLs: against its page
     enclosures = tuple(replace(e, url=urljoin(link, e.url)) for e in main.enclosures)
     author = main.author or _first(o.author for o in fillers) or options.default_author
@@ -207,8 +208,10 @@ def article_hash(
 
 def _absolute(site_url: str, link: str) -> str:
     """A front-matter url is absolute; a front-matter slug is a path under the site."""
-    return link if urlsplit(link).scheme else _join(site_url, link)
+    return link if urlsplit(link).scheme else _join(site_url, link, False)
 
 
-def _join(site_url: str, slug: str) -> str:
-    return (site_url if site_url.endswith("/") else site_url + "/") + slug
+def _join(site_url: str, slug: str, page: bool) -> str:
+    """The article's URL under the site: its page's folder (ending in "/") when the site
+    writes article pages."""
+    return (site_url if site_url.endswith("/") else site_url + "/") + slug + ("/" if page else "")

@@ -1,4 +1,5 @@
-"""Published files (feeds, index.html) and the stylesheet, with ETag, Last-Modified and 304.
+"""Published files (feeds, pages, index.html) and the stylesheet, with ETag, Last-Modified
+and 304; an article page's folder without its "/" redirects to it.
 
 The ETag is a hash of the bytes, so every instance behind a balancer gives the same one;
 Last-Modified is the file's mtime, which ``write_atomically`` keeps for unchanged files.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from syndicate.feeds import FEED_MEDIA_TYPES, feed_paths
@@ -138,6 +139,13 @@ def _plain_segment(part: str) -> bool:
     )
 
 
+def is_page_folder(root: Path, relative: str) -> bool:
+    """Whether ``relative`` (no trailing "/") names a folder with a published index.html."""
+    if not relative or relative.endswith("/"):
+        return False
+    return resolve_published(root, relative + "/") is not None
+
+
 def load_published(root: Path, relative: str) -> Representation | None:
     """The file's bytes and headers; None when it is not there or not ours to serve."""
     target = resolve_published(root, relative)
@@ -166,6 +174,10 @@ def routes(ctx: WebContext) -> tuple[list[BaseRoute], list[BaseRoute]]:
         relative = str(request.path_params.get("path", ""))
         rep = await run_in_threadpool(load_published, output_dir, relative)
         if rep is None:
+            if await run_in_threadpool(is_page_folder, output_dir, relative):
+                # An article page is <slug>/index.html: <slug> alone is its folder.
+                headers = {"Cache-Control": ctx.cache_control}
+                return RedirectResponse(request.url.path + "/", 301, headers=headers)
             if relative == "":
                 return ctx.pages.render("home.html")
             if relative == FAVICON:  # browsers ask on every visit: no icon, no error
