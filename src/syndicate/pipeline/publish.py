@@ -17,7 +17,14 @@ from syndicate.feeds import (
     write_atomically,
 )
 from syndicate.pipeline.site_pages import site_pages
+from syndicate.resources import package_dir
 from syndicate.store import Store
+
+FEED_STYLESHEET = "feed.xsl"  # what a browser shows of the RSS and Atom feeds
+
+
+def feed_stylesheet() -> bytes:
+    return (package_dir("syndicate", "feeds") / FEED_STYLESHEET).read_bytes()
 
 
 @dataclass
@@ -40,6 +47,7 @@ def feed_options(settings: Settings) -> FeedOptions:
         content=settings.feeds.content,
         formats=settings.feeds.formats,
         hub=settings.feeds.hub or None,
+        stylesheet=FEED_STYLESHEET,
     )
 
 
@@ -62,6 +70,7 @@ def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsRep
             by_category[category] = _links(options, f"{settings.site.title}: {category}", slug)
             links.extend(by_category[category])
     files.update(site_pages(settings, store, now, latest, site_links, by_category))
+    files[FEED_STYLESHEET] = feed_stylesheet()
     output_dir = settings.path(settings.feeds.output_dir)
     written = write_atomically(output_dir, files)
     return FeedsReport(output_dir, written.written, written.unchanged, links)

@@ -33,6 +33,7 @@ _SUFFIX_TYPES = {
     ".xml": "application/xml",
     ".json": "application/json",
     ".css": "text/css",
+    ".xsl": "text/xsl",
     ".txt": "text/plain",
     ".ico": "image/vnd.microsoft.icon",
     ".png": "image/png",
