@@ -9,6 +9,7 @@ If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping
@@ -40,6 +41,14 @@ _SUFFIX_TYPES = {
 }
 _BINARY = ("image/",)
 FAVICON = "favicon.ico"
+_STYLESHEET_PI = b"<?xml-stylesheet "
+# A feed naming our XSLT: the browser may load it (same origin, so no "sandbox", which would
+# make the feed an opaque origin; Chromium checks XSLT against script-src) and show its
+# result, whose one <style> is inline. Nothing else runs or loads.
+FEED_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' https: "
+    "data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 _STYLE = re.compile(rb"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
 
 
@@ -91,6 +100,17 @@ def conditional_response(request: Request, rep: Representation, *, cache_control
         return Response(status_code=304, headers=headers)
     headers["Content-Security-Policy"] = rep.csp
     return Response(rep.body, headers=headers, media_type=rep.media_type)
+
+
+def feed_response(request: Request, rep: Representation, cache_control: str) -> Response:
+    """A feed with an XSLT: a browser asking for a page (Accept: text/html) gets it as
+    application/xml, which it renders through the XSLT (it shows application/rss+xml as
+    text); a feed reader gets its own media type."""
+    if "text/html" in request.headers.get("accept", ""):
+        rep = dataclasses.replace(rep, media_type="application/xml; charset=utf-8")
+    response = conditional_response(request, rep, cache_control=cache_control)
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 def media_type_for(name: str) -> str | None:
@@ -159,7 +179,9 @@ def load_published(root: Path, relative: str) -> Representation | None:
     except OSError:
         return None
     csp = DATA_CSP
-    if media_type.startswith("text/html"):
+    if _STYLESHEET_PI in body[:200]:
+        csp = FEED_CSP
+    elif media_type.startswith("text/html"):
         hashes = [
             base64.b64encode(hashlib.sha256(s).digest()).decode() for s in _STYLE.findall(body)
         ]
@@ -184,6 +206,8 @@ def routes(ctx: WebContext) -> tuple[list[BaseRoute], list[BaseRoute]]:
             if relative == FAVICON:  # browsers ask on every visit: no icon, no error
                 return Response(status_code=204, headers={"Cache-Control": ctx.cache_control})
             return ctx.pages.message(404, "Not found", "There is no page at this address.")
+        if rep.csp == FEED_CSP:
+            return feed_response(request, rep, ctx.cache_control)
         return conditional_response(request, rep, cache_control=ctx.cache_control)
 
     async def stylesheet(request: Request) -> Response:
