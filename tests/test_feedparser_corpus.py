@@ -6,9 +6,9 @@ tests/fixtures/feedparser_corpus.json; the counts may only go up."""
 from __future__ import annotations
 
 import json
-from datetime import UTC
 import os
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
