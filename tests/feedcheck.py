@@ -132,11 +132,11 @@ def _check_self_link(link: Any, media_type: str, where: str) -> None:
         _fail(f"{where}: self link type {link.get('type')!r}, expected {media_type!r}")
 
 
-def _check_unique(ids: list[str], kind: str) -> None:
+def _check_unique(ids: list[str], kind: str, what: str = "duplicate id") -> None:
     seen: set[str] = set()
     for value in ids:
         if value in seen:
-            _fail(f"{kind}: duplicate id {value!r}")
+            _fail(f"{kind}: {what} {value!r}")
         seen.add(value)
 
 
@@ -182,15 +182,6 @@ def _check_enclosure(url: str | None, kind: str | None, length: str | None, wher
         _fail(f"{where}: enclosure length {length!r} is not a number of bytes")
     if not _MIME.fullmatch(kind or ""):
         _fail(f"{where}: enclosure type {kind!r} is not a MIME type")
-
-
-def _check_unique_values(values: list[str], rule: str) -> None:
-    """Two entries with one value (the W3C validator's DuplicateUpdated warning)."""
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            _fail(f"{rule}: two entries share {value!r}")
-        seen.add(value)
 
 
 # --- RSS 2.0 -----------------------------------------------------------------------------
@@ -312,7 +303,7 @@ def check_atom(data: bytes) -> Any:
     ]
     _check_unique(ids, "Atom entry")
     updated = [_text(entry, f"{ATOM}updated") for entry in root.findall(f"{ATOM}entry")]
-    _check_unique_values(updated, "Atom entry updated (W3C DuplicateUpdated)")
+    _check_unique(updated, "Atom entry updated (W3C DuplicateUpdated)", "two entries share")
     return root
 
 
