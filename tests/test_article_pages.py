@@ -159,3 +159,24 @@ def test_a_site_overrides_a_page_template(tmp_path: Path) -> None:
         build_all_feeds(settings, store, NOW)
     page = settings.path(settings.feeds.output_dir) / LEONIDS / "index.html"
     assert page.read_text().startswith("<!DOCTYPE html><p>Own page: Leonids 2026")
+
+
+def test_only_pages_whose_article_or_look_changed_are_rendered_again(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for source in (REPO / "examples" / "articles").iterdir():
+        (articles / source.name).write_bytes(source.read_bytes())
+    settings = example_settings(tmp_path)
+    folder = settings.sources[0].model_copy(update={"path": str(articles)})
+    settings = settings.model_copy(update={"sources": [folder]})
+    with Store(settings.database_url) as store:
+        gather(settings, store, now=NOW)
+        first = build_all_feeds(settings, store, NOW)
+        assert sum(p.endswith("/index.html") for p in first.written) >= 10
+        page = articles / "2026-11-19-leonids-2026-reservoir.txt"
+        page.write_text(page.read_text().replace("rarely generous", "rarely kind", 1))
+        gather(settings, store, now=NOW)
+        again = build_all_feeds(settings, store, NOW)
+    pages = [p for p in again.written if p.endswith("/index.html")]
+    assert pages == [f"{LEONIDS}/index.html"]
+    assert "rarely kind" in (settings.path(settings.feeds.output_dir) / pages[0]).read_text()

@@ -1,8 +1,16 @@
 """The site's HTML: the front page (index.html) and, with ``pages.enabled``, one page per
-article at the path its link names."""
+article at the path its link names.
+
+A page is rendered again only when what it shows may have changed: ``.pages.stamps`` in the
+output folder (never served: a dot file) keeps each page's stamp (its article's content hash,
+updated date and category) and a fingerprint of everything else on it (the templates, the
+site's settings, the feeds it links to). A build of an unchanged store reads no article body.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +23,7 @@ from syndicate.models import Article
 from syndicate.resources import package_dir, page_templates
 from syndicate.store import Store
 
-EVERY_ARTICLE = 10**9  # a limit no archive reaches
+MANIFEST = ".pages.stamps"  # JSON; not named .json, which would make it a feed to WebSub
 
 
 def template_dirs(settings: Settings) -> list[Path]:
@@ -66,9 +74,47 @@ def site_pages(
     files = {INDEX: pages.front(latest, site_feeds, listed)}
     if not settings.pages.enabled:
         return files
-    for article in store.latest_articles(EVERY_ARTICLE, now):
+    output = settings.path(settings.feeds.output_dir)
+    fingerprint = _fingerprint(settings, site_feeds, by_category)
+    held = _manifest(output, fingerprint)
+    stamps: dict[str, str] = {}
+    stale: list[str] = []
+    for guid, link, stamp in store.page_stamps(now):
+        path = page_path(settings.site.url, link)
+        if path is None or path in stamps:
+            continue
+        stamps[path] = stamp
+        if held.get(path) != stamp or not (output / path).is_file():
+            stale.append(guid)
+    for article in store.articles_by_guid(stale):
         path = page_path(settings.site.url, article.link)
-        if path is not None and path not in files:
+        if path is not None:
             category_feeds = by_category.get(article.category, ())
             files[path] = pages.article(article, site_feeds, category_feeds)
+    manifest = {"fingerprint": fingerprint, "pages": dict(sorted(stamps.items()))}
+    files[MANIFEST] = json.dumps(manifest, indent=0, ensure_ascii=False).encode() + b"\n"
     return files
+
+
+def _fingerprint(
+    settings: Settings, feeds: Sequence[FeedLink], by_category: Mapping[str, Sequence[FeedLink]]
+) -> str:
+    digest = hashlib.sha256(settings.site.model_dump_json().encode() + settings.web_url.encode())
+    digest.update(repr((tuple(feeds), sorted(by_category.items()))).encode())
+    for folder in template_dirs(settings):
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _manifest(output: Path, fingerprint: str) -> dict[str, str]:
+    """The stamps of the pages on disk, if they were made with this fingerprint."""
+    try:
+        held = json.loads((output / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(held, dict) or held.get("fingerprint") != fingerprint:
+        return {}
+    pages = held.get("pages")
+    return {str(k): str(v) for k, v in pages.items()} if isinstance(pages, dict) else {}

@@ -192,6 +192,27 @@ def latest_articles(
     return [article_from_row(row) for row in conn.execute(latest_query(limit, now, category))]
 
 
+def page_stamps(conn: Connection, now: datetime) -> list[tuple[str, str, str]]:
+    """(guid, link, stamp) of every visible article, the stamp changing whenever what its
+    page shows may: its content hash, updated date and category. No bodies are read."""
+    query = select(
+        articles.c.guid, articles.c.link, articles.c.content_hash, articles.c.updated,
+        articles.c.category,
+    ).where(visible(now))  # fmt: skip
+    return [
+        (row.guid, row.link, f"{row.content_hash} {row.updated.isoformat()} {row.category}")
+        for row in conn.execute(query)
+    ]
+
+
+def articles_by_guid(conn: Connection, guids: Iterable[str]) -> list[Article]:
+    found: list[Article] = []
+    for part in chunks(sorted(set(guids))):
+        query = select(articles).where(articles.c.guid.in_(part))
+        found.extend(article_from_row(row) for row in conn.execute(query))
+    return found
+
+
 def categories(conn: Connection, now: datetime | None) -> list[tuple[str, int]]:
     """The categories of the visible articles (None: of all published), with their counts."""
     shown = visible(now) if now is not None else articles.c.status == ArticleStatus.PUBLISHED
