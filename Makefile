@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP_FLAGS ?= --disable-pip-version-check --quiet
 
-.PHONY: demo test lint typecheck browser mailtools bench clean
+.PHONY: demo test lint typecheck browser mailtools corpus bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,11 +47,34 @@ mailtools:
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin dovecot-imapd >/dev/null; } ; } || \
 	  echo "spamassassin or dovecot-imapd not installed: their tests will be skipped"
 
-test: lint typecheck browser mailtools
+# Peers the tests hold our output and intake against, kept outside the package: feedparser's
+# own test corpus (its sdist ships tests/) and two npm feed parsers. Without the network or
+# npm the tests that need them are skipped, with the reason.
+CACHE := .cache
+FEEDPARSER_VERSION := 6.0.14
+
+$(CACHE)/feedparser-tests/.done: | $(BIN)/python
+	@mkdir -p $(CACHE)/download $(CACHE)/feedparser-tests
+	@{ $(BIN)/pip download $(PIP_FLAGS) --no-binary :all: --no-deps \
+	     "feedparser==$(FEEDPARSER_VERSION)" -d $(CACHE)/download && \
+	   tar xzf $(CACHE)/download/feedparser-$(FEEDPARSER_VERSION).tar.gz \
+	     -C $(CACHE)/feedparser-tests --strip-components=1 \
+	     feedparser-$(FEEDPARSER_VERSION)/tests && touch $@ ; } || \
+	  echo "feedparser's sdist not downloaded: the corpus test will be skipped"
+
+$(CACHE)/npm/.done:
+	@command -v npm >/dev/null && \
+	  npm install --silent --no-audit --no-fund --prefix $(CACHE)/npm \
+	    rss-parser@3 @rowanmanning/feed-parser@1 >/dev/null && touch $@ || \
+	  echo "npm or its registry unavailable: the npm parser test will be skipped"
+
+corpus: $(CACHE)/feedparser-tests/.done $(CACHE)/npm/.done
+
+test: lint typecheck browser mailtools corpus
 	$(BIN)/pytest -n 2
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_pipeline.py
 
 clean:
-	rm -rf $(VENV) var examples/var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var examples/var .pytest_cache .mypy_cache .ruff_cache $(CACHE)

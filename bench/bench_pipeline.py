@@ -120,7 +120,7 @@ def synthetic_articles(count: int, categories: int, seed: int = 11) -> list[Arti
                 guid=content.article_guid(site, slug),
                 slug=slug,
                 title=title,
-                link=site + slug,
+                link=site + slug + "/",  # as a gather writes it with article pages on
                 published=NOW - timedelta(minutes=37 * i),
                 category=f"Category {i % categories:02d}",
                 summary=content.excerpt(content.html_to_text(html)),

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -20,6 +21,8 @@ import feedparser
 from lxml import etree
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
+XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 DC = "{http://purl.org/dc/elements/1.1/}"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 RSS_MEDIA_TYPE = "application/rss+xml"
@@ -34,6 +37,7 @@ _RFC822 = re.compile(
 )
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+_MIME = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*")
 _LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
@@ -67,6 +71,14 @@ def _parse_xml(data: bytes, kind: str) -> Any:
     if parsed.bozo:
         _fail(f"{kind}: feedparser reports a problem: {parsed.bozo_exception!r}")
     return root
+
+
+def _xml_base(element: Any) -> str | None:
+    while element is not None:
+        if element.get(XML_BASE):
+            return str(element.get(XML_BASE))
+        element = element.getparent()
+    return None
 
 
 def _text(element: Any, path: str) -> str:
@@ -120,12 +132,56 @@ def _check_self_link(link: Any, media_type: str, where: str) -> None:
         _fail(f"{where}: self link type {link.get('type')!r}, expected {media_type!r}")
 
 
-def _check_unique(ids: list[str], kind: str) -> None:
+def _check_unique(ids: list[str], kind: str, what: str = "duplicate id") -> None:
     seen: set[str] = set()
     for value in ids:
         if value in seen:
-            _fail(f"{kind}: duplicate id {value!r}")
+            _fail(f"{kind}: {what} {value!r}")
         seen.add(value)
+
+
+class _References(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src", "cite", "poster", "background") and value is not None:
+                self.found.append(value)
+            elif name == "srcset" and value:
+                self.found.extend(c.split()[0] for c in value.split(",") if c.split())
+
+
+def relative_references(markup: str) -> list[str]:
+    """The references in HTML that are not absolute (no scheme): what ContainsRelRef finds."""
+    parser = _References()
+    parser.feed(markup)
+    parser.close()
+    return [ref for ref in parser.found if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", ref.strip())]
+
+
+def _check_no_relative_refs(markup: str | None, where: str, base: str | None = None) -> None:
+    """W3C ContainsRelRef: relative references in content and no xml:base to resolve them."""
+    if not markup or base:
+        return
+    found = relative_references(markup)
+    if found:
+        _fail(f"{where}: relative reference {found[0]!r} in content (W3C ContainsRelRef)")
+
+
+def _check_enclosure(url: str | None, kind: str | None, length: str | None, where: str) -> None:
+    """The W3C validator's enclosure rules: url, length and type all given (RSS requires them,
+    podcast apps need them in Atom too), an absolute http(s) URL, a whole number of bytes,
+    a MIME type."""
+    for name, value in (("url", url), ("length", length), ("type", kind)):
+        if value is None or not value.strip():
+            _fail(f"{where}: enclosure without {name} (W3C MissingAttribute)")
+    _check_url(url, f"{where} enclosure url")
+    if not (length or "").isdigit():
+        _fail(f"{where}: enclosure length {length!r} is not a number of bytes")
+    if not _MIME.fullmatch(kind or ""):
+        _fail(f"{where}: enclosure type {kind!r} is not a MIME type")
 
 
 # --- RSS 2.0 -----------------------------------------------------------------------------
@@ -150,6 +206,14 @@ def _check_rss_item(item: Any, where: str) -> str:
         for element in item.findall(tag):
             if not (element.text or "").strip():
                 _fail(f"{where}: blank <{tag}>")
+    enclosures = item.findall("enclosure")
+    if len(enclosures) > 1:
+        _fail(f"{where}: more than one <enclosure> (W3C DuplicateEnclosure)")
+    for element in enclosures:
+        _check_enclosure(element.get("url"), element.get("type"), element.get("length"), where)
+    for tag in ("description", f"{CONTENT}encoded"):
+        for element in item.findall(tag):
+            _check_no_relative_refs(element.text, f"{where} <{tag}>", _xml_base(element))
     return str(guid.text)
 
 
@@ -199,6 +263,8 @@ def _check_atom_common(element: Any, where: str) -> None:
     for tag in ("title", "subtitle", "summary", "content", "rights"):
         for text in element.findall(f"{ATOM}{tag}"):
             _check_atom_text(text, f"{where} <{tag}>")
+            if text.get("type") == "html":
+                _check_no_relative_refs(text.text, f"{where} <{tag}>", _xml_base(text))
 
 
 def _has_author(element: Any) -> bool:
@@ -215,6 +281,9 @@ def _check_atom_entry(entry: Any, where: str, feed_has_author: bool) -> str:
     alternates = [ln for ln in links if ln.get("rel", "alternate") == "alternate"]
     for link in alternates:
         _check_url(link.get("href"), f"{where} alternate link")
+    for link in links:
+        if link.get("rel") == "enclosure":
+            _check_enclosure(link.get("href"), link.get("type"), link.get("length"), where)
     if entry.find(f"{ATOM}content") is None and not alternates:
         _fail(f"{where}: needs content or an alternate link")
     return _text(entry, f"{ATOM}id")
@@ -233,6 +302,8 @@ def check_atom(data: bytes) -> Any:
         for n, entry in enumerate(root.findall(f"{ATOM}entry"))
     ]
     _check_unique(ids, "Atom entry")
+    updated = [_text(entry, f"{ATOM}updated") for entry in root.findall(f"{ATOM}entry")]
+    _check_unique(updated, "Atom entry updated (W3C DuplicateUpdated)", "two entries share")
     return root
 
 
@@ -279,9 +350,19 @@ def _check_json_item(item: Any, where: str) -> str:
         _check_json_string(item, key, where, required=False)
     if "url" in item:
         _check_url(item["url"], f"{where} url")
+    _check_no_relative_refs(item.get("content_html"), f"{where} content_html")
     for key in ("date_published", "date_modified"):
         if key in item:
             _check_rfc3339(item[key], f"{where} {key}")
+    for attachment in item.get("attachments", []):
+        if not isinstance(attachment, dict):
+            _fail(f"{where}: an attachment is not an object")
+        _check_url(attachment.get("url"), f"{where} attachment url")
+        if not _MIME.fullmatch(str(attachment.get("mime_type", ""))):
+            _fail(f"{where}: attachment without a MIME type")
+        size = attachment.get("size_in_bytes", 0)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            _fail(f"{where}: attachment size_in_bytes {size!r} is not a number of bytes")
     tags = item.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
         _fail(f"{where}: 'tags' must be a list of non-blank strings")

@@ -53,7 +53,7 @@ def test_every_entry_with_an_id_or_a_link_is_gathered_and_nothing_overwrites(
     for article in stored:  # each article keeps what its own source said
         if article.source == "folder":
             assert "folder's own" in article.content
-            assert article.link == "https://site.example.org/weekly-links"
+            assert article.link == "https://site.example.org/weekly-links/"  # its page
         elif urlsplit(article.link).hostname != "site.example.org":
             assert urlsplit(article.link).hostname == f"{article.source}.example"
     assert len({article.guid for article in stored}) == len(stored)

@@ -45,6 +45,14 @@ def broken(name: str, old: str, new: str, count: int = -1) -> bytes:
         ("feed.json", broken("feed.json", "version/1.1", "version/1"), "version"),
         ("feed.json", broken("feed.json", "Filed", "Fi\\u0007led"), "forbidden character"),
         ("feed.json", broken("feed.json", '"content_text"', '"content_txt"'), "content_html"),
+        ("atom.xml", broken("atom.xml", "<updated>2026-02-20T12:00:00+01:00",
+                            "<updated>2026-02-28T07:15:00+01:00"), "DuplicateUpdated"),
+        ("atom.xml", broken("atom.xml", "&lt;p&gt;Hold the bevel flat.",
+                            "&lt;p&gt;&lt;img src=&quot;i/a.jpg&quot;&gt;H"), "ContainsRelRef"),
+        ("rss.xml", broken("rss.xml", "&lt;p&gt;Hold the bevel flat.",
+                           "&lt;a href=&quot;../x&quot;&gt;Hold&lt;/a&gt;"), "ContainsRelRef"),
+        ("feed.json", broken("feed.json", "Hold the bevel flat.",
+                             '\\u003cimg srcset=\\"a.jpg 2x\\"\\u003e'), "ContainsRelRef"),
     ],
 )  # fmt: skip
 def test_checker_catches_broken_feeds(name: str, data: bytes, message: str) -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import UTC
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from tests.feed_samples import ARTICLES, OPTIONS, SCRIPT
 
-from syndicate.feeds import FeedLink, build_feeds, index_html, write_atomically
+from syndicate.feeds import FeedLink, build_feeds, write_atomically
+from syndicate.feeds.pages import CategoryFeeds, PageRenderer, SitePage
+from syndicate.resources import package_dir, page_templates
 
-# --- index.html ----------------------------------------------------------------------------
+# --- the front page (index.html) ----------------------------------------------------------
 
 
 class _Page(HTMLParser):
@@ -38,25 +41,38 @@ class _Page(HTMLParser):
             self.in_head = False
 
 
-def test_index_lists_every_feed_with_autodiscovery_links() -> None:
-    entries = [
-        FeedLink("Field Notes (RSS)", "rss.xml", "application/rss+xml"),
-        FeedLink("Field Notes: Garden (Atom)", "category/garden/atom.xml", "application/atom+xml"),
-        FeedLink("Field Notes (JSON Feed)", "feed.json", "application/feed+json"),
-    ]
+def _renderer(title: str = "Field Notes") -> PageRenderer:
+    site = SitePage(title, "https://notes.example/", "https://notes.example/", "en", UTC)
+    return PageRenderer([page_templates(), package_dir("syndicate.web", "static")], site)
+
+
+def test_front_page_lists_every_feed_with_autodiscovery_links() -> None:
+    feeds = [
+        FeedLink("Field Notes (RSS)", "https://notes.example/rss.xml", "application/rss+xml"),
+        FeedLink("Field Notes (JSON Feed)", "https://notes.example/feed.json",
+                 "application/feed+json"),
+    ]  # fmt: skip
+    garden = FeedLink(
+        "Field Notes: Garden (Atom)",
+        "https://notes.example/category/garden/atom.xml",
+        "application/atom+xml",
+    )
     page = _Page()
-    page.feed(index_html("Field Notes", entries).decode("utf-8"))
+    page.feed(_renderer().front([], feeds, [CategoryFeeds("Garden", (garden,))]).decode("utf-8"))
     alternates = [link for link in page.head_links if link.get("rel") == "alternate"]
     assert [(a["type"], a["href"], a["title"]) for a in alternates] == [
-        (e.media_type, e.href, e.title) for e in entries
+        (e.media_type, e.href, e.title) for e in [*feeds, garden]
     ]
-    assert page.anchors == [e.href for e in entries]
+    for e in [*feeds, garden]:
+        assert e.href in page.anchors
     assert "style" in page.tags
 
 
-def test_index_escapes_everything() -> None:
+def test_front_page_escapes_everything() -> None:
     evil = f'"><{SCRIPT[1:]}'
-    page_bytes = index_html(f"Site {SCRIPT}\x00", [FeedLink(evil, evil, evil)])
+    page_bytes = _renderer(f"Site {SCRIPT}\x00").front(
+        [], [FeedLink(evil, evil, evil)], [CategoryFeeds(evil, ())]
+    )
     assert b"<script" not in page_bytes
     assert b"\x00" not in page_bytes
     page = _Page()

@@ -116,7 +116,7 @@ def test_a_feed_entry_of_a_folder_articles_title_replaces_nothing(
     assert len(ours) == 1
     (own,) = ours
     assert "Our own words." in own.content and own.category == "Blog"
-    assert own.link == "https://site.example.org/weekly-links"
+    assert own.link == "https://site.example.org/weekly-links/"  # its page (pages.enabled)
 
 
 def test_fill_from_lets_another_source_fill_only_what_is_missing(
@@ -132,7 +132,7 @@ def test_fill_from_lets_another_source_fill_only_what_is_missing(
     gather(settings, store)
     (own,) = [a for a in visible(store) if a.source == "blog"]
     assert "Our own words." in own.content  # the body, link and date stay its own
-    assert own.link == "https://site.example.org/weekly-links"
+    assert own.link == "https://site.example.org/weekly-links/"  # its page (pages.enabled)
     assert own.category == "Links"  # it had none: filled from the feed
     assert own.summary == "Our own words."  # the entries have no summary: its own excerpt
     assert own.author == "" and own.tags == ()
@@ -150,7 +150,7 @@ def test_a_front_matter_slug_is_the_key_so_a_new_title_is_the_same_article(
     (after,) = visible(store)
     assert (report.new, report.updated, report.removed) == (0, 1, 0)
     assert after.guid == before.guid and after.title == "A better title"
-    assert after.link == "https://site.example.org/my-post"
+    assert after.link == "https://site.example.org/my-post/"  # its page (pages.enabled)
 
 
 def test_two_files_of_one_article_are_one_article_and_a_warning(

@@ -74,6 +74,8 @@ def test_an_old_store_upgrades_keeping_every_guid(tmp_path: Path, database_url: 
             "site": {"url": SITE, "timezone": "Asia/Tokyo"},
             "storage": {"url": database_url},
             "sources": [{"name": "blog", "path": "articles", "category": "Blog"}],
+            # Links as the code before 0005 made them (article pages came with issue 9).
+            "pages": {"enabled": False},
             "root": tmp_path,
         }
     )

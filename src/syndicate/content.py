@@ -5,6 +5,7 @@ Everything that turns untrusted text into markup goes through ``sanitize_html`` 
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import hashlib
 import html
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 
@@ -30,6 +32,46 @@ def strip_control(text: str) -> str:
 
 
 _TABLE_CELL_ATTRS = {"colspan", "rowspan", "scope", "align"}
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+_URL_ATTRIBUTES = frozenset({"href", "src"})
+# The base the URLs of the markup being cleaned are resolved against ("" = left as they are).
+_BASE: contextvars.ContextVar[str] = contextvars.ContextVar("sanitize_base", default="")
+
+
+def _resolved(value: str, base: str) -> str | None:
+    """``value`` made absolute against ``base``; None when it ends up with an unsafe scheme."""
+    value = value.strip()
+    joined = urljoin(base, value) if base else value
+    try:
+        scheme = urlsplit(joined).scheme.lower()
+    except ValueError:  # e.g. an invalid IPv6 literal
+        return None
+    if scheme and scheme not in _SAFE_SCHEMES:
+        return None
+    return joined
+
+
+def _resolved_srcset(value: str, base: str) -> str | None:
+    """Each candidate of a srcset resolved; the unsafe ones dropped (None: none left)."""
+    kept = []
+    for candidate in value.split(","):
+        parts = candidate.split()
+        if not parts:
+            continue
+        url = _resolved(parts[0], base)
+        if url is not None and urlsplit(url).scheme in ("", "http", "https"):
+            kept.append(" ".join([url, *parts[1:2]]))
+    return ", ".join(kept) or None
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute in _URL_ATTRIBUTES:
+        return _resolved(value, _BASE.get())
+    if attribute == "srcset":
+        return _resolved_srcset(value, _BASE.get())
+    return value
+
+
 _ALLOWED_TAGS = (
     "p a em strong b i ul ol li blockquote code pre h2 h3 h4 h5 h6 br hr img figure"
     " figcaption sup sub table caption thead tbody tfoot tr th td"
@@ -38,7 +80,7 @@ _CLEANER = nh3.Cleaner(
     tags=set(_ALLOWED_TAGS.split()),
     attributes={
         "a": {"href", "title"},
-        "img": {"src", "alt", "title", "width", "height"},
+        "img": {"src", "srcset", "sizes", "alt", "title", "width", "height"},
         "th": _TABLE_CELL_ATTRS,
         "td": _TABLE_CELL_ATTRS,
         "ol": {"start"},
@@ -47,14 +89,33 @@ _CLEANER = nh3.Cleaner(
     link_rel="noopener noreferrer",
     clean_content_tags={"script", "style", "iframe", "noscript", "template"},
     strip_comments=True,
+    attribute_filter=_filter_attribute,
 )
 
 
-def sanitize_html(markup: str) -> str:
-    """Untrusted HTML → HTML safe to embed: an allow-list of article tags, safe URLs only."""
+def sanitize_html(markup: str, base: str = "") -> str:
+    """Untrusted HTML → HTML safe to embed: an allow-list of article tags, safe URLs only
+    (srcset included). With ``base``, every relative href, src and srcset URL is made
+    absolute against it."""
     # Before: nh3 cannot take lone surrogates. After: character references such as
     # ``&#1;`` decode to forbidden characters.
-    return strip_control(_CLEANER.clean(strip_control(markup)))
+    token = _BASE.set(base)
+    try:
+        return strip_control(_CLEANER.clean(strip_control(markup)))
+    finally:
+        _BASE.reset(token)
+
+
+# A URL attribute whose value does not start with a scheme: relative (or protocol-relative).
+_RELATIVE_HINT = re.compile(r'\s(?:href|src)="(?![a-zA-Z][a-zA-Z0-9+.-]*:)|\ssrcset="', re.ASCII)
+
+
+def absolute_html(markup: str, base: str) -> str:
+    """Sanitized HTML with its relative URLs resolved against ``base`` (unchanged when it
+    has none, which is checked first: most content has none)."""
+    if not base or not _RELATIVE_HINT.search(markup):
+        return markup
+    return sanitize_html(markup, base)
 
 
 def paragraphs_to_html(paragraphs: Sequence[str]) -> str:
@@ -194,6 +255,17 @@ def excerpt(text: str, limit: int = 300) -> str:
     if space and flat[len(room)] != " ":
         room = head
     return room.rstrip(" ,;:-–—") + _ELLIPSIS
+
+
+def first_sentence(text: str, limit: int = 100) -> str:
+    """The first sentence of ``text``, shorter than ``limit`` (else cut at a word, with an
+    ellipsis): a title for what came without one."""
+    flat = " ".join(text.split())
+    for match in _SENTENCE_END.finditer(flat):
+        if _ends_sentence(flat, match.end()):
+            flat = flat[: match.end()]
+            break
+    return excerpt(flat, limit)
 
 
 # Letters NFKD does not decompose into ASCII.

@@ -12,6 +12,16 @@ CADENCES: tuple[Cadence, ...] = ("daily", "weekly", "monthly")
 
 
 @dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A file that goes with an article (a podcast's audio): absolute http(s) URL, media
+    type, size in bytes (0 when the source does not say)."""
+
+    url: str
+    type: str
+    length: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Observation:
     """What one file (or feed entry) says about one article: a full text or a teaser card.
 
@@ -32,6 +42,7 @@ class Observation:
     tags: tuple[str, ...] = ()
     key: str = ""  # "" when made: the slug
     draft: bool = False
+    enclosures: tuple[Enclosure, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -65,6 +76,7 @@ class Article:
     content_hash: str = ""
     key: str = ""  # the article's identity within its source; "" = the slug
     status: ArticleStatus = ArticleStatus.PUBLISHED
+    enclosures: tuple[Enclosure, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key:

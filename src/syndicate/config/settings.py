@@ -137,6 +137,12 @@ class SourceSettings(Section):
         "may fill in what this source's articles lack (category, summary, author). Empty: "
         "across sources a title never merges anything.",
     )
+    timezone: str = Field(
+        "",
+        description="IANA time zone of the source's dates that name none (an RFC 822 or "
+        "ISO 8601 date without an offset, a date without a time). Empty: site.timezone.",
+    )
+    _tz = field_validator("timezone")(lambda cls, v: check_timezone(v) if v else v)
 
     @model_validator(mode="after")
     def _location(self) -> SourceSettings:
@@ -191,6 +197,15 @@ class FeedSettings(Section):
         if value and (bad or not value.startswith(("http://", "https://"))):
             raise ValueError("must be an absolute http(s) URL, or empty")
         return value
+
+
+class PagesSettings(Section):
+    enabled: bool = Field(
+        True,
+        description="Write one HTML page per article under feeds.output_dir, at the path its "
+        "link names (<slug>/index.html; links then end in '/'). false: for a site whose "
+        "articles live elsewhere; links stay site.url + slug.",
+    )
 
 
 class FetchSettings(Section):
@@ -463,6 +478,7 @@ class Settings(BaseModel):
         "of the words gets that category when it has none of its own.",
     )
     feeds: FeedSettings = Field(default_factory=FeedSettings, description="Feed output.")
+    pages: PagesSettings = Field(default_factory=PagesSettings, description="Article pages.")
     digest: DigestSettings = Field(default_factory=DigestSettings, description="The digest.")
     schedule: ScheduleSettings = Field(
         default_factory=ScheduleSettings, description="The jobs of `syndicate run`."

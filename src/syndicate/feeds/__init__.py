@@ -1,4 +1,4 @@
-"""Articles → RSS 2.0, Atom 1.0 (feedgen, only here) and JSON Feed 1.1; index.html; publish.
+"""Articles → RSS 2.0, Atom 1.0 (feedgen, only here) and JSON Feed 1.1; pages; publish.
 
 Building is pure (bytes out); ``write_atomically`` is the one I/O edge.
 """
@@ -9,7 +9,6 @@ from syndicate.lazy import LazyNames
 
 if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
     from syndicate.feeds.build import build_feeds
-    from syndicate.feeds.index import index_html
     from syndicate.feeds.options import FEED_MEDIA_TYPES, FORMATS, FeedLink, FeedOptions, feed_paths
     from syndicate.feeds.publish import WriteReport, write_atomically
 
@@ -23,6 +22,5 @@ __all__ = [
     "WriteReport",
     "build_feeds",
     "feed_paths",
-    "index_html",
     "write_atomically",
 ]

@@ -28,6 +28,21 @@ def build_feeds(
     urls = {fmt: options.feed_base_url + path for fmt, path in paths.items()}
     feed = prepare(articles, options, title_suffix=title_suffix, urls=urls)
     files = xml_feeds(feed, options.formats)
+    if options.stylesheet:
+        for fmt in files:  # only RSS and Atom so far
+            up = "../" * paths[fmt].count("/")
+            files[fmt] = with_stylesheet(files[fmt], up + options.stylesheet)
     if "json" in options.formats:
         files["json"] = json_feed(feed)
     return {paths[fmt]: files[fmt] for fmt in options.formats}
+
+
+_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
+
+
+def with_stylesheet(document: bytes, href: str) -> bytes:
+    """The XML document with an <?xml-stylesheet?> (XSLT) right after its declaration."""
+    if not document.startswith(_DECLARATION):
+        raise ValueError("with_stylesheet: the document does not start with feedgen's declaration")
+    instruction = f'<?xml-stylesheet type="text/xsl" href="{href}"?>\n'.encode()
+    return _DECLARATION + instruction + document[len(_DECLARATION) :]

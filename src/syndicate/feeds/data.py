@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urljoin, urlsplit
 
-from syndicate.content import one_line, strip_control
+from syndicate.content import absolute_html, one_line, strip_control
 from syndicate.feeds.options import FeedOptions
-from syndicate.models import Article
+from syndicate.models import Article, Enclosure
 
 EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)  # an empty feed's "updated": never "now"
 UNTITLED = "Untitled"
@@ -28,7 +28,8 @@ class FeedItem:
     published: datetime
     updated: datetime
     author: str
-    category: str
+    categories: tuple[str, ...]  # the article's category, then its tags
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,9 @@ def _item(article: Article, options: FeedOptions) -> FeedItem:
     url = _absolute_url(options.site_url, article.link, article.slug)
     what = f"article {article.guid or url}"
     published = feed_date(article.published, what)
-    content = strip_control(article.content) if options.content == "full" else ""
+    content = (
+        absolute_html(strip_control(article.content), url) if options.content == "full" else ""
+    )
     return FeedItem(
         id=one_line(article.guid) or url,
         url=url,
@@ -80,8 +83,19 @@ def _item(article: Article, options: FeedOptions) -> FeedItem:
         published=published,
         updated=feed_date(article.updated, what) if article.updated else published,
         author=one_line(article.author),
-        category=one_line(article.category),
+        categories=categories(article),
+        enclosures=tuple(e for e in article.enclosures if _PLAIN_URL.fullmatch(e.url)),
     )
+
+
+def categories(article: Article) -> tuple[str, ...]:
+    """The category and every tag, once each (regardless of case), none blank."""
+    seen: dict[str, str] = {}
+    for name in (article.category, *article.tags):
+        clean = one_line(name)
+        if clean and clean.casefold() not in seen:
+            seen[clean.casefold()] = clean
+    return tuple(seen.values())
 
 
 def _unique(items: Iterator[FeedItem], limit: int) -> tuple[FeedItem, ...]:

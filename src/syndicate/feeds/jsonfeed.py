@@ -24,8 +24,13 @@ def _item(item: FeedItem) -> dict[str, Any]:
     out["date_modified"] = item.updated.isoformat()
     if item.author:
         out["authors"] = [{"name": item.author}]
-    if item.category:
-        out["tags"] = [item.category]
+    if item.categories:
+        out["tags"] = list(item.categories)
+    if item.enclosures:
+        out["attachments"] = [
+            {"url": e.url, "mime_type": e.type, **({"size_in_bytes": e.length} if e.length else {})}
+            for e in item.enclosures
+        ]
     return out
 
 

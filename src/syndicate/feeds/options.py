@@ -44,6 +44,9 @@ class FeedOptions:
     content: Literal["full", "summary"] = "full"
     formats: tuple[FeedFormat, ...] = FORMATS
     hub: str | None = None  # a WebSub hub; announced in every format when set
+    # The XSLT (path under the output root) RSS and Atom name in <?xml-stylesheet?>, so that
+    # a browser shows a page, not raw XML; "" for none.
+    stylesheet: str = ""
 
     def __post_init__(self) -> None:
         if not self.feed_base_url:
@@ -63,6 +66,8 @@ class FeedOptions:
         unknown = [f for f in self.formats if f not in FORMATS]
         if unknown or not self.formats or len(set(self.formats)) != len(self.formats):
             raise ValueError(f"FeedOptions.formats: need distinct rss/atom/json ({self.formats!r})")
+        if self.stylesheet and not _SLUG.fullmatch(self.stylesheet):
+            raise ValueError(f"FeedOptions.stylesheet: a file name ({self.stylesheet!r})")
         if self.hub is not None and not _is_http_url(self.hub):
             raise ValueError(f"FeedOptions.hub: must be an absolute http(s) URL ({self.hub!r})")
 

@@ -11,10 +11,12 @@ from feedgen.util import xml_elem
 
 from syndicate.feeds.data import FeedData, FeedItem
 from syndicate.feeds.options import FEED_MEDIA_TYPES
+from syndicate.models import Enclosure
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 _EXTENSION = "syndicate"
+_ATOM_EXTENSION = "syndicate_atom"
 GENERATOR = "syndicate"
 
 
@@ -37,10 +39,13 @@ class _RssChannelExtras:
 
 
 class _RssItemExtras:
-    """dc:creator: RSS's own <author> must be an e-mail address, and we only know names."""
+    """dc:creator: RSS's own <author> must be an e-mail address, and we only know names.
+    And the item's one <enclosure> (feedgen's would also add an Atom link it writes without
+    its rel)."""
 
     def __init__(self) -> None:
         self.creator = ""
+        self.enclosures: tuple[Enclosure, ...] = ()
 
     def extend_ns(self) -> dict[str, str]:
         return {"dc": DC_NS}
@@ -48,9 +53,36 @@ class _RssItemExtras:
     def extend_rss(self, item: Any) -> Any:
         if self.creator:
             xml_elem(f"{{{DC_NS}}}creator", item).text = self.creator
+        if self.enclosures:  # RSS allows one: the first
+            first = self.enclosures[0]
+            xml_elem("enclosure", item, url=first.url, length=str(first.length), type=first.type)
         return item
 
     def extend_atom(self, entry: Any) -> Any:
+        return entry
+
+
+class _AtomFeedExtras:
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_rss(self, rss: Any) -> Any:
+        return rss
+
+    def extend_atom(self, feed: Any) -> Any:
+        return feed
+
+
+class _AtomEntryExtras(_AtomFeedExtras):
+    """Atom's link rel="enclosure", one per enclosure (feedgen 1.0 writes a link's href only)."""
+
+    def __init__(self) -> None:
+        self.enclosures: tuple[Enclosure, ...] = ()
+
+    def extend_atom(self, entry: Any) -> Any:
+        for e in self.enclosures:
+            attributes = {"href": e.url, "rel": "enclosure", "type": e.type}
+            xml_elem("link", entry, **attributes, length=str(e.length))  # as feedgen names them
         return entry
 
 
@@ -69,13 +101,16 @@ def _add_entry(fg: Any, item: FeedItem) -> None:
     if item.author:
         entry.author(name=item.author)
         getattr(entry, _EXTENSION).creator = item.author
-    if item.category:
-        entry.category(term=item.category)
+    if item.categories:
+        entry.category([{"term": name} for name in item.categories])
+    getattr(entry, _EXTENSION).enclosures = item.enclosures
+    getattr(entry, _ATOM_EXTENSION).enclosures = item.enclosures
 
 
 def _generator(feed: FeedData) -> Any:
     fg = FeedGenerator()
     fg.register_extension(_EXTENSION, _RssChannelExtras, _RssItemExtras, atom=False, rss=True)
+    fg.register_extension(_ATOM_EXTENSION, _AtomFeedExtras, _AtomEntryExtras, atom=True, rss=False)
     getattr(fg, _EXTENSION).hub = feed.hub
     fg.title(feed.title)
     fg.description(feed.description)

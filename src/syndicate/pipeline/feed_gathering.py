@@ -81,7 +81,7 @@ def gather_feed(
             raise FetchError("HTTP 304 Not Modified, to a request that was not conditional")
         sha = hashlib.sha256(fetched.body).hexdigest() if not fetched.not_modified else ""
         unchanged = known is not None and (fetched.not_modified or sha == known.sha256)
-        parsed = None if unchanged else _parse(settings, source.url, fetched)
+        parsed = None if unchanged else _parse(settings, source, fetched)
     except (FetchError, ParseError) as exc:
         report.feeds_failed += 1
         run.fail(str(exc))
@@ -91,6 +91,7 @@ def gather_feed(
     warnings = _save(run, counts, _fetched(source, known, fetched, sha, now), parsed)
     if warnings is None:
         return
+    warnings = [*(parsed.warnings if parsed is not None else ()), *warnings]
     report.add(counts)
     if parsed is None:
         report.feeds_unchanged += 1
@@ -141,14 +142,14 @@ def fetch(
     )
 
 
-def _parse(settings: Settings, location: str, fetched: Fetched) -> ParsedFeed:
+def _parse(settings: Settings, source: SourceSettings, fetched: Fetched) -> ParsedFeed:
     """read_feed in a child process, killed after fetch.parse_timeout (see isolation); only
     the newest fetch.max_entries entries come back from it."""
     parse = functools.partial(
         read_newest,
         max_entries=settings.fetch.max_entries,
-        source_url=fetched.url if is_remote(location) else "",
-        tz=ZoneInfo(settings.site.timezone),
+        source_url=fetched.url if is_remote(source.url) else "",
+        tz=ZoneInfo(source.timezone or settings.site.timezone),
         content_type=fetched.content_type,
     )
     limit = settings.fetch.parse_timeout

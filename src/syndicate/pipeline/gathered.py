@@ -104,6 +104,7 @@ class Merging:
             rules=self.settings.categories,
             default_author=self.settings.site.author,
             by_title=source.kind == "folder",
+            pages=self.settings.pages.enabled,
         )
 
 

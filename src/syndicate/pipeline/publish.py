@@ -15,11 +15,18 @@ from syndicate.feeds import (
     FeedOptions,
     build_feeds,
     feed_paths,
-    index_html,
     write_atomically,
 )
 from syndicate.feeds.websub import HubReport, Sleep, ping_hub
+from syndicate.pipeline.site_pages import site_pages
+from syndicate.resources import package_dir
 from syndicate.store import Store
+
+FEED_STYLESHEET = "feed.xsl"  # what a browser shows of the RSS and Atom feeds
+
+
+def feed_stylesheet() -> bytes:
+    return (package_dir("syndicate", "feeds") / FEED_STYLESHEET).read_bytes()
 
 
 @dataclass
@@ -42,25 +49,30 @@ def feed_options(settings: Settings) -> FeedOptions:
         content=settings.feeds.content,
         formats=settings.feeds.formats,
         hub=settings.feeds.hub or None,
+        stylesheet=FEED_STYLESHEET,
     )
 
 
 def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsReport:
-    """Write the site's feeds, one set per category, and index.html; touch only changed files.
-    ``now`` decides which articles are due (a scheduled one is left out until its date)."""
+    """Write the site's feeds, one set per category, the front page (index.html) and the
+    article pages; touch only changed files. ``now`` decides which articles are due (a
+    scheduled one is left out until its date)."""
     options = feed_options(settings)
     files: dict[str, bytes] = {}
-    links: list[FeedLink] = []
     latest = store.latest_articles(options.items, now)
     files.update(build_feeds(latest, options))
-    links.extend(_links(options, settings.site.title, None))
+    site_links = _links(options, settings.site.title, None)
+    links = list(site_links)
+    by_category: dict[str, list[FeedLink]] = {}
     if settings.feeds.per_category:
         for category, _count in store.categories(now):
             slug = content.slugify(category)
             articles = store.latest_articles(options.items, now, category=category)
             files.update(build_feeds(articles, options, title_suffix=category, category_slug=slug))
-            links.extend(_links(options, f"{settings.site.title}: {category}", slug))
-    files["index.html"] = index_html(settings.site.title, links)
+            by_category[category] = _links(options, f"{settings.site.title}: {category}", slug)
+            links.extend(by_category[category])
+    files.update(site_pages(settings, store, now, latest, site_links, by_category))
+    files[FEED_STYLESHEET] = feed_stylesheet()
     output_dir = settings.path(settings.feeds.output_dir)
     written = write_atomically(output_dir, files)
     return FeedsReport(output_dir, written.written, written.unchanged, links)

@@ -6,17 +6,16 @@ A reader (feed_xml, feed_json) turns each entry into a RawEntry, or a reason to 
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
-from zoneinfo import ZoneInfo
 
 from syndicate.content import (
     content_hash,
     excerpt,
+    first_sentence,
     html_to_text,
     one_line,
     paragraphs_to_html,
@@ -24,7 +23,8 @@ from syndicate.content import (
     slugify,
     strip_control,
 )
-from syndicate.models import Observation
+from syndicate.models import Enclosure, Observation
+from syndicate.sources.enclosures import enclosure_parts
 from syndicate.sources.merge import SUMMARY_LIMIT
 
 KEY_MAX = 500  # longer guids / links are keyed by their hash
@@ -43,6 +43,8 @@ class RawEntry:
     summary: str  # plain text; "" when the entry has none of its own
     author: str
     tags: tuple[str, ...]
+    base: str = ""  # what relative URLs in body_html resolve against ("" = none known)
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ class FeedEntry:
 
 
 UNDATED = datetime(1970, 1, 1, tzinfo=UTC)
-TITLE_FROM_TEXT = 80  # an untitled entry is titled by the opening of its text
+TITLE_FROM_TEXT = 100  # an untitled entry is titled by its first sentence, shorter than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     skipped: tuple[str, ...]  # one line per entry left out, saying why
     duplicates: int  # entries dropped as repeats of an earlier one (same guid or link)
+    warnings: tuple[str, ...] = ()  # what was wrong with the document but stopped nothing
 
 
 # --- small text helpers the readers share -------------------------------------------------
@@ -92,22 +95,6 @@ def absolute_link(base: str, link: str) -> str:
     return joined if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
-def parse_feed_date(value: str, tz: ZoneInfo) -> datetime | None:
-    """An ISO 8601 / RFC 3339 or RFC 822 date; a date without a zone is taken in ``tz``."""
-    value = value.strip()
-    if not value:
-        return None
-    moment: datetime | None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
-
-
 # --- entries → observations ---------------------------------------------------------------
 
 
@@ -123,7 +110,7 @@ def _key(kind: str, value: str) -> str:
 
 
 def _observation(raw: RawEntry, key: str) -> Observation:
-    content = sanitize_html(raw.body_html) if raw.body_html.strip() else ""
+    content = sanitize_html(raw.body_html, raw.base) if raw.body_html.strip() else ""
     title = raw.title or _title_from(raw.summary or html_to_text(content), raw.link)
     summary = excerpt(raw.summary, SUMMARY_LIMIT) if raw.summary else ""
     tags = tuple(dict.fromkeys(tag for tag in (one_line(t) for t in raw.tags) if tag))
@@ -139,19 +126,20 @@ def _observation(raw: RawEntry, key: str) -> Observation:
         link=raw.link,
         tags=tags,
         key=key,
+        enclosures=raw.enclosures,
     )
 
 
 def _title_from(text: str, link: str) -> str:
     """A title for an entry that has none (a Mastodon post, a JSON Feed item)."""
     text = one_line(text)
-    return excerpt(text, TITLE_FROM_TEXT) if text else link
+    return first_sentence(text, TITLE_FROM_TEXT) if text else link
 
 
 def _hash(key: str, o: Observation) -> str:
     return content_hash(
         key, o.slug, o.title, o.published.isoformat(), o.kind, o.category, o.summary,
-        o.content, o.author, o.link, *o.tags,
+        o.content, o.author, o.link, *o.tags, *enclosure_parts(o.enclosures),
     )  # fmt: skip
 
 

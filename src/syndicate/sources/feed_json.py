@@ -8,12 +8,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from syndicate.content import one_line
+from syndicate.models import Enclosure
+from syndicate.sources.enclosures import distinct, enclosure
+from syndicate.sources.feed_dates import parse_feed_date
 from syndicate.sources.feed_entries import (
     ParsedFeed,
     RawEntry,
     absolute_link,
     build_entries,
-    parse_feed_date,
     text_to_html,
 )
 from syndicate.sources.folder import ParseError
@@ -73,14 +75,27 @@ def _entry(item: Any, base: str, tz: ZoneInfo) -> RawEntry | str:
     if not isinstance(item, dict):
         return "not a JSON object"
     html, text = _text(item, "content_html"), _text(item, "content_text")
-    link = _text(item, "url") or _text(item, "external_url")
+    link = absolute_link(base, _text(item, "url") or _text(item, "external_url"))
     return RawEntry(
         guid=one_line(_text(item, "id")),
-        link=absolute_link(base, link),
+        link=link,
         title=one_line(_text(item, "title")),
         published=_date(item, tz),
         body_html=html or (text_to_html(text) if text.strip() else ""),
         summary=one_line(_text(item, "summary")),
         author=_author(item),
         tags=_tags(item),
+        base=link or base,  # JSON Feed names no base: the item's url, then the feed's
+        enclosures=_attachments(item, link or base),
+    )
+
+
+def _attachments(item: dict[str, Any], base: str) -> tuple[Enclosure, ...]:
+    attachments = item.get("attachments")
+    if not isinstance(attachments, list):
+        return ()
+    return distinct(
+        enclosure(a.get("url"), a.get("mime_type"), a.get("size_in_bytes"), base)
+        for a in attachments
+        if isinstance(a, dict)
     )

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import io
 import re
 import time
 import xml.sax
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import feedparser
 
 from syndicate.content import one_line
+from syndicate.models import Enclosure
+from syndicate.sources.enclosures import distinct, enclosure
+from syndicate.sources.feed_dates import parse_feed_date
 from syndicate.sources.feed_entries import (
     HTML_TYPES,
     ParsedFeed,
     RawEntry,
     absolute_link,
     build_entries,
-    parse_feed_date,
     plain,
     text_to_html,
 )
@@ -40,9 +44,9 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
-# An XML error that feedparser's lenient parser repairs well: an HTML entity such as
-# &nbsp; in a hand-made feed. Any other well-formedness error refuses the feed, rather
-# than keep whatever part of it the lenient parser salvaged.
+# An XML error that feedparser's lenient parser repairs without a word: an HTML entity such
+# as &nbsp; in a hand-made feed. Any other well-formedness error (a bare "&", a truncated
+# download) keeps every entry the lenient parser recovers, with one warning for the source.
 _TOLERATED = ("undefined entity",)
 
 
@@ -92,11 +96,14 @@ def read_xml_feed(
             "refused: the XML declares entities (<!ENTITY> in its DOCTYPE), "
             "which a feed never needs and an entity bomb does"
         )
-    headers = {"content-location": source_url} if source_url else {}
-    if content_type:
-        headers["content-type"] = content_type
+    # No content-location: feedparser would make it the base of every entry, where RSS's own
+    # is the item's link (see _base). Relative URLs in content are ours to resolve, and nh3
+    # sanitizes (feedparser's sanitizer would drop srcset).
+    headers = {"content-type": content_type} if content_type else {}
     # A stream, never bytes: feedparser would open bytes that name a local file.
-    result = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    result = feedparser.parse(
+        io.BytesIO(data), response_headers=headers, resolve_relative_uris=False, sanitize_html=False
+    )
     version = result.get("version") or ""
     problem = _xml_problem(result)
     if not version:
@@ -104,13 +111,26 @@ def read_xml_feed(
             raise ParseError("not a feed: an HTML page (no RSS, Atom or JSON Feed)")
         detail = f" (not well-formed XML at {problem})" if problem else ""
         raise ParseError(f"not a feed: neither RSS, Atom nor JSON Feed{detail}")
+    is_rss = not version.startswith("atom")
+    found = [_entry(entry, tz, source_url, is_rss) for entry in result.get("entries", [])]
+    parsed = build_entries(version, found)
     if problem:
-        raise ParseError(f"broken XML at {problem}")
-    found = [_entry(entry, tz) for entry in result.get("entries", [])]
-    return build_entries(version, found)
+        kept = len(parsed.entries)
+        warning = f"not well-formed XML at {problem}: read leniently, {kept} entries recovered"
+        parsed = dataclasses.replace(parsed, warnings=(warning,))
+    return parsed
 
 
-def _entry(entry: Any, tz: ZoneInfo) -> RawEntry:
+def _base(detail: Any, link: str, source_url: str, is_rss: bool) -> str:
+    """What the entry's relative URLs resolve against: the xml:base in scope, then (RSS,
+    whose spec names no base) the item's link, then the feed document's URL."""
+    xml_base = ((detail or {}).get("base") or "").strip()
+    if xml_base:
+        return urljoin(source_url, xml_base) if source_url else xml_base
+    return (link if is_rss else "") or source_url
+
+
+def _entry(entry: Any, tz: ZoneInfo, source_url: str, is_rss: bool) -> RawEntry:
     title_type = (entry.get("title_detail") or {}).get("type", "text/plain")
     contents = [c for c in entry.get("content") or [] if c.get("value")]
     chosen = next((c for c in contents if c.get("type") in HTML_TYPES), None)
@@ -118,6 +138,7 @@ def _entry(entry: Any, tz: ZoneInfo) -> RawEntry:
     summary = entry.get("summary") or ""
     summary_type = (entry.get("summary_detail") or {}).get("type", "text/html")
     body = ""
+    detail = chosen or entry.get("summary_detail")
     if chosen is not None:
         value = chosen["value"]
         body = value if chosen.get("type") in HTML_TYPES else text_to_html(value)
@@ -127,16 +148,33 @@ def _entry(entry: Any, tz: ZoneInfo) -> RawEntry:
         body = summary if summary_type in HTML_TYPES else text_to_html(summary)
         summary = ""
     author = (entry.get("author_detail") or {}).get("name") or entry.get("author") or ""
+    link = absolute_link(source_url, entry.get("link") or "")
     return RawEntry(
         guid=one_line(entry.get("id") or ""),
-        link=absolute_link("", entry.get("link") or ""),
+        link=link,
         title=plain(entry.get("title") or "", title_type),
         published=_date(entry, tz),
         body_html=body,
         summary=plain(summary, summary_type) if summary else "",
         author=author,
         tags=tuple(t.get("term") or t.get("label") or "" for t in entry.get("tags") or []),
+        base=_base(detail, link, source_url, is_rss),
+        enclosures=_enclosures(entry, link or source_url),
     )
+
+
+def _enclosures(entry: Any, base: str) -> tuple[Enclosure, ...]:
+    """RSS <enclosure> and Atom rel="enclosure" (feedparser's ``enclosures``), then Media
+    RSS <media:content>."""
+    found = [
+        enclosure(item.get("href") or item.get("url"), item.get("type"), item.get("length"), base)
+        for item in entry.get("enclosures") or []
+    ]
+    found += [
+        enclosure(item.get("url"), item.get("type"), item.get("filesize"), base)
+        for item in entry.get("media_content") or []
+    ]
+    return distinct(found)
 
 
 def _date(entry: Any, tz: ZoneInfo) -> datetime | None:

@@ -19,7 +19,8 @@ from frontmatter.default_handlers import YAMLHandler
 
 from syndicate.content import markdown_to_html, one_line, paragraphs_to_html, slugify, strip_control
 from syndicate.errors import SourceError
-from syndicate.models import Observation
+from syndicate.models import Enclosure, Observation
+from syndicate.sources.enclosures import byte_length, media_type
 
 TEXT_SUFFIXES = frozenset({".txt"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
@@ -274,6 +275,7 @@ def _parse_markdown(text: str, tz: ZoneInfo) -> Observation:
         tags=_meta_tags(meta),
         key=slugify(key) if key else "",
         draft=_meta_flag(meta, "draft"),
+        enclosures=_meta_enclosures(meta),
     )
 
 
@@ -356,3 +358,25 @@ def _meta_tags(meta: dict[str, Any]) -> tuple[str, ...]:
         raise ParseError("front matter 'tags' must be a list or a comma-separated string")
     tags = (one_line(str(item)) for item in items if item is not None)
     return tuple(dict.fromkeys(tag for tag in tags if tag))
+
+
+def _meta_enclosures(meta: dict[str, Any]) -> tuple[Enclosure, ...]:
+    """``enclosure: {url, type, length}`` (or a list of them). The url is absolute http(s)
+    or a path, which the merge resolves against the article's link."""
+    value = meta.get("enclosure", meta.get("enclosures"))
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    found: list[Enclosure] = []
+    for item in items:
+        url = item.get("url") if isinstance(item, dict) else None
+        if not isinstance(url, str) or not url.strip() or strip_control(url) != url:
+            raise ParseError("front matter 'enclosure' needs a url: {url, type, length}")
+        scheme = urlsplit(url.strip()).scheme
+        if scheme and scheme not in ("http", "https"):
+            raise ParseError("front matter 'enclosure' url must be http(s) or a path")
+        length = item.get("length")
+        if length is not None and byte_length(length) == 0 and str(length).strip() != "0":
+            raise ParseError("front matter 'enclosure' length must be a number of bytes")
+        found.append(Enclosure(url.strip(), media_type(item.get("type"), url), byte_length(length)))
+    return tuple(found)

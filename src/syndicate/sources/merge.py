@@ -4,12 +4,19 @@ order-independent."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
-from syndicate.content import article_guid, content_hash, excerpt, html_to_text, match_category
-from syndicate.models import Article, ArticleStatus, Observation
+from syndicate.content import (
+    absolute_html,
+    article_guid,
+    content_hash,
+    excerpt,
+    html_to_text,
+    match_category,
+)
+from syndicate.models import Article, ArticleStatus, Enclosure, Observation
 
 SUMMARY_LIMIT = 300
 
@@ -41,6 +48,7 @@ class MergeOptions:
     rules: Mapping[str, Sequence[str]]
     default_author: str = ""
     by_title: bool = True  # a folder's teaser cards complete the full text of their title
+    pages: bool = False  # the site writes article pages: a link is site URL + slug + "/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +156,9 @@ def merge_article(
     page = key if options.by_title else main.slug
     given = _first(o.link for o in own)
     site_url = options.site_url
-    link = _absolute(site_url, given) if given else _join(site_url, page)
+    link = _absolute(site_url, given) if given else _join(site_url, page, options.pages)
+    body = absolute_html(main.content, link)  # a folder's relative URLs: against its page
+    enclosures = tuple(replace(e, url=urljoin(link, e.url)) for e in main.enclosures)
     author = main.author or _first(o.author for o in fillers) or options.default_author
     tags = main.tags or next((o.tags for o in own if o.tags), ())
     # From the title's slug, as before articles had keys: a rebuilt store gives a site's
@@ -163,15 +173,16 @@ def merge_article(
         published=main.published,
         category=category,
         summary=summary,
-        content=main.content,
+        content=body,
         author=author,
         source=source,
         tags=tags,
         content_hash=article_hash(
-            key, main.title, link, published, category, summary, main.content, author, tags
+            key, main.title, link, published, category, summary, body, author, tags, enclosures
         ),
         key=key,
         status=ArticleStatus.DRAFT if main.draft else ArticleStatus.PUBLISHED,
+        enclosures=enclosures,
     )
 
 
@@ -185,17 +196,22 @@ def article_hash(
     content: str,
     author: str,
     tags: Sequence[str],
+    enclosures: Sequence[Enclosure] = (),
 ) -> str:
     """What an article says, hashed: a stored article is rewritten only when this changes.
-    (Revision 0005 computes the same from stored rows: change both or neither.)"""
+    (Revision 0005 computes the same from stored rows: change both or neither; enclosures
+    add to it only when there are some.)"""
     moment = published.astimezone(UTC).isoformat()
-    return content_hash(key, title, link, moment, category, summary, content, author, *tags)
+    extra = [f"enclosure:{e.url} {e.type} {e.length}" for e in enclosures]
+    return content_hash(key, title, link, moment, category, summary, content, author, *tags, *extra)
 
 
 def _absolute(site_url: str, link: str) -> str:
     """A front-matter url is absolute; a front-matter slug is a path under the site."""
-    return link if urlsplit(link).scheme else _join(site_url, link)
+    return link if urlsplit(link).scheme else _join(site_url, link, False)
 
 
-def _join(site_url: str, slug: str) -> str:
-    return (site_url if site_url.endswith("/") else site_url + "/") + slug
+def _join(site_url: str, slug: str, page: bool) -> str:
+    """The article's URL under the site: its page's folder (ending in "/") when the site
+    writes article pages."""
+    return (site_url if site_url.endswith("/") else site_url + "/") + slug + ("/" if page else "")

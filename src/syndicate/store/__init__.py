@@ -162,6 +162,15 @@ class Store(LinkQueries, EventBatchQueries):
         with self._engine.connect() as conn:
             return _articles.latest_articles(conn, limit, now, category)
 
+    def page_stamps(self, now: datetime) -> list[tuple[str, str, str]]:
+        """(guid, link, stamp) of the visible articles: what their pages depend on."""
+        with self._engine.connect() as conn:
+            return _articles.page_stamps(conn, now)
+
+    def articles_by_guid(self, guids: Iterable[str]) -> list[Article]:
+        with self._engine.connect() as conn:
+            return _articles.articles_by_guid(conn, guids)
+
     def categories(self, now: datetime | None = None) -> list[tuple[str, int]]:
         """Categories of the articles visible at ``now`` (None: of every published one,
         scheduled ones too), with their counts."""

@@ -39,6 +39,7 @@ class StoredArticle:
     content_hash: str
     status: ArticleStatus
     published: datetime
+    updated: datetime | None = None
 
 
 def stored_articles(conn: Connection, source: str, keys: Iterable[str]) -> dict[str, StoredArticle]:
@@ -51,10 +52,13 @@ def stored_articles(conn: Connection, source: str, keys: Iterable[str]) -> dict[
             articles.c.content_hash,
             articles.c.status,
             articles.c.published,
+            articles.c.updated,
         ).where(articles.c.source == source, articles.c.key.in_(part))
         for row in conn.execute(query):
             status = ArticleStatus(row.status)
-            found[row.key] = StoredArticle(row.guid, row.content_hash, status, row.published)
+            found[row.key] = StoredArticle(
+                row.guid, row.content_hash, status, row.published, row.updated
+            )
     return found
 
 
@@ -69,12 +73,16 @@ def upsert_articles(
     conn: Connection, source: str, batch: Sequence[Article], now: datetime
 ) -> tuple[int, int]:
     """Insert the source's new articles (by key) and rewrite those whose content or status
-    changed; a stored article keeps its guid. Returns (new, updated)."""
+    changed; a stored article keeps its guid. Returns (new, updated).
+
+    ``updated`` is when the article's content last changed: a new article's is its published
+    date (so a store rebuilt from the same files holds the same dates), a changed one's is
+    ``now`` (never before its published date); a change of status alone keeps it."""
     _check_unique_keys(batch)
     existing = stored_articles(conn, source, (a.key for a in batch))
     fresh = [a for a in batch if a.key not in existing]
     changed = [
-        replace(a, guid=old.guid)
+        replace(a, guid=old.guid, updated=_changed_at(old, a, now))
         for a in batch
         if (old := existing.get(a.key)) is not None
         and (old.content_hash != a.content_hash or old.status != a.status)
@@ -82,13 +90,19 @@ def upsert_articles(
     if fresh:
         taken = taken_guids(conn, (a.guid for a in fresh))
         rows = [
-            {**article_row(_unclash(a, source, taken)), "first_seen": now, "updated": now}
+            {**article_row(_unclash(a, source, taken)), "first_seen": now, "updated": a.published}
             for a in fresh
         ]
         conn.execute(insert(articles), rows)
     if changed:
-        conn.execute(_update_by_key(), [_update_params(a, now) for a in changed])
+        conn.execute(_update_by_key(), [_update_params(a) for a in changed])
     return len(fresh), len(changed)
+
+
+def _changed_at(old: StoredArticle, new: Article, now: datetime) -> datetime:
+    if old.content_hash == new.content_hash and old.updated is not None:
+        return old.updated
+    return max(now, new.published)
 
 
 def _unclash(article: Article, source: str, taken: set[str]) -> Article:
@@ -178,6 +192,27 @@ def latest_articles(
     return [article_from_row(row) for row in conn.execute(latest_query(limit, now, category))]
 
 
+def page_stamps(conn: Connection, now: datetime) -> list[tuple[str, str, str]]:
+    """(guid, link, stamp) of every visible article, the stamp changing whenever what its
+    page shows may: its content hash, updated date and category. No bodies are read."""
+    query = select(
+        articles.c.guid, articles.c.link, articles.c.content_hash, articles.c.updated,
+        articles.c.category,
+    ).where(visible(now))  # fmt: skip
+    return [
+        (row.guid, row.link, f"{row.content_hash} {row.updated.isoformat()} {row.category}")
+        for row in conn.execute(query)
+    ]
+
+
+def articles_by_guid(conn: Connection, guids: Iterable[str]) -> list[Article]:
+    found: list[Article] = []
+    for part in chunks(sorted(set(guids))):
+        query = select(articles).where(articles.c.guid.in_(part))
+        found.extend(article_from_row(row) for row in conn.execute(query))
+    return found
+
+
 def categories(conn: Connection, now: datetime | None) -> list[tuple[str, int]]:
     """The categories of the visible articles (None: of all published), with their counts."""
     shown = visible(now) if now is not None else articles.c.status == ArticleStatus.PUBLISHED
@@ -211,11 +246,11 @@ def _update_by_key() -> Any:
     return update(articles).where(where).values(values)
 
 
-def _update_params(article: Article, now: datetime) -> dict[str, Any]:
+def _update_params(article: Article) -> dict[str, Any]:
     params = {f"b_{name}": value for name, value in article_row(article).items()}
     return {
         **params,
-        "b_updated": now,
+        "b_updated": article.updated,
         "b_where_source": article.source,
         "b_where_key": article.key,
     }

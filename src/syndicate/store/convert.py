@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Row
 
-from syndicate.models import Article, ArticleStatus, Observation
+from syndicate.models import Article, ArticleStatus, Enclosure, Observation
 
 T = TypeVar("T")
 
@@ -32,6 +32,21 @@ def tags_from_text(text: str) -> tuple[str, ...]:
     return tuple(str(tag) for tag in value)
 
 
+def enclosures_to_text(enclosures: Sequence[Enclosure]) -> str:
+    """A JSON list of [url, type, length]; "" for none (the column's default)."""
+    if not enclosures:
+        return ""
+    return json.dumps([[e.url, e.type, e.length] for e in enclosures], ensure_ascii=False)
+
+
+def enclosures_from_text(text: str | None) -> tuple[Enclosure, ...]:
+    if not text:
+        return ()
+    return tuple(
+        Enclosure(str(url), str(kind), int(length)) for url, kind, length in json.loads(text)
+    )
+
+
 def article_row(article: Article) -> dict[str, Any]:
     """The columns an article's content sets (not first_seen / updated: the store keeps those)."""
     return {
@@ -49,6 +64,7 @@ def article_row(article: Article) -> dict[str, Any]:
         "content_hash": article.content_hash,
         "key": article.key,
         "status": article.status.value,
+        "enclosures": enclosures_to_text(article.enclosures),
     }
 
 
@@ -71,6 +87,7 @@ def article_from_row(row: Row[Any] | Mapping[str, Any]) -> Article:
         content_hash=m["content_hash"],
         key=m["key"],
         status=ArticleStatus(m["status"]),
+        enclosures=enclosures_from_text(m["enclosures"]),
     )
 
 
@@ -91,6 +108,7 @@ def observation_row(source: str, path: str, position: int, obs: Observation) -> 
         "tags": tags_to_text(obs.tags),
         "key": obs.key,
         "draft": obs.draft,
+        "enclosures": enclosures_to_text(obs.enclosures),
     }
 
 
@@ -109,4 +127,5 @@ def observation_from_row(row: Row[Any]) -> Observation:
         tags=tags_from_text(m["tags"]),
         key=m["key"],
         draft=bool(m["draft"]),
+        enclosures=enclosures_from_text(m["enclosures"]),
     )

@@ -116,6 +116,8 @@ articles = Table(
     # The article's identity within its source (see models.Observation.key).
     Column("key", String, nullable=False),
     Column("status", String(16), nullable=False),  # models.ArticleStatus
+    # A JSON list of [url, type, length] (models.Enclosure); "" for none.
+    Column("enclosures", Text, nullable=False, server_default=""),
     UniqueConstraint("guid"),
     UniqueConstraint("source", "key"),
 )
@@ -161,6 +163,7 @@ observations = Table(
     Column("tags", Text, nullable=False),  # a JSON list of strings
     Column("key", String, nullable=False),  # the article's key within the source
     Column("draft", Boolean, nullable=False),
+    Column("enclosures", Text, nullable=False, server_default=""),  # as articles.enclosures
 )
 # A merge reads a source's observations by key and by title slug (teasers find their text).
 Index("ix_observations_source_key", observations.c.source, observations.c.key)

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 
 from syndicate.config import Settings
 from syndicate.content import header_safe
-from syndicate.resources import package_dir
+from syndicate.resources import package_dir, page_templates
 
 TEMPLATE_DIR = package_dir("syndicate.web", "templates")
 STATIC_DIR = package_dir("syndicate.web", "static")
@@ -51,7 +51,10 @@ class Pages:
         # A site's own templates/pages/ overrides any page, file by file.
         own = settings.root / "templates" / "pages"
         self.environment = Environment(
-            loader=FileSystemLoader([*([own] if own.is_dir() else []), TEMPLATE_DIR]),
+            # The masthead and footer are the published pages' own (templates/pages).
+            loader=FileSystemLoader(
+                [*([own] if own.is_dir() else []), TEMPLATE_DIR, page_templates()]
+            ),
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,

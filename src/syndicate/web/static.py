@@ -1,4 +1,5 @@
-"""Published files (feeds, index.html) and the stylesheet, with ETag, Last-Modified and 304.
+"""Published files (feeds, pages, index.html) and the stylesheet, with ETag, Last-Modified
+and 304; an article page's folder without its "/" redirects to it.
 
 The ETag is a hash of the bytes, so every instance behind a balancer gives the same one;
 Last-Modified is the file's mtime, which ``write_atomically`` keeps for unchanged files.
@@ -8,6 +9,7 @@ If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from syndicate.feeds import FEED_MEDIA_TYPES, feed_paths
@@ -32,12 +34,21 @@ _SUFFIX_TYPES = {
     ".xml": "application/xml",
     ".json": "application/json",
     ".css": "text/css",
+    ".xsl": "text/xsl",
     ".txt": "text/plain",
     ".ico": "image/vnd.microsoft.icon",
     ".png": "image/png",
 }
 _BINARY = ("image/",)
 FAVICON = "favicon.ico"
+_STYLESHEET_PI = b"<?xml-stylesheet "
+# A feed naming our XSLT: the browser may load it (same origin, so no "sandbox", which would
+# make the feed an opaque origin; Chromium checks XSLT against script-src) and show its
+# result, whose one <style> is inline. Nothing else runs or loads.
+FEED_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' https: "
+    "data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 _STYLE = re.compile(rb"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
 
 
@@ -91,6 +102,17 @@ def conditional_response(request: Request, rep: Representation, *, cache_control
     return Response(rep.body, headers=headers, media_type=rep.media_type)
 
 
+def feed_response(request: Request, rep: Representation, cache_control: str) -> Response:
+    """A feed with an XSLT: a browser asking for a page (Accept: text/html) gets it as
+    application/xml, which it renders through the XSLT (it shows application/rss+xml as
+    text); a feed reader gets its own media type."""
+    if "text/html" in request.headers.get("accept", ""):
+        rep = dataclasses.replace(rep, media_type="application/xml; charset=utf-8")
+    response = conditional_response(request, rep, cache_control=cache_control)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
 def media_type_for(name: str) -> str | None:
     """The Content-Type of a published file, or None for a kind we do not serve."""
     found = _FEED_TYPES.get(name) or _SUFFIX_TYPES.get(Path(name).suffix.lower())
@@ -138,6 +160,13 @@ def _plain_segment(part: str) -> bool:
     )
 
 
+def is_page_folder(root: Path, relative: str) -> bool:
+    """Whether ``relative`` (no trailing "/") names a folder with a published index.html."""
+    if not relative or relative.endswith("/"):
+        return False
+    return resolve_published(root, relative + "/") is not None
+
+
 def load_published(root: Path, relative: str) -> Representation | None:
     """The file's bytes and headers; None when it is not there or not ours to serve."""
     target = resolve_published(root, relative)
@@ -150,7 +179,9 @@ def load_published(root: Path, relative: str) -> Representation | None:
     except OSError:
         return None
     csp = DATA_CSP
-    if media_type.startswith("text/html"):
+    if _STYLESHEET_PI in body[:200]:
+        csp = FEED_CSP
+    elif media_type.startswith("text/html"):
         hashes = [
             base64.b64encode(hashlib.sha256(s).digest()).decode() for s in _STYLE.findall(body)
         ]
@@ -166,11 +197,17 @@ def routes(ctx: WebContext) -> tuple[list[BaseRoute], list[BaseRoute]]:
         relative = str(request.path_params.get("path", ""))
         rep = await run_in_threadpool(load_published, output_dir, relative)
         if rep is None:
+            if await run_in_threadpool(is_page_folder, output_dir, relative):
+                # An article page is <slug>/index.html: <slug> alone is its folder.
+                headers = {"Cache-Control": ctx.cache_control}
+                return RedirectResponse(request.url.path + "/", 301, headers=headers)
             if relative == "":
                 return ctx.pages.render("home.html")
             if relative == FAVICON:  # browsers ask on every visit: no icon, no error
                 return Response(status_code=204, headers={"Cache-Control": ctx.cache_control})
             return ctx.pages.message(404, "Not found", "There is no page at this address.")
+        if rep.csp == FEED_CSP:
+            return feed_response(request, rep, ctx.cache_control)
         return conditional_response(request, rep, cache_control=ctx.cache_control)
 
     async def stylesheet(request: Request) -> Response:

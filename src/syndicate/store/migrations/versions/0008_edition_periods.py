@@ -7,7 +7,7 @@ table that names it (the archive keeps its ``/archive/2026-W47/`` URLs). A datab
 hold back a send the old code would have caught up.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
