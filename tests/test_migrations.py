@@ -103,7 +103,9 @@ def test_revisions_are_numbered_in_one_line_and_the_head_is_the_highest_file() -
     oldest_first = list(reversed(list(script.walk_revisions())))
     ids = [revision.revision for revision in oldest_first]
     assert ids[0] == LEGACY_REVISION
-    assert ids == [f"{n:04d}" for n in range(1, len(ids) + 1)]
+    # Numbered, rising, in one line; parallel branches take ids ahead (issue 10's is 0009,
+    # on 0006) and the merge re-chains them, so a gap in the numbers is allowed.
+    assert all(re.fullmatch(r"\d{4}", rev) for rev in ids) and ids == sorted(set(ids))
     assert [revision.down_revision for revision in oldest_first] == [None, *ids[:-1]]
     assert all(Path(rev.path).name.startswith(f"{rev.revision}_") for rev in oldest_first)
     assert script.get_heads() == [head_revision()]

@@ -166,10 +166,19 @@ def resend_uncertain(obj: Context, week: str, list_only: bool, yes: bool) -> Non
             return
         if not yes:
             click.confirm(f"Queue {len(rows)} uncertain recipients again?", abort=True)
+        from syndicate.pipeline.owners import describe
         from syndicate.pipeline.send import resend_uncertain as requeue
 
-        count = requeue(store, week, obj.now())
+        count, kept = requeue(obj.settings, store, week, obj.now())
+    for sender, rows_kept in kept:
+        click.echo(
+            f"refused {rows_kept}: {describe(sender)} is still sending them; "
+            "run this again once it has ended",
+            err=True,
+        )
     click.echo(f"{count} recipients queued again; run `syndicate digest send --week {week}`")
+    if kept:
+        raise SystemExit(2)
 
 
 @digest.command("test-send")

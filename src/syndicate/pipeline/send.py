@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 from urllib.parse import quote
 
 from syndicate import tokens
@@ -31,7 +32,8 @@ from syndicate.pipeline.edition import (
     site_view,
     template_source,
 )
-from syndicate.store import Store, variant_categories, variant_key
+from syndicate.pipeline.owners import Heartbeat, recover_dead, requeue_uncertain
+from syndicate.store import SenderRow, Store, variant_categories, variant_key
 
 Clock = Callable[[], datetime]
 _Pending = Future[list[Outcome] | SendAborted]
@@ -39,6 +41,9 @@ Report = Callable[[str], None]
 
 REMOVED = "-"  # the token subject for a subscriber who no longer exists
 STOPPED = "stopped"  # the paused reason when should_stop asked the send to stop
+# Why a send paused: too many failed requests in a row (the service retries it on its own),
+# the provider refused it (bad credentials: only the operator can help), or asked to stop.
+PauseKind = Literal["failures", "refused", "stopped"]
 _STATE = {
     "sent": DeliveryState.SENT,
     "failed": DeliveryState.FAILED,
@@ -61,6 +66,8 @@ class SendReport:
     variants: dict[str, int] = field(default_factory=dict)  # variant label -> recipients
     counts: dict[str, int] = field(default_factory=dict)  # ledger state -> rows, at the end
     paused: str | None = None
+    pause_kind: PauseKind | None = None
+    elsewhere: int = 0  # rows in flight with other live senders when this one ended
     left_out: list[tuple[str, str]] = field(default_factory=list)  # dry run: (email, why)
 
     def summary(self) -> str:
@@ -70,6 +77,8 @@ class SendReport:
             return f"digest {self.week}: would send {total} messages ({parts or 'none'})"
         states = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
         text = f"digest {self.week}: {self.requests} requests; ledger: {states or 'empty'}"
+        if self.elsewhere:
+            text += f" ({self.elsewhere} of them in flight with another live sender)"
         return text + (f"; PAUSED: {self.paused}" if self.paused else "")
 
 
@@ -103,25 +112,37 @@ def send_edition(
     secret = settings.secret_key
     if not secret:
         raise SendError("SYNDICATE_SECRET_KEY is not set: unsubscribe links cannot be signed")
-    report.frozen = store.freeze_recipients(week, now, categories)
-    report.recovered = store.recover_interrupted(week, now)
-    if report.recovered and on_event:
-        on_event(f"{report.recovered} recipients were in flight at a crash: now uncertain")
-    store.mark_send_paused(week, None)
-    loop = _SendLoop(settings, store, sender, edition, secret, clock, report, should_stop)
-    variants = store.pending_variants(week)
-    loop.progress, loop.total = progress, sum(count for _, count in variants)
-    with _cyclic_gc_paused():
-        for variant, count in variants:
-            report.variants[variant_label(variant)] = count
-            if not loop.run_variant(variant):
-                break
+    with Heartbeat(settings, store, week, clock) as me:
+        report.frozen = store.freeze_recipients(week, now, categories)
+        _recover(settings, store, report, clock(), on_event)
+        store.mark_send_paused(week, None)
+        loop = _SendLoop(settings, store, sender, edition, secret, clock, report, should_stop)
+        loop.owner = me.id
+        variants = store.pending_variants(week)
+        loop.progress, loop.total = progress, sum(count for _, count in variants)
+        with _cyclic_gc_paused():
+            for variant, count in variants:
+                report.variants[variant_label(variant)] = count
+                if not loop.run_variant(variant):
+                    break
+        _recover(settings, store, report, clock(), on_event)  # a helper that died meanwhile
+        report.elsewhere = store.in_flight_elsewhere(week, me.id)
     report.counts = store.delivery_counts(week)
     if report.paused:
-        store.mark_send_paused(week, report.paused)
-    elif not report.counts.get(DeliveryState.PENDING.value):
+        store.mark_send_paused(week, report.paused, report.pause_kind, clock())
+    elif not report.counts.get(DeliveryState.PENDING.value) and not report.elsewhere:
         store.mark_send_finished(week, clock())
     return report
+
+
+def _recover(
+    settings: Settings, store: Store, report: SendReport, now: datetime, on_event: Report | None
+) -> None:
+    """Rows in flight with a dead sender become uncertain (never a live sender's)."""
+    recovered = recover_dead(settings, store, report.week, now)
+    report.recovered += recovered
+    if recovered and on_event:
+        on_event(f"{recovered} recipients were in flight with a dead sender: now uncertain")
 
 
 @contextmanager
@@ -186,6 +207,7 @@ class _SendLoop:
         self.settings, self.store, self.sender = settings, store, sender
         self.edition, self.secret, self.clock, self.report = edition, secret, clock, report
         self.should_stop = should_stop
+        self.owner: str | None = None  # the registered sender whose batches these are
         self.progress: Callable[[int, int], None] | None = None
         self.done = self.total = 0  # recipients settled, of those pending at the start
         self.failures_in_a_row = 0
@@ -232,10 +254,10 @@ class _SendLoop:
     def _batches(self, rendered: RenderedDigest, variant: str) -> Iterator[Batch]:
         while not self.report.paused:
             if self.should_stop is not None and self.should_stop():
-                self.report.paused = STOPPED
+                self._pause(STOPPED, "stopped")
                 return
             claimed = self.store.claim_batch(
-                self.edition.week, variant, self.sender.max_batch, self.clock()
+                self.edition.week, variant, self.sender.max_batch, self.clock(), self.owner
             )
             if not claimed:
                 return
@@ -296,7 +318,7 @@ class _SendLoop:
                 for r in batch.recipients
             ]
             self._finish(outcomes)
-            self.report.paused = result.reason
+            self._pause(result.reason, "refused")
             return False
         self._finish(result)
         if result and all(o.state == "retry" for o in result):
@@ -304,11 +326,14 @@ class _SendLoop:
             limit = self.settings.delivery.max_consecutive_failures
             if self.failures_in_a_row >= limit:
                 last = result[0].error or "no reason given"
-                self.report.paused = f"{limit} failed requests in a row (last: {last})"
+                self._pause(f"{limit} failed requests in a row (last: {last})", "failures")
                 return False
         else:
             self.failures_in_a_row = 0
         return True
+
+    def _pause(self, reason: str, kind: PauseKind) -> None:
+        self.report.paused, self.report.pause_kind = reason, kind
 
     def _finish(self, outcomes: Sequence[Outcome]) -> None:
         self.store.finish_batch(
@@ -316,9 +341,12 @@ class _SendLoop:
         )
 
 
-def resend_uncertain(store: Store, week: str, now: datetime) -> int:
-    """The operator's decision: put uncertain rows back to pending for the next send."""
-    return store.reset_uncertain(week, now)
+def resend_uncertain(
+    settings: Settings, store: Store, week: str, now: datetime
+) -> tuple[int, list[tuple[SenderRow, int]]]:
+    """The operator's decision: uncertain rows back to pending for the next send, but not
+    those of a live sender: (rows queued, [(live sender, rows it keeps)])."""
+    return requeue_uncertain(settings, store, week, now)
 
 
 def send_test(

@@ -46,6 +46,7 @@ from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, va
 from syndicate.store.records import FileRecord, FileState
 from syndicate.store.restore import ImportCounts
 from syndicate.store.schema import SCHEMA_VERSION
+from syndicate.store.senders import SenderQueries, SenderRow  # issue 10
 from syndicate.store.subscribers import DuplicateSubscriber
 from syndicate.store.unit import GatherCounts, UnitOfWork
 from syndicate.subscriber_csv import SubscriberRecord
@@ -65,6 +66,7 @@ __all__ = [
     "JobRun",
     "SchemaVersionError",
     "SendStatus",
+    "SenderRow",
     "Store",
     "StoreError",
     "UnitOfWork",
@@ -74,7 +76,7 @@ __all__ = [
 ]
 
 
-class Store(LinkQueries, EventBatchQueries):
+class Store(LinkQueries, EventBatchQueries, SenderQueries):
     def __init__(self, url: str) -> None:
         self._engine = make_engine(url)
         self._writer = writer(self._engine)
@@ -311,26 +313,22 @@ class Store(LinkQueries, EventBatchQueries):
         with self._engine.connect() as conn:
             return _recipients.send_started(conn, week)
 
-    def recover_interrupted(self, week: str, now: datetime) -> int:
-        """Rows a crash left submitting become uncertain; how many."""
-        with self._writer.begin() as conn:
-            return _ledger.recover_interrupted(conn, week, now)
-
     def pending_variants(self, week: str) -> list[tuple[str, int]]:
         """(variant, pending rows), by variant."""
         with self._engine.connect() as conn:
             return _ledger.pending_variants(conn, week)
 
     def claim_batch(
-        self, week: str, variant: str, limit: int, now: datetime
+        self, week: str, variant: str, limit: int, now: datetime, owner: str | None = None
     ) -> list[tuple[Delivery, SubscriberStatus | None]]:
-        """Up to ``limit`` pending rows of the variant, now submitting (attempts + 1).
+        """Up to ``limit`` pending rows of the variant, now submitting (attempts + 1) under
+        ``owner`` (a registered sender's id; None: nobody's, so uncertain on recovery).
 
         Rows of subscribers no longer active become skipped in the same transaction and are
         not returned; [] means no pending row of the variant is left.
         """
         with self._writer.begin() as conn:
-            return _ledger.claim_batch(conn, week, variant, limit, now)
+            return _ledger.claim_batch(conn, week, variant, limit, now, owner)
 
     def finish_batch(
         self, outcomes: Sequence[tuple[int, DeliveryState, str]], now: datetime
@@ -348,15 +346,21 @@ class Store(LinkQueries, EventBatchQueries):
         with self._engine.connect() as conn:
             return _ledger.list_deliveries(conn, week, state)
 
-    def reset_uncertain(self, week: str, now: datetime) -> int:
-        """Uncertain rows back to pending, on the operator's word; how many."""
+    def mark_send_paused(
+        self,
+        week: str,
+        reason: str | None,
+        kind: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Record why the send paused, of which kind, when (None: it resumed); False if the
+        send never started."""
         with self._writer.begin() as conn:
-            return _ledger.reset_uncertain(conn, week, now)
+            return _ledger.mark_send_paused(conn, week, reason, kind, now)
 
-    def mark_send_paused(self, week: str, reason: str | None) -> bool:
-        """Record why the send paused (None: it resumed); False if the send never started."""
+    def count_retry(self, week: str) -> int:
         with self._writer.begin() as conn:
-            return _ledger.mark_send_paused(conn, week, reason)
+            return _ledger.count_retry(conn, week)
 
     def mark_send_finished(self, week: str, now: datetime) -> bool:
         with self._writer.begin() as conn:
