@@ -114,9 +114,7 @@ def test_a_second_send_beside_a_live_one_helps_and_marks_nothing_uncertain(
                 in_flight = [e for e, s in states(store).items() if s is DeliveryState.SUBMITTING]
                 assert len(in_flight) == 2
                 with Store(database_url) as beside:
-                    second = send_edition(
-                        settings, beside, sendgrid(standin, 2), WEEK, clock=clock
-                    )
+                    second = send_edition(settings, beside, sendgrid(standin, 2), WEEK, clock=clock)
                 assert second.recovered == 0, "the live sender's rows were taken for a crash's"
                 assert second.elsewhere == 2 and second.requests == 4  # it sent the other 8
                 assert all(states(store)[e] is DeliveryState.SUBMITTING for e in in_flight)

@@ -78,7 +78,7 @@ class SendReport:
         states = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
         text = f"digest {self.week}: {self.requests} requests; ledger: {states or 'empty'}"
         if self.elsewhere:
-            text += f" ({self.elsewhere} of them in flight with another live sender)"
+            text += f"; {self.elsewhere} were in flight with another live sender as this one ended"
         return text + (f"; PAUSED: {self.paused}" if self.paused else "")
 
 
