@@ -23,6 +23,7 @@ from syndicate.pipeline import (
     build_all_feeds,
     gather,
 )
+from syndicate.pipeline.pauses import RETRIED, retry_due
 from syndicate.pipeline.send import STOPPED, SendError, SendReport, send_edition
 from syndicate.service.catchup import (
     DueDigest,
@@ -38,7 +39,7 @@ GATHER = "gather"
 DIGEST = "digest"
 JOBS = (GATHER, DIGEST)
 Clock = Callable[[], datetime]
-Trigger = Literal["schedule", "startup"]
+Trigger = Literal["schedule", "startup", "retry"]
 FIRST_GATHER_WAIT = 120.0  # seconds the start-up digest waits for the first gather
 
 
@@ -159,6 +160,28 @@ class Jobs:
             if env.should_stop():
                 break
             runs.append(self._send(item, trigger))
+        return runs
+
+    def retry_paused(self) -> list[JobRun]:
+        """Retry the sends paused by failed requests whose next wait is over (see
+        pipeline.pauses); each retry is a run of the digest job, trigger "retry"."""
+        env = self.env
+        now = env.clock()
+        try:
+            due = [s for s in env.store.paused_sends(RETRIED) if retry_due(env.settings, s, now)]
+        except Exception as exc:
+            env.log.exception("digest.failed", trigger="retry", error=one_line(exc))
+            return [self._record(DIGEST, now, "failed", one_line(exc))]
+        runs: list[JobRun] = []
+        for status in due:
+            if env.should_stop():
+                break
+            retry = env.store.count_retry(status.week)
+            env.log.info("digest.retry", week=status.week, retry=retry, paused=status.paused_reason)
+            late = now - status.started_at
+            runs.append(
+                self._send(DueDigest(status.week, status.started_at, "resume", late), "retry")
+            )
         return runs
 
     def _send(self, item: DueDigest, trigger: Trigger) -> JobRun:

@@ -346,22 +346,6 @@ class Store(LinkQueries, EventBatchQueries, SenderQueries):
         with self._engine.connect() as conn:
             return _ledger.list_deliveries(conn, week, state)
 
-    def mark_send_paused(
-        self,
-        week: str,
-        reason: str | None,
-        kind: str | None = None,
-        now: datetime | None = None,
-    ) -> bool:
-        """Record why the send paused, of which kind, when (None: it resumed); False if the
-        send never started."""
-        with self._writer.begin() as conn:
-            return _ledger.mark_send_paused(conn, week, reason, kind, now)
-
-    def count_retry(self, week: str) -> int:
-        with self._writer.begin() as conn:
-            return _ledger.count_retry(conn, week)
-
     def mark_send_finished(self, week: str, now: datetime) -> bool:
         with self._writer.begin() as conn:
             return _ledger.mark_send_finished(conn, week, now)

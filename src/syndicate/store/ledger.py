@@ -19,9 +19,8 @@ from sqlalchemy import Connection, Select, bindparam, func, select, update
 from syndicate.models import Delivery, DeliveryState, SubscriberStatus
 from syndicate.store.convert import chunks
 from syndicate.store.schema import PENDING_ONLY, deliveries, edition_sends, subscribers
-from syndicate.store.senders import INTERRUPTED
 
-__all__ = ["INTERRUPTED", "SendStatus"]
+INTERRUPTED = "interrupted while submitting"
 
 _OUTCOME_STATES = frozenset(DeliveryState) - {DeliveryState.SUBMITTING}
 _PENDING = DeliveryState.PENDING.value
@@ -246,8 +245,20 @@ def mark_send_finished(conn: Connection, week: str, now: datetime) -> bool:
 
 def send_status(conn: Connection, week: str) -> SendStatus | None:
     row = conn.execute(select(edition_sends).where(edition_sends.c.week == week)).first()
-    if row is None:
-        return None
+    return None if row is None else _send_status(row)
+
+
+def paused_sends(conn: Connection, kind: str) -> list[SendStatus]:
+    """Unfinished sends paused for this kind of reason, oldest first."""
+    query = (
+        select(edition_sends)
+        .where(edition_sends.c.finished_at.is_(None), edition_sends.c.pause_kind == kind)
+        .order_by(edition_sends.c.started_at)
+    )
+    return [_send_status(row) for row in conn.execute(query)]
+
+
+def _send_status(row: Any) -> SendStatus:
     return SendStatus(
         row.week,
         row.started_at,

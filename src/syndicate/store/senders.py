@@ -29,9 +29,10 @@ from sqlalchemy import (
 )
 
 from syndicate.models import DeliveryState
+from syndicate.store import ledger as _ledger
+from syndicate.store.ledger import INTERRUPTED, SendStatus
 from syndicate.store.schema import deliveries, edition_sends, senders
 
-INTERRUPTED = "interrupted while submitting"
 _SUBMITTING = DeliveryState.SUBMITTING.value
 _UNCERTAIN = DeliveryState.UNCERTAIN.value
 _PENDING = DeliveryState.PENDING.value
@@ -144,10 +145,32 @@ def reset_uncertain_unowned(
 
 
 class SenderQueries:
-    """The Store's methods for the above (mixed into Store)."""
+    """The Store's methods for the above and for pauses (mixed into Store)."""
 
     _engine: Engine
     _writer: Engine
+
+    def mark_send_paused(
+        self,
+        week: str,
+        reason: str | None,
+        kind: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Record why the send paused, of which kind, when (None: it resumed); False if the
+        send never started."""
+        with self._writer.begin() as conn:
+            return _ledger.mark_send_paused(conn, week, reason, kind, now)
+
+    def count_retry(self, week: str) -> int:
+        """One more retry of the paused send by the service; the new count."""
+        with self._writer.begin() as conn:
+            return _ledger.count_retry(conn, week)
+
+    def paused_sends(self, kind: str) -> list[SendStatus]:
+        """Unfinished sends paused for this kind of reason, oldest first."""
+        with self._engine.connect() as conn:
+            return _ledger.paused_sends(conn, kind)
 
     def register_sender(self, row: SenderRow) -> None:
         with self._writer.begin() as conn:
