@@ -34,6 +34,7 @@ from syndicate.store import recipients as _recipients
 from syndicate.store import restore as _restore
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
+from syndicate.store.announcements import AnnouncementQueries  # issue 10
 from syndicate.store.engine import SchemaVersionError, StoreError, make_engine, where, writer
 from syndicate.store.event_batch import EventBatchQueries  # issue 13
 from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
@@ -76,7 +77,7 @@ __all__ = [
 ]
 
 
-class Store(LinkQueries, EventBatchQueries, SenderQueries):
+class Store(LinkQueries, EventBatchQueries, SenderQueries, AnnouncementQueries):
     def __init__(self, url: str) -> None:
         self._engine = make_engine(url)
         self._writer = writer(self._engine)
@@ -297,12 +298,13 @@ class Store(LinkQueries, EventBatchQueries, SenderQueries):
     # --- the delivery ledger ----------------------------------------------------------
 
     def freeze_recipients(
-        self, week: str, now: datetime, edition_categories: frozenset[str]
+        self, week: str, now: datetime, edition_categories: frozenset[str], everyone: bool = False
     ) -> int:
-        """Write the week's recipient set once (0 if it was written before); rows created."""
+        """Write the week's recipient set once (0 if it was written before); rows created.
+        ``everyone``: every active subscriber, whatever their preferences (announcements)."""
         try:
             with self._writer.begin() as conn:
-                return _recipients.freeze_recipients(conn, week, now, edition_categories)
+                return _recipients.freeze_recipients(conn, week, now, edition_categories, everyone)
         except IntegrityError:
             # Another writer froze the week between our check and our insert.
             if not self.send_started(week):

@@ -11,7 +11,7 @@ from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import ColumnElement, Connection, exists, insert, literal, select
+from sqlalchemy import ColumnElement, Connection, exists, insert, literal, select, true
 
 from syndicate.models import DeliveryState, SubscriberStatus
 from syndicate.store.convert import CHUNK
@@ -59,7 +59,11 @@ def send_started(conn: Connection, week: str) -> bool:
 
 
 def freeze_recipients(
-    conn: Connection, week: str, now: datetime, edition_categories: frozenset[str]
+    conn: Connection,
+    week: str,
+    now: datetime,
+    edition_categories: frozenset[str],
+    everyone: bool = False,
 ) -> int:
     """Write the week's recipients once; the caller's transaction makes it all or nothing.
 
@@ -72,6 +76,8 @@ def freeze_recipients(
         raise ValueError(f"freeze_recipients: there is no edition {week!r}")
     conn.execute(insert(edition_sends).values(week=week, started_at=now))
     has_preferences = exists().where(subscriber_categories.c.subscriber_id == subscribers.c.id)
+    if everyone:
+        return _copy_subscribers(conn, week, "", now, true())
     created = _copy_subscribers(conn, week, "", now, ~has_preferences)
     waiting: dict[str, list[int]] = {}
     for sid, variant in _preference_variants(conn, edition_categories):

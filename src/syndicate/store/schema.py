@@ -307,6 +307,20 @@ senders = Table(
     Column("heartbeat_at", UTCDateTime, nullable=False),
 )
 
+# Issue 10: a one-off announcement is an edition (key "announcement:<date>-<slug>", no
+# articles) with its message: the Markdown's sanitized HTML and plain text, the preheader,
+# and the categories it went to (a JSON list; [] = every active subscriber).
+announcements = Table(
+    "announcements",
+    metadata,
+    Column("week", String(WEEK_LENGTH), ForeignKey("editions.week"), primary_key=True),
+    Column("preheader", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("categories", Text, nullable=False),
+    Column("source_hash", String(64), nullable=False),  # sha256 of the file as announced
+)
+
 # One row per run of a `syndicate run` job (gather, digest): for `syndicate status`, /healthz
 # and /metrics. outcome is ok, failed or skipped.
 job_runs = Table(

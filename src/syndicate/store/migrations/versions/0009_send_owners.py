@@ -3,6 +3,7 @@
 - ``senders``: the processes sending now, each with a heartbeat; ``deliveries.owner`` names
   the sender that claimed a row, so only a dead sender's rows in flight become uncertain.
 - ``edition_sends`` gets the kind of a pause, when it paused and how often the service retried.
+- ``announcements``: a one-off message (`syndicate announce`), an edition without articles.
 - An edition's key widens from 16 to 64 characters ("announcement:2026-12-02-our-move").
   SQLite never enforces a VARCHAR length, so there only the tables' declared text changes
   (SQLite's own procedure for changes that leave the stored rows as they are): no table of a
@@ -41,6 +42,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_senders")),
     )
     _rekey(16, 64)
+    op.create_table(
+        "announcements",
+        sa.Column("week", sa.String(64), nullable=False),
+        sa.Column("preheader", sa.Text(), nullable=False),
+        sa.Column("body_html", sa.Text(), nullable=False),
+        sa.Column("body_text", sa.Text(), nullable=False),
+        sa.Column("categories", sa.Text(), nullable=False),
+        sa.Column("source_hash", sa.String(64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["week"], ["editions.week"], name=op.f("fk_announcements_week_editions")
+        ),
+        sa.PrimaryKeyConstraint("week", name=op.f("pk_announcements")),
+    )
     op.add_column("deliveries", sa.Column("owner", sa.String(32), nullable=True))
     op.add_column("edition_sends", sa.Column("pause_kind", sa.String(16), nullable=True))
     op.add_column("edition_sends", sa.Column("paused_at", UTC_TIME, nullable=True))
@@ -55,6 +69,7 @@ def downgrade() -> None:
             # SQLite drops a column in place (3.35+): no batch rebuild, which would lose the
             # partial index's WHERE.
             op.execute(f"ALTER TABLE {name} DROP COLUMN {column}")
+    op.drop_table("announcements")
     _rekey(64, 16)
     op.drop_table("senders")
 
