@@ -4,7 +4,16 @@ Heavy libraries (SQLAlchemy, feedgen, premailer, rich) are imported inside the c
 that ``syndicate --help`` stays fast.
 """
 
-from syndicate.cli import database, digest, keys, service, site, status, subscribers  # noqa: F401  (they register commands)
+from syndicate.cli import (  # noqa: F401  (they register commands)
+    announce,
+    database,
+    digest,
+    keys,
+    service,
+    site,
+    status,
+    subscribers,
+)
 from syndicate.cli.app import main
 
 __all__ = ["main"]

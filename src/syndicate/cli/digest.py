@@ -9,6 +9,8 @@ import click
 from syndicate.cli.app import Context, echo_json, main, pass_ctx, progress_bar
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from syndicate.delivery import Sender
     from syndicate.models import DeliveryState
     from syndicate.pipeline.send import SendReport
@@ -46,7 +48,7 @@ def preview(obj: Context, week: str | None) -> None:
     preview_week(obj, week)
 
 
-def _sender(obj: Context) -> Sender:
+def sender_for(obj: Context) -> Sender:
     from syndicate.backends import BackendError, make_sender
 
     try:
@@ -107,15 +109,11 @@ def send(obj: Context, week: str | None, dry_run: bool, as_json: bool) -> None:
 
 def _send(obj: Context, store: Store, week: str) -> SendReport:
     """The send, with a progress bar or log lines, recorded as a run of the job "send"."""
-    import os
-    import socket
-
     from syndicate.pipeline.send import send_edition
-    from syndicate.store import JobRun
 
     settings_checked(obj)
     started = obj.now()
-    sender = _sender(obj)
+    sender = sender_for(obj)
     try:
         with progress_bar(f"sending {week}") as progress:
             report = send_edition(
@@ -129,10 +127,22 @@ def _send(obj: Context, store: Store, week: str) -> SendReport:
             )
     finally:
         sender.close()
+    record_send(obj, store, "send", started, report)
+    return report
+
+
+def record_send(
+    obj: Context, store: Store, job: str, started: datetime, report: SendReport
+) -> None:
+    """A send from the CLI is a run of ``job`` in the job log, as the service's are."""
+    import os
+    import socket
+
+    from syndicate.store import JobRun
+
     outcome: JobOutcome = "failed" if report.paused else "ok"
     instance = f"cli:{socket.gethostname()}:{os.getpid()}"
-    store.record_job_run(JobRun("send", started, obj.now(), outcome, report.summary(), instance))
-    return report
+    store.record_job_run(JobRun(job, started, obj.now(), outcome, report.summary(), instance))
 
 
 def settings_checked(obj: Context) -> None:
@@ -197,7 +207,7 @@ def test_send(obj: Context, email: str, week: str | None) -> None:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
     week = week or current_week(obj.settings, obj.now())
     with obj.store() as store:
-        sender = _sender(obj)
+        sender = sender_for(obj)
         try:
             outcome = send_test(obj.settings, store, sender, week, address, now=obj.now())
         except (EditionError, SendError) as exc:

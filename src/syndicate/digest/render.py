@@ -124,14 +124,7 @@ def _context(
     count = len(headlines)
     noun = "article" if count == 1 else "articles"
     return {
-        "site": {
-            "title": clean_text(site.title),
-            "url": safe_link(site.url, site.url),
-            "language": clean_text(site.language) or "en",
-            "postal_lines": [
-                line for line in (clean_text(s) for s in site.postal_address.splitlines()) if line
-            ],
-        },
+        "site": site_context(site),
         "subject": clean_text(edition.subject),
         "week_label": week_label(edition.week),
         "intro": f"Here {'is' if count == 1 else 'are'} {count} new {noun} "
@@ -139,6 +132,18 @@ def _context(
         "preheader": " · ".join(h.title for h in headlines[:PREHEADER_TITLES]),
         "headlines": headlines,
         "categories": sorted(clean_text(c) for c in categories),
+    }
+
+
+def site_context(site: SiteView) -> dict[str, Any]:
+    """What every mail's templates see of the site."""
+    return {
+        "title": clean_text(site.title),
+        "url": safe_link(site.url, site.url),
+        "language": clean_text(site.language) or "en",
+        "postal_lines": [
+            line for line in (clean_text(s) for s in site.postal_address.splitlines()) if line
+        ],
     }
 
 

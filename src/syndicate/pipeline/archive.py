@@ -16,17 +16,24 @@ from datetime import datetime
 
 from syndicate import content
 from syndicate.config import Settings
+from syndicate.digest.announcement import (
+    PREFIX,
+    announcement_label,
+    is_announcement,
+    render_announcement,
+)
 from syndicate.digest.render import Headline, headline, personalize, render_edition, week_label
 from syndicate.digest.select import parse_week
 from syndicate.feeds import FEED_MEDIA_TYPES
 from syndicate.feeds.data import prepare
 from syndicate.feeds.options import FeedOptions
 from syndicate.feeds.xml import xml_feeds
-from syndicate.models import Article, Edition
+from syndicate.models import Announcement, Article, Edition
 from syndicate.pipeline.edition import site_view, template_source
 from syndicate.store import Store
 
 ARCHIVE_PAGE = "archive/"
+ANNOUNCEMENT = PREFIX.rstrip(":")
 ARCHIVE_FEED = "archive/feed.xml"
 FEED_EDITIONS = 20  # the newest editions in the archive feed
 ATOM_MEDIA_TYPE = FEED_MEDIA_TYPES["atom"]
@@ -34,11 +41,12 @@ ATOM_MEDIA_TYPE = FEED_MEDIA_TYPES["atom"]
 
 @dataclass(frozen=True, slots=True)
 class ArchiveEntry:
-    week: str
-    label: str  # "Week 47 · November 16 – 22, 2026"
+    week: str  # the edition key
+    label: str  # "Week 47 · November 16 – 22, 2026", "Announcement · December 2, 2026"
     created_at: datetime
     count: int  # articles
     url: str  # absolute
+    path: str = ""  # its folder under /archive/: the key, an announcement's without ":"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,8 @@ class ArchivedEdition:
     intro: str
     headlines: tuple[Headline, ...]
     edition: Edition
+    announcement: Announcement | None = None  # issue 10: a one-off message, no headlines
+    body: str = ""  # the announcement's sanitized HTML
 
 
 def archive_url(settings: Settings, week: str | None = None) -> str:
@@ -62,8 +72,16 @@ def archive_entries(
     return [_entry(settings, *row) for row in rows[:limit]]
 
 
+def archive_path(key: str) -> str:
+    """The edition's folder under /archive/: an announcement's key without its colon."""
+    return key.replace(":", "-", 1) if is_announcement(key) else key
+
+
 def archived_edition(settings: Settings, store: Store, week: str) -> ArchivedEdition | None:
-    """One archived edition, or None (no such week, not sent yet, or not a week at all)."""
+    """One archived edition by its archive path, or None (no such edition, not sent yet)."""
+    announced = f"{ANNOUNCEMENT}:"
+    if week.startswith(f"{ANNOUNCEMENT}-"):
+        return _archived_announcement(settings, store, announced + week.partition("-")[2])
     try:
         parse_week(week)
     except ValueError:
@@ -83,6 +101,17 @@ def archived_edition(settings: Settings, store: Store, week: str) -> ArchivedEdi
     return ArchivedEdition(entry, subject, intro, headlines, edition)
 
 
+def _archived_announcement(settings: Settings, store: Store, key: str) -> ArchivedEdition | None:
+    item = store.get_announcement(key) if store.send_started(key) else None
+    if item is None:
+        return None
+    entry = _entry(settings, key, item.created_at, 0)
+    edition = Edition(key, item.created_at, (), item.subject)
+    subject = content.header_safe(item.subject)
+    intro = content.header_safe(item.preheader)
+    return ArchivedEdition(entry, subject, intro, (), edition, item, item.html)
+
+
 def archive_substitutions(settings: Settings) -> Mapping[str, str]:
     """The per-recipient placeholders filled for nobody in particular."""
     return {
@@ -92,11 +121,16 @@ def archive_substitutions(settings: Settings) -> Mapping[str, str]:
     }
 
 
-def archive_email(settings: Settings, edition: Edition) -> tuple[str, str]:
-    """(html, text) of the digest as mailed for every category, with neutral values."""
-    rendered = render_edition(
-        edition, site=site_view(settings), templates=template_source(settings)
-    )
+def archive_email(
+    settings: Settings, edition: Edition, announcement: Announcement | None = None
+) -> tuple[str, str]:
+    """(html, text) of the digest (or the announcement) as mailed for every category, with
+    neutral values."""
+    site, templates = site_view(settings), template_source(settings)
+    if announcement is not None:
+        rendered = render_announcement(announcement, site=site, templates=templates)
+    else:
+        rendered = render_edition(edition, site=site, templates=templates)
     return personalize(rendered, archive_substitutions(settings))
 
 
@@ -123,17 +157,19 @@ def archive_feed(settings: Settings, store: Store) -> bytes:
 
 
 def _entry(settings: Settings, week: str, created_at: datetime, count: int) -> ArchiveEntry:
+    path = archive_path(week)
     return ArchiveEntry(
         week=week,
-        label=week_label(week),
+        label=announcement_label(week) if is_announcement(week) else week_label(week),
         created_at=created_at,
         count=count,
-        url=archive_url(settings, week),
+        url=archive_url(settings, path),
+        path=path,
     )
 
 
 def _as_article(settings: Settings, store: Store, entry: ArchiveEntry) -> Article:
-    archived = archived_edition(settings, store, entry.week)
+    archived = archived_edition(settings, store, entry.path)
     headlines = archived.headlines if archived is not None else ()
     titles = "; ".join(h.title for h in headlines)
     return Article(
@@ -144,7 +180,7 @@ def _as_article(settings: Settings, store: Store, entry: ArchiveEntry) -> Articl
         published=entry.created_at,
         category="",
         summary=f"{entry.label}: {titles}" if titles else entry.label,
-        content=_headlines_html(headlines),
+        content=archived.body if archived and archived.body else _headlines_html(headlines),
     )
 
 
