@@ -122,7 +122,7 @@ def test_a_lost_answer_leaves_the_announcement_uncertain_and_never_resends_it(
 ) -> None:
     monkeypatch.setenv("SYNDICATE_DELIVERY__SENDGRID__TIMEOUT", "1")
     standin.inject(Fault.accept_then_hang(max_seconds=3))
-    code, out, err = run(site, "announce", str(site / "move.md"))
+    _, out, _ = run(site, "announce", str(site / "move.md"))
     assert "3 uncertain" in out
     code, out, _ = run(site, "announce", str(site / "move.md"))
     assert code == 0 and max(standin.copies.values()) == 1
