@@ -38,13 +38,10 @@ FAILED_REQUEST = [Fault.status(500)] * 2  # one request: a try and its one retry
 PAUSES_AFTER = 5  # delivery.max_consecutive_failures, the default
 
 
-@pytest.fixture(autouse=True)
-def secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
-
-
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The scheduler tests' site: three articles of the day before the W14 Monday."""
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
     write_articles(tmp_path, W14_AT - timedelta(days=1), 3)
     return site_settings(tmp_path, database_url)
 
