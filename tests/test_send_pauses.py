@@ -133,7 +133,9 @@ def test_a_refused_api_key_stays_paused_until_the_operator_sends(
     for hours in (1, 6, 30):
         clock.now = W14_AT + timedelta(hours=hours)
         assert jobs.retry_paused() == []
-    assert not standin.copies
+    (scheduled,) = jobs.digest()  # the weekly trigger: it does not resume a refused send
+    assert scheduled.outcome == "skipped" and not standin.copies
+    assert status_of(store).pause_kind == "refused"
     problem = pause_problem(settings, WEEK, paused)
     assert problem is not None and "until the operator" in problem
     assert f"digest send --week {WEEK}" in problem

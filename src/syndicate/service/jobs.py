@@ -23,7 +23,7 @@ from syndicate.pipeline import (
     build_all_feeds,
     gather,
 )
-from syndicate.pipeline.pauses import RETRIED, retry_due
+from syndicate.pipeline.pauses import REFUSED, RETRIED, retry_due
 from syndicate.pipeline.send import STOPPED, SendError, SendReport, send_edition
 from syndicate.service.catchup import (
     DueDigest,
@@ -148,7 +148,7 @@ class Jobs:
         except Exception as exc:
             env.log.exception("digest.failed", error=one_line(exc))
             return [self._record(DIGEST, now, "failed", one_line(exc))]
-        due = digests_due(now, when, tz, digest.grace, states)
+        due = [d for d in digests_due(now, when, tz, digest.grace, states) if self._may(d, trigger)]
         if not due:
             reason = describe_nothing_due(now, when, tz, digest.grace, states)
             env.log.info("digest.nothing_due", trigger=trigger, reason=reason)
@@ -161,6 +161,17 @@ class Jobs:
                 break
             runs.append(self._send(item, trigger))
         return runs
+
+    def _may(self, item: DueDigest, trigger: Trigger) -> bool:
+        """A send the provider refused (401/403) waits for the operator: the schedule does
+        not resume it (a start of the service, or `digest send`, does)."""
+        if item.action != "resume" or trigger == "startup":
+            return True
+        status = self.env.store.send_status(item.week)
+        if status is None or status.pause_kind != REFUSED:
+            return True
+        self.env.log.info("digest.refused_waits", week=item.week, paused=status.paused_reason)
+        return False
 
     def retry_paused(self) -> list[JobRun]:
         """Retry the sends paused by failed requests whose next wait is over (see
