@@ -10,13 +10,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.feedcheck import check_atom
 from tests.sendgrid_standin import Fault, SendGridStandIn
 from tests.test_cli_delivery import make_site
 
 from syndicate.cli import main
 from syndicate.config import Settings, load_settings
 from syndicate.models import DeliveryState
-from syndicate.pipeline.archive import archive_email, archive_entries, archived_edition
+from syndicate.pipeline.archive import (
+    archive_email,
+    archive_entries,
+    archive_feed,
+    archived_edition,
+)
 from syndicate.store import Store
 
 NOW = "2026-11-23T08:00:00+00:00"
@@ -105,6 +111,9 @@ def test_an_announcement_reaches_every_active_subscriber_once_and_is_archived(
         assert "<strong>hill site</strong>" in archived.body
         mailed, _ = archive_email(settings, archived.edition, archived.announcement)
         assert "Hi there," in mailed and "%%" not in mailed.replace("%\u2060%", "")
+        feed = archive_feed(settings, store)
+    check_atom(feed)
+    assert b"We are moving" in feed and b"announcement-2026-11-23-we-are-moving" in feed
 
 
 def test_an_announcement_to_categories_skips_readers_of_others_only(

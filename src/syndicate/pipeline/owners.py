@@ -160,4 +160,9 @@ class Heartbeat:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.store.deregister_sender(self.id)
+        try:
+            self.store.deregister_sender(self.id)
+        except Exception as error:  # the row stays; its heartbeat ages out (owner_timeout)
+            self.errors.append(" ".join(str(error).split()))
+            if exc is None:
+                raise
