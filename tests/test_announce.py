@@ -6,16 +6,19 @@ stand-in, SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from starlette.testclient import TestClient
 from tests.feedcheck import check_atom
 from tests.sendgrid_standin import Fault, SendGridStandIn
 from tests.test_cli_delivery import make_site
 
 from syndicate.cli import main
 from syndicate.config import Settings, load_settings
+from syndicate.delivery.outbox import OutboxSender
 from syndicate.models import DeliveryState
 from syndicate.pipeline.archive import (
     archive_email,
@@ -24,10 +27,12 @@ from syndicate.pipeline.archive import (
     archived_edition,
 )
 from syndicate.store import Store
+from syndicate.web import create_app
 
 NOW = "2026-11-23T08:00:00+00:00"
 KEY = "announcement:2026-11-23-we-are-moving"
 API_KEY = "SG.announce-key"
+T_NOW = datetime.fromisoformat(NOW)
 
 MESSAGE = """---
 subject: We are moving
@@ -112,6 +117,16 @@ def test_an_announcement_reaches_every_active_subscriber_once_and_is_archived(
         mailed, _ = archive_email(settings, archived.edition, archived.announcement)
         assert "Hi there," in mailed and "%%" not in mailed.replace("%\u2060%", "")
         feed = archive_feed(settings, store)
+        web = TestClient(
+            create_app(settings, store, sender_factory=OutboxSender, clock=lambda: T_NOW)
+        )
+        index = web.get("/archive/")
+        page = web.get(f"/{entry.url.split('/', 3)[3]}")
+        mailed_page = web.get(f"/{entry.url.split('/', 3)[3]}email.html")
+    assert 'href="/archive/announcement-2026-11-23-we-are-moving/"' in index.text
+    assert page.status_code == 200 and "<strong>hill site</strong>" in page.text
+    assert "<script" not in page.text.split("<main", 1)[-1] and "We are moving" in page.text
+    assert mailed_page.status_code == 200 and "Hi there," in mailed_page.text
     check_atom(feed)
     assert b"We are moving" in feed and b"announcement-2026-11-23-we-are-moving" in feed
 
