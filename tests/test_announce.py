@@ -107,6 +107,10 @@ def test_an_announcement_reaches_every_active_subscriber_once_and_is_archived(
 
     code, out, _ = run(site, "announce", str(site / "move.md"))
     assert code == 0 and standin.requests == 1, "announced again: nobody gets it twice"
+    code, out, _ = run(
+        site, "--now", "2026-11-24T00:01:00+00:00", "announce", str(site / "move.md")
+    )
+    assert code == 0 and standin.requests == 1 and out.startswith(f"digest {KEY}:")
     with Store(settings.database_url) as store:
         (entry,) = [e for e in archive_entries(settings, store) if e.week == KEY]
         assert entry.label == "Announcement · November 23, 2026"

@@ -6,7 +6,8 @@ The file is Markdown with YAML front matter: ``subject`` (required), ``preheader
 in the ledger (every active subscriber, or those of the given categories and those who take
 every category), and goes out through the same delivery loop as the digest: owners and
 heartbeats, crash safety, pauses, the same headers and links. Announcing the same file again
-resumes that send (nobody gets it twice); another text under the same key is refused. Once
+resumes that send, even on another day (nobody gets it twice); another text under the same
+key is refused. Once
 its send has started it is in the archive.
 """
 
@@ -121,6 +122,11 @@ def announce(
     item = replace(item, categories=tuple(sorted(chosen)))
     if sender is None:
         return AnnounceReport(item, _reach(store, chosen))
+    # The same file announced again (another day too: after a crash at midnight) resumes
+    # the send it started, so nobody gets it twice.
+    before = store.announcement_by_hash(item.source_hash)
+    if before is not None and before.categories == item.categories:
+        item = before
     stored = store.create_announcement(item)
     if stored.source_hash != item.source_hash or stored.categories != item.categories:
         raise AnnounceError(

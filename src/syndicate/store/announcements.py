@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from syndicate.models import Announcement
@@ -28,10 +28,21 @@ def insert_announcement(conn: Connection, item: Announcement) -> None:
 
 
 def get_announcement(conn: Connection, key: str) -> Announcement | None:
+    return _first(conn, editions.c.week == key)
+
+
+def announcement_by_hash(conn: Connection, source_hash: str) -> Announcement | None:
+    """The newest announcement made from a file with these bytes."""
+    return _first(conn, announcements.c.source_hash == source_hash)
+
+
+def _first(conn: Connection, where: ColumnElement[bool]) -> Announcement | None:
     query = (
         select(editions.c.subject, editions.c.created_at, announcements)
         .join(announcements, announcements.c.week == editions.c.week)
-        .where(editions.c.week == key)
+        .where(where)
+        .order_by(editions.c.created_at.desc())
+        .limit(1)
     )
     row = conn.execute(query).first()
     if row is None:
@@ -73,3 +84,8 @@ class AnnouncementQueries:
     def get_announcement(self, key: str) -> Announcement | None:
         with self._engine.connect() as conn:
             return get_announcement(conn, key)
+
+    def announcement_by_hash(self, source_hash: str) -> Announcement | None:
+        """The newest announcement made from a file with these bytes, any day."""
+        with self._engine.connect() as conn:
+            return announcement_by_hash(conn, source_hash)
