@@ -57,7 +57,7 @@ _ADDRESS = re.compile(
     r"@(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 
-FaultKind = Literal["status", "rate_limit", "hang", "drop", "reset_before_body"]
+FaultKind = Literal["status", "rate_limit", "hang", "drop", "reset_before_body", "hold"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,12 @@ class Fault:
     def accept_then_drop(cls, *, reset: bool = False) -> Fault:
         """Process and record the request as accepted, then close without an answer."""
         return cls("drop", reset=reset)
+
+    @classmethod
+    def hold(cls, max_seconds: float = 60.0) -> Fault:
+        """Keep the request in flight: ``held`` is set when it arrives, and it is answered
+        normally once ``release`` is set (or after ``max_seconds``, a hang guard)."""
+        return cls("hold", max_seconds=max_seconds)
 
     @classmethod
     def reset_before_body(cls) -> Fault:
@@ -410,8 +416,12 @@ class SendGridStandIn:
         record: Literal["messages", "addresses"] = "messages",
         host: str = "127.0.0.1",
         port: int = 0,
+        delay: float = 0.0,
     ) -> None:
         self.api_key = api_key
+        self.delay = delay  # seconds each request waits before it is answered
+        self.held = threading.Event()  # a Fault.hold request has arrived
+        self.release = threading.Event()  # ... and may now be answered
         self.bad_addresses = {a.lower() for a in bad_addresses}
         self.record = record
         self.messages: list[AcceptedMessage] = []
@@ -535,6 +545,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(404, {"errors": [_error("Not found", None)]})
             return
         fault = self.standin.next_fault()
+        if fault is not None and fault.kind == "hold":
+            self.standin.held.set()
+            self.standin.release.wait(fault.max_seconds)
+            fault = None
+        if self.standin.delay:
+            time.sleep(self.standin.delay)
         if fault is not None and fault.kind == "reset_before_body":
             self.standin.note(RequestLog(0, 0, fault.kind))
             self._break(reset=True)

@@ -96,8 +96,8 @@ def test_a_0006_store_upgrades_keeping_its_weeks_and_archive_urls(
         # The oldest run of `syndicate run` (not of the CLI) is the first start.
         assert store.first_run() == T0 - timedelta(days=30)
         entries = archive_entries(settings, store)
-        assert [e.week for e in entries] == ["2026-W47", "2026-W46"]  # the sent ones
-        assert all(e.url.endswith(f"/archive/{e.week}/") for e in entries)
+        assert [e.path for e in entries] == ["2026-W47", "2026-W46"]  # the sent ones
+        assert all(e.url.endswith(f"/archive/{e.path}/") for e in entries)
         archived = archived_edition(settings, store, "2026-W47")
         assert archived is not None and archived.subject == "Site — week 2026-W47"
         assert archived_edition(settings, store, "2026-W48") is None

@@ -103,10 +103,8 @@ def test_revisions_are_numbered_in_one_line_and_the_head_is_the_highest_file() -
     oldest_first = list(reversed(list(script.walk_revisions())))
     ids = [revision.revision for revision in oldest_first]
     assert ids[0] == LEGACY_REVISION
-    # Numbered in rising order; parallel branches take their own numbers (0010 follows
-    # 0006 on issue 11's branch), and the merge re-chains them, so gaps are allowed.
-    assert ids == sorted(ids) and all(len(i) == 4 and i.isdigit() for i in ids)
-    assert len(set(ids)) == len(ids)
+    # Numbered in one line: 0001, 0002, … with no gap and no repeat.
+    assert ids == [f"{n:04d}" for n in range(1, len(ids) + 1)]
     assert [revision.down_revision for revision in oldest_first] == [None, *ids[:-1]]
     assert all(Path(rev.path).name.startswith(f"{rev.revision}_") for rev in oldest_first)
     assert script.get_heads() == [head_revision()]

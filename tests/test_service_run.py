@@ -4,6 +4,7 @@ SQLite database; two instances on one PostgreSQL database, the leader killed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from tests.service_support import subscribe, utc, write_articles
 
@@ -266,3 +269,75 @@ def test_a_fault_in_the_web_package_stops_the_service_instead_of_running_without
     assert "injected fault in syndicate.web.app" in done.stderr
     assert "Traceback" not in done.stderr
     assert "jobs only" not in done.stderr
+
+
+class CountingInbox:
+    """A real SMTP server that accepts each message after a short pause, so sends overlap."""
+
+    def __init__(self) -> None:
+        self.copies: Counter[str] = Counter()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.01)
+        self.copies.update(address.lower() for address in envelope.rcpt_tos)
+        return "250 OK"
+
+
+def test_two_digest_sends_beside_the_service_on_postgresql_deliver_each_reader_once(
+    site: Path, database_url: str, services: list[ServiceProcess]
+) -> None:
+    """Issue 10: the service sends the missed Monday while two `digest send` processes
+    start beside it; they share the send (SKIP LOCKED), and no live sender's row is taken
+    for a crash's."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    with Store(database_url) as store:
+        store.record_first_run(W14_AT - timedelta(weeks=4))  # a site that ran before
+        emails = subscribe(store, 150, W14_AT)
+    inbox = CountingInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    env = service_env(
+        site,
+        storage__url=database_url,
+        delivery__backend="smtp",
+        delivery__smtp__host="127.0.0.1",
+        delivery__smtp__port=str(port),
+        delivery__smtp__security="none",
+        email__from_address="digest@astro.example.net",
+        site__url="https://astro.example.net/",
+        site__postal_address="1 Observatory Rd",
+    )
+    try:
+        service = ServiceProcess(site, env, "--no-web")
+        services.append(service)
+        service.wait_for(seen("digest.due"))
+        week = next(e["week"] for e in service.events() if e["event"] == "digest.due")
+        cli = [str(SYNDICATE), "--config", str(site / "config" / "syndicate.toml"), "--now", NOW]
+        helpers = [
+            subprocess.Popen(
+                [*cli, "digest", "send", "--week", week.removeprefix("weekly:")],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=site,
+            )
+            for _ in range(2)
+        ]
+        outputs = [helper.communicate(timeout=120) for helper in helpers]
+        service.wait_for(seen("digest.finished"), timeout=120)
+        assert service.stop()[0] == 0
+    finally:
+        controller.stop()
+    for helper, (out, err) in zip(helpers, outputs, strict=True):
+        assert helper.returncode == 0, out + err
+        assert "uncertain" not in err, err
+    assert dict(inbox.copies) == {email.lower(): 1 for email in emails}
+    with Store(database_url) as store:
+        counts = store.delivery_counts(week)
+        status = store.send_status(week)
+        assert store.senders() == []
+    assert counts["sent"] == len(emails) and counts["uncertain"] == 0
+    assert status is not None and status.finished_at is not None

@@ -46,7 +46,7 @@ def test_the_archive_lists_only_editions_whose_send_started(client: TestClient, 
     assert client.get(f"/archive/{UNSENT_WEEK}/").status_code == 404
     site.store.freeze_recipients(UNSENT_KEY, site.clock(), frozenset())
     entries = archive_entries(site.settings, site.store)
-    assert [(e.week, e.count) for e in entries] == [(UNSENT_WEEK, 2), (SENT_WEEK, 5)]
+    assert [(e.path, e.count) for e in entries] == [(UNSENT_WEEK, 2), (SENT_WEEK, 5)]
     assert entries[1].url == f"http://testserver/archive/{SENT_WEEK}/"
 
 

@@ -105,6 +105,22 @@ class Edition:
         return self.key
 
 
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A one-off message to the list (issue 10): an edition without articles, keyed
+    ``announcement:<YYYY-MM-DD>-<slug>``; ``html`` is sanitized, ``text`` plain.
+    ``categories`` empty = every active subscriber."""
+
+    key: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    categories: tuple[str, ...]
+    created_at: datetime
+    source_hash: str
+
+
 class SubscriberStatus(enum.StrEnum):
     PENDING = "pending"
     ACTIVE = "active"

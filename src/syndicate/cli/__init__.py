@@ -5,6 +5,7 @@ that ``syndicate --help`` stays fast.
 """
 
 from syndicate.cli import (  # noqa: F401  (they register commands)
+    announce,
     bounces,
     database,
     digest,

@@ -11,6 +11,8 @@ from syndicate.cli.app import Context, echo_json, main, pass_ctx, progress_bar
 from syndicate.models import CADENCES
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from syndicate.delivery import Sender
     from syndicate.digest.periods import Period
     from syndicate.models import DeliveryState
@@ -94,7 +96,7 @@ def preview(obj: Context, cadence: str | None, period: str | None, week: str | N
     preview_period(obj, chosen_period(obj, cadence, period, week))
 
 
-def _sender(obj: Context) -> Sender:
+def sender_for(obj: Context) -> Sender:
     from syndicate.backends import make_sender
     from syndicate.errors import ConfigError
 
@@ -166,15 +168,11 @@ def send(
 
 def _send(obj: Context, store: Store, period: Period) -> SendReport:
     """The send, with a progress bar or log lines, recorded as a run of the job "send"."""
-    import os
-    import socket
-
     from syndicate.pipeline.send import send_edition
-    from syndicate.store import JobRun
 
     settings_checked(obj)
     started = obj.now()
-    sender = _sender(obj)
+    sender = sender_for(obj)
     try:
         with progress_bar(f"sending {period.key}") as progress:
             report = send_edition(
@@ -188,10 +186,22 @@ def _send(obj: Context, store: Store, period: Period) -> SendReport:
             )
     finally:
         sender.close()
+    record_send(obj, store, "send", started, report)
+    return report
+
+
+def record_send(
+    obj: Context, store: Store, job: str, started: datetime, report: SendReport
+) -> None:
+    """A send from the CLI is a run of ``job`` in the job log, as the service's are."""
+    import os
+    import socket
+
+    from syndicate.store import JobRun
+
     outcome: JobOutcome = "failed" if report.paused else "ok"
     instance = f"cli:{socket.gethostname()}:{os.getpid()}"
-    store.record_job_run(JobRun("send", started, obj.now(), outcome, report.summary(), instance))
-    return report
+    store.record_job_run(JobRun(job, started, obj.now(), outcome, report.summary(), instance))
 
 
 def settings_checked(obj: Context) -> None:
@@ -236,13 +246,22 @@ def resend_uncertain(
             return
         if not yes:
             click.confirm(f"Queue {len(rows)} uncertain recipients again?", abort=True)
+        from syndicate.pipeline.owners import describe
         from syndicate.pipeline.send import resend_uncertain as requeue
 
-        count = requeue(store, week, obj.now())
+        count, kept = requeue(obj.settings, store, week, obj.now())
+    for sender, rows_kept in kept:
+        click.echo(
+            f"refused {rows_kept}: {describe(sender)} is still sending them; "
+            "run this again once it has ended",
+            err=True,
+        )
     click.echo(
         f"{count} recipients queued again; run "
         f"`syndicate digest send --cadence {chosen.cadence} --period {chosen.name}`"
     )
+    if kept:
+        raise SystemExit(2)
 
 
 @digest.command("test-send")
@@ -264,7 +283,7 @@ def test_send(
     chosen = chosen_period(obj, cadence, period, week)
     week = chosen.key
     with obj.store() as store:
-        sender = _sender(obj)
+        sender = sender_for(obj)
         try:
             outcome = send_test(obj.settings, store, sender, chosen, address, now=obj.now())
         except (EditionError, SendError) as exc:

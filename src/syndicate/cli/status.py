@@ -56,16 +56,16 @@ def send_summary(status: SendStatus | None, counts: dict[str, int]) -> dict[str,
 
 
 def status_data(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
+    from syndicate.pipeline.pauses import next_retry
+
     last = store.last_gather()
     editions = []
     for week, created, count in store.editions()[:EDITIONS]:
+        status = store.send_status(week)
+        send = send_summary(status, store.delivery_counts(week))
+        send["retry_at"] = _iso(next_retry(settings, status) if status else None)  # issue 10
         editions.append(
-            {
-                "week": week,
-                "prepared": created.isoformat(),
-                "articles": count,
-                "send": send_summary(store.send_status(week), store.delivery_counts(week)),
-            }
+            {"week": week, "prepared": created.isoformat(), "articles": count, "send": send}
         )
     return {
         "articles": {
@@ -103,6 +103,8 @@ def status_lines(data: dict[str, Any]) -> list[str]:
     for edition in data["editions"]:
         send = edition["send"]
         state = send["state"] + (f" ({send['paused_reason']})" if send["paused_reason"] else "")
+        if send.get("retry_at"):
+            state += f", `syndicate run` retries it at {send['retry_at']}"
         counts = send["counts"]
         shown = ", ".join(
             f"{counts.get(key, 0)} {key}" for key in ("sent", "failed", "uncertain", "pending")

@@ -108,8 +108,8 @@ SECRET_HELP = {
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, timedelta):

@@ -355,9 +355,35 @@ class DeliverySettings(Section):
     max_consecutive_failures: int = Field(
         5, ge=1, description="Pause a send after this many failed requests in a row."
     )
+    owner_timeout: Duration = Field(
+        timedelta(minutes=2),
+        description="A sending process renews its heartbeat in the database every quarter of "
+        "this; one whose heartbeat is older is taken for dead, and only then do the batches it "
+        "had in flight become uncertain (one on the same machine whose process has exited is "
+        "dead at once). Keep the machines' clocks in sync well within it.",
+    )
+    retry_paused: list[Duration] = Field(
+        default_factory=lambda: [timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1)],
+        description="`syndicate run` retries a send paused by provider failures after these "
+        "waits in turn, the last one again and again while the send is within digest.grace "
+        "of its start; [] = never on its own. A send the provider refused (401/403, a bad "
+        "login) stays paused until the operator runs `digest send`.",
+    )
     sendgrid: SendGridSettings = Field(
         default_factory=SendGridSettings, description="The SendGrid backend."
     )
+
+    _owner_timeout = field_validator("owner_timeout")(
+        within(timedelta(seconds=1), timedelta(days=1))
+    )
+
+    @field_validator("retry_paused")
+    @classmethod
+    def _retry_paused(cls, value: list[timedelta]) -> list[timedelta]:
+        if any(wait < timedelta(seconds=1) for wait in value):
+            raise ValueError("every wait must be at least 1s")
+        return value
+
     smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="The SMTP backend.")
 
 

@@ -18,17 +18,24 @@ from datetime import datetime
 
 from syndicate import content
 from syndicate.config import Settings
+from syndicate.digest.announcement import (
+    PREFIX,
+    announcement_label,
+    is_announcement,
+    render_announcement,
+)
 from syndicate.digest.periods import archive_slug, parse_key, parse_slug
 from syndicate.digest.render import Headline, headline, personalize, render_edition
 from syndicate.feeds import FEED_MEDIA_TYPES
 from syndicate.feeds.data import prepare
 from syndicate.feeds.options import FeedOptions
 from syndicate.feeds.xml import xml_feeds
-from syndicate.models import Article, Edition
+from syndicate.models import Announcement, Article, Edition
 from syndicate.pipeline.edition import site_view, template_source
 from syndicate.store import Store
 
 ARCHIVE_PAGE = "archive/"
+ANNOUNCEMENT = PREFIX.rstrip(":")
 ARCHIVE_FEED = "archive/feed.xml"
 FEED_EDITIONS = 20  # the newest editions in the archive feed
 ATOM_MEDIA_TYPE = FEED_MEDIA_TYPES["atom"]
@@ -36,11 +43,12 @@ ATOM_MEDIA_TYPE = FEED_MEDIA_TYPES["atom"]
 
 @dataclass(frozen=True, slots=True)
 class ArchiveEntry:
-    week: str  # the archive's name of it: "2026-W47" (weeks, as always), "daily-2026-11-23"
-    label: str  # "Week 47 · November 16 – 22, 2026"
+    week: str  # the edition key: "weekly:2026-W47", "announcement:2026-12-02-news"
+    label: str  # "Week 47 · November 16 – 22, 2026", "Announcement · December 2, 2026"
     created_at: datetime
     count: int  # articles
     url: str  # absolute
+    path: str  # its folder under /archive/: "2026-W47" (weeks, as always), "daily-2026-11-23"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,8 @@ class ArchivedEdition:
     intro: str
     headlines: tuple[Headline, ...]
     edition: Edition
+    announcement: Announcement | None = None  # a one-off message, no headlines
+    body: str = ""  # the announcement's sanitized HTML
 
 
 def archive_url(settings: Settings, week: str | None = None) -> str:
@@ -66,7 +76,10 @@ def archive_entries(
 
 def archived_edition(settings: Settings, store: Store, slug: str) -> ArchivedEdition | None:
     """One archived edition by its archive name (``2026-W47``, ``daily-2026-11-23``), or None
-    (no such edition, not sent yet, or not a name at all)."""
+    (no such edition, not sent yet, or not a name at all). An announcement's name is its key
+    without the colon (``announcement-2026-12-02-news``)."""
+    if slug.startswith(f"{ANNOUNCEMENT}-"):
+        return _archived_announcement(settings, store, PREFIX + slug.partition("-")[2])
     try:
         period = parse_slug(slug)
     except ValueError:
@@ -87,6 +100,18 @@ def archived_edition(settings: Settings, store: Store, slug: str) -> ArchivedEdi
     return ArchivedEdition(entry, subject, intro, headlines, edition)
 
 
+def _archived_announcement(settings: Settings, store: Store, key: str) -> ArchivedEdition | None:
+    item = store.get_announcement(key) if store.send_started(key) else None
+    if item is None:
+        return None
+    entry = _entry(settings, key, item.created_at, 0)
+    # An announcement is an edition of no cadence: the ledger's row for it says weekly.
+    edition = Edition(key, "weekly", "", item.created_at, (), item.subject)
+    subject = content.header_safe(item.subject)
+    intro = content.header_safe(item.preheader)
+    return ArchivedEdition(entry, subject, intro, (), edition, item, item.html)
+
+
 def archive_substitutions(settings: Settings) -> Mapping[str, str]:
     """The per-recipient placeholders filled for nobody in particular."""
     return {
@@ -96,14 +121,18 @@ def archive_substitutions(settings: Settings) -> Mapping[str, str]:
     }
 
 
-def archive_email(settings: Settings, edition: Edition) -> tuple[str, str]:
-    """(html, text) of the digest as mailed for every category, with neutral values."""
-    rendered = render_edition(
-        edition,
-        site=site_view(settings),
-        templates=template_source(settings),
-        subject=settings.digest.subject,
-    )
+def archive_email(
+    settings: Settings, edition: Edition, announcement: Announcement | None = None
+) -> tuple[str, str]:
+    """(html, text) of the digest (or the announcement) as mailed for every category, with
+    neutral values."""
+    site, templates = site_view(settings), template_source(settings)
+    if announcement is not None:
+        rendered = render_announcement(announcement, site=site, templates=templates)
+    else:
+        rendered = render_edition(
+            edition, site=site, templates=templates, subject=settings.digest.subject
+        )
     return personalize(rendered, archive_substitutions(settings))
 
 
@@ -130,29 +159,32 @@ def archive_feed(settings: Settings, store: Store) -> bytes:
 
 
 def _entry(settings: Settings, key: str, created_at: datetime, count: int) -> ArchiveEntry:
-    period = parse_key(key)
-    label = (
-        period.label if period.cadence == "weekly" else f"{period.cadence.title()}: {period.label}"
-    )
-    slug = archive_slug(period)
+    if is_announcement(key):
+        path, label = key.replace(":", "-", 1), announcement_label(key)
+    else:
+        period = parse_key(key)
+        path, label = archive_slug(period), period.label
+        if period.cadence != "weekly":
+            label = f"{period.cadence.title()}: {label}"
+    url = archive_url(settings, path)
     return ArchiveEntry(
-        week=slug, label=label, created_at=created_at, count=count, url=archive_url(settings, slug)
+        week=key, label=label, created_at=created_at, count=count, url=url, path=path
     )
 
 
 def _as_article(settings: Settings, store: Store, entry: ArchiveEntry) -> Article:
-    archived = archived_edition(settings, store, entry.week)
+    archived = archived_edition(settings, store, entry.path)
     headlines = archived.headlines if archived is not None else ()
     titles = "; ".join(h.title for h in headlines)
     return Article(
         guid=entry.url,
-        slug=entry.week,
+        slug=entry.path,
         title=archived.subject if archived is not None else entry.label,
         link=entry.url,
         published=entry.created_at,
         category="",
         summary=f"{entry.label}: {titles}" if titles else entry.label,
-        content=_headlines_html(headlines),
+        content=archived.body if archived and archived.body else _headlines_html(headlines),
     )
 
 

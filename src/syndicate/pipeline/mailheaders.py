@@ -12,16 +12,26 @@ from __future__ import annotations
 
 from syndicate import content
 from syndicate.config import Settings
-from syndicate.models import Edition
+from syndicate.digest.periods import archive_slug, parse_key
 from syndicate.pipeline.edition import domain_of, list_id
 
 AUTO_RESPONSE_SUPPRESS = "OOF, AutoReply"
 FEEDBACK_SENDER = "syndicate"
 
 
-def edition_cadence(edition: Edition) -> str:
-    """The cadence part of an edition's Feedback-ID."""
-    return edition.cadence
+ANNOUNCEMENT = "announcement"
+
+
+def mail_identity(key: str) -> tuple[str, str, str]:
+    """What a send's mails call it: (campaign and cadence for Feedback-ID, the name in
+    Message-IDs). ``weekly:2026-W47`` -> ("2026-W47", "weekly", "2026-W47"); an announcement
+    ``announcement:2026-12-02-news`` -> ("2026-12-02-news", "announcement", "announcement.
+    2026-12-02-news"). Never a ``:`` in the Message-ID name (its left part may not hold one)."""
+    kind, _, name = key.partition(":")
+    if kind == ANNOUNCEMENT:
+        return name, ANNOUNCEMENT, key.replace(":", ".")
+    period = parse_key(key)
+    return period.name, period.cadence, archive_slug(period)
 
 
 def feedback_id(settings: Settings, campaign: str, cadence: str) -> str:

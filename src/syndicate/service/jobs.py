@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings
 from syndicate.delivery import Sender
-from syndicate.digest.periods import Period
+from syndicate.digest.periods import Period, parse_key
 from syndicate.models import Cadence
 from syndicate.pipeline import (
     EditionError,
@@ -27,6 +27,7 @@ from syndicate.pipeline import (
     gather,
 )
 from syndicate.pipeline.bounces import BounceError, fetch_bounces
+from syndicate.pipeline.pauses import REFUSED, RETRIED, retry_due
 from syndicate.pipeline.send import STOPPED, SendError, SendReport, send_edition
 from syndicate.service.catchup import (
     DueDigest,
@@ -41,7 +42,7 @@ from syndicate.service.plan import BOUNCES, DIGEST, GATHER
 from syndicate.store import JobOutcome, JobRun, Store
 
 Clock = Callable[[], datetime]
-Trigger = Literal["schedule", "startup"]
+Trigger = Literal["schedule", "startup", "retry"]
 FIRST_GATHER_WAIT = 120.0  # seconds the start-up digest waits for the first gather
 
 
@@ -162,7 +163,11 @@ class Jobs:
         except Exception as exc:
             env.log.exception("digest.failed", cadence=cadence, error=one_line(exc))
             return [self._record(DIGEST, now, "failed", one_line(exc))]
-        due = digests_due(now, when, tz, digest.grace, states, first_run)
+        due = [
+            d
+            for d in digests_due(now, when, tz, digest.grace, states, first_run)
+            if self._may(d, trigger)
+        ]
         if not due:
             reason = describe_nothing_due(now, when, tz, digest.grace, states, first_run)
             skipped = skipped_before_first_run(now, when, tz, states, first_run)
@@ -184,6 +189,41 @@ class Jobs:
             if env.should_stop():
                 break
             runs.append(self._send(item, trigger))
+        return runs
+
+    def _may(self, item: DueDigest, trigger: Trigger) -> bool:
+        """A send the provider refused (401/403) waits for the operator: the schedule does
+        not resume it (a start of the service, or `digest send`, does)."""
+        if item.action != "resume" or trigger == "startup":
+            return True
+        status = self.env.store.send_status(item.week)
+        if status is None or status.pause_kind != REFUSED:
+            return True
+        self.env.log.info("digest.refused_waits", week=item.week, paused=status.paused_reason)
+        return False
+
+    def retry_paused(self) -> list[JobRun]:
+        """Retry the sends paused by failed requests whose next wait is over (see
+        pipeline.pauses); each retry is a run of the digest job, trigger "retry"."""
+        env = self.env
+        now = env.clock()
+        try:
+            due = [s for s in env.store.paused_sends(RETRIED) if retry_due(env.settings, s, now)]
+        except Exception as exc:
+            env.log.exception("digest.failed", trigger="retry", error=one_line(exc))
+            return [self._record(DIGEST, now, "failed", one_line(exc))]
+        runs: list[JobRun] = []
+        for status in due:
+            if env.should_stop():
+                break
+            try:
+                period = parse_key(status.week)
+            except ValueError:
+                continue  # an announcement: `syndicate announce` resumes it, not the schedule
+            retry = env.store.count_retry(status.week)
+            env.log.info("digest.retry", week=status.week, retry=retry, paused=status.paused_reason)
+            late = now - status.started_at
+            runs.append(self._send(DueDigest(period, status.started_at, "resume", late), "retry"))
         return runs
 
     def _send(self, item: DueDigest, trigger: Trigger) -> JobRun:

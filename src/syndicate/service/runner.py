@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 
 from syndicate.config import Settings, secret_env_names
@@ -36,6 +37,8 @@ from syndicate.store import JobRun, Store
 
 STOP_TIMEOUT = 25.0  # seconds the jobs in flight get after SIGTERM (systemd allows 35)
 STARTUP_DIGEST = "digest-startup"
+RETRY_DIGEST = "digest-retry"
+RETRY_CHECK = timedelta(minutes=1)  # how often the leader looks for a paused send to retry
 
 
 class ServiceClock:
@@ -143,6 +146,14 @@ class Service:
                 name=digest_job_id(cadence),
                 executor=DIGEST,
             )
+        scheduler.add_job(
+            self._guarded,
+            IntervalTrigger(seconds=RETRY_CHECK.total_seconds(), timezone=UTC),
+            args=[DIGEST, self.jobs.retry_paused],
+            id=RETRY_DIGEST,
+            name=RETRY_DIGEST,
+            executor=DIGEST,
+        )
         return scheduler
 
     # --- running the jobs ---------------------------------------------------------------

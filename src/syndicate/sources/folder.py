@@ -279,6 +279,12 @@ def _parse_markdown(text: str, tz: ZoneInfo) -> Observation:
     )
 
 
+def front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """The YAML front matter and the body of a Markdown text; ParseError says what is wrong
+    in one line (announcements read theirs with it too)."""
+    return _front_matter(text)
+
+
 def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not _YAML.detect(text):
         raise ParseError("no front matter (a Markdown article starts with '---', title and date)")

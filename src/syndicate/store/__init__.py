@@ -37,6 +37,7 @@ from syndicate.store import restore as _restore
 from syndicate.store import site_state as _site_state
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
+from syndicate.store.announcements import AnnouncementQueries  # issue 10
 from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
 from syndicate.store.event_batch import EventBatchQueries  # issue 13
 from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
@@ -49,6 +50,7 @@ from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, va
 from syndicate.store.records import FileRecord, FileState
 from syndicate.store.restore import ImportCounts
 from syndicate.store.schema import SCHEMA_VERSION
+from syndicate.store.senders import SenderQueries, SenderRow  # issue 10
 from syndicate.store.subscribers import DuplicateSubscriber
 from syndicate.store.unit import GatherCounts, UnitOfWork
 
@@ -70,6 +72,7 @@ __all__ = [
     "JobRun",
     "SchemaVersionError",
     "SendStatus",
+    "SenderRow",
     "Store",
     "StoreError",
     "UnitOfWork",
@@ -79,7 +82,7 @@ __all__ = [
 ]
 
 
-class Store(LinkQueries, EventBatchQueries):
+class Store(LinkQueries, EventBatchQueries, SenderQueries, AnnouncementQueries):
     def __init__(self, url: str) -> None:
         self._engine = make_engine(url)
         self._writer = writer(self._engine)
@@ -346,12 +349,13 @@ class Store(LinkQueries, EventBatchQueries):
         return stored
 
     def freeze_recipients(
-        self, week: str, now: datetime, edition_categories: frozenset[str]
+        self, week: str, now: datetime, edition_categories: frozenset[str], everyone: bool = False
     ) -> int:
-        """Write a stored edition's recipients once (0 if it was written before); rows made."""
+        """Write a stored edition's recipients once (0 if it was written before); rows made.
+        ``everyone``: every active reader, whatever their preferences (announcements)."""
         try:
             with self._writer.begin() as conn:
-                return _recipients.freeze_recipients(conn, week, now, edition_categories)
+                return _recipients.freeze_recipients(conn, week, now, edition_categories, everyone)
         except IntegrityError:
             # Another writer froze it between our check and our insert.
             if not self.send_started(week):
@@ -384,26 +388,22 @@ class Store(LinkQueries, EventBatchQueries):
         with self._engine.connect() as conn:
             return _recipients.send_started(conn, week)
 
-    def recover_interrupted(self, week: str, now: datetime) -> int:
-        """Rows a crash left submitting become uncertain; how many."""
-        with self._writer.begin() as conn:
-            return _ledger.recover_interrupted(conn, week, now)
-
     def pending_variants(self, week: str) -> list[tuple[str, int]]:
         """(variant, pending rows), by variant."""
         with self._engine.connect() as conn:
             return _ledger.pending_variants(conn, week)
 
     def claim_batch(
-        self, week: str, variant: str, limit: int, now: datetime
+        self, week: str, variant: str, limit: int, now: datetime, owner: str | None = None
     ) -> list[tuple[Delivery, SubscriberStatus | None]]:
-        """Up to ``limit`` pending rows of the variant, now submitting (attempts + 1).
+        """Up to ``limit`` pending rows of the variant, now submitting (attempts + 1) under
+        ``owner`` (a registered sender's id; None: nobody's, so uncertain on recovery).
 
         Rows of subscribers no longer active become skipped in the same transaction and are
         not returned; [] means no pending row of the variant is left.
         """
         with self._writer.begin() as conn:
-            return _ledger.claim_batch(conn, week, variant, limit, now)
+            return _ledger.claim_batch(conn, week, variant, limit, now, owner)
 
     def finish_batch(
         self, outcomes: Sequence[tuple[int, DeliveryState, str]], now: datetime
@@ -420,16 +420,6 @@ class Store(LinkQueries, EventBatchQueries):
     def deliveries(self, week: str, state: DeliveryState | None = None) -> list[Delivery]:
         with self._engine.connect() as conn:
             return _ledger.list_deliveries(conn, week, state)
-
-    def reset_uncertain(self, week: str, now: datetime) -> int:
-        """Uncertain rows back to pending, on the operator's word; how many."""
-        with self._writer.begin() as conn:
-            return _ledger.reset_uncertain(conn, week, now)
-
-    def mark_send_paused(self, week: str, reason: str | None) -> bool:
-        """Record why the send paused (None: it resumed); False if the send never started."""
-        with self._writer.begin() as conn:
-            return _ledger.mark_send_paused(conn, week, reason)
 
     def mark_send_finished(self, week: str, now: datetime) -> bool:
         with self._writer.begin() as conn:

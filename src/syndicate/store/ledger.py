@@ -21,6 +21,7 @@ from syndicate.store.convert import chunks
 from syndicate.store.schema import PENDING_ONLY, deliveries, edition_sends, subscribers
 
 INTERRUPTED = "interrupted while submitting"
+
 _OUTCOME_STATES = frozenset(DeliveryState) - {DeliveryState.SUBMITTING}
 _PENDING = DeliveryState.PENDING.value
 _SUBMITTING = DeliveryState.SUBMITTING.value
@@ -35,40 +36,12 @@ class SendStatus:
     started_at: datetime
     finished_at: datetime | None = None
     paused_reason: str | None = None
+    pause_kind: str | None = None  # pipeline.send.PauseKind
+    paused_at: datetime | None = None
+    retries: int = 0  # how often the service retried the pause on its own
 
 
 # --- sending ------------------------------------------------------------------------------
-
-
-def recover_interrupted(conn: Connection, week: str, now: datetime) -> int:
-    """Rows a crash left ``submitting`` may have gone out: they become ``uncertain``."""
-    return _move(conn, week, DeliveryState.SUBMITTING, DeliveryState.UNCERTAIN, now, INTERRUPTED)
-
-
-def reset_uncertain(conn: Connection, week: str, now: datetime) -> int:
-    """The operator's decision: send the uncertain rows again."""
-    moved = _move(conn, week, DeliveryState.UNCERTAIN, DeliveryState.PENDING, now, "")
-    if moved:
-        conn.execute(
-            update(edition_sends).where(edition_sends.c.week == week).values(finished_at=None)
-        )
-    return moved
-
-
-def _move(
-    conn: Connection,
-    week: str,
-    old: DeliveryState,
-    new: DeliveryState,
-    now: datetime,
-    error: str,
-) -> int:
-    stmt = (
-        update(deliveries)
-        .where(deliveries.c.week == week, deliveries.c.state == old.value)
-        .values(state=new.value, error=error, updated_at=now)
-    )
-    return conn.execute(stmt).rowcount
 
 
 def pending_variants(conn: Connection, week: str) -> list[tuple[str, int]]:
@@ -82,9 +55,10 @@ def pending_variants(conn: Connection, week: str) -> list[tuple[str, int]]:
 
 
 def claim_batch(
-    conn: Connection, week: str, variant: str, limit: int, now: datetime
+    conn: Connection, week: str, variant: str, limit: int, now: datetime, owner: str | None
 ) -> list[tuple[Delivery, SubscriberStatus | None]]:
-    """Up to ``limit`` pending rows of the variant, by id, now ``submitting``.
+    """Up to ``limit`` pending rows of the variant, by id, now ``submitting`` under
+    ``owner`` (a sender's id, see store.senders).
 
     Rows whose subscriber is no longer active (or was removed) become ``skipped`` on the way
     and do not count towards the limit: an empty answer means the variant has no pending row.
@@ -109,7 +83,7 @@ def claim_batch(
             claimed.append((delivery, active))
         for reason, ids in skipped.items():
             _settle(conn, ids, DeliveryState.SKIPPED, reason, now, _PENDING)
-        _mark_submitting(conn, taken, now)
+        _mark_submitting(conn, taken, now, owner)
     return claimed
 
 
@@ -138,7 +112,12 @@ def _next_pending(week: str, variant: str, limit: int) -> Select[Any]:
 _SUBMIT = (
     update(deliveries)
     .where(deliveries.c.id.in_(bindparam("b_ids", expanding=True)))
-    .values(state=_SUBMITTING, attempts=deliveries.c.attempts + 1, updated_at=bindparam("b_now"))
+    .values(
+        state=_SUBMITTING,
+        attempts=deliveries.c.attempts + 1,
+        updated_at=bindparam("b_now"),
+        owner=bindparam("b_owner"),
+    )
 )
 _SETTLE = (
     update(deliveries)
@@ -150,12 +129,14 @@ _SETTLE = (
 )
 
 
-def _mark_submitting(conn: Connection, ids: Sequence[int], now: datetime) -> None:
+def _mark_submitting(
+    conn: Connection, ids: Sequence[int], now: datetime, owner: str | None
+) -> None:
     # By id, not by an id range: on PostgreSQL a range would reach rows another sender has
     # locked (SKIP LOCKED kept them out of this batch) and the two would deadlock. (On SQLite
     # a range is safe under the writer lock, but measured only ~10% faster: not worth a fork.)
     for part in chunks(ids):
-        conn.execute(_SUBMIT, {"b_ids": part, "b_now": now})
+        conn.execute(_SUBMIT, {"b_ids": part, "b_now": now, "b_owner": owner})
 
 
 def finish_batch(
@@ -231,22 +212,59 @@ def delivery_from_row(row: Any) -> Delivery:
     )
 
 
-def mark_send_paused(conn: Connection, week: str, reason: str | None) -> bool:
-    stmt = update(edition_sends).where(edition_sends.c.week == week).values(paused_reason=reason)
+def mark_send_paused(
+    conn: Connection, week: str, reason: str | None, kind: str | None, now: datetime | None
+) -> bool:
+    """A pause (reason, kind, when), or None: resumed (the retry count stays)."""
+    values: dict[str, Any] = {"paused_reason": reason, "pause_kind": kind}
+    if reason is not None:
+        values["paused_at"] = now
+    stmt = update(edition_sends).where(edition_sends.c.week == week).values(**values)
     return conn.execute(stmt).rowcount > 0
+
+
+def count_retry(conn: Connection, week: str) -> int:
+    """The service retries the paused send on its own: one more; the new count."""
+    stmt = (
+        update(edition_sends)
+        .where(edition_sends.c.week == week)
+        .values(retries=edition_sends.c.retries + 1)
+    )
+    conn.execute(stmt)
+    return conn.scalar(select(edition_sends.c.retries).where(edition_sends.c.week == week)) or 0
 
 
 def mark_send_finished(conn: Connection, week: str, now: datetime) -> bool:
     stmt = (
         update(edition_sends)
         .where(edition_sends.c.week == week)
-        .values(finished_at=now, paused_reason=None)
+        .values(finished_at=now, paused_reason=None, pause_kind=None)
     )
     return conn.execute(stmt).rowcount > 0
 
 
 def send_status(conn: Connection, week: str) -> SendStatus | None:
     row = conn.execute(select(edition_sends).where(edition_sends.c.week == week)).first()
-    if row is None:
-        return None
-    return SendStatus(row.week, row.started_at, row.finished_at, row.paused_reason)
+    return None if row is None else _send_status(row)
+
+
+def paused_sends(conn: Connection, kind: str) -> list[SendStatus]:
+    """Unfinished sends paused for this kind of reason, oldest first."""
+    query = (
+        select(edition_sends)
+        .where(edition_sends.c.finished_at.is_(None), edition_sends.c.pause_kind == kind)
+        .order_by(edition_sends.c.started_at)
+    )
+    return [_send_status(row) for row in conn.execute(query)]
+
+
+def _send_status(row: Any) -> SendStatus:
+    return SendStatus(
+        row.week,
+        row.started_at,
+        row.finished_at,
+        row.paused_reason,
+        row.pause_kind,
+        row.paused_at,
+        row.retries,
+    )

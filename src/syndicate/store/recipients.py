@@ -12,7 +12,7 @@ from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, func, insert, literal, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, insert, literal, select, true
 
 from syndicate.models import DeliveryState, Edition, SubscriberStatus
 from syndicate.store.convert import CHUNK
@@ -56,6 +56,9 @@ def variant_categories(variant: str) -> frozenset[str]:
     return frozenset(variant.split(VARIANT_SEPARATOR)) if variant else frozenset()
 
 
+ANNOUNCEMENT_PREFIX = "announcement:"  # an announcement's key: for every cadence's readers
+
+
 def send_started(conn: Connection, week: str) -> bool:
     return conn.scalar(select(edition_sends.c.week).where(edition_sends.c.week == week)) is not None
 
@@ -63,11 +66,7 @@ def send_started(conn: Connection, week: str) -> bool:
 def freeze_edition(conn: Connection, edition: Edition, now: datetime) -> int:
     """Write the edition as it is now and its recipients (the active readers of its cadence),
     once; the caller's transaction makes it all or nothing. Rows created; 0 if the send
-    had started before.
-
-    Readers of every category are copied in one INSERT … SELECT. Those with preferences are
-    streamed (id, category) to work out their variant, and copied by id lists per variant.
-    """
+    had started before."""
     if send_started(conn, edition.key):
         return 0
     insert_edition(conn, edition)
@@ -76,20 +75,32 @@ def freeze_edition(conn: Connection, edition: Edition, now: datetime) -> int:
 
 
 def freeze_recipients(
-    conn: Connection, week: str, now: datetime, edition_categories: frozenset[str]
+    conn: Connection,
+    week: str,
+    now: datetime,
+    edition_categories: frozenset[str],
+    everyone: bool = False,
 ) -> int:
-    """Write the recipients of the stored edition ``week`` once (see ``freeze_edition``)."""
+    """Write the recipients of the stored edition ``week`` once: the active readers of its
+    cadence (of every cadence for an announcement). ``everyone``: whatever their preferences.
+
+    Readers of every category are copied in one INSERT … SELECT. Those with preferences are
+    streamed (id, category) to work out their variant, and copied by id lists per variant.
+    """
     if send_started(conn, week):
         return 0
     stored = conn.scalar(select(editions.c.cadence).where(editions.c.week == week))
     if stored is None:
         raise ValueError(f"freeze_recipients: there is no edition {week!r}")
     conn.execute(insert(edition_sends).values(week=week, started_at=now))
-    cadence = subscribers.c.cadence == stored
+    cadence = None if week.startswith(ANNOUNCEMENT_PREFIX) else stored
+    readers = true() if cadence is None else subscribers.c.cadence == cadence
+    if everyone:
+        return _copy_subscribers(conn, week, "", now, readers)
     has_preferences = exists().where(subscriber_categories.c.subscriber_id == subscribers.c.id)
-    created = _copy_subscribers(conn, week, "", now, and_(cadence, ~has_preferences))
+    created = _copy_subscribers(conn, week, "", now, and_(readers, ~has_preferences))
     waiting: dict[str, list[int]] = {}
-    for sid, variant in preference_variants(conn, edition_categories, stored):
+    for sid, variant in preference_variants(conn, edition_categories, cadence):
         if not variant:
             continue  # chose only categories this edition does not have
         ids = waiting.setdefault(variant, [])
@@ -149,7 +160,7 @@ def plan_recipients(
 
 
 def preference_variants(
-    conn: Connection, edition_categories: frozenset[str], cadence: str
+    conn: Connection, edition_categories: frozenset[str], cadence: str | None
 ) -> Iterator[tuple[int, str]]:
     """(subscriber id, variant) of every active subscriber with preferences; the variant is
     "" when none of them is among the edition's categories.
@@ -164,7 +175,10 @@ def preference_variants(
     query = (
         select(chosen.subscriber_id, chosen.category)
         .join(subscribers)
-        .where(subscribers.c.status == _ACTIVE, subscribers.c.cadence == cadence)
+        .where(
+            subscribers.c.status == _ACTIVE,
+            true() if cadence is None else subscribers.c.cadence == cadence,
+        )
         .order_by(chosen.subscriber_id)
     )
     pairs = conn.execute(query.execution_options(yield_per=_STREAM_ROWS))

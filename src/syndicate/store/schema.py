@@ -88,6 +88,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData(naming_convention=NAMING)
 
+# An edition's key: an ISO week today, or a one-off announcement's
+# "announcement:<YYYY-MM-DD>-<slug>" (revision 0009 widened it from 16).
+WEEK_LENGTH = 64
+OWNER_LENGTH = 32  # a sender's instance id (32 hex digits)
+
 meta = Table(
     "meta",
     metadata,
@@ -192,7 +197,7 @@ gather_runs = Table(
 editions = Table(
     "editions",
     metadata,
-    Column("week", String(16), primary_key=True),
+    Column("week", String(WEEK_LENGTH), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("subject", Text, nullable=False),
     Column("cadence", String(16), nullable=False, server_default="weekly"),
@@ -204,7 +209,7 @@ editions = Table(
 edition_articles = Table(
     "edition_articles",
     metadata,
-    Column("week", String(16), ForeignKey("editions.week"), nullable=False),
+    Column("week", String(WEEK_LENGTH), ForeignKey("editions.week"), nullable=False),
     Column("guid", String, ForeignKey("articles.guid"), nullable=False),
     Column("position", Integer, nullable=False),
     PrimaryKeyConstraint("week", "guid"),
@@ -256,7 +261,7 @@ deliveries = Table(
     "deliveries",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("week", String(16), ForeignKey("editions.week"), nullable=False),
+    Column("week", String(WEEK_LENGTH), ForeignKey("editions.week"), nullable=False),
     Column("subscriber_id", Integer, nullable=True),
     Column("email", String, nullable=False),
     Column("name", Text, nullable=False),
@@ -267,6 +272,9 @@ deliveries = Table(
     Column("message_id", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The sender (senders.id) that claimed the row; NULL before its first claim. A
+    # submitting row whose owner is dead may have gone out: it becomes uncertain.
+    Column("owner", String(OWNER_LENGTH), nullable=True),
     UniqueConstraint("week", "subscriber_id"),
 )
 # claim_batch walks this index: the next pending rows of one variant, in id order. It holds
@@ -287,10 +295,43 @@ Index(
 edition_sends = Table(
     "edition_sends",
     metadata,
-    Column("week", String(16), ForeignKey("editions.week"), primary_key=True),
+    Column("week", String(WEEK_LENGTH), ForeignKey("editions.week"), primary_key=True),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
     Column("paused_reason", Text, nullable=True),
+    # Revision 0009: what kind of pause (see pipeline.send: failures, refused, stopped),
+    # since when, and how many times the service retried it on its own since.
+    Column("pause_kind", String(16), nullable=True),
+    Column("paused_at", UTCDateTime, nullable=True),
+    Column("retries", Integer, nullable=False, server_default="0"),
+)
+
+# The processes sending now (pipeline.owners): one row each while it sends, its heartbeat
+# renewed every few seconds. host names the machine and its process namespace, so a sender
+# on the same machine can tell at once that a killed one's pid is gone.
+senders = Table(
+    "senders",
+    metadata,
+    Column("id", String(OWNER_LENGTH), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("week", String(WEEK_LENGTH), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+)
+
+# Issue 10: a one-off announcement is an edition (key "announcement:<date>-<slug>", no
+# articles) with its message: the Markdown's sanitized HTML and plain text, the preheader,
+# and the categories it went to (a JSON list; [] = every active subscriber).
+announcements = Table(
+    "announcements",
+    metadata,
+    Column("week", String(WEEK_LENGTH), ForeignKey("editions.week"), primary_key=True),
+    Column("preheader", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("categories", Text, nullable=False),
+    Column("source_hash", String(64), nullable=False),  # sha256 of the file as announced
 )
 
 # Facts about the site's life, one row each: "first_run" is when `syndicate run` first
@@ -331,7 +372,7 @@ webhook_events = Table(
     Column("event", String(32), nullable=False),
     Column("email", String, nullable=False),
     Column("delivery_id", Integer, nullable=True),
-    Column("week", String(16), nullable=False),
+    Column("week", String(WEEK_LENGTH), nullable=False),
     Column("timestamp", UTCDateTime, nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
     Column("action", String(32), nullable=False),

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from syndicate.models import Edition
+from syndicate.models import Announcement, Edition
 from syndicate.pipeline.archive import (
     ATOM_MEDIA_TYPE,
     archive_email,
@@ -32,8 +32,8 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     cached = {"Cache-Control": ctx.cache_control}
 
     @lru_cache(maxsize=EMAIL_RENDERS_KEPT)
-    def email_html(edition: Edition) -> str:
-        return archive_email(ctx.settings, edition)[0]
+    def email_html(edition: Edition, announcement: Announcement | None) -> str:
+        return archive_email(ctx.settings, edition, announcement)[0]
 
     def not_found() -> Response:
         return pages.message(
@@ -64,7 +64,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         archived = await run_in_threadpool(archived_edition, ctx.settings, ctx.store, week)
         if archived is None:
             return not_found()
-        html = await run_in_threadpool(email_html, archived.edition)
+        html = await run_in_threadpool(email_html, archived.edition, archived.announcement)
         return HTMLResponse(html, headers={**cached, "Content-Security-Policy": EMAIL_CSP})
 
     async def add_slash(request: Request) -> Response:

@@ -54,6 +54,7 @@ from starlette.routing import BaseRoute, Route
 
 from syndicate.config import Settings
 from syndicate.log import EventLog, one_line
+from syndicate.pipeline.pauses import pause_problem
 from syndicate.store import Store
 from syndicate.web.context import HealthCallback, WebContext
 from syndicate.web.security import bearer_matches
@@ -101,7 +102,7 @@ def check_database(store: Store) -> str:
 RECENT_EDITIONS = 3  # whose paused sends /healthz reports
 
 
-def sending_problems(settings: Settings, store: Store) -> list[str]:
+def sending_problems(settings: Settings, store: Store, now: datetime) -> list[str]:
     """Why sending cannot work now: no signing key, no provider key, a paused send."""
     problems: list[str] = []
     if not settings.secret_key:
@@ -111,19 +112,23 @@ def sending_problems(settings: Settings, store: Store) -> list[str]:
         problems.append(f"${delivery.sendgrid.api_key_env} is not set: no sending")
     for week, _created, _count in store.editions()[:RECENT_EDITIONS]:
         status = store.send_status(week)
-        if status is not None and status.finished_at is None and status.paused_reason:
-            problems.append(f"the send of {week} is paused: {status.paused_reason}")
+        paused = pause_problem(settings, week, status)
+        if paused is not None:
+            problems.append(paused)
     return problems
 
 
 def health_report(
-    store: Store, health: HealthCallback | None, settings: Settings | None = None
+    store: Store,
+    health: HealthCallback | None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> HealthReport:
     report = HealthReport(database=check_database(store))
     if report.database != "ok":
         report.problems.append("database unreachable")
-    elif settings is not None:
-        report.degraded = sending_problems(settings, store)
+    elif settings is not None and now is not None:
+        report.degraded = sending_problems(settings, store, now)
     if health is None:
         return report
     try:
@@ -283,7 +288,9 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     token = os.environ.get(web.metrics_token_env, "") if web.metrics_token_env else ""
 
     async def healthz(request: Request) -> Response:
-        report = await run_in_threadpool(health_report, ctx.store, ctx.health, ctx.settings)
+        report = await run_in_threadpool(
+            health_report, ctx.store, ctx.health, ctx.settings, ctx.clock()
+        )
         shown = report.as_json()
         if not bearer_matches(request, token):
             shown = {"status": "ok" if shown["status"] == "ok" else "degraded"}
@@ -305,7 +312,9 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
             )
 
         def collect() -> str:
-            return metrics_text(ctx.store, health_report(ctx.store, ctx.health, ctx.settings))
+            return metrics_text(
+                ctx.store, health_report(ctx.store, ctx.health, ctx.settings, ctx.clock())
+            )
 
         body = await run_in_threadpool(collect)
         return Response(body, headers={"Content-Type": PROMETHEUS_TYPE})

@@ -1,0 +1,287 @@
+"""Delivering an edition through the ledger: any edition, a digest or an announcement.
+
+Order of events for one batch: rows are claimed (``submitting``, under this process's
+sender id) and committed, the request goes out, the outcomes are committed. A crash between
+the two commits leaves ``submitting`` rows, which a later send marks ``uncertain`` once
+their sender is known dead (pipeline.owners), and never resends on its own: at most once.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from syndicate import tokens
+from syndicate.config import Settings
+from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
+from syndicate.delivery.registry import send_concurrency
+from syndicate.errors import DeliveryError
+from syndicate.models import Delivery, DeliveryState, RenderedDigest
+from syndicate.pipeline.edition import (
+    PREFERENCES,
+    UNSUBSCRIBE,
+    domain_of,
+    greeting,
+    recipient_links,
+)
+from syndicate.pipeline.mailheaders import BulkHeaders, mail_identity
+from syndicate.pipeline.owners import Heartbeat, recover_dead
+from syndicate.store import Store, variant_categories
+
+Clock = Callable[[], datetime]
+_Pending = Future[list[Outcome] | SendAborted]
+Report = Callable[[str], None]
+Render = Callable[[str], RenderedDigest]  # a variant -> its message, placeholders in
+
+REMOVED = "-"  # the token subject for a subscriber who no longer exists
+STOPPED = "stopped"  # the paused reason when should_stop asked the send to stop
+# Why a send paused: too many failed requests in a row (the service retries it on its own),
+# the provider refused it (bad credentials: only the operator can help), or asked to stop.
+PauseKind = Literal["failures", "refused", "stopped"]
+_STATE = {
+    "sent": DeliveryState.SENT,
+    "failed": DeliveryState.FAILED,
+    "uncertain": DeliveryState.UNCERTAIN,
+    "retry": DeliveryState.PENDING,
+}
+
+
+class SendError(DeliveryError):
+    """The send cannot start (no secret key, nothing to send)."""
+
+
+@dataclass
+class SendReport:
+    week: str
+    dry_run: bool = False
+    frozen: int = 0
+    recovered: int = 0  # rows a crashed run left submitting, now uncertain
+    requests: int = 0
+    variants: dict[str, int] = field(default_factory=dict)  # variant label -> recipients
+    counts: dict[str, int] = field(default_factory=dict)  # ledger state -> rows, at the end
+    paused: str | None = None
+    pause_kind: PauseKind | None = None
+    elsewhere: int = 0  # rows in flight with other live senders when this one ended
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # dry run: (email, why)
+
+    def summary(self) -> str:
+        if self.dry_run:
+            total = sum(self.variants.values())
+            parts = ", ".join(f"{n} × {label}" for label, n in sorted(self.variants.items()))
+            return f"digest {self.week}: would send {total} messages ({parts or 'none'})"
+        states = ", ".join(f"{n} {state}" for state, n in self.counts.items() if n)
+        text = f"digest {self.week}: {self.requests} requests; ledger: {states or 'empty'}"
+        if self.elsewhere:
+            text += f"; {self.elsewhere} were in flight with another live sender as this one ended"
+        return text + (f"; PAUSED: {self.paused}" if self.paused else "")
+
+
+def variant_label(variant: str) -> str:
+    categories = sorted(variant_categories(variant))
+    return "all categories" if not categories else " + ".join(categories)
+
+
+def deliver(
+    settings: Settings,
+    store: Store,
+    sender: Sender,
+    key: str,
+    render: Render,
+    freeze: Callable[[datetime], int],
+    *,
+    clock: Clock,
+    on_event: Report | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SendReport:
+    """Send edition ``key`` to every recipient ``freeze`` wrote (once) that has not had it;
+    ``render`` makes a variant's message. Under this process's heartbeat: rows only a dead
+    sender had in flight become uncertain, and a live sender's are left to it."""
+    secret = settings.secret_key
+    if not secret:
+        raise SendError("SYNDICATE_SECRET_KEY is not set: unsubscribe links cannot be signed")
+    report = SendReport(week=key)
+    with Heartbeat(settings, store, key, clock) as me:
+        report.frozen = freeze(clock())
+        _recover(settings, store, report, clock(), on_event)
+        store.mark_send_paused(key, None)
+        loop = _SendLoop(settings, store, sender, key, render, secret, clock, report, should_stop)
+        loop.owner = me.id
+        variants = store.pending_variants(key)
+        loop.progress, loop.total = progress, sum(count for _, count in variants)
+        with _cyclic_gc_paused():
+            for variant, count in variants:
+                report.variants[variant_label(variant)] = count
+                if not loop.run_variant(variant):
+                    break
+        _recover(settings, store, report, clock(), on_event)  # a helper that died meanwhile
+        report.elsewhere = store.in_flight_elsewhere(key, me.id)
+    report.counts = store.delivery_counts(key)
+    if report.paused:
+        store.mark_send_paused(key, report.paused, report.pause_kind, clock())
+    elif not report.counts.get(DeliveryState.PENDING.value) and not report.elsewhere:
+        store.mark_send_finished(key, clock())
+    return report
+
+
+def _recover(
+    settings: Settings, store: Store, report: SendReport, now: datetime, on_event: Report | None
+) -> None:
+    """Rows in flight with a dead sender become uncertain (never a live sender's)."""
+    recovered = recover_dead(settings, store, report.week, now)
+    report.recovered += recovered
+    if recovered and on_event:
+        on_event(f"{recovered} recipients were in flight with a dead sender: now uncertain")
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """A million recipients make millions of short-lived, acyclic objects that reference
+    counting frees at once; the cyclic collector's full passes over the heap find nothing
+    and cost ~15% of the send. It is switched back on afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class _SendLoop:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        sender: Sender,
+        key: str,
+        render: Render,
+        secret: str,
+        clock: Clock,
+        report: SendReport,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        self.settings, self.store, self.sender = settings, store, sender
+        self.key, self.render, self.secret = key, render, secret
+        campaign, cadence, self.id_key = mail_identity(key)
+        self.headers = BulkHeaders(settings, campaign, cadence)
+        self.clock, self.report = clock, report
+        self.should_stop = should_stop
+        self.owner: str | None = None  # the registered sender whose batches these are
+        self.progress: Callable[[int, int], None] | None = None
+        self.done = self.total = 0  # recipients settled, of those pending at the start
+        self.failures_in_a_row = 0
+        self.unsubscribe = tokens.Signer(UNSUBSCRIBE, secret=secret, ttl=None)
+        self.preferences = tokens.Signer(PREFERENCES, secret=secret, ttl=None)
+        self.domain = domain_of(settings.email.from_address)
+        self.concurrency = send_concurrency(settings)
+
+    def run_variant(self, variant: str) -> bool:
+        """Send every pending row of one variant; False when the send paused."""
+        rendered = self.render(variant)
+        if self.concurrency == 1:
+            for batch in self._batches(rendered, variant):
+                if not self._settle(batch, self._send(batch)):
+                    return False
+            return not self.report.paused
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            in_flight: list[tuple[Batch, _Pending]] = []
+            for batch in self._batches(rendered, variant):
+                in_flight.append((batch, pool.submit(self._send, batch)))
+                if len(in_flight) >= self.concurrency:
+                    done, future = in_flight.pop(0)
+                    if not self._settle(done, future.result()):
+                        self._drain(in_flight)
+                        return False
+            ok = True
+            for done, future in in_flight:
+                ok = self._settle(done, future.result()) and ok
+            return ok and not self.report.paused
+
+    def _drain(self, in_flight: Sequence[tuple[Batch, _Pending]]) -> None:
+        for batch, future in in_flight:
+            self._settle(batch, future.result())
+
+    def _batches(self, rendered: RenderedDigest, variant: str) -> Iterator[Batch]:
+        while not self.report.paused:
+            if self.should_stop is not None and self.should_stop():
+                self._pause(STOPPED, "stopped")
+                return
+            claimed = self.store.claim_batch(
+                self.key, variant, self.sender.max_batch, self.clock(), self.owner
+            )
+            if not claimed:
+                return
+            token_ids = self.store.token_ids([d.subscriber_id for d, _ in claimed])
+            yield Batch(
+                subject=rendered.subject,
+                html=rendered.html,
+                text=rendered.text,
+                from_address=self.settings.email.from_address,
+                from_name=self.settings.email.from_name or self.settings.site.title,
+                recipients=[self._recipient(d, token_ids.get(d.subscriber_id)) for d, _ in claimed],
+                custom_args={WEEK_ARG: self.key},
+            )
+
+    def _recipient(self, delivery: Delivery, token_id: str | None) -> Recipient:
+        subscriber = delivery.subscriber_id or 0
+        now = self.clock()
+        # Links name the subscriber's random token id, never the sequential row id; a
+        # subscriber removed meanwhile gets links that name nobody.
+        unsubscribe = self.unsubscribe.sign(token_id or REMOVED, now)
+        preferences = self.preferences.sign(token_id or REMOVED, now)
+        links = recipient_links(self.settings, unsubscribe, preferences)
+        return Recipient(
+            delivery_id=delivery.id,
+            email=delivery.email,
+            name=delivery.name,
+            substitutions={**greeting(delivery.name), **links},
+            headers=self.headers.for_recipient(links["unsubscribe_url"], unsubscribe),
+            message_id=f"<{self.id_key}.{delivery.id}.{subscriber}@{self.domain}>",
+        )
+
+    def _send(self, batch: Batch) -> list[Outcome] | SendAborted:
+        try:
+            return self.sender.send(batch)
+        except SendAborted as aborted:
+            return aborted
+
+    def _settle(self, batch: Batch, result: list[Outcome] | SendAborted) -> bool:
+        """Record one batch's outcomes; False when the send must pause."""
+        self.report.requests += 1
+        self.done += len(batch.recipients)
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+        if isinstance(result, SendAborted):
+            settled = {o.delivery_id: o for o in result.outcomes}
+            outcomes = [
+                settled.get(r.delivery_id, Outcome(r.delivery_id, "retry", result.reason))
+                for r in batch.recipients
+            ]
+            self._finish(outcomes)
+            self._pause(result.reason, "refused")
+            return False
+        self._finish(result)
+        if result and all(o.state == "retry" for o in result):
+            self.failures_in_a_row += 1
+            limit = self.settings.delivery.max_consecutive_failures
+            if self.failures_in_a_row >= limit:
+                last = result[0].error or "no reason given"
+                self._pause(f"{limit} failed requests in a row (last: {last})", "failures")
+                return False
+        else:
+            self.failures_in_a_row = 0
+        return True
+
+    def _pause(self, reason: str, kind: PauseKind) -> None:
+        self.report.paused, self.report.pause_kind = reason, kind
+
+    def _finish(self, outcomes: Sequence[Outcome]) -> None:
+        self.store.finish_batch(
+            [(o.delivery_id, _STATE[o.state], o.error) for o in outcomes], self.clock()
+        )
