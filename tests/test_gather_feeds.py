@@ -262,10 +262,8 @@ def test_hostile_sources_fail_one_line_each_and_the_others_still_gather(
     sources.insert(4, feed("good", server.add("/good", static(ATOM))))
     settings = make_settings(tmp_path, database_url, sources, HOSTILE_LIMITS)
     errors: list[str] = []
-    started = time.monotonic()
+    # Each hostile source is ended by its own limit: the lines below name which.
     report = pipeline.gather(settings, store, now=NOW, on_error=errors.append)
-    # A hang guard only: each hostile source is ended by its own limit (the lines below).
-    assert time.monotonic() - started < 120
     expected = {
         "silent": "no answer for 2s (fetch.read_timeout)",
         "huge": "too large: over the 1000000-byte cap (fetch.max_bytes); download stopped",

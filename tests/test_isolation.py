@@ -30,11 +30,9 @@ def test_the_exception_is_raised_here() -> None:
 
 def test_a_call_past_its_deadline_is_killed() -> None:
     call_with_deadline(len, (b"",), 30)  # the fork server is up
-    started = time.monotonic()
+    # Not killed, the child would sleep its 30 s and return None: no Overtime to catch.
     with pytest.raises(Overtime, match=r"still running after 0\.3s"):
         call_with_deadline(time.sleep, (30,), 0.3)
-    # A hang guard only: run to its end, the child would sleep 30 s.
-    assert time.monotonic() - started < 20
 
 
 def test_a_child_that_dies_is_named() -> None:

@@ -256,9 +256,7 @@ def test_a_job_that_outlives_the_stop_timeout_is_abandoned(
     service.tick()
     eventually(sender.in_send.is_set)
     service.stop.set("SIGTERM")
-    begun = time.monotonic()
-    stopped = service.shutdown(timeout=0.5)
-    assert time.monotonic() - begun < 30  # a hang guard: the job itself never ends
+    stopped = service.shutdown(timeout=0.5)  # returns at all: the job itself never ends
     assert not stopped.clean and stopped.abandoned == [DIGEST]
     sender.gate.set()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -206,17 +205,15 @@ def test_what_is_not_a_feed_is_a_one_line_parse_error(data: bytes, message: str)
 
 
 @pytest.mark.parametrize("bomb", [BILLION_LAUGHS, QUADRATIC_BLOWUP], ids=["laughs", "quadratic"])
-def test_entity_bombs_are_refused_fast_and_small(bomb: bytes) -> None:
+def test_entity_bombs_are_refused_without_being_expanded(bomb: bytes) -> None:
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(ParseError, match=r"refused: the XML declares entities"):
             read_feed(bomb, source_url="", tz=UTC_ZONE)
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert elapsed < 30  # a hang guard; that nothing was expanded is the memory bound below
+    # Nothing was expanded: the memory stays within a small multiple of the document.
     assert peak < 10 * len(bomb) + 1_000_000
 
 
