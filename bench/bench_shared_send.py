@@ -31,8 +31,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from syndicate.backends import make_sender
 from syndicate.config import Settings
+from syndicate.delivery.registry import make_sender
 from syndicate.models import Article, SubscriberStatus
 from syndicate.pipeline.send import send_edition
 from syndicate.store import Store

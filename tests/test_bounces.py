@@ -20,11 +20,11 @@ from click.testing import CliRunner
 from tests.imap_server import DOVECOT, ImapServer, dovecot, non_loopback_address
 from tests.smtp_server import smtp_server
 
-from syndicate.backends import make_sender
 from syndicate.cli import main
 from syndicate.config import Settings, load_settings
 from syndicate.delivery.events import bounce_class
 from syndicate.delivery.imap import ImapMailbox, MailboxAddress, MailboxError, is_loopback
+from syndicate.delivery.registry import make_sender
 from syndicate.delivery.reports import ledger_key, parse_report
 from syndicate.delivery.verp import verp_address, verp_key
 from syndicate.models import Article, SubscriberStatus

@@ -19,8 +19,8 @@ from tests.service_support import (
     write_articles,
 )
 
-from syndicate.backends import make_sender
 from syndicate.config import Settings
+from syndicate.delivery.registry import make_sender
 from syndicate.service.jobs import JobEnv, Jobs
 from syndicate.service.logs import REDACTED, EventLog, log_handler
 from syndicate.service.runner import secret_values

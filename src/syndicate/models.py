@@ -121,6 +121,13 @@ class Announcement:
     source_hash: str
 
 
+ANNOUNCEMENT_PREFIX = "announcement:"  # an announcement's edition key: announcement:<day>-<slug>
+
+
+def is_announcement(key: str) -> bool:
+    return key.startswith(ANNOUNCEMENT_PREFIX)
+
+
 class SubscriberStatus(enum.StrEnum):
     PENDING = "pending"
     ACTIVE = "active"

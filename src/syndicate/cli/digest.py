@@ -97,7 +97,7 @@ def preview(obj: Context, cadence: str | None, period: str | None, week: str | N
 
 
 def sender_for(obj: Context) -> Sender:
-    from syndicate.backends import make_sender
+    from syndicate.delivery.registry import make_sender
     from syndicate.errors import ConfigError
 
     try:
@@ -246,6 +246,7 @@ def resend_uncertain(
             return
         if not yes:
             click.confirm(f"Queue {len(rows)} uncertain recipients again?", abort=True)
+        from syndicate.digest.periods import send_command
         from syndicate.pipeline.owners import describe
         from syndicate.pipeline.send import resend_uncertain as requeue
 
@@ -256,10 +257,7 @@ def resend_uncertain(
             "run this again once it has ended",
             err=True,
         )
-    click.echo(
-        f"{count} recipients queued again; run "
-        f"`syndicate digest send --cadence {chosen.cadence} --period {chosen.name}`"
-    )
+    click.echo(f"{count} recipients queued again; run `{send_command(chosen)}`")
     if kept:
         raise SystemExit(2)
 

@@ -195,8 +195,9 @@ def _due(
     left = skipped_before_first_run(now, when, tz, states, first)
     skipped = []
     if left is not None and store.period_articles(*left.bounds(tz), now, 1)[0]:
-        command = f"syndicate digest send --cadence {cadence} --period {left.name}"
-        skipped.append({"week": left.key, "command": command})
+        from syndicate.digest.periods import send_command
+
+        skipped.append({"week": left.key, "command": send_command(left)})
     return due, skipped
 
 

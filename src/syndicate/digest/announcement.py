@@ -20,9 +20,9 @@ from syndicate.digest.render import (
     inline_css,
     site_context,
 )
-from syndicate.models import Announcement, RenderedDigest
+from syndicate.models import ANNOUNCEMENT_PREFIX, Announcement, RenderedDigest
 
-PREFIX = "announcement:"
+PREFIX = ANNOUNCEMENT_PREFIX
 SLUG_LIMIT = 40  # the key stays within the 64 characters of an edition key
 HTML_TEMPLATE = "announcement.html"
 TEXT_TEMPLATE = "announcement.txt"
@@ -35,10 +35,6 @@ def announcement_key(day: date, slug: str) -> str:
     if len(slug) > SLUG_LIMIT and "-" in cut:
         cut = cut.rpartition("-")[0]
     return f"{PREFIX}{day.isoformat()}-{cut.strip('-') or 'announcement'}"
-
-
-def is_announcement(key: str) -> bool:
-    return key.startswith(PREFIX)
 
 
 def announcement_label(key: str) -> str:

@@ -108,6 +108,11 @@ def _span(first: date, end: date) -> str:
     return f"{_MONTHS[first.month - 1]} {first.day} – {last.day}, {last.year}"
 
 
+def send_command(period: Period) -> str:
+    """The command that sends (or resumes) this period's edition by hand."""
+    return f"syndicate digest send --cadence {period.cadence} --period {period.name}"
+
+
 def format_date(day: date) -> str:
     """``November 15, 2025``; English month names whatever the process locale."""
     return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"

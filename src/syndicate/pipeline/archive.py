@@ -21,7 +21,6 @@ from syndicate.config import Settings
 from syndicate.digest.announcement import (
     PREFIX,
     announcement_label,
-    is_announcement,
     render_announcement,
 )
 from syndicate.digest.periods import archive_slug, parse_key, parse_slug
@@ -30,7 +29,7 @@ from syndicate.feeds import FEED_MEDIA_TYPES
 from syndicate.feeds.data import prepare
 from syndicate.feeds.options import FeedOptions
 from syndicate.feeds.xml import xml_feeds
-from syndicate.models import Announcement, Article, Edition
+from syndicate.models import Announcement, Article, Edition, is_announcement
 from syndicate.pipeline.edition import site_view, template_source
 from syndicate.store import Store
 
@@ -49,6 +48,10 @@ class ArchiveEntry:
     count: int  # articles
     url: str  # absolute
     path: str  # its folder under /archive/: "2026-W47" (weeks, as always), "daily-2026-11-23"
+
+    @property
+    def is_announcement(self) -> bool:
+        return is_announcement(self.week)
 
 
 @dataclass(frozen=True, slots=True)

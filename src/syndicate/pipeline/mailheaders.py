@@ -13,13 +13,11 @@ from __future__ import annotations
 from syndicate import content
 from syndicate.config import Settings
 from syndicate.digest.periods import archive_slug, parse_key
+from syndicate.models import is_announcement
 from syndicate.pipeline.edition import domain_of, list_id
 
 AUTO_RESPONSE_SUPPRESS = "OOF, AutoReply"
 FEEDBACK_SENDER = "syndicate"
-
-
-ANNOUNCEMENT = "announcement"
 
 
 def mail_identity(key: str) -> tuple[str, str, str]:
@@ -27,9 +25,9 @@ def mail_identity(key: str) -> tuple[str, str, str]:
     Message-IDs). ``weekly:2026-W47`` -> ("2026-W47", "weekly", "2026-W47"); an announcement
     ``announcement:2026-12-02-news`` -> ("2026-12-02-news", "announcement", "announcement.
     2026-12-02-news"). Never a ``:`` in the Message-ID name (its left part may not hold one)."""
-    kind, _, name = key.partition(":")
-    if kind == ANNOUNCEMENT:
-        return name, ANNOUNCEMENT, key.replace(":", ".")
+    if is_announcement(key):
+        kind, _, name = key.partition(":")
+        return name, kind, key.replace(":", ".")
     period = parse_key(key)
     return period.name, period.cadence, archive_slug(period)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from syndicate.config import Settings
-from syndicate.digest.periods import parse_key
+from syndicate.digest.periods import parse_key, send_command
 from syndicate.store import SendStatus
 
 RETRIED = "failures"  # the pause kind the service retries (pipeline.send.PauseKind)
@@ -39,13 +39,13 @@ def retry_due(settings: Settings, status: SendStatus, now: datetime) -> bool:
     return at is not None and at <= now
 
 
-def send_command(key: str) -> str:
+def resume_command(key: str) -> str:
     """The command that sends (or resumes) edition ``key``."""
     try:
         period = parse_key(key)
     except ValueError:  # an announcement: its file is announced again
         return "syndicate announce FILE.md"
-    return f"syndicate digest send --cadence {period.cadence} --period {period.name}"
+    return send_command(period)
 
 
 def pause_problem(settings: Settings, week: str, status: SendStatus | None) -> str | None:
@@ -54,7 +54,7 @@ def pause_problem(settings: Settings, week: str, status: SendStatus | None) -> s
     if status is None or status.finished_at is not None or not status.paused_reason:
         return None
     text = f"the send of {week} is paused: {status.paused_reason}"
-    by_hand = f"`{send_command(week)}`"
+    by_hand = f"`{resume_command(week)}`"
     if status.pause_kind == REFUSED:
         return f"{text}; it stays paused until the operator fixes this and runs {by_hand}"
     at = next_retry(settings, status)

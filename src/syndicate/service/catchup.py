@@ -27,7 +27,7 @@ from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
 from syndicate.config import CadenceTime
-from syndicate.digest.periods import Period, period_of
+from syndicate.digest.periods import Period, period_of, send_command
 from syndicate.models import Cadence
 from syndicate.store import SendStatus
 
@@ -171,7 +171,7 @@ def describe_nothing_due(
 
 
 def send_hint(period: Period) -> str:
-    return f"to send it: syndicate digest send --cadence {period.cadence} --period {period.name}"
+    return f"to send it: {send_command(period)}"
 
 
 def _hours(delta: timedelta) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings
 from syndicate.delivery import Sender
-from syndicate.digest.periods import Period, parse_key
+from syndicate.digest.periods import Period, parse_key, send_command
 from syndicate.models import Cadence
 from syndicate.pipeline import (
     EditionError,
@@ -177,7 +177,7 @@ class Jobs:
                     cadence=cadence,
                     period=skipped.name,
                     reason=reason,
-                    command=f"syndicate digest send --cadence {cadence} --period {skipped.name}",
+                    command=send_command(skipped),
                 )
             else:
                 env.log.info("digest.nothing_due", cadence=cadence, trigger=trigger, reason=reason)

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from syndicate.backends import make_sender
 from syndicate.config import Settings
 from syndicate.delivery import Sender
+from syndicate.delivery.registry import make_sender
 from syndicate.errors import ServiceError
 from syndicate.service.lease import Lease, make_lease
 from syndicate.service.logs import EventLog, configure_logging, log_handler

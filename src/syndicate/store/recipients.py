@@ -14,7 +14,7 @@ from operator import itemgetter
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, func, insert, literal, select, true
 
-from syndicate.models import DeliveryState, Edition, SubscriberStatus
+from syndicate.models import DeliveryState, Edition, SubscriberStatus, is_announcement
 from syndicate.store.convert import CHUNK
 from syndicate.store.editions import insert_edition
 from syndicate.store.schema import (
@@ -56,9 +56,6 @@ def variant_categories(variant: str) -> frozenset[str]:
     return frozenset(variant.split(VARIANT_SEPARATOR)) if variant else frozenset()
 
 
-ANNOUNCEMENT_PREFIX = "announcement:"  # an announcement's key: for every cadence's readers
-
-
 def send_started(conn: Connection, week: str) -> bool:
     return conn.scalar(select(edition_sends.c.week).where(edition_sends.c.week == week)) is not None
 
@@ -93,7 +90,7 @@ def freeze_recipients(
     if stored is None:
         raise ValueError(f"freeze_recipients: there is no edition {week!r}")
     conn.execute(insert(edition_sends).values(week=week, started_at=now))
-    cadence = None if week.startswith(ANNOUNCEMENT_PREFIX) else stored
+    cadence = None if is_announcement(week) else stored  # announcements: every cadence
     readers = true() if cadence is None else subscribers.c.cadence == cadence
     if everyone:
         return _copy_subscribers(conn, week, "", now, readers)

@@ -18,8 +18,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from syndicate.audience import AddressError, normalize_address
-from syndicate.backends import BackendError
 from syndicate.delivery import Sender
+from syndicate.errors import ConfigError
 from syndicate.log import EventLog
 from syndicate.models import Subscriber, SubscriberStatus
 from syndicate.pipeline.cadences import UnknownCadence, choose_cadence
@@ -143,7 +143,7 @@ class _Handlers:
         ctx = self.ctx
         try:
             sender: Sender = ctx.sender_factory()
-        except BackendError as exc:
+        except ConfigError as exc:
             log.error("subscribe.no_sender", error=str(exc))
             return
         try:
@@ -226,7 +226,7 @@ class _Handlers:
         """Runs after the response (in a worker thread): failures can only be logged."""
         try:
             sender: Sender = self.ctx.sender_factory()
-        except BackendError as exc:
+        except ConfigError as exc:
             log.error("welcome.no_sender", error=str(exc))
             return
         try:
