@@ -1,6 +1,6 @@
 """Articles → RSS 2.0, Atom 1.0 (feedgen, only here) and JSON Feed 1.1; pages; publish.
 
-Building is pure (bytes out); ``write_atomically`` is the one I/O edge.
+Building is pure (bytes out); ``write_atomically`` and ``remove_files`` are the I/O edge.
 """
 
 from typing import TYPE_CHECKING
@@ -10,7 +10,7 @@ from syndicate.lazy import LazyNames
 if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
     from syndicate.feeds.build import build_feeds
     from syndicate.feeds.options import FEED_MEDIA_TYPES, FORMATS, FeedLink, FeedOptions, feed_paths
-    from syndicate.feeds.publish import WriteReport, write_atomically
+    from syndicate.feeds.publish import WriteReport, remove_files, write_atomically
 
 __getattr__ = LazyNames(__name__, __file__)
 
@@ -22,5 +22,6 @@ __all__ = [
     "WriteReport",
     "build_feeds",
     "feed_paths",
+    "remove_files",
     "write_atomically",
 ]

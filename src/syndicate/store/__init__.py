@@ -38,6 +38,7 @@ from syndicate.store import site_state as _site_state
 from syndicate.store import subscribers as _subscribers
 from syndicate.store import web as _web
 from syndicate.store.announcements import AnnouncementQueries  # issue 10
+from syndicate.store.articles import PageStamps
 from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
 from syndicate.store.event_batch import EventBatchQueries  # issue 13
 from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
@@ -70,6 +71,7 @@ __all__ = [
     "ImportCounts",
     "JobOutcome",
     "JobRun",
+    "PageStamps",
     "SchemaVersionError",
     "SendStatus",
     "SenderRow",
@@ -165,10 +167,11 @@ class Store(LinkQueries, EventBatchQueries, SenderQueries, AnnouncementQueries):
         with self._engine.connect() as conn:
             return _articles.latest_articles(conn, limit, now, category)
 
-    def page_stamps(self, now: datetime) -> list[tuple[str, str, str]]:
-        """(guid, link, stamp) of the visible articles: what their pages depend on."""
+    def page_stamps(self, now: datetime, known_digest: str | None = None) -> PageStamps:
+        """The digest of what the visible articles' pages depend on, and their (guid, link,
+        stamp) unless the digest is ``known_digest``."""
         with self._engine.connect() as conn:
-            return _articles.page_stamps(conn, now)
+            return _articles.page_stamps(conn, now, known_digest)
 
     def articles_by_guid(self, guids: Iterable[str]) -> list[Article]:
         with self._engine.connect() as conn:
