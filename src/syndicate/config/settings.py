@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -28,9 +29,18 @@ from syndicate.config.values import (
     within,
 )
 from syndicate.content import strip_control
+from syndicate.registry import FEED_FORMATS, SOURCE_KINDS
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+
+_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")  # a BCP 47 tag's shape
+
+
+def is_one_token(value: str) -> bool:
+    """No control characters, no spaces: a URL as it can be written into a feed."""
+    return strip_control(value) == value and not any(ch.isspace() for ch in value)
+
 
 SECRET_ENV = {
     "secret_key": "SYNDICATE_SECRET_KEY",
@@ -59,9 +69,23 @@ class SiteSettings(Section):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if not value.startswith(("http://", "https://")) or not is_one_token(value):
             raise ValueError("must be an absolute http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value and not _LANGUAGE.fullmatch(value):
+            raise ValueError(f"not a language tag like 'en' or 'de-AT' ({value!r})")
+        return value
 
     _tz = field_validator("timezone")(lambda cls, v: check_timezone(v))
 
@@ -114,10 +138,10 @@ class GatherSettings(Section):
 
 class SourceSettings(Section):
     name: str = Field(description="A unique name for the source, stored with its articles.")
-    kind: Literal["folder", "feed"] = Field(
+    kind: str = Field(
         "folder",
         description="The source kind: 'folder' (article files) or 'feed' (a remote "
-        "or local RSS, Atom or JSON Feed).",
+        "or local RSS, Atom or JSON Feed), or one a plug-in registers.",
     )
     path: str = Field(
         "",
@@ -144,6 +168,13 @@ class SourceSettings(Section):
     )
     _tz = field_validator("timezone")(lambda cls, v: check_timezone(v) if v else v)
 
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        if problem := SOURCE_KINDS.problem(value):
+            raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _location(self) -> SourceSettings:
         problem = source_location_problem(self.kind, self.path, self.url)
@@ -160,6 +191,8 @@ def source_location_problem(kind: str, path: str, url: str) -> str:
         if url:
             return 'url: only a feed source has a url (kind = "feed"); a folder has a path'
         return "" if path.strip() else "path: a folder source needs path (its folder of articles)"
+    if kind != "feed":
+        return ""  # another kind checks its own
     if path:
         return "path: a feed source has a url (an http(s) URL or a file path), not a path"
     if not url.strip():
@@ -180,8 +213,10 @@ class FeedSettings(Section):
     content: Literal["full", "summary"] = Field(
         "full", description="'full' puts the article body in the feed, 'summary' only the summary."
     )
-    formats: tuple[Literal["rss", "atom", "json"], ...] = Field(
-        ("rss", "atom", "json"), description="Which feed formats to write."
+    formats: tuple[str, ...] = Field(
+        ("rss", "atom", "json"),
+        description="Which feed formats to write: 'rss', 'atom', 'json' (JSON Feed), or "
+        "one a plug-in registers.",
     )
     per_category: bool = Field(True, description="Also write one feed set per category.")
     hub: str = Field(
@@ -190,11 +225,20 @@ class FeedSettings(Section):
         "and the hub is told (hub.mode=publish) whenever a feed file changes. Empty = none.",
     )
 
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if problem := FEED_FORMATS.problem(name):
+                raise ValueError(problem)
+        if not value or len(set(value)) != len(value):
+            raise ValueError("name at least one format, each once")
+        return value
+
     @field_validator("hub")
     @classmethod
     def _hub(cls, value: str) -> str:
-        bad = strip_control(value) != value or any(ch.isspace() for ch in value)
-        if value and (bad or not value.startswith(("http://", "https://"))):
+        if value and (not is_one_token(value) or not value.startswith(("http://", "https://"))):
             raise ValueError("must be an absolute http(s) URL, or empty")
         return value
 
