@@ -7,6 +7,7 @@ import pytest
 from syndicate.config import (
     ConfigError,
     Settings,
+    SourceSettings,
     effective_settings,
     iter_settings,
     load_settings,
@@ -214,3 +215,16 @@ def test_every_setting_that_names_an_environment_variable_is_a_redacted_secret()
         for part in section.split("."):
             model = getattr(model, part)
         assert getattr(model, key) in names, dotted
+
+
+def test_zones_and_schedules_are_parsed_once_and_again_for_a_changed_copy() -> None:
+    settings = Settings.model_validate(
+        {"site": {"timezone": "Europe/Vienna"}, "digest": {"timezone": "Asia/Tokyo"}}
+    )
+    assert settings.site.zone is settings.site.zone and str(settings.site.zone) == "Europe/Vienna"
+    assert settings.digest.schedules is settings.digest.schedules
+    assert str(settings.digest.schedule_of("weekly")) == "mon 08:00"
+    source = SourceSettings(name="a", path="a")
+    assert settings.source_zone(source) is settings.site.zone
+    moved = settings.digest.model_copy(update={"timezone": "UTC", "weekly": "fri 09:30"})
+    assert str(moved.zone) == "UTC" and str(moved.schedule_of("weekly")) == "fri 09:30"

@@ -6,8 +6,10 @@ import ipaddress
 import os
 import re
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -89,6 +91,10 @@ class SiteSettings(Section):
 
     _tz = field_validator("timezone")(lambda cls, v: check_timezone(v))
 
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
 
 class StorageSettings(Section):
     url: str = Field(
@@ -167,6 +173,11 @@ class SourceSettings(Section):
         "ISO 8601 date without an offset, a date without a time). Empty: site.timezone.",
     )
     _tz = field_validator("timezone")(lambda cls, v: check_timezone(v) if v else v)
+
+    @cached_property
+    def zone(self) -> ZoneInfo | None:
+        """Its own zone; None: the site's (``Settings.source_zone``)."""
+        return ZoneInfo(self.timezone) if self.timezone else None
 
     @field_validator("kind")
     @classmethod
@@ -607,6 +618,10 @@ class Settings(BaseModel):
         """Keys that still verify tokens (but sign none): the one rotated out."""
         previous = os.environ.get(SECRET_ENV["secret_key_previous"], "")
         return (previous,) if previous else ()
+
+    def source_zone(self, source: SourceSettings) -> ZoneInfo:
+        """The zone of a source's dates that name none."""
+        return source.zone or self.site.zone
 
     @property
     def web_url(self) -> str:

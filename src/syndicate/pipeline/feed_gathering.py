@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
 from syndicate.pipeline.entries import save_entries
@@ -176,7 +175,7 @@ def _parse(settings: Settings, source: SourceSettings, fetched: Fetched) -> Pars
         read_newest,
         max_entries=settings.fetch.max_entries,
         source_url=fetched.url if is_remote(source.url) else "",
-        tz=ZoneInfo(source.timezone or settings.site.timezone),
+        tz=settings.source_zone(source),
         content_type=fetched.content_type,
     )
     limit = settings.fetch.parse_timeout

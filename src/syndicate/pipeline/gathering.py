@@ -95,7 +95,7 @@ def _gather_folder(
         counts.failed += 1
     stats = scan.files
     states = store.file_states(source.name)
-    tz = ZoneInfo(source.timezone or settings.site.timezone)
+    tz = settings.source_zone(source)
     options = (tz, settings.gather.max_file_size, settings.gather.years)
     jobs = [(root, stat, states.get(stat.relpath), *options) for stat in stats]
     with closing(RecordSpool()) as records:  # parsed records wait on disk, not in memory
