@@ -71,7 +71,7 @@ $(CACHE)/npm/.done:
 corpus: $(CACHE)/feedparser-tests/.done $(CACHE)/npm/.done
 
 test: lint typecheck browser mailtools corpus
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_pipeline.py
