@@ -76,7 +76,7 @@ $(NPM_DONE):
 corpus: $(CACHE)/feedparser-tests/.done $(NPM_DONE)
 
 test: lint typecheck browser mailtools corpus
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_pipeline.py

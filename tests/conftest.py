@@ -51,7 +51,7 @@ def _fresh_pg_schema(base: str) -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-        options = f"-csearch_path={name} -cTimeZone={PG_SESSION_TIMEZONE}"
+        options = f"-csearch_path={name} -cTimeZone={PG_SESSION_TIMEZONE} -csynchronous_commit=off"
         url = make_url(base).update_query_dict({"options": options})
         yield url.render_as_string(hide_password=False)
     finally:

@@ -7,6 +7,7 @@ import pytest
 from syndicate.config import (
     ConfigError,
     Settings,
+    SourceSettings,
     effective_settings,
     iter_settings,
     load_settings,
@@ -127,6 +128,20 @@ def test_environment_overrides_scalars(tmp_path: Path) -> None:
             "sources[e].name: used by two sources",
         ),
         ('[feeds]\nhub = "hub.example"\n', {}, "feeds.hub: must be an absolute"),
+        (
+            "[[sources]]\nname = 'f'\nkind = 'gopher'\n",
+            {},
+            "sources.0.kind: no source kind named 'gopher' (one of feed, folder)",
+        ),
+        (
+            '[feeds]\nformats = ["rss", "rdf"]\n',
+            {},
+            "feeds.formats: no feed format named 'rdf' (one of rss, atom, json)",
+        ),
+        ('[feeds]\nformats = ["rss", "rss"]\n', {}, "feeds.formats: name at least one format"),
+        ("[feeds]\nformats = []\n", {}, "feeds.formats: name at least one format, each once"),
+        ('[site]\ntitle = "  "\n', {}, "site.title: must not be blank"),
+        ('[site]\nlanguage = "en US"\n', {}, "site.language: not a language tag like"),
         ("[fetch]\nmax_bytes = 0\n", {}, "fetch.max_bytes: Input should be greater than 0"),
         ('[fetch]\nuser_agent = "a\\nb"\n', {}, "fetch.user_agent: must be one line"),
     ],
@@ -200,3 +215,16 @@ def test_every_setting_that_names_an_environment_variable_is_a_redacted_secret()
         for part in section.split("."):
             model = getattr(model, part)
         assert getattr(model, key) in names, dotted
+
+
+def test_zones_and_schedules_are_parsed_once_and_again_for_a_changed_copy() -> None:
+    settings = Settings.model_validate(
+        {"site": {"timezone": "Europe/Vienna"}, "digest": {"timezone": "Asia/Tokyo"}}
+    )
+    assert settings.site.zone is settings.site.zone and str(settings.site.zone) == "Europe/Vienna"
+    assert settings.digest.schedules is settings.digest.schedules
+    assert str(settings.digest.schedule_of("weekly")) == "mon 08:00"
+    source = SourceSettings(name="a", path="a")
+    assert settings.source_zone(source) is settings.site.zone
+    moved = settings.digest.model_copy(update={"timezone": "UTC", "weekly": "fri 09:30"})
+    assert str(moved.zone) == "UTC" and str(moved.schedule_of("weekly")) == "fri 09:30"

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from syndicate.digest.periods import parse_key
 from syndicate.digest.render import (
     DEFAULT_TEMPLATE_DIR,
     SUMMARY_LIMIT,
@@ -23,7 +24,6 @@ from syndicate.digest.render import (
     personalize,
     render_edition,
     safe_link,
-    week_label,
 )
 from syndicate.models import Article, Edition, RenderedDigest
 
@@ -429,13 +429,17 @@ def test_twenty_long_headlines_stay_under_100_kb(templates: TemplateSource) -> N
 # --- helpers ----------------------------------------------------------------------------------
 
 
+def week_label_of(week: str) -> str:
+    return parse_key(week).label
+
+
 def test_dates_and_week_labels() -> None:
     assert format_date(datetime(2025, 11, 5).date()) == "November 5, 2025"
-    assert week_label("2025-W46") == "Week 46 · November 10 – 16, 2025"
-    assert week_label("2025-W48") == "Week 48 · November 24 – 30, 2025"
-    assert week_label("2025-W49") == "Week 49 · December 1 – 7, 2025"
-    assert week_label("2026-W53") == "Week 53 · December 28, 2026 – January 3, 2027"
-    assert week_label("2025-W44") == "Week 44 · October 27 – November 2, 2025"
+    assert week_label_of("2025-W46") == "Week 46 · November 10 – 16, 2025"
+    assert week_label_of("2025-W48") == "Week 48 · November 24 – 30, 2025"
+    assert week_label_of("2025-W49") == "Week 49 · December 1 – 7, 2025"
+    assert week_label_of("2026-W53") == "Week 53 · December 28, 2026 – January 3, 2027"
+    assert week_label_of("2025-W44") == "Week 44 · October 27 – November 2, 2025"
 
 
 @pytest.mark.parametrize(

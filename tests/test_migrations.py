@@ -123,6 +123,41 @@ def test_every_revision_in_turn_gives_exactly_the_metadata(engine: Engine) -> No
         assert schema_dump(conn) == migrated
 
 
+def full_dump(conn: Connection) -> dict[str, str]:
+    """schema_dump with alembic_version's own definition and the rows of the version tables."""
+    if conn.dialect.name == "sqlite":
+        query = "SELECT name, sql FROM sqlite_master WHERE name = 'alembic_version'"
+    else:
+        query = (
+            "SELECT column_name, concat_ws(' ', data_type, character_maximum_length, "
+            "is_nullable) FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = 'alembic_version' UNION ALL "
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE "
+            "connamespace = current_schema()::regnamespace AND conrelid::regclass::text "
+            "= 'alembic_version'"
+        )
+    found = schema_dump(conn)
+    found.update((f"version {key}", _normal(value)) for key, value in conn.exec_driver_sql(query))
+    found["revisions"] = ",".join(conn.scalars(select(VERSION.c.version_num)))
+    found["meta"] = repr(sorted(conn.execute(select(META.c.key, META.c.value)).all()))
+    return found
+
+
+def test_a_new_database_is_created_at_head_exactly_as_the_revisions_make_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    Store(engine.url.render_as_string(hide_password=False)).close()
+    with engine.connect() as conn:
+        created = full_dump(conn)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    alembic(engine, "upgrade", "head")
+    with engine.connect() as conn:
+        assert full_dump(conn) == created
+    assert created["revisions"] == head_revision()
+
+
 def test_revision_0001_is_the_schema_from_before_alembic(engine: Engine) -> None:
     create_legacy(engine)
     with engine.connect() as conn:

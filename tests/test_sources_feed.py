@@ -25,7 +25,7 @@ from tests.feed_documents import (
 )
 
 from syndicate.content import content_hash
-from syndicate.sources import ParseError, parse_feed, read_feed
+from syndicate.sources import ParseError, read_feed
 from syndicate.sources.feed_entries import UNDATED
 from syndicate.sources.feed_xml import declares_entities
 
@@ -114,8 +114,9 @@ def test_json_feed_items() -> None:
     assert [o.key for o in (bread, stock, undated)] == keys
 
 
-def test_parse_feed_is_the_observations() -> None:
-    observations = parse_feed(ATOM, source_url="https://shop.example/atom.xml", tz=NEW_YORK)
+def test_read_feed_gives_each_entry_an_observation() -> None:
+    parsed = read_feed(ATOM, source_url="https://shop.example/atom.xml", tz=NEW_YORK)
+    observations = [entry.observation for entry in parsed.entries]
     assert [o.slug for o in observations] == ["sharpening-honing-chisels", "gluing-up-a-table-top"]
 
 

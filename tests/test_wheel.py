@@ -28,7 +28,9 @@ November 18, 2026
 The dome opened at dusk and the first target was the Moon.
 """
 
-pytestmark = pytest.mark.slow
+# One wheel for the module: under xdist the tests go to one worker (--dist loadgroup),
+# or each worker would build its own.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 
 def _copy_source(target: Path) -> None:

@@ -145,7 +145,7 @@ def _jobs(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     from syndicate.service.plan import GATHER, planned_runs
 
     digest = settings.digest
-    tz = ZoneInfo(digest.timezone)
+    tz = digest.zone
     planned = planned_runs(settings, now, store.last_success(GATHER))
     first_run = store.first_run()
     due: list[dict[str, Any]] = []
@@ -185,7 +185,7 @@ def _due(
     )
 
     digest = settings.digest
-    when, tz = digest.schedule_of(cadence), ZoneInfo(digest.timezone)
+    when, tz = digest.schedule_of(cadence), digest.zone
     states = {p.key: send_state(store.send_status(p.key)) for p in periods_to_check(now, when, tz)}
     first = first_run or now
     due = [

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -125,8 +127,16 @@ class DigestSettings(Section):
 
     def schedule_of(self, cadence: Cadence) -> CadenceTime:
         """When ``cadence``'s edition goes out."""
-        text: str = getattr(self, cadence)
-        return parse_schedule(cadence, text)
+        return self.schedules[cadence]
+
+    @cached_property
+    def schedules(self) -> dict[Cadence, CadenceTime]:
+        return {cadence: parse_schedule(cadence, getattr(self, cadence)) for cadence in CADENCES}
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The zone of the schedules and of the periods editions cover."""
+        return ZoneInfo(self.timezone)
 
     @property
     def notices(self) -> list[str]:

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, Self
+
 from pydantic import BaseModel, ConfigDict
 
 
 class Section(BaseModel):
+    """A settings section. Values derived from its settings (a zone, a parsed schedule) are
+    ``cached_property``s: made once, on first use; a copy with changed settings makes them
+    again."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            for klass in type(self).__mro__:
+                for name, member in vars(klass).items():
+                    if isinstance(member, cached_property):
+                        copy.__dict__.pop(name, None)
+        return copy

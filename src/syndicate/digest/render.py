@@ -291,11 +291,6 @@ def safe_link(link: str, base: str) -> str:
     return quote(_STRAY_PERCENT.sub("%25", url), safe=_URL_SAFE)
 
 
-def week_label(week: str) -> str:
-    """``Week 47 · November 16 – 22, 2026``: the ISO week's Monday to Sunday."""
-    return parse_key(week).label
-
-
 def inline_css(markup: str) -> str:
     """Move the ``<style>`` rules into style attributes; @media and :hover rules stay."""
     return str(

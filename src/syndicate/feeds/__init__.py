@@ -9,18 +9,20 @@ from syndicate.lazy import LazyNames
 
 if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
     from syndicate.feeds.build import build_feeds
-    from syndicate.feeds.options import FEED_MEDIA_TYPES, FORMATS, FeedLink, FeedOptions, feed_paths
+    from syndicate.feeds.formats import FeedFormat, all_formats, feed_format, feed_paths
+    from syndicate.feeds.options import FeedLink, FeedOptions
     from syndicate.feeds.publish import WriteReport, remove_files, write_atomically
 
 __getattr__ = LazyNames(__name__, __file__)
 
 __all__ = [
-    "FEED_MEDIA_TYPES",
-    "FORMATS",
+    "FeedFormat",
     "FeedLink",
     "FeedOptions",
     "WriteReport",
+    "all_formats",
     "build_feeds",
+    "feed_format",
     "feed_paths",
     "remove_files",
     "write_atomically",

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from syndicate.feeds.data import prepare
-from syndicate.feeds.jsonfeed import json_feed
-from syndicate.feeds.options import FeedOptions, feed_paths
-from syndicate.feeds.xml import xml_feeds
+from syndicate.feeds.formats import feed_format, feed_paths
+from syndicate.feeds.options import FeedOptions
 from syndicate.models import Article
 
 
@@ -24,17 +23,18 @@ def build_feeds(
     ``title_suffix`` (e.g. the category's name) follows the site title after ": ".
     The output depends only on the input: "updated" is the newest article date, never now.
     """
-    paths = feed_paths(category_slug)
+    formats = [feed_format(name) for name in options.formats]
+    paths = feed_paths(category_slug, options.formats)
     urls = {fmt: options.feed_base_url + path for fmt, path in paths.items()}
     feed = prepare(articles, options, title_suffix=title_suffix, urls=urls)
-    files = xml_feeds(feed, options.formats)
-    if options.stylesheet:
-        for fmt in files:  # only RSS and Atom so far
-            up = "../" * paths[fmt].count("/")
-            files[fmt] = with_stylesheet(files[fmt], up + options.stylesheet)
-    if "json" in options.formats:
-        files["json"] = json_feed(feed)
-    return {paths[fmt]: files[fmt] for fmt in options.formats}
+    files: dict[str, bytes] = {}
+    for fmt in formats:
+        document = fmt.write(feed)
+        if options.stylesheet and fmt.xml:
+            up = "../" * paths[fmt.name].count("/")
+            document = with_stylesheet(document, up + options.stylesheet)
+        files[paths[fmt.name]] = document
+    return files
 
 
 _DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"

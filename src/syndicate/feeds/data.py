@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from syndicate.content import absolute_html, one_line, strip_control
@@ -43,6 +44,8 @@ class FeedData:
     hub: str | None
     urls: Mapping[str, str]  # format → the feed's own absolute URL
     items: tuple[FeedItem, ...]
+    # What writers of several formats share (RSS and Atom: one feedgen generator).
+    scratch: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def feed_date(value: datetime, what: str) -> datetime:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Collection
 from typing import Any
 
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from syndicate.feeds.data import FeedData, FeedItem
-from syndicate.feeds.options import FEED_MEDIA_TYPES
+from syndicate.feeds.formats import ATOM, RSS
 from syndicate.models import Enclosure
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -123,8 +122,8 @@ def _generator(feed: FeedData) -> Any:
     return fg
 
 
-def _links(feed: FeedData, fmt: str) -> list[dict[str, str]]:
-    links = [{"href": feed.urls[fmt], "rel": "self", "type": FEED_MEDIA_TYPES[fmt]}]
+def _links(feed: FeedData, fmt: str, media_type: str) -> list[dict[str, str]]:
+    links = [{"href": feed.urls[fmt], "rel": "self", "type": media_type}]
     if feed.hub and fmt == "atom":
         links.append({"href": feed.hub, "rel": "hub"})
     # feedgen takes the last link as RSS's <link>: the site.
@@ -132,18 +131,23 @@ def _links(feed: FeedData, fmt: str) -> list[dict[str, str]]:
     return links
 
 
-def xml_feeds(feed: FeedData, formats: Collection[str]) -> dict[str, bytes]:
-    """Format → bytes for the requested ones of "rss" and "atom"."""
-    wanted = [fmt for fmt in ("rss", "atom") if fmt in formats]
-    if not wanted:
-        return {}
-    fg = _generator(feed)
-    out: dict[str, bytes] = {}
-    if "rss" in wanted:
-        fg.link(_links(feed, "rss"), replace=True)
-        out["rss"] = fg.rss_str(pretty=True)
-    if "atom" in wanted:
-        fg.id(feed.urls["atom"])
-        fg.link(_links(feed, "atom"), replace=True)
-        out["atom"] = fg.atom_str(pretty=True)
-    return out
+def _shared(feed: FeedData) -> Any:
+    """The feed's generator, made once for RSS and Atom both (each sets its own links)."""
+    if "feedgen" not in feed.scratch:
+        feed.scratch["feedgen"] = _generator(feed)
+    return feed.scratch["feedgen"]
+
+
+def rss_document(feed: FeedData) -> bytes:
+    fg = _shared(feed)
+    fg.link(_links(feed, "rss", RSS.media_type), replace=True)
+    document: bytes = fg.rss_str(pretty=True)
+    return document
+
+
+def atom_document(feed: FeedData) -> bytes:
+    fg = _shared(feed)
+    fg.id(feed.urls["atom"])
+    fg.link(_links(feed, "atom", ATOM.media_type), replace=True)
+    document: bytes = fg.atom_str(pretty=True)
+    return document

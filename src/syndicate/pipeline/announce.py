@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings
 from syndicate.content import html_to_text, markdown_to_html, slugify, strip_control
@@ -69,7 +68,7 @@ def read_announcement(path: Path, settings: Settings, now: datetime) -> Announce
     text = html_to_text(html)
     if not text.strip():
         raise AnnounceError(f"{path}: the message below the front matter is empty")
-    day = now.astimezone(ZoneInfo(settings.digest.timezone)).date()
+    day = now.astimezone(settings.digest.zone).date()
     return Announcement(
         key=announcement_key(day, slugify(slug or subject)),
         subject=subject,

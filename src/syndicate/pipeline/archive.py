@@ -25,10 +25,9 @@ from syndicate.digest.announcement import (
 )
 from syndicate.digest.periods import archive_slug, parse_key, parse_slug
 from syndicate.digest.render import Headline, headline, personalize, render_edition
-from syndicate.feeds import FEED_MEDIA_TYPES
 from syndicate.feeds.data import prepare
+from syndicate.feeds.formats import ATOM
 from syndicate.feeds.options import FeedOptions
-from syndicate.feeds.xml import xml_feeds
 from syndicate.models import Announcement, Article, Edition, is_announcement
 from syndicate.pipeline.edition import site_view, template_source
 from syndicate.store import Store
@@ -37,7 +36,7 @@ ARCHIVE_PAGE = "archive/"
 ANNOUNCEMENT = PREFIX.rstrip(":")
 ARCHIVE_FEED = "archive/feed.xml"
 FEED_EDITIONS = 20  # the newest editions in the archive feed
-ATOM_MEDIA_TYPE = FEED_MEDIA_TYPES["atom"]
+ATOM_MEDIA_TYPE = ATOM.media_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +157,7 @@ def archive_feed(settings: Settings, store: Store) -> bytes:
     feed = prepare(
         articles, options, title_suffix="", urls={"atom": settings.web_url + ARCHIVE_FEED}
     )
-    return xml_feeds(feed, ("atom",))["atom"]
+    return ATOM.write(feed)
 
 
 def _entry(settings: Settings, key: str, created_at: datetime, count: int) -> ArchiveEntry:

@@ -9,7 +9,6 @@ were reports deleted from the mailbox; the others stay for a person to read.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,12 +20,13 @@ from syndicate.config import Settings
 from syndicate.delivery.events import ProviderEvent
 from syndicate.delivery.imap import ImapMailbox, MailboxAddress, MailboxError
 from syndicate.delivery.reports import parse_report
+from syndicate.log import EventLog
 from syndicate.pipeline.edition import UNSUBSCRIBE
 from syndicate.pipeline.events import EventsReport, process_events
 from syndicate.pipeline.subscriptions import unsubscribe
 from syndicate.store import Store
 
-log = logging.getLogger("syndicate.bounces")
+log = EventLog("syndicate.bounces")
 
 
 class Mailbox(Protocol):
@@ -102,7 +102,7 @@ def fetch_bounces(
         mailbox.delete(done)
     finally:
         mailbox.close()
-    log.info("%s", report.summary())
+    log.info("bounces.fetched", summary=report.summary())
     return report
 
 

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from syndicate import content, mime
 from syndicate.config import Settings
@@ -45,17 +44,13 @@ NOTE_DIR = "digest"  # in the site folder: digest/<cadence>-<period>.md, the edi
 NOTE_LIMIT = 64 * 1024  # bytes
 
 
-def digest_zone(settings: Settings) -> ZoneInfo:
-    return ZoneInfo(settings.digest.timezone)
-
-
 def current_week(settings: Settings, now: datetime) -> str:
-    return iso_week(now, digest_zone(settings))
+    return iso_week(now, settings.digest.zone)
 
 
 def latest_complete(settings: Settings, cadence: Cadence, now: datetime) -> Period:
     """The last period of ``cadence`` that has ended at ``now``: what a send now covers."""
-    return period_of(now, cadence, digest_zone(settings)).shift(-1)
+    return period_of(now, cadence, settings.digest.zone).shift(-1)
 
 
 def choose_period(
@@ -93,7 +88,7 @@ def prepare_edition(
     stored = store.get_edition(period.key)
     if stored is not None and stored.frozen:
         return stored if stored.articles else None
-    start, end = period.bounds(digest_zone(settings))
+    start, end = period.bounds(settings.digest.zone)
     if start > now:
         latest = latest_complete(settings, period.cadence, now).name
         raise EditionError(
@@ -150,7 +145,7 @@ def site_view(settings: Settings) -> SiteView:
     return SiteView(
         title=settings.site.title,
         url=settings.site.url,
-        timezone=ZoneInfo(settings.site.timezone),
+        timezone=settings.site.zone,
         postal_address=settings.site.postal_address,
         language=settings.site.language,
         archive_base=f"{settings.web_url}archive/",

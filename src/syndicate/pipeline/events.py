@@ -20,7 +20,6 @@ address and week) is settled as ``sent``.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,10 +27,11 @@ from datetime import datetime
 
 from syndicate.delivery.events import BOUNCE, COMPLAINT, UNSUBSCRIBE, ProviderEvent
 from syndicate.digest.periods import parse_key
+from syndicate.log import EventLog
 from syndicate.models import SubscriberStatus
 from syndicate.store import EventEffect, Store, WebhookEvent
 
-log = logging.getLogger("syndicate.events")
+log = EventLog("syndicate.events")
 
 DEFAULT_SOFT_LIMIT = 3
 _S = SubscriberStatus
@@ -130,10 +130,10 @@ def process_events(
         report.settled += outcome.settled
     if report.received:
         log.info(
-            "events: %d received, %d new, %d status changes, %d uncertain rows settled",
-            report.received,
-            report.new,
-            report.status_changes,
-            report.settled,
+            "events.processed",
+            received=report.received,
+            new=report.new,
+            status_changes=report.status_changes,
+            settled=report.settled,
         )
     return report

@@ -11,21 +11,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
-from syndicate.pipeline.feed_schedule import Fetch, read_newest
+from syndicate.pipeline.entries import save_entries
+from syndicate.pipeline.feed_schedule import Fetch, fetching_ahead, read_newest
 from syndicate.pipeline.gathered import (
     GatherReport,
     Merging,
     Report,
     SourceCounts,
     finish_run,
-    merge_names,
 )
-from syndicate.sources.feed import FeedEntry, ParsedFeed, ParseError
+from syndicate.pipeline.source_kinds import GatherRun, SourceKind
+from syndicate.sources.feed import ParsedFeed, ParseError
 from syndicate.sources.fetching import (
     Fetched,
     FetchError,
@@ -35,7 +36,7 @@ from syndicate.sources.fetching import (
     system_resolver,
 )
 from syndicate.sources.isolation import Overtime, call_with_deadline
-from syndicate.store import FeedState, FileRecord, Store, StoreError, UnitOfWork
+from syndicate.store import FeedState, Store, StoreError
 
 _PASSWORD = re.compile(r"//([^/@:]*):[^/@]*@")  # user:password@ in a URL
 
@@ -101,6 +102,28 @@ def gather_feed(
         report.warn(f"sources[{source.name}]: {line}", on_error)
 
 
+def gather_feeds(
+    run: GatherRun, sources: Sequence[SourceSettings], meanwhile: Callable[[], None]
+) -> None:
+    """The feed sources, fetched while ``meanwhile`` gathers the other kinds, then stored in
+    the order their fetches finish."""
+    resolver = run.resolve or system_resolver
+    feeds = [(source, known_state(run.store, source)) for source in sources]
+
+    def start(source: SourceSettings, known: FeedState | None) -> Fetched:
+        return fetch(run.settings, source, known, resolver)
+
+    with fetching_ahead(run.settings, feeds, start) as fetched:
+        meanwhile()
+        for source, result in fetched:
+            gather_feed(
+                run.settings, run.store, source, run.now, run.report, run.on_error, resolver, result
+            )
+
+
+FEED = SourceKind("feed", gather_feeds)
+
+
 def _save(
     run: _Source, counts: SourceCounts, state: FeedState, parsed: ParsedFeed | None
 ) -> list[str] | None:
@@ -110,7 +133,10 @@ def _save(
     try:
         with run.store.transaction() as uow:
             uow.save_feed_state(state)
-            warnings = _store_entries(run, uow, parsed, counts) if parsed is not None else []
+            merging = Merging(run.settings, run.source, run.now)
+            warnings = (
+                save_entries(uow, merging, parsed, counts, run.fail) if parsed is not None else []
+            )
             finish_run(uow, name, run.now, run.now, counts)
     except StoreError as exc:
         run.report.feeds_failed += 1
@@ -149,7 +175,7 @@ def _parse(settings: Settings, source: SourceSettings, fetched: Fetched) -> Pars
         read_newest,
         max_entries=settings.fetch.max_entries,
         source_url=fetched.url if is_remote(source.url) else "",
-        tz=ZoneInfo(source.timezone or settings.site.timezone),
+        tz=settings.source_zone(source),
         content_type=fetched.content_type,
     )
     limit = settings.fetch.parse_timeout
@@ -161,49 +187,6 @@ def _parse(settings: Settings, source: SourceSettings, fetched: Fetched) -> Pars
         raise
     except Exception as exc:
         raise ParseError(f"the parser failed: {type(exc).__name__}: {exc}") from None
-
-
-def _store_entries(
-    run: _Source, uow: UnitOfWork, parsed: ParsedFeed, counts: SourceCounts
-) -> list[str]:
-    name = run.source.name
-    states = uow.file_states(name)
-    changed = [
-        entry
-        for entry in parsed.entries
-        if (old := states.get(entry.key)) is None or old.sha256 != entry.sha256 or old.error
-    ]
-    seen = _first_seen(uow, name, changed, run.now)
-    earliest, latest = run.settings.gather.years
-    records: list[FileRecord] = []
-    for entry in changed:
-        observation = entry.observation
-        if not entry.dated:
-            observation = replace(observation, published=seen.get(entry.key, run.now))
-        elif not earliest <= observation.published.year <= latest:
-            run.fail(
-                f"entry {observation.title[:60]!r}: date out of range: year "
-                f"{observation.published.year} (entries are dated {earliest} to {latest}): skipped"
-            )
-            counts.failed += 1
-            continue
-        size = len(observation.content.encode("utf-8", "surrogatepass"))
-        records.append(FileRecord(entry.key, size, 0, entry.sha256, (observation,)))
-    for reason in parsed.skipped:
-        run.fail(f"{reason}: skipped")
-        counts.failed += 1
-    affected = uow.save_files(name, records, [], run.now)
-    return merge_names(uow, Merging(run.settings, run.source, run.now), affected, counts)
-
-
-def _first_seen(
-    uow: UnitOfWork, source: str, entries: list[FeedEntry], now: datetime
-) -> dict[str, datetime]:
-    """An undated entry keeps the date it was first given: its article's."""
-    undated = [entry.key for entry in entries if not entry.dated]
-    if not undated:
-        return {}
-    return {key: held.published for key, held in uow.stored_articles(source, undated).items()}
 
 
 def _fetched(

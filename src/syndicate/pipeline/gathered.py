@@ -13,6 +13,7 @@ from datetime import datetime
 
 from syndicate.config import Settings, SourceSettings
 from syndicate.models import Observation
+from syndicate.pipeline.source_kinds import source_kind
 from syndicate.sources.merge import MergeOptions, merge_source
 from syndicate.store import UnitOfWork
 
@@ -103,7 +104,7 @@ class Merging:
             default_category=source.category,
             rules=self.settings.categories,
             default_author=self.settings.site.author,
-            by_title=source.kind == "folder",
+            by_title=source_kind(source.kind).by_title,
             pages=self.settings.pages.enabled,
         )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 from collections import deque
@@ -24,18 +23,17 @@ from syndicate.pipeline.gathered import (
     finish_run,
     merge_names,
 )
+from syndicate.pipeline.source_kinds import GatherRun, Progress, SourceKind, gather_sources
 from syndicate.pipeline.spool import RecordSpool
 from syndicate.sources.folder import ParseError, parse_file
 from syndicate.sources.folder_scan import FileStat, os_reason, read_regular_file, scan_folder
 from syndicate.sources.isolation import child_context
-from syndicate.store import FeedState, FileRecord, FileState, Store, StoreError
+from syndicate.store import FileRecord, FileState, Store, StoreError
 
 if TYPE_CHECKING:  # the feed client (httpx, feedparser) is imported only for feed sources
-    from syndicate.sources.fetching import Fetched, Resolver
+    from syndicate.sources.fetching import Resolver
 
 __all__ = ["PARALLEL_FROM", "GatherReport", "Progress", "Report", "gather"]
-
-Progress = Callable[[int, int], None]  # (done, total)
 
 
 def _ignore(_: str) -> None:
@@ -55,49 +53,21 @@ def gather(
     on. ``resolve`` looks up the addresses of feed sources' hosts (tests may replace it;
     by default the system's resolver)."""
     report = GatherReport()
-
-    def folders() -> None:
-        for source in settings.sources:
-            if source.kind != "feed":
-                _gather_folder(settings, store, source, now, report, on_error, progress)
-
-    if any(source.kind == "feed" for source in settings.sources):
-        _gather_with_feeds(settings, store, now, report, on_error, resolve, folders)
-    else:
-        folders()
+    gather_sources(GatherRun(settings, store, now, report, on_error, progress, resolve))
     return report
 
 
-def _gather_with_feeds(
-    settings: Settings,
-    store: Store,
-    now: datetime,
-    report: GatherReport,
-    on_error: Report,
-    resolve: Resolver | None,
-    meanwhile: Callable[[], None],
+def gather_folders(
+    run: GatherRun, sources: Sequence[SourceSettings], meanwhile: Callable[[], None]
 ) -> None:
-    """The feed sources, fetched while ``meanwhile`` gathers the folders, then stored in the
-    order their fetches finish."""
-    from syndicate.pipeline.feed_gathering import gather_feed, known_state
-    from syndicate.pipeline.feed_schedule import fetching_ahead
-    from syndicate.sources.fetching import system_resolver
-
-    resolver = resolve or system_resolver
-    feeds = [(s, known_state(store, s)) for s in settings.sources if s.kind == "feed"]
-    start = functools.partial(_start_fetch, settings, resolver)
-    with fetching_ahead(settings, feeds, start) as fetched:  # feeds fetched meanwhile
-        meanwhile()
-        for source, result in fetched:
-            gather_feed(settings, store, source, now, report, on_error, resolver, result)
+    for source in sources:
+        _gather_folder(
+            run.settings, run.store, source, run.now, run.report, run.on_error, run.progress
+        )
+    meanwhile()
 
 
-def _start_fetch(
-    settings: Settings, resolve: Resolver, source: SourceSettings, known: FeedState | None
-) -> Fetched:
-    from syndicate.pipeline.feed_gathering import fetch
-
-    return fetch(settings, source, known, resolve)
+FOLDER = SourceKind("folder", gather_folders, by_title=True)
 
 
 def _gather_folder(
@@ -125,7 +95,7 @@ def _gather_folder(
         counts.failed += 1
     stats = scan.files
     states = store.file_states(source.name)
-    tz = ZoneInfo(source.timezone or settings.site.timezone)
+    tz = settings.source_zone(source)
     options = (tz, settings.gather.max_file_size, settings.gather.years)
     jobs = [(root, stat, states.get(stat.relpath), *options) for stat in stats]
     with closing(RecordSpool()) as records:  # parsed records wait on disk, not in memory

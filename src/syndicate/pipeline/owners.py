@@ -75,13 +75,6 @@ def cutoff(settings: Settings, now: datetime) -> datetime:
     return now - settings.delivery.owner_timeout
 
 
-def live_senders(settings: Settings, store: Store, now: datetime) -> list[SenderRow]:
-    rows = store.senders()
-    gone = gone_senders(rows)
-    oldest = cutoff(settings, now)
-    return [row for row in rows if row.id not in gone and row.heartbeat_at >= oldest]
-
-
 def recover_dead(settings: Settings, store: Store, week: str, now: datetime) -> int:
     """The week's rows in flight with a dead sender become uncertain; how many."""
     gone = gone_senders(store.senders())

@@ -10,10 +10,10 @@ from pathlib import Path
 from syndicate import content
 from syndicate.config import Settings
 from syndicate.feeds import (
-    FEED_MEDIA_TYPES,
     FeedLink,
     FeedOptions,
     build_feeds,
+    feed_format,
     feed_paths,
     remove_files,
     write_atomically,
@@ -85,25 +85,17 @@ def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsRep
     return FeedsReport(output_dir, written.written, written.unchanged, links, pages_removed)
 
 
-_FORMAT_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
-
-
 def _links(options: FeedOptions, title: str, slug: str | None) -> list[FeedLink]:
-    paths = feed_paths(slug)
-    return [
-        FeedLink(
-            title=f"{title} ({_FORMAT_NAMES[fmt]})",
-            href=paths[fmt],
-            media_type=FEED_MEDIA_TYPES[fmt],
-        )
-        for fmt in options.formats
-    ]
+    paths = feed_paths(slug, options.formats)
+    formats = [feed_format(name) for name in options.formats]
+    return [FeedLink(f"{title} ({f.label})", paths[f.name], f.media_type) for f in formats]
 
 
 def changed_feed_urls(settings: Settings, report: FeedsReport) -> list[str]:
     """The absolute URLs of the feed files the build wrote (index.html is not a feed)."""
     base = feed_options(settings).feed_base_url
-    return [base + path for path in report.written if path.endswith((".xml", ".json"))]
+    names = {f.file_name for f in (feed_format(name) for name in settings.feeds.formats)}
+    return [base + path for path in report.written if path.rsplit("/", 1)[-1] in names]
 
 
 def announce_changes(

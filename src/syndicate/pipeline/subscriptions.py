@@ -17,7 +17,6 @@ does not show, tells them apart).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -293,10 +292,6 @@ def choose_categories(available: Sequence[str], given: Iterable[str]) -> frozens
 
 
 # --- links and the confirmation mail ------------------------------------------------------
-
-
-def address_tag(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:16]
 
 
 def delivers_utf8_local_parts(settings: Settings) -> bool:

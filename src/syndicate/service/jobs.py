@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings
 from syndicate.delivery import Sender
@@ -153,7 +152,7 @@ class Jobs:
         env = self.env
         now = env.clock()
         digest = env.settings.digest
-        when, tz = digest.schedule_of(cadence), ZoneInfo(digest.timezone)
+        when, tz = digest.schedule_of(cadence), digest.zone
         try:
             first_run = env.store.first_run()
             states = {

@@ -7,7 +7,6 @@ the scheduler (tests/test_startup_imports.py).
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings
 from syndicate.service.catchup import next_scheduled
@@ -25,7 +24,7 @@ def planned_runs(
     """When each job runs next, seen from outside the service (`syndicate status`): each
     cadence's digest from its schedule ("digest" is the soonest of them), the gather one
     interval after the last recorded run (now if overdue)."""
-    tz = ZoneInfo(settings.digest.timezone)
+    tz = settings.digest.zone
     runs = {
         f"digest:{c}": next_scheduled(now, settings.digest.schedule_of(c), tz)
         for c in settings.digest.cadences

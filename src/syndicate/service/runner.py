@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -227,7 +226,7 @@ class Service:
         self.scheduler.start(paused=True)
         settings = self.settings
         digest = settings.digest
-        tz = ZoneInfo(digest.timezone)
+        tz = digest.zone
         now = self.clock()
         first_run = self._record_first_run(now)
         self.log.info(

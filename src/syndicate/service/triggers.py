@@ -61,7 +61,7 @@ class ShiftedTrigger(BaseTrigger):  # type: ignore[misc]
 
 def digest_triggers(settings: Settings) -> dict[Cadence, DigestTrigger]:
     """One trigger per enabled cadence."""
-    tz = ZoneInfo(settings.digest.timezone)
+    tz = settings.digest.zone
     return {c: DigestTrigger(settings.digest.schedule_of(c), tz) for c in settings.digest.cadences}
 
 

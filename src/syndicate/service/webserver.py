@@ -31,6 +31,7 @@ from syndicate.service.logs import EventLog
 from syndicate.store import Store
 
 Health = Callable[[], Mapping[str, Any]]
+_log = EventLog("syndicate.web")
 
 
 class WebError(ServiceError):
@@ -104,7 +105,7 @@ class HeaderDeadlineProtocol(H11Protocol):
             self._draining and self.conn.their_state is h11.SEND_BODY
         )
         if waiting and not self.transport.is_closing():
-            self.logger.debug("request not complete in %.0fs: closed", self.header_timeout)
+            _log.debug("web.header_timeout", seconds=self.header_timeout)
             self.transport.close()
 
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from syndicate.lazy import LazyNames
 
 if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
-    from syndicate.sources.feed import FeedEntry, ParsedFeed, parse_feed, read_feed
+    from syndicate.sources.feed import FeedEntry, ParsedFeed, read_feed
     from syndicate.sources.folder import ARTICLE_SUFFIXES, ParseError, parse_date, parse_file
     from syndicate.sources.folder_scan import FileStat, Scan, scan_folder
     from syndicate.sources.merge import MergeOptions, merge_article, merge_source
@@ -23,7 +23,6 @@ __all__ = [
     "merge_article",
     "merge_source",
     "parse_date",
-    "parse_feed",
     "parse_file",
     "read_feed",
     "scan_folder",

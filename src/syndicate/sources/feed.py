@@ -21,13 +21,12 @@ from __future__ import annotations
 import codecs
 from zoneinfo import ZoneInfo
 
-from syndicate.models import Observation
 from syndicate.sources.feed_entries import FeedEntry, ParsedFeed
 from syndicate.sources.feed_json import read_json_feed
 from syndicate.sources.feed_xml import read_xml_feed
 from syndicate.sources.folder import ParseError
 
-__all__ = ["FeedEntry", "ParseError", "ParsedFeed", "parse_feed", "read_feed"]
+__all__ = ["FeedEntry", "ParseError", "ParsedFeed", "read_feed"]
 
 
 def read_feed(data: bytes, *, source_url: str, tz: ZoneInfo, content_type: str = "") -> ParsedFeed:
@@ -39,8 +38,3 @@ def read_feed(data: bytes, *, source_url: str, tz: ZoneInfo, content_type: str =
     if start[:1] in (b"{", b"["):
         return read_json_feed(data, source_url=source_url, tz=tz)
     return read_xml_feed(data, source_url=source_url, tz=tz, content_type=content_type)
-
-
-def parse_feed(data: bytes, *, source_url: str, tz: ZoneInfo) -> list[Observation]:
-    """Only the observations of ``read_feed``."""
-    return [entry.observation for entry in read_feed(data, source_url=source_url, tz=tz).entries]

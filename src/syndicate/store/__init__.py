@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -22,27 +21,22 @@ from syndicate.models import (
     Delivery,
     DeliveryState,
     Edition,
-    Subscriber,
     SubscriberStatus,
 )
-from syndicate.store import articles as _articles
 from syndicate.store import editions as _editions
 from syndicate.store import events as _events
 from syndicate.store import feed_state as _feed_state
 from syndicate.store import files as _files
-from syndicate.store import jobs as _jobs
 from syndicate.store import ledger as _ledger
 from syndicate.store import recipients as _recipients
-from syndicate.store import restore as _restore
-from syndicate.store import site_state as _site_state
-from syndicate.store import subscribers as _subscribers
-from syndicate.store import web as _web
 from syndicate.store.announcements import AnnouncementQueries  # issue 10
-from syndicate.store.articles import PageStamps
+from syndicate.store.article_queries import ArticleQueries
+from syndicate.store.edition_queries import EditionQueries
 from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
 from syndicate.store.event_batch import EventBatchQueries  # issue 13
 from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
 from syndicate.store.feed_state import FeedState
+from syndicate.store.job_queries import JobQueries
 from syndicate.store.jobs import JobOutcome, JobRun
 from syndicate.store.ledger import SendStatus
 from syndicate.store.links import LinkQueries  # issue 13
@@ -52,11 +46,9 @@ from syndicate.store.records import FileRecord, FileState
 from syndicate.store.restore import ImportCounts
 from syndicate.store.schema import SCHEMA_VERSION
 from syndicate.store.senders import SenderQueries, SenderRow  # issue 10
+from syndicate.store.subscriber_queries import SubscriberQueries
 from syndicate.store.subscribers import DuplicateSubscriber
 from syndicate.store.unit import GatherCounts, UnitOfWork
-
-if TYPE_CHECKING:  # the address checks (email_validator) load only where records are made
-    from syndicate.subscriber_csv import SubscriberRecord
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -71,7 +63,6 @@ __all__ = [
     "ImportCounts",
     "JobOutcome",
     "JobRun",
-    "PageStamps",
     "SchemaVersionError",
     "SendStatus",
     "SenderRow",
@@ -84,7 +75,16 @@ __all__ = [
 ]
 
 
-class Store(LinkQueries, EventBatchQueries, SenderQueries, AnnouncementQueries):
+class Store(
+    ArticleQueries,
+    EditionQueries,
+    SubscriberQueries,
+    JobQueries,
+    LinkQueries,
+    EventBatchQueries,
+    SenderQueries,
+    AnnouncementQueries,
+):
     def __init__(self, url: str) -> None:
         self._engine = make_engine(url)
         self._writer = writer(self._engine)
@@ -159,175 +159,6 @@ class Store(LinkQueries, EventBatchQueries, SenderQueries, AnnouncementQueries):
                 added, changed = uow.upsert_articles(source, batch, now)
                 new, updated = new + added, updated + changed
         return new, updated
-
-    def latest_articles(
-        self, limit: int, now: datetime, category: str | None = None
-    ) -> list[Article]:
-        """The articles visible at ``now`` (published, not draft or removed), newest first."""
-        with self._engine.connect() as conn:
-            return _articles.latest_articles(conn, limit, now, category)
-
-    def page_stamps(self, now: datetime, known_digest: str | None = None) -> PageStamps:
-        """The digest of what the visible articles' pages depend on, and their (guid, link,
-        stamp) unless the digest is ``known_digest``."""
-        with self._engine.connect() as conn:
-            return _articles.page_stamps(conn, now, known_digest)
-
-    def articles_by_guid(self, guids: Iterable[str]) -> list[Article]:
-        with self._engine.connect() as conn:
-            return _articles.articles_by_guid(conn, guids)
-
-    def categories(self, now: datetime | None = None) -> list[tuple[str, int]]:
-        """Categories of the articles visible at ``now`` (None: of every published one,
-        scheduled ones too), with their counts."""
-        with self._engine.connect() as conn:
-            return _articles.categories(conn, now)
-
-    def unlisted_articles(self, now: datetime) -> list[Article]:
-        """Drafts and scheduled articles (dated after ``now``), soonest first."""
-        with self._engine.connect() as conn:
-            return _articles.unlisted(conn, now)
-
-    def articles_came_due(self, after: datetime, until: datetime) -> int:
-        """Published articles dated in (after, until]: scheduled ones that are due now."""
-        with self._engine.connect() as conn:
-            return _articles.came_due(conn, after, until)
-
-    def article_count(self) -> int:
-        with self._engine.connect() as conn:
-            return _articles.article_count(conn)
-
-    # --- editions ---------------------------------------------------------------------
-
-    def get_edition(self, key: str) -> Edition | None:
-        """The stored edition of ``key`` (``weekly:2026-W47``): frozen once its send began."""
-        with self._engine.connect() as conn:
-            return _editions.get_edition(conn, key)
-
-    def period_articles(
-        self, start: datetime, end: datetime, now: datetime, limit: int
-    ) -> tuple[list[Article], int]:
-        """The newest ``limit`` visible articles published in [start, end), and their total."""
-        with self._engine.connect() as conn:
-            return _editions.period_articles(conn, start, end, now, limit)
-
-    def editions(self) -> list[tuple[str, datetime, int]]:
-        """(key, created_at, article count) of the stored editions, newest first."""
-        with self._engine.connect() as conn:
-            return _editions.list_editions(conn)
-
-    def archived_editions(self) -> list[tuple[str, datetime, int]]:
-        """Like ``editions``, only those whose send has started (the web archive's list)."""
-        with self._engine.connect() as conn:
-            return _web.archived_editions(conn)
-
-    # --- subscribers ------------------------------------------------------------------
-
-    def add_subscriber(
-        self,
-        email: str,
-        name: str,
-        categories: Iterable[str],
-        status: SubscriberStatus,
-        now: datetime,
-        cadence: str = "weekly",
-    ) -> Subscriber:
-        """Raises DuplicateSubscriber if the address (in any case) is known already."""
-        try:
-            with self._writer.begin() as conn:
-                return _subscribers.add_subscriber(
-                    conn, email, name, categories, status, now, cadence
-                )
-        except IntegrityError:
-            if self.find_subscriber(email) is None:
-                raise
-            raise DuplicateSubscriber(email) from None
-
-    def import_subscribers(
-        self,
-        rows: Sequence[tuple[str, str, frozenset[str]]],
-        now: datetime,
-        status: SubscriberStatus = SubscriberStatus.ACTIVE,
-    ) -> tuple[int, int]:
-        """(added, unchanged): addresses known already (in any case) are left as they are."""
-        try:
-            with self._writer.begin() as conn:
-                return _subscribers.import_subscribers(conn, rows, status, now)
-        except IntegrityError:
-            # Another writer added one of these addresses meanwhile: the second pass sees it.
-            with self._writer.begin() as conn:
-                return _subscribers.import_subscribers(conn, rows, status, now)
-
-    def restore_subscribers(
-        self, records: Sequence[SubscriberRecord], now: datetime, *, reactivate: bool = False
-    ) -> ImportCounts:
-        """Import records without raising a status (see store/restore.py), in one transaction."""
-        with self._writer.begin() as conn:
-            return _restore.restore_subscribers(conn, records, now, reactivate)
-
-    def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
-        with self._engine.connect() as conn:
-            return _subscribers.get_subscriber(conn, subscriber_id)
-
-    def find_subscriber(self, email: str) -> Subscriber | None:
-        """By address, case-insensitively."""
-        with self._engine.connect() as conn:
-            return _subscribers.find_subscriber(conn, email)
-
-    def list_subscribers(self, status: SubscriberStatus | None = None) -> Iterator[Subscriber]:
-        """Streamed by id; the connection is held until the iteration ends."""
-        with self._engine.connect() as conn:
-            yield from _subscribers.list_subscribers(conn, status)
-
-    def set_status(self, subscriber_id: int, status: SubscriberStatus, now: datetime) -> bool:
-        """False if there is no such subscriber. Becoming active sets confirmed_at once."""
-        with self._writer.begin() as conn:
-            return _subscribers.set_status(conn, subscriber_id, status, now)
-
-    def set_categories(self, subscriber_id: int, categories: Iterable[str], now: datetime) -> bool:
-        """Replace the preferences (empty = every category); False if no such subscriber."""
-        with self._writer.begin() as conn:
-            return _subscribers.set_categories(conn, subscriber_id, categories, now)
-
-    def set_cadence(self, subscriber_id: int, cadence: str, now: datetime) -> bool:
-        with self._writer.begin() as conn:
-            return _subscribers.set_cadence(conn, subscriber_id, cadence, now)
-
-    def set_choices(
-        self, subscriber_id: int, categories: Iterable[str], cadence: str | None, now: datetime
-    ) -> bool:
-        """A reader's categories and (unless None) cadence, in one transaction."""
-        with self._writer.begin() as conn:
-            found = _subscribers.set_categories(conn, subscriber_id, categories, now)
-            if found and cadence is not None:
-                _subscribers.set_cadence(conn, subscriber_id, cadence, now)
-            return found
-
-    def remove_subscriber(self, email: str) -> bool:
-        """Delete the subscriber and preferences; their ledger rows keep address and name."""
-        with self._writer.begin() as conn:
-            return _subscribers.remove_subscriber(conn, email)
-
-    def subscriber_counts(self) -> dict[str, int]:
-        with self._engine.connect() as conn:
-            return _subscribers.subscriber_counts(conn)
-
-    # --- the site's life ----------------------------------------------------------------
-
-    def first_run(self) -> datetime | None:
-        """When `syndicate run` first started on this database, if it has."""
-        with self._engine.connect() as conn:
-            return _site_state.get_moment(conn, _site_state.FIRST_RUN)
-
-    def record_first_run(self, now: datetime) -> datetime:
-        """Record ``now`` as the first start unless one is recorded; the first start."""
-        try:
-            with self._writer.begin() as conn:
-                return _site_state.set_moment_once(conn, _site_state.FIRST_RUN, now)
-        except IntegrityError:  # another instance recorded it at the same moment
-            recorded = self.first_run()
-            assert recorded is not None
-            return recorded
 
     # --- the delivery ledger ----------------------------------------------------------
 
@@ -431,22 +262,6 @@ class Store(LinkQueries, EventBatchQueries, SenderQueries, AnnouncementQueries):
     def send_status(self, week: str) -> SendStatus | None:
         with self._engine.connect() as conn:
             return _ledger.send_status(conn, week)
-
-    # --- the job log of `syndicate run` -----------------------------------------------
-
-    def record_job_run(self, run: JobRun) -> None:
-        with self._writer.begin() as conn:
-            _jobs.record_job_run(conn, run)
-
-    def last_job_runs(self, limit: int) -> list[JobRun]:
-        """The newest runs of every job, newest first."""
-        with self._engine.connect() as conn:
-            return _jobs.last_job_runs(conn, limit)
-
-    def last_success(self, job: str) -> JobRun | None:
-        """The newest run of ``job`` whose outcome was ok."""
-        with self._engine.connect() as conn:
-            return _jobs.last_success(conn, job)
 
     # --- provider events (the SendGrid Event Webhook, the bounce mailbox) --------------
 

@@ -4,8 +4,9 @@ A database already at head costs one SELECT, and Alembic (~110 ms to import) is 
 Otherwise, holding a lock (PostgreSQL: an advisory lock; SQLite: the write lock) so that two
 processes never both migrate, a database that is
 
-- empty: gets every revision in turn (tests/test_migrations.py checks that this gives exactly
-  ``metadata.create_all``'s schema);
+- empty: gets the head schema in one step, ``metadata.create_all`` stamped at head, as
+  Alembic's cookbook builds a new database (tests/test_migrations.py checks that every
+  revision in turn gives exactly this schema); a first start then costs no migration;
 - from before Alembic (the tables and ``meta.schema_version = 1``, no ``alembic_version``):
   is stamped 0001, the revision that is exactly that schema, then upgraded to head;
 - at an older revision: is upgraded to head;
@@ -25,14 +26,26 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, column, inspect, select, table, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from syndicate.errors import StoreError
 from syndicate.resources import package_dir
 from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
-from syndicate.store.schema import SCHEMA_VERSION, meta
+from syndicate.store.schema import SCHEMA_VERSION, meta, metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -41,9 +54,18 @@ SCRIPT_LOCATION = package_dir("syndicate.store", "migrations")
 LEGACY_REVISION = "0001"  # the schema the code before Alembic created: meta.schema_version 1
 MIGRATION_WAIT_MS = 120_000  # SQLite: how long an opener waits for another's migration
 SCHEMA_LOCK_ID = 0x53594E44  # "SYND": an arbitrary, fixed PostgreSQL advisory lock key
+# meta.schema_version at head: "2" since revision 0005, so that code from before Alembic
+# refuses the database (see the migrations package).
+HEAD_META_VERSION = "2"
 FILE_TEMPLATE = "%(rev)s_%(slug)s"  # versions/0002_job_runs.py: the head is the highest rev
 
-_version_table = table("alembic_version", column("version_num"))
+# Alembic's own version table, as its MigrationContext creates it.
+_version_table = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 # Held until the migration's transaction ends. Keyed by schema too: databases in other schemas
 # of the same PostgreSQL database (the test suite's) do not wait for each other. The two-key
 # form lives apart from single-bigint advisory locks, whatever keys those use.
@@ -178,12 +200,15 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
 
 
 def _migrate(conn: Connection, location: Path) -> None:
-    from alembic import command
-
     inspector = inspect(conn)
     found = _read_revisions(conn) if inspector.has_table(_version_table.name) else None
     if found == (_head(location),):
         return  # another process got here first
+    if found is None and not inspector.get_table_names():
+        _create_at_head(conn, location)
+        return
+    from alembic import command
+
     config = alembic_config(conn, location)
     if found is not None:
         _refuse_unknown(conn, config, found)
@@ -191,6 +216,14 @@ def _migrate(conn: Connection, location: Path) -> None:
         _check_legacy(conn)
         command.stamp(config, LEGACY_REVISION)
     command.upgrade(config, "head")
+
+
+def _create_at_head(conn: Connection, location: Path) -> None:
+    """An empty database gets the head schema and the rows revision 0001 wrote."""
+    metadata.create_all(conn)
+    conn.execute(insert(meta).values(key="schema_version", value=HEAD_META_VERSION))
+    _version_table.create(conn)
+    conn.execute(insert(_version_table).values(version_num=_head(location)))
 
 
 def alembic_config(conn: Connection, location: Path = SCRIPT_LOCATION) -> Config:

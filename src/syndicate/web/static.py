@@ -23,12 +23,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from syndicate.feeds import FEED_MEDIA_TYPES, feed_paths
+from syndicate.feeds import all_formats
 from syndicate.web.context import WebContext
 from syndicate.web.pages import DATA_CSP, STATIC_DIR, static_html_csp
 
 INDEX = "index.html"
-_FEED_TYPES = {name: FEED_MEDIA_TYPES[fmt] for fmt, name in feed_paths(None).items()}
 _SUFFIX_TYPES = {
     ".html": "text/html",
     ".xml": "application/xml",
@@ -115,7 +114,8 @@ def feed_response(request: Request, rep: Representation, cache_control: str) -> 
 
 def media_type_for(name: str) -> str | None:
     """The Content-Type of a published file, or None for a kind we do not serve."""
-    found = _FEED_TYPES.get(name) or _SUFFIX_TYPES.get(Path(name).suffix.lower())
+    feed_types = {f.file_name: f.media_type for f in all_formats()}
+    found = feed_types.get(name) or _SUFFIX_TYPES.get(Path(name).suffix.lower())
     if found is None or found.startswith(_BINARY):
         return found
     return f"{found}; charset=utf-8"

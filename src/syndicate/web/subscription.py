@@ -1,4 +1,5 @@
-"""Subscribe (double opt-in), confirm, unsubscribe (RFC 8058 one-click) and preferences.
+"""Subscribe (double opt-in) and confirm; the routes of unsubscribe and preferences too
+(their pages: web/preferences.py).
 
 GET never changes a subscription: mail scanners open every link, so the confirmation and
 unsubscribe links show a page with a button, and only its POST acts. Tokens are
@@ -7,9 +8,7 @@ in the query string only; they are never logged (the access log leaves the query
 
 from __future__ import annotations
 
-import math
 from functools import partial
-from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -23,53 +22,40 @@ from syndicate.errors import ConfigError
 from syndicate.log import EventLog
 from syndicate.models import Subscriber, SubscriberStatus
 from syndicate.pipeline.cadences import UnknownCadence, choose_cadence
-from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, link_url
+from syndicate.pipeline.edition import link_url
 from syndicate.pipeline.subscriptions import (
     LinkError,
     NotConfigured,
-    UnknownCategory,
     confirm,
     confirmation_for_link,
     send_welcome,
-    set_preferences,
     site_categories,
     subscribe,
-    subscriber_for_link,
-    unsubscribe,
 )
 from syndicate.web.context import WebContext
+from syndicate.web.handlers import Handlers
 from syndicate.web.pages import PRIVATE
+from syndicate.web.preferences import ReaderHandlers
 from syndicate.web.security import client_ip, read_form, same_origin, text_field, text_fields
 
 log = EventLog("syndicate.web")
-_RECEIVING = (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
-
-_LINK_PROBLEMS = {
-    "expired": "The link has expired.",
-    "tampered": "The link is damaged: part of it may be missing.",
-    "wrong purpose": "The link is not meant for this page.",
-}
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
-    handlers = _Handlers(ctx)
+    handlers, readers = _Handlers(ctx), ReaderHandlers(ctx)
     return [
         Route("/subscribe", handlers.subscribe_form, methods=["GET"]),
         Route("/subscribe", handlers.subscribe, methods=["POST"]),
         Route("/confirm", handlers.confirm_page, methods=["GET"]),
         Route("/confirm", handlers.confirm, methods=["POST"]),
-        Route("/unsubscribe", handlers.unsubscribe_page, methods=["GET"]),
-        Route("/unsubscribe", handlers.unsubscribe, methods=["POST"]),
-        Route("/preferences", handlers.preferences_page, methods=["GET"]),
-        Route("/preferences", handlers.preferences, methods=["POST"]),
+        Route("/unsubscribe", readers.unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe", readers.unsubscribe, methods=["POST"]),
+        Route("/preferences", readers.preferences_page, methods=["GET"]),
+        Route("/preferences", readers.preferences, methods=["POST"]),
     ]
 
 
-class _Handlers:
-    def __init__(self, ctx: WebContext) -> None:
-        self.ctx = ctx
-        self.pages = ctx.pages
-
+class _Handlers(Handlers):
     # --- subscribe ----------------------------------------------------------------------
 
     async def subscribe_form(self, request: Request) -> Response:
@@ -247,160 +233,4 @@ class _Handlers:
             "Every digest ends with a link to choose categories or to unsubscribe.",
             link=(f"{self.pages.base}archive/", "Read past digests"),
             headers=PRIVATE,
-        )
-
-    # --- unsubscribe --------------------------------------------------------------------
-
-    async def unsubscribe_page(self, request: Request) -> Response:
-        token = request.query_params.get("token", "")
-        if not token:
-            return self.pages.message(
-                200,
-                "Unsubscribe",
-                "To stop the digest, follow the unsubscribe link at the end of any digest "
-                "you received: it knows which address is yours.",
-            )
-        found = await self._subscriber(token, UNSUBSCRIBE)
-        if isinstance(found, Response):
-            return found
-        return self.pages.render(
-            "unsubscribe.html",
-            headers=PRIVATE,
-            action=link_url(self.ctx.settings, "unsubscribe", token),
-            email=found.email if found else "",
-            subscribed=found is not None and found.status in _RECEIVING,
-        )
-
-    async def unsubscribe(self, request: Request) -> Response:
-        # RFC 8058: the body is "List-Unsubscribe=One-Click"; the token alone is the authority,
-        # so the body is read (bounded) but not required.
-        await read_form(request, self.ctx.options.max_form_bytes)
-        return await self._leave(request.query_params.get("token", ""), UNSUBSCRIBE)
-
-    async def _leave(self, token: str, purpose: str) -> Response:
-        if not token:
-            return self._bad_link(None)
-        ctx = self.ctx
-        try:
-            left = await run_in_threadpool(
-                unsubscribe, ctx.settings, ctx.store, token, now=ctx.clock(), purpose=purpose
-            )
-        except LinkError as exc:
-            return self._bad_link(exc)
-        except NotConfigured:
-            return self._unavailable()
-        if left is not None:
-            log.info("unsubscribe.done", subscriber=left.id, status=left.status.value)
-        return self.pages.render(
-            "unsubscribed.html", headers=PRIVATE, email=left.email if left else ""
-        )
-
-    # --- preferences --------------------------------------------------------------------
-
-    async def preferences_page(self, request: Request) -> Response:
-        token = request.query_params.get("token", "")
-        found = await self._subscriber(token, PREFERENCES)
-        if isinstance(found, Response):
-            return found
-        return await self._preferences(token, found, saved=False)
-
-    async def preferences(self, request: Request) -> Response:
-        ctx = self.ctx
-        token = request.query_params.get("token", "")
-        form = await read_form(request, ctx.options.max_form_bytes)
-        if text_field(form, "action") == "unsubscribe":
-            return await self._leave(token, PREFERENCES)
-        if not token:
-            return self._bad_link(None)
-        try:
-            saved = await run_in_threadpool(
-                set_preferences,
-                ctx.settings,
-                ctx.store,
-                token,
-                text_fields(form, "category"),
-                now=ctx.clock(),
-                cadence=text_field(form, "cadence", 16) or None,
-            )
-        except LinkError as exc:
-            return self._bad_link(exc)
-        except (UnknownCategory, UnknownCadence) as exc:
-            title = "Unknown category" if isinstance(exc, UnknownCategory) else "Unknown cadence"
-            return self.pages.message(400, title, str(exc), "Nothing was changed.", headers=PRIVATE)
-        except NotConfigured:
-            return self._unavailable()
-        log.info("preferences.saved", subscriber=saved.id, categories=len(saved.categories))
-        return await self._preferences(token, saved, saved=True)
-
-    async def _preferences(
-        self, token: str, subscriber: Subscriber | None, *, saved: bool
-    ) -> Response:
-        if subscriber is None:
-            return self.pages.message(
-                404, "No such subscription", "This address is not on the list (any more)."
-            )
-        categories = await run_in_threadpool(site_categories, self.ctx.store, self.ctx.settings)
-        chosen = {c.casefold() for c in subscriber.categories}
-        return self.pages.render(
-            "preferences.html",
-            headers=PRIVATE,
-            action=link_url(self.ctx.settings, "preferences", token),
-            email=subscriber.email,
-            active=subscriber.status in _RECEIVING,
-            categories=categories,
-            checked={c for c in categories if c.casefold() in chosen},
-            saved=saved,
-            **self._cadences(subscriber.cadence),
-        )
-
-    def _cadences(self, chosen: str) -> dict[str, Any]:
-        """The cadence choice of a form: offered only when the site has more than one."""
-        digest = self.ctx.settings.digest
-        shown = list(digest.cadences) if len(digest.cadences) > 1 else []
-        return {"cadences": shown, "cadence": chosen or digest.default_cadence}
-
-    # --- shared -------------------------------------------------------------------------
-
-    async def _subscriber(self, token: str, purpose: str) -> Subscriber | Response | None:
-        if not token:
-            return self._bad_link(None)
-        ctx = self.ctx
-        try:
-            return await run_in_threadpool(
-                subscriber_for_link, ctx.settings, ctx.store, token, purpose, now=ctx.clock()
-            )
-        except LinkError as exc:
-            return self._bad_link(exc)
-        except NotConfigured:
-            return self._unavailable()
-
-    def _bad_link(self, exc: LinkError | None, *, expired_hint: bool = False) -> Response:
-        reason = "The link has no token." if exc is None else _LINK_PROBLEMS.get(exc.reason, "")
-        if exc is not None and not reason:
-            reason = f"The link is no longer valid: {exc.reason}."
-        lines = [reason, "Nothing was changed. Please use the complete link from the mail."]
-        link = None
-        if expired_hint or (exc is not None and exc.reason == "expired"):
-            link = (f"{self.pages.base}subscribe", "Subscribe again")
-        return self.pages.message(
-            400, "This link does not work", *lines, link=link, headers=PRIVATE
-        )
-
-    def _too_many(self, wait: float) -> Response:
-        seconds = max(1, math.ceil(wait))
-        minutes = max(1, math.ceil(seconds / 60))
-        return self.pages.message(
-            429,
-            "Too many attempts",
-            f"Please try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-            headers={"Retry-After": str(seconds)},
-        )
-
-    def _unavailable(self, reason: str = "This page cannot be used just now.") -> Response:
-        return self.pages.message(
-            503,
-            "Not available right now",
-            reason,
-            "Please try again later.",
-            headers={"Retry-After": "300"},
         )
