@@ -62,13 +62,18 @@ $(CACHE)/feedparser-tests/.done: | $(BIN)/python
 	     feedparser-$(FEEDPARSER_VERSION)/tests && touch $@ ; } || \
 	  echo "feedparser's sdist not downloaded: the corpus test will be skipped"
 
-$(CACHE)/npm/.done:
+# RSS and Atom: rss-parser, @rowanmanning/feed-parser; JSON Feed: feedsmith,
+# @extractus/feed-extractor. The marker names the set, so adding a parser installs again.
+NPM_PARSERS := rss-parser@3 @rowanmanning/feed-parser@1 feedsmith@3 @extractus/feed-extractor@8
+NPM_DONE := $(CACHE)/npm/.done-rss-atom-json
+
+$(NPM_DONE):
 	@command -v npm >/dev/null && \
 	  npm install --silent --no-audit --no-fund --prefix $(CACHE)/npm \
-	    rss-parser@3 @rowanmanning/feed-parser@1 >/dev/null && touch $@ || \
-	  echo "npm or its registry unavailable: the npm parser test will be skipped"
+	    $(NPM_PARSERS) >/dev/null && touch $@ || \
+	  echo "npm or its registry unavailable: the npm parser tests will be skipped"
 
-corpus: $(CACHE)/feedparser-tests/.done $(CACHE)/npm/.done
+corpus: $(CACHE)/feedparser-tests/.done $(NPM_DONE)
 
 test: lint typecheck browser mailtools corpus
 	$(BIN)/pytest -n 2 --dist loadgroup

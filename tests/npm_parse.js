@@ -1,11 +1,14 @@
-// Reads every feed file named on the command line with two npm feed parsers, rss-parser and
-// @rowanmanning/feed-parser, and prints one JSON object: path -> parser -> items (title,
-// link, date as an ISO instant, categories, enclosures [url, type, length]).
+// Reads every feed file named on the command line with two npm feed parsers and prints one
+// JSON object: path -> parser -> items (title, link, date as an ISO instant, categories,
+// enclosures [url, type, length]). RSS and Atom (.xml): rss-parser and
+// @rowanmanning/feed-parser; JSON Feed (.json): feedsmith and @extractus/feed-extractor.
 // Used by tests/test_npm_parsers.py; NODE_PATH points at .cache/npm/node_modules.
 "use strict";
 const fs = require("fs");
 const RssParser = require("rss-parser");
 const { parseFeed } = require("@rowanmanning/feed-parser");
+const feedsmith = require("feedsmith");
+const { extractFromJson } = require("@extractus/feed-extractor");
 
 function iso(value) {
   return value ? new Date(value).toISOString() : null;
@@ -52,15 +55,49 @@ function fromRowanmanning(feed) {
   }));
 }
 
+function attachments(list) {
+  return (list || []).map((a) => [a.url, a.mime_type || null, String(a.size_in_bytes || "0")]);
+}
+
+function fromFeedsmith(text) {
+  return feedsmith.parseJsonFeed(text).items.map((item) => ({
+    title: item.title || null,
+    link: item.url || null,
+    date: iso(item.date_published),
+    categories: item.tags || [],
+    enclosures: attachments(item.attachments),
+  }));
+}
+
+// feed-extractor normalizes the title, link and date itself; it has no field for tags or
+// attachments, which its getExtraEntryFields hook takes from the item as read.
+function fromFeedExtractor(text) {
+  const extra = (item) => ({ tags: item.tags || [], attachments: item.attachments });
+  return extractFromJson(JSON.parse(text), { getExtraEntryFields: extra }).entries.map(
+    (entry) => ({
+      title: entry.title || null,
+      link: entry.link || null,
+      date: iso(entry.published),
+      categories: entry.tags,
+      enclosures: attachments(entry.attachments),
+    }),
+  );
+}
+
 async function main() {
   const out = {};
   const rss = new RssParser({ customFields: ATOM_FIELDS });
   for (const path of process.argv.slice(2)) {
-    const xml = fs.readFileSync(path, "utf8");
-    out[path] = {
-      "rss-parser": fromRssParser(await rss.parseString(xml)),
-      "@rowanmanning/feed-parser": fromRowanmanning(parseFeed(xml)),
-    };
+    const text = fs.readFileSync(path, "utf8");
+    out[path] = path.endsWith(".json")
+      ? {
+          feedsmith: fromFeedsmith(text),
+          "@extractus/feed-extractor": fromFeedExtractor(text),
+        }
+      : {
+          "rss-parser": fromRssParser(await rss.parseString(text)),
+          "@rowanmanning/feed-parser": fromRowanmanning(parseFeed(text)),
+        };
   }
   process.stdout.write(JSON.stringify(out));
 }

@@ -119,8 +119,8 @@ def feeds_step(obj: Context) -> None:
     with obj.store() as store:
         report = build_all_feeds(obj.settings, store, obj.now())
     click.echo(
-        f"feeds: {len(report.written)} written, {len(report.unchanged)} unchanged "
-        f"in {report.output_dir}"
+        f"feeds: {len(report.written)} written, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed in {report.output_dir}"
     )
     click.echo(f"  open {report.output_dir / 'index.html'}")
     hub = announce_changes(obj.settings, report)

@@ -1,6 +1,6 @@
 """Articles → RSS 2.0, Atom 1.0 (feedgen, only here) and JSON Feed 1.1; pages; publish.
 
-Building is pure (bytes out); ``write_atomically`` is the one I/O edge.
+Building is pure (bytes out); ``write_atomically`` and ``remove_files`` are the I/O edge.
 """
 
 from typing import TYPE_CHECKING
@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
     from syndicate.feeds.build import build_feeds
     from syndicate.feeds.formats import FeedFormat, all_formats, feed_format, feed_paths
     from syndicate.feeds.options import FeedLink, FeedOptions
-    from syndicate.feeds.publish import WriteReport, write_atomically
+    from syndicate.feeds.publish import WriteReport, remove_files, write_atomically
 
 __getattr__ = LazyNames(__name__, __file__)
 
@@ -24,5 +24,6 @@ __all__ = [
     "build_feeds",
     "feed_format",
     "feed_paths",
+    "remove_files",
     "write_atomically",
 ]

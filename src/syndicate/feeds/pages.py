@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -50,7 +49,9 @@ def page_path(site_url: str, link: str) -> str | None:
     if not link.startswith(site_url) or not link.endswith("/"):
         return None
     rest = link[len(site_url) :]
-    if not rest or "?" in rest or "#" in rest or urlsplit(link).path.count("//"):
+    # site_url is a validated URL ending in "/": its path holds no "//"; a "?", "#" or an
+    # empty segment in the rest is no folder; control characters are no page name.
+    if not rest or "?" in rest or "#" in rest or "//" in "/" + rest or not rest.isprintable():
         return None
     return rest + INDEX
 

@@ -1,8 +1,9 @@
-"""The I/O edge: write files atomically, and only the ones whose bytes changed."""
+"""The I/O edge: write files atomically, and only the ones whose bytes changed; remove the
+ones no longer published."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -15,10 +16,10 @@ class WriteReport:
     unchanged: list[str] = field(default_factory=list)
 
 
-def _target(root: Path, relative: str) -> Path:
-    """``root / relative``, refusing anything that is not a plain path inside root."""
+def plain_path(relative: str) -> bool:
+    """A relative path with no "", ".", ".." or doubled "/" components, no backslash."""
     parts = PurePosixPath(relative).parts
-    bad = (
+    return not (
         not relative
         or "\\" in relative
         or "\x00" in relative
@@ -26,7 +27,11 @@ def _target(root: Path, relative: str) -> Path:
         or relative.split("/") != list(parts)  # "", "." or doubled "/" components
         or ".." in parts
     )
-    if bad:
+
+
+def _target(root: Path, relative: str) -> Path:
+    """``root / relative``, refusing anything that is not a plain path inside root."""
+    if not plain_path(relative):
         raise ValueError(f"{relative!r}: not a plain relative path under {root}")
     target = (root / relative).resolve()
     if not target.is_relative_to(root):
@@ -60,3 +65,25 @@ def write_atomically(root: Path, files: Mapping[str, bytes]) -> WriteReport:
             write_file_atomically(target, data)
             report.written.append(relative)
     return report
+
+
+def remove_files(root: Path, paths: Sequence[str]) -> list[str]:
+    """Delete these files (paths relative to root, each checked as write_atomically checks
+    them), and each folder they leave empty up to root; the ones that were there."""
+    base = root.resolve()
+    targets = [(relative, _target(base, relative)) for relative in paths]
+    removed = []
+    for relative, target in targets:
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(relative)
+        folder = target.parent
+        while folder != base:
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                break
+            folder = folder.parent
+    return removed

@@ -15,10 +15,11 @@ from syndicate.feeds import (
     build_feeds,
     feed_format,
     feed_paths,
+    remove_files,
     write_atomically,
 )
 from syndicate.feeds.websub import HubReport, Sleep, ping_hub
-from syndicate.pipeline.site_pages import site_pages
+from syndicate.pipeline.site_pages import MANIFEST, site_pages
 from syndicate.resources import package_dir
 from syndicate.store import Store
 
@@ -35,6 +36,7 @@ class FeedsReport:
     written: list[str]
     unchanged: list[str]
     feeds: list[FeedLink]
+    removed: list[str]  # pages of articles no longer shown
 
 
 def feed_options(settings: Settings) -> FeedOptions:
@@ -71,11 +73,16 @@ def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsRep
             files.update(build_feeds(articles, options, title_suffix=category, category_slug=slug))
             by_category[category] = _links(options, f"{settings.site.title}: {category}", slug)
             links.extend(by_category[category])
-    files.update(site_pages(settings, store, now, latest, site_links, by_category))
+    html = site_pages(settings, store, now, latest, site_links, by_category)
+    files.update(html.files)
     files[FEED_STYLESHEET] = feed_stylesheet()
     output_dir = settings.path(settings.feeds.output_dir)
     written = write_atomically(output_dir, files)
-    return FeedsReport(output_dir, written.written, written.unchanged, links)
+    removed = remove_files(output_dir, html.removed)
+    if html.manifest is not None:  # last: a build killed before this is done again
+        write_atomically(output_dir, {MANIFEST: html.manifest})
+    pages_removed = [path for path in removed if path != MANIFEST]
+    return FeedsReport(output_dir, written.written, written.unchanged, links, pages_removed)
 
 
 def _links(options: FeedOptions, title: str, slug: str | None) -> list[FeedLink]:

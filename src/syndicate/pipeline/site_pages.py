@@ -1,10 +1,14 @@
 """The site's HTML: the front page (index.html) and, with ``pages.enabled``, one page per
 article at the path its link names.
 
-A page is rendered again only when what it shows may have changed: ``.pages.stamps`` in the
-output folder (never served: a dot file) keeps each page's stamp (its article's content hash,
-updated date and category) and a fingerprint of everything else on it (the templates, the
-site's settings, the feeds it links to). A build of an unchanged store reads no article body.
+A page is rendered again only when what it shows may have changed. ``.pages.stamps`` in the
+output folder (never served: a dot file) lists the pages the last build wrote, each with its
+stamp (its article's content hash, updated date and category), under a header holding a
+fingerprint of everything else on them (the templates, the site's settings, the feeds they
+link to) and the store's digest of all the stamps. When the fingerprint and the digest are
+the same, nothing changed and no article is read, whatever the archive's size; else the
+stamps are compared one by one, the changed pages rendered and the removed articles' pages
+deleted. The manifest is written last, after every page: a killed build is redone.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,11 +24,37 @@ from zoneinfo import ZoneInfo
 from syndicate.config import Settings
 from syndicate.feeds import FeedLink
 from syndicate.feeds.pages import INDEX, CategoryFeeds, PageRenderer, SitePage, page_path
+from syndicate.feeds.publish import plain_path
 from syndicate.models import Article
 from syndicate.resources import package_dir, page_templates
 from syndicate.store import Store
 
-MANIFEST = ".pages.stamps"  # JSON; not named .json, which would make it a feed to WebSub
+MANIFEST = ".pages.stamps"  # not named .json, which would make it a feed to WebSub
+PAGE_END = "/" + INDEX  # every page's path; the manifest names nothing else to delete
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What ``.pages.stamps`` says of the pages on disk."""
+
+    fingerprint: str = ""
+    digest: str = ""
+    pages: dict[str, str] = field(default_factory=dict)  # path -> stamp
+
+    def encode(self) -> bytes:
+        header = json.dumps({"fingerprint": self.fingerprint, "digest": self.digest})
+        lines = [header, *(f"{path}\t{stamp}" for path, stamp in sorted(self.pages.items()))]
+        return "\n".join(lines).encode("utf-8") + b"\n"
+
+
+@dataclass
+class SitePages:
+    """A build's HTML: ``files`` to write, then ``removed`` pages to delete, then the
+    ``manifest`` (None: leave it as it is) — in that order."""
+
+    files: dict[str, bytes]
+    removed: list[str] = field(default_factory=list)
+    manifest: bytes | None = None
 
 
 def template_dirs(settings: Settings) -> list[Path]:
@@ -64,36 +95,44 @@ def site_pages(
     latest: Sequence[Article],
     feeds: Sequence[FeedLink],
     categories: Mapping[str, Sequence[FeedLink]],
-) -> dict[str, bytes]:
-    """index.html, and every visible article's page when the site writes them. ``feeds``
-    and ``categories`` (name → its feeds) link to the feeds, relative to the output root."""
+) -> SitePages:
+    """index.html, and the visible articles' pages that changed when the site writes them.
+    ``feeds`` and ``categories`` (name → its feeds) link to the feeds, relative to the
+    output root."""
     pages = renderer(settings)
     site_feeds = absolute(settings, feeds)
     by_category = {name: absolute(settings, links) for name, links in categories.items()}
     listed = [CategoryFeeds(name, links) for name, links in by_category.items()]
-    files = {INDEX: pages.front(latest, site_feeds, listed)}
-    if not settings.pages.enabled:
-        return files
+    built = SitePages({INDEX: pages.front(latest, site_feeds, listed)})
     output = settings.path(settings.feeds.output_dir)
+    if not settings.pages.enabled:
+        if (output / MANIFEST).exists():  # they were enabled: their pages go
+            built.removed = [*sorted(read_manifest(output).pages), MANIFEST]
+        return built
     fingerprint = _fingerprint(settings, site_feeds, by_category)
-    held = _manifest(output, fingerprint)
-    stamps: dict[str, str] = {}
+    held = read_manifest(output, header_only=True)
+    same_look = held.fingerprint == fingerprint
+    stamps = store.page_stamps(now, held.digest if same_look else None)
+    if stamps.rows is None:
+        return built
+    held = read_manifest(output)
+    current: dict[str, str] = {}
     stale: list[str] = []
-    for guid, link, stamp in store.page_stamps(now):
+    for guid, link, stamp in stamps.rows:
         path = page_path(settings.site.url, link)
-        if path is None or path in stamps:
+        if path is None or path in current:
             continue
-        stamps[path] = stamp
-        if held.get(path) != stamp or not (output / path).is_file():
+        current[path] = stamp
+        if not same_look or held.pages.get(path) != stamp:
             stale.append(guid)
     for article in store.articles_by_guid(stale):
         path = page_path(settings.site.url, article.link)
         if path is not None:
             category_feeds = by_category.get(article.category, ())
-            files[path] = pages.article(article, site_feeds, category_feeds)
-    manifest = {"fingerprint": fingerprint, "pages": dict(sorted(stamps.items()))}
-    files[MANIFEST] = json.dumps(manifest, indent=0, ensure_ascii=False).encode() + b"\n"
-    return files
+            built.files[path] = pages.article(article, site_feeds, category_feeds)
+    built.removed = sorted(held.pages.keys() - current.keys())
+    built.manifest = Manifest(fingerprint, stamps.digest, current).encode()
+    return built
 
 
 def _fingerprint(
@@ -108,13 +147,15 @@ def _fingerprint(
     return digest.hexdigest()
 
 
-def _manifest(output: Path, fingerprint: str) -> dict[str, str]:
-    """The stamps of the pages on disk, if they were made with this fingerprint."""
+def read_manifest(output: Path, *, header_only: bool = False) -> Manifest:
+    """The manifest on disk (without its pages: only the header line is read); an empty one
+    if it is missing or unreadable (every page is then rendered, none is known to delete)."""
     try:
-        held = json.loads((output / MANIFEST).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(held, dict) or held.get("fingerprint") != fingerprint:
-        return {}
-    pages = held.get("pages")
-    return {str(k): str(v) for k, v in pages.items()} if isinstance(pages, dict) else {}
+        with (output / MANIFEST).open(encoding="utf-8") as handle:
+            head = json.loads(handle.readline())
+            lines = [] if header_only else handle.read().splitlines()
+        pages = dict(line.split("\t", 1) for line in lines)
+        pages = {p: stamp for p, stamp in pages.items() if p.endswith(PAGE_END) and plain_path(p)}
+        return Manifest(str(head["fingerprint"]), str(head["digest"]), pages)
+    except (OSError, ValueError, KeyError, TypeError):
+        return Manifest()

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from syndicate.models import Article
 from syndicate.store import articles as _articles
+from syndicate.store.articles import PageStamps
 
 
 class ArticleQueries:
@@ -24,10 +25,11 @@ class ArticleQueries:
         with self._engine.connect() as conn:
             return _articles.latest_articles(conn, limit, now, category)
 
-    def page_stamps(self, now: datetime) -> list[tuple[str, str, str]]:
-        """(guid, link, stamp) of the visible articles: what their pages depend on."""
+    def page_stamps(self, now: datetime, known_digest: str | None = None) -> PageStamps:
+        """The digest of what the visible articles' pages depend on, and their (guid, link,
+        stamp) unless the digest is ``known_digest``."""
         with self._engine.connect() as conn:
-            return _articles.page_stamps(conn, now)
+            return _articles.page_stamps(conn, now, known_digest)
 
     def articles_by_guid(self, guids: Iterable[str]) -> list[Article]:
         with self._engine.connect() as conn:

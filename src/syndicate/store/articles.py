@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -11,8 +12,10 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    String,
     and_,
     bindparam,
+    cast,
     func,
     insert,
     literal_column,
@@ -192,17 +195,41 @@ def latest_articles(
     return [article_from_row(row) for row in conn.execute(latest_query(limit, now, category))]
 
 
-def page_stamps(conn: Connection, now: datetime) -> list[tuple[str, str, str]]:
-    """(guid, link, stamp) of every visible article, the stamp changing whenever what its
-    page shows may: its content hash, updated date and category. No bodies are read."""
-    query = select(
-        articles.c.guid, articles.c.link, articles.c.content_hash, articles.c.updated,
-        articles.c.category,
-    ).where(visible(now))  # fmt: skip
-    return [
-        (row.guid, row.link, f"{row.content_hash} {row.updated.isoformat()} {row.category}")
-        for row in conn.execute(query)
-    ]
+@dataclass(frozen=True, slots=True)
+class PageStamps:
+    """What the visible articles' pages depend on. ``digest`` is one hash of every
+    (guid, link, stamp); ``rows`` are those triples, or None when the digest was the one the
+    caller already knew (nothing changed: no row was read)."""
+
+    digest: str
+    rows: list[tuple[str, str, str]] | None
+
+
+def _stamp_line() -> tuple[ColumnElement[str], ColumnElement[str]]:
+    """(the stamp, the line of the digest) as SQL text: the stamp changes whenever what its
+    page shows may (its content hash, updated date, category). Made by the database, so
+    neither needs a datetime in Python; its text is the database's own (opaque)."""
+    stamp = (
+        articles.c.content_hash + " " + cast(articles.c.updated, String) + " "
+        + articles.c.category
+    )  # fmt: skip
+    return stamp, articles.c.guid + "\t" + articles.c.link + "\t" + stamp
+
+
+def page_stamps(conn: Connection, now: datetime, known_digest: str | None) -> PageStamps:
+    """The stamps of every visible article's page, read only if their digest differs from
+    ``known_digest``. The digest is one aggregate the database computes (no row reaches
+    Python), taken before the rows: a change committed in between shows in the next digest."""
+    stamp, line = _stamp_line()
+    lines = select(line.label("line")).where(visible(now)).order_by(articles.c.id).subquery()
+    count, text = conn.execute(
+        select(func.count(), func.aggregate_strings(lines.c.line, "\n"))
+    ).one()
+    digest = hashlib.sha256(f"{count}\n{text or ''}".encode()).hexdigest()
+    if digest == known_digest:
+        return PageStamps(digest, None)
+    query = select(articles.c.guid, articles.c.link, stamp).where(visible(now))
+    return PageStamps(digest, [(guid, link, mark) for guid, link, mark in conn.execute(query)])
 
 
 def articles_by_guid(conn: Connection, guids: Iterable[str]) -> list[Article]:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from syndicate.models import DeliveryState
 from syndicate.store.convert import chunks
@@ -24,6 +23,7 @@ from syndicate.store.events import (
     EventOutcome,
     WebhookEvent,
     event_values,
+    insert_new_only,
     set_status_by_email,
 )
 from syndicate.store.schema import deliveries, webhook_events
@@ -79,11 +79,8 @@ def _insert_new(
     ("insertmanyvalues"), compiled once, RETURNING the ids of the rows that went in."""
     if not events:
         return set()
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(webhook_events)
-        .on_conflict_do_nothing()
-        .returning(webhook_events.c.provider, webhook_events.c.provider_event_id)
+    stmt = insert_new_only(conn, webhook_events).returning(
+        webhook_events.c.provider, webhook_events.c.provider_event_id
     )
     rows = conn.execute(stmt, [event_values(event, now) for event in events])
     return {(provider, event_id) for provider, event_id in rows}

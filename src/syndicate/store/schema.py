@@ -23,6 +23,8 @@ from sqlalchemy import (
     literal_column,
 )
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateIndex
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # The version mark of the schema from before Alembic, kept in meta.schema_version; retired:
@@ -282,6 +284,7 @@ deliveries = Table(
 # touches no index at all (a full (week, state, variant, id) index moves each row twice:
 # measured ~1.6x the claim time and ~2.5x the finish time on SQLite). Queries must compare
 # state with the inline literal (PENDING_ONLY) for the planner to prove the index applies.
+PARTIAL = "where"  # Index.info key: the predicate of a partial index, on every dialect
 PENDING_ONLY = deliveries.c.state == literal_column("'pending'")
 Index(
     "ix_deliveries_pending",
@@ -289,8 +292,22 @@ Index(
     deliveries.c.variant,
     deliveries.c.id,
     sqlite_where=PENDING_ONLY,
-    postgresql_where=PENDING_ONLY,
+    info={PARTIAL: PENDING_ONLY},
 )
+
+
+@compiles(CreateIndex, "postgresql")
+def _partial_index_on_postgresql(create: CreateIndex, compiler: Any, **kw: Any) -> str:
+    """``postgresql_where`` in the Index would load SQLAlchemy's PostgreSQL dialect on
+    import (~40 ms of every command, on SQLite too): its WHERE is added here instead, when
+    DDL is compiled for PostgreSQL (as that dialect's compiler does)."""
+    text: str = compiler.visit_create_index(create, **kw)
+    where = create.element.info.get(PARTIAL)
+    if where is None:
+        return text
+    predicate = compiler.sql_compiler.process(where, include_table=False, literal_binds=True)
+    return f"{text} WHERE {predicate}"
+
 
 edition_sends = Table(
     "edition_sends",
