@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings
 from syndicate.feeds import FeedLink
@@ -77,7 +76,7 @@ def renderer(settings: Settings) -> PageRenderer:
             url=site.url,
             web_url=settings.web_url,
             language=site.language,
-            timezone=ZoneInfo(site.timezone),
+            timezone=site.zone,
             description=site.description,
             postal_lines=tuple(site.postal_address.splitlines()),
         ),
