@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from types import MappingProxyType
+from typing import Literal, NamedTuple, Protocol
 
 from syndicate.content import header_safe
 from syndicate.errors import DeliveryError
@@ -27,15 +28,18 @@ DELIVERY_ID_ARG = "delivery_id"
 OutcomeState = Literal["sent", "failed", "uncertain", "retry"]
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One addressee of a batch. ``headers`` are final per-recipient header values."""
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
+class Recipient(NamedTuple):
+    """One addressee of a batch (a tuple: a send makes a million). ``headers`` are final
+    per-recipient header values."""
 
     delivery_id: int
     email: str
     name: str = ""
-    substitutions: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    substitutions: Mapping[str, str] = _NONE
+    headers: Mapping[str, str] = _NONE
     message_id: str = ""
 
 
@@ -53,8 +57,7 @@ class Batch:
     custom_args: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     delivery_id: int
     state: OutcomeState
     error: str = ""
@@ -96,6 +99,17 @@ def clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
     if _is_clean(" | ".join([*headers.keys(), *headers.values()])):
         return dict(headers)
     return {header_safe(k): header_safe(v) for k, v in headers.items()}
+
+
+def all_clean(recipients: Sequence[Recipient]) -> bool:
+    """Whether every name, Message-ID and header of the batch is clean already (one check
+    for the batch: then each recipient's values are used as they are)."""
+    parts: list[str] = []
+    for r in recipients:
+        parts += r.headers.keys()
+        parts += r.headers.values()
+        parts += (r.name or "-", r.message_id or "-")
+    return _is_clean(" | ".join(parts) or "-")
 
 
 def _is_clean(text: str) -> bool:
