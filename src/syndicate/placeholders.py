@@ -17,7 +17,7 @@ class Template:
     """A text with ``%%key%%`` placeholders, split once, filled many times: a send fills
     the same variant for every recipient, so the scan for placeholders is done once."""
 
-    __slots__ = ("keys", "_parts")
+    __slots__ = ("_parts", "keys")
 
     def __init__(self, text: str) -> None:
         self._parts = PLACEHOLDER.split(text)  # literal, key, literal, key, ..., literal
