@@ -90,12 +90,19 @@ def _message_id(value: str, domain: str) -> str:
     return f"<{bare}>"
 
 
-def _add_header(msg: EmailMessage, name: str, value: str) -> None:
+def checked_header(name: str, value: str) -> str:
+    """The value as it may go into header ``name`` (one line); ValueError when the name is
+    not a header name or one that the message builders set themselves. Every extra header
+    of every mail goes through here once (pipeline.mailheaders builds them with it)."""
     if not _FIELD_NAME.fullmatch(name):
         raise ValueError(f"header {name!r}: not a valid header name")
     if name.lower() in RESERVED_HEADERS:
         raise ValueError(f"header {name!r}: set by build_email, not by Message.headers")
-    clean = header_safe(value)
+    return header_safe(value)
+
+
+def _add_header(msg: EmailMessage, name: str, value: str) -> None:
+    clean = checked_header(name, value)
     if clean.isascii():
         # Stored as folded here: the email package would otherwise turn a long URL (as in
         # List-Unsubscribe) into RFC 2047 encoded-words, which no client reads as a URL.

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Literal, NamedTuple, Protocol
 
 from syndicate.content import header_safe
 from syndicate.errors import DeliveryError
+from syndicate.mime_bulk import BulkMessage
 from syndicate.models import Message
 from syndicate.placeholders import substitute
 
@@ -86,6 +88,47 @@ class SendAborted(DeliveryError):
         super().__init__(reason)
         self.reason = reason
         self.outcomes: list[Outcome] = list(outcomes)
+
+
+def same_variant(a: Batch, b: Batch) -> bool:
+    """Whether two batches carry the same message (only their recipients differ): what a
+    sender builds once per variant is built again only when this says no."""
+    return a is b or (
+        a.html == b.html
+        and a.text == b.text
+        and a.subject == b.subject
+        and a.from_address == b.from_address
+        and a.from_name == b.from_name
+        and a.custom_args == b.custom_args
+    )
+
+
+class Messages:
+    """One recipient's message as bytes (SMTP, outbox): the batch's variant is built once
+    (mime_bulk.BulkMessage) and kept while the batches are of the same variant."""
+
+    def __init__(self) -> None:
+        self._last: tuple[Batch, BulkMessage] | None = None
+
+    def render(self, batch: Batch, recipient: Recipient, date: datetime) -> bytes:
+        """ValueError naming the field when an address or header is invalid."""
+        if self._last is None or not same_variant(self._last[0], batch):
+            message = BulkMessage(
+                subject=batch.subject,
+                html=batch.html,
+                text=batch.text,
+                from_address=batch.from_address,
+                from_name=batch.from_name,
+            )
+            self._last = (batch, message)
+        return self._last[1].render(
+            to=recipient.email,
+            name=recipient.name,
+            values=recipient.substitutions,
+            headers=recipient.headers,
+            message_id=recipient.message_id,
+            date=date,
+        )
 
 
 def header_value(value: str) -> str:

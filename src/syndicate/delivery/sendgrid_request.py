@@ -16,6 +16,7 @@ from syndicate.delivery.base import (
     Recipient,
     clean_headers,
     header_value,
+    same_variant,
 )
 from syndicate.placeholders import placeholders, rename_placeholders, substitute
 
@@ -61,17 +62,8 @@ class RequestBody:
         self._names: dict[str, str] = {}  # key -> "%%key%%"
 
     def fits(self, batch: Batch, tracking: bool) -> bool:
-        """Whether ``batch`` is of the variant this was built for (same parts)."""
-        b = self.batch
-        return (
-            tracking == self.tracking
-            and batch.html == b.html
-            and batch.text == b.text
-            and batch.subject == b.subject
-            and batch.from_address == b.from_address
-            and batch.from_name == b.from_name
-            and batch.custom_args == b.custom_args
-        )
+        """Whether ``batch`` is of the variant this was built for."""
+        return tracking == self.tracking and same_variant(batch, self.batch)
 
     def escaped_keys(self, recipients: Sequence[Recipient]) -> frozenset[str]:
         """The HTML's keys some recipient's value of which HTML-escaping changes: SendGrid

@@ -19,17 +19,16 @@ from syndicate.config import Settings
 from syndicate.delivery.base import (
     WEEK_ARG,
     Batch,
+    Messages,
     Outcome,
     OutcomeState,
     Recipient,
     SendAborted,
-    personalize,
 )
 from syndicate.delivery.registry import Clock, SenderKind
 from syndicate.delivery.verp import verp_address
 from syndicate.errors import ConfigError
 from syndicate.log import EventLog
-from syndicate.mime import build_email, to_bytes
 
 log = EventLog(__name__)
 
@@ -98,6 +97,7 @@ class SmtpSender:
         self._clock = clock
         self.return_path = return_path  # the envelope sender (VERP-tagged); "" = From
         self._conn: _SMTP | _SMTPS | None = None
+        self._messages = Messages()  # the variant's message, built once
 
     def __repr__(self) -> str:
         return (
@@ -117,19 +117,18 @@ class SmtpSender:
                 conn.close()
 
     def _send_one(self, batch: Batch, recipient: Recipient) -> Outcome:
-        message = personalize(batch, recipient)
         try:
-            data = to_bytes(build_email(message, date=self._clock()))
+            data = self._messages.render(batch, recipient, self._clock())
         except ValueError as exc:
             return Outcome(recipient.delivery_id, "failed", f"cannot build the message: {exc}")
         options: Sequence[str] = ()
-        if not (message.from_address + message.to).isascii():
+        if not (batch.from_address + recipient.email).isascii():
             options = ("SMTPUTF8",)
-        envelope = message.from_address
+        envelope = batch.from_address
         if self.return_path:
             week = batch.custom_args.get(WEEK_ARG, "")
             envelope = verp_address(self.return_path, week, recipient.delivery_id)
-        return self._transmit(recipient.delivery_id, envelope, message.to, data, options)
+        return self._transmit(recipient.delivery_id, envelope, recipient.email, data, options)
 
     def _transmit(
         self, delivery_id: int, sender: str, to: str, data: bytes, options: Sequence[str]
