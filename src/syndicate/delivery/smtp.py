@@ -48,6 +48,24 @@ class _Tracking:
         if isinstance(s, bytes) and s.endswith(_TERMINATOR):
             self.terminator_sent = True
 
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        """smtplib's DATA, but the message (bytes with CRLF line ends, as built here) is
+        searched for a line that starts with "." before the whole of it is rewritten: most
+        messages have none, and the rewrite was a tenth of the CPU of a send."""
+        if isinstance(msg, bytes) and b"\r\n." not in msg and not msg.startswith(b"."):
+            return self._data_as_is(msg)
+        reply: tuple[int, bytes] = super().data(msg)  # type: ignore[misc]
+        return reply
+
+    def _data_as_is(self, msg: bytes) -> tuple[int, bytes]:
+        self.putcmd("data")  # type: ignore[attr-defined]
+        code, reply = self.getreply()  # type: ignore[attr-defined]
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        self.send(msg + (b"" if msg.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        answer: tuple[int, bytes] = self.getreply()  # type: ignore[attr-defined]
+        return answer
+
 
 class _SMTP(_Tracking, smtplib.SMTP):
     pass
