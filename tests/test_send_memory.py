@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.test_send import NOW, article, clock, settings  # noqa: F401 (a fixture)
+from tests import test_send
+from tests.test_send import NOW, article, clock
 
 from syndicate.config import Settings
 from syndicate.delivery.outbox import OutboxSender
@@ -20,6 +21,7 @@ from syndicate.models import SubscriberStatus
 from syndicate.pipeline.send import send_edition
 from syndicate.store import Store
 
+settings = test_send.settings  # the fixture
 SINK = Path(__file__).resolve().parents[1] / "bench" / "smtp_sink.py"
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from tests.smtp_server import Inbox, free_port
 
-from aiosmtpd.controller import Controller
 from syndicate.models import Article, SubscriberStatus
 from syndicate.store import Store
 
