@@ -40,12 +40,12 @@ RESERVED_HEADERS = frozenset(
 )
 
 
-def build_email(message: Message, *, date: datetime, message_id: str = "") -> EmailMessage:
+def build_email(message: Message, *, date: datetime) -> EmailMessage:
     """The message with From, To, Subject, Date, Message-ID, MIME-Version and its extra
     headers, and a text/plain + text/html alternative body (UTF-8).
 
-    The Message-ID is ``message.message_id``, else ``message_id``, else a new one in the
-    From address's domain. ValueError names the field when an address or header is invalid.
+    The Message-ID is ``message.message_id``, else a new one in the From address's domain.
+    ValueError names the field when an address or header is invalid.
     """
     if date.tzinfo is None:
         raise ValueError(f"Date: {date.isoformat()} has no time zone")
@@ -56,7 +56,7 @@ def build_email(message: Message, *, date: datetime, message_id: str = "") -> Em
     msg["To"] = recipient
     msg["Subject"] = header_safe(message.subject)
     msg["Date"] = date
-    msg["Message-ID"] = _message_id(message.message_id or message_id, sender.domain)
+    msg["Message-ID"] = _message_id(message.message_id, sender.domain)
     for name, value in message.headers.items():
         _add_header(msg, name, value)
     msg.set_content(message.text, subtype="plain", charset="utf-8")
