@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from tests.smtp_server import Inbox, free_port
+from tests.test_send import NOW, SECRET, article
 
-from syndicate.models import Article, SubscriberStatus
+from syndicate.models import SubscriberStatus
 from syndicate.store import Store
 
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 KEY = "weekly:2026-W47"
-SECRET = "yP5I2y2VBSkgim5axroR7OiXn6qyDFNxVJLrasTzEP0"
 READERS = 40
 
 
@@ -63,22 +61,7 @@ def config(tmp_path: Path, url: str, port: int) -> Path:
 def fill(url: str) -> list[str]:
     emails = [f"reader{i}@workers.syndicate.test" for i in range(READERS)]
     with Store(url) as store:
-        store.upsert_articles(
-            [
-                Article(
-                    guid="urn:uuid:00000000-0000-0000-0000-000000000001",
-                    slug="one",
-                    title="One headline",
-                    link="https://workers.syndicate.test/one",
-                    published=NOW - timedelta(days=2),
-                    category="News",
-                    summary="A summary.",
-                    content="<p>Body</p>",
-                    content_hash="h1",
-                )
-            ],
-            NOW,
-        )
+        store.upsert_articles([article(1, "News")], NOW)
         for email in emails:
             store.add_subscriber(email, "Reader", (), SubscriberStatus.ACTIVE, NOW)
     return emails
