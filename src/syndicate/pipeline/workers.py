@@ -21,13 +21,12 @@ from multiprocessing.synchronize import Event
 from syndicate.config import Settings
 from syndicate.delivery import Sender
 from syndicate.digest.periods import Period
-from syndicate.models import DeliveryState
 from syndicate.pipeline.delivering import Clock, Report, SendError, SendReport
 from syndicate.pipeline.send import send_edition
 from syndicate.store import Store
 
 MakeSender = Callable[[], Sender]
-_POLL = 0.5  # seconds between looks at the ledger for progress and a stop request
+_POLL = 1.0  # seconds between looks at the ledger for progress and a stop request
 _Result = tuple[int, SendReport | None, str]  # (worker, its report, or why it failed)
 
 
@@ -53,6 +52,7 @@ class Workers:
         self._stop: Event = self._context.Event()
         self._results: multiprocessing.Queue[_Result] = self._context.Queue()
         self._processes: list[ForkProcess] = []
+        self._total = 0  # the edition's rows, once a worker has frozen them
 
     def start(self, store: Store) -> None:
         store.engine.dispose()  # no pooled connection of the parent's goes into a worker
@@ -82,10 +82,19 @@ class Workers:
             if should_stop is not None and should_stop():
                 self._stop.set()
             if progress is not None:
-                _show_progress(store, self.period.key, progress)
+                self._show_progress(store, progress)
         for process in self._processes:
             process.join()
         return self._merge(store, [results[i] for i in sorted(results)])
+
+    def _show_progress(self, store: Store, progress: Callable[[int, int], None]) -> None:
+        # From the indexes of the pending and submitting rows: no scan of the edition.
+        key = self.period.key
+        waiting = sum(n for _, n in store.pending_variants(key))
+        waiting += store.in_flight_elsewhere(key, "")
+        if not self._total and waiting:
+            self._total = sum(store.delivery_counts(key).values())  # once, when frozen
+        progress(self._total - waiting if self._total else 0, self._total)
 
     def _work(self, index: int) -> None:
         """In the worker process: one ordinary send, its report to the parent."""
@@ -135,10 +144,3 @@ class Workers:
         merged.counts = store.delivery_counts(self.period.key)
         merged.elsewhere = min((r.elsewhere for r in reports), default=0)
         return merged
-
-
-def _show_progress(store: Store, key: str, progress: Callable[[int, int], None]) -> None:
-    counts = store.delivery_counts(key)
-    waiting = counts[DeliveryState.PENDING.value] + counts[DeliveryState.SUBMITTING.value]
-    total = sum(counts.values())
-    progress(total - waiting, total)

@@ -291,6 +291,18 @@ Index(
     sqlite_where=PENDING_ONLY,
     postgresql_where=PENDING_ONLY,
 )
+# Issue 14: the rows in flight, found without a scan of the edition's rows: recovering a
+# dead sender's rows and counting a live one's is done as each sender starts and ends, under
+# the writer lock, and with a million rows a scan held it long enough that another worker's
+# claim timed out. Queries compare with the literal (SUBMITTING_ONLY), as for pending.
+SUBMITTING_ONLY = deliveries.c.state == literal_column("'submitting'")
+Index(
+    "ix_deliveries_submitting",
+    deliveries.c.week,
+    deliveries.c.owner,
+    sqlite_where=SUBMITTING_ONLY,
+    postgresql_where=SUBMITTING_ONLY,
+)
 
 edition_sends = Table(
     "edition_sends",
