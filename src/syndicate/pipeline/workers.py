@@ -26,6 +26,7 @@ from syndicate.pipeline.send import send_edition
 from syndicate.store import Store
 
 MakeSender = Callable[[], Sender]
+_FROZEN_POLL = 0.05  # seconds between looks for the first worker's freeze
 _POLL = 1.0  # seconds between looks at the ledger for progress and a stop request
 _Result = tuple[int, SendReport | None, str]  # (worker, its report, or why it failed)
 
@@ -55,13 +56,22 @@ class Workers:
         self._total = 0  # the edition's rows, once a worker has frozen them
 
     def start(self, store: Store) -> None:
+        """The first worker, then, once it has frozen the recipients (one transaction that
+        holds SQLite's writer lock for long with a million of them), the others."""
+        self._fork(store, 0)
+        first = self._processes[0]
+        while first.is_alive() and not store.send_started(self.period.key):
+            first.join(_FROZEN_POLL)
+        for index in range(1, self.count):
+            self._fork(store, index)
+
+    def _fork(self, store: Store, index: int) -> None:
         store.engine.dispose()  # no pooled connection of the parent's goes into a worker
-        for index in range(self.count):
-            process = self._context.Process(
-                target=self._work, args=(index,), name=f"syndicate-send-{index + 1}"
-            )
-            process.start()
-            self._processes.append(process)
+        process = self._context.Process(
+            target=self._work, args=(index,), name=f"syndicate-send-{index + 1}"
+        )
+        process.start()
+        self._processes.append(process)
 
     def wait(
         self,
