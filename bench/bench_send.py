@@ -1,12 +1,17 @@
-"""Benchmark of one edition sent to many subscribers (issue 3's targets).
+"""Benchmark of one edition sent to many subscribers through the real CLI (issue 14's targets).
 
-    .venv/bin/python bench/bench_send.py [--subscribers 1000000] [--concurrency 1]
+    .venv/bin/python bench/bench_send.py --backend sendgrid --db sqlite --workers 1 --n 1000000
+    .venv/bin/python bench/bench_send.py --backend sendgrid --db postgresql+psycopg://… --workers 2
+    .venv/bin/python bench/bench_send.py --backend smtp --n 50000
 
-The SendGrid stand-in (tests/sendgrid_standin.py) runs in its own process on loopback and
-validates every request as the real API would; the sender is the real `sendgrid` client
-behind SendGridSender, driven by the ledger loop on SQLite. Reported: wall time of the send
-(freezing the recipients included), requests, peak RSS of this process during the send, and
-the ratio against rendering + inlining per recipient, measured on a sample and extrapolated.
+The table is filled first (not measured); then ``syndicate digest send --workers N`` runs
+as a child process against the SendGrid stand-in (tests/sendgrid_standin.py, which checks
+every request as the real API would) or a lean SMTP sink (bench/smtp_sink.py), both on
+loopback in processes of their own. Reported: wall time of the command (start-up, freezing
+the recipients and the send), sender CPU (the command and all its workers), the stand-in's
+or sink's CPU, requests, messages a second and the peak RSS of the sender's largest process,
+each against its target where the issue sets one. ``--db URL`` (PostgreSQL) makes a database
+of its own next to the one named, and drops it afterwards.
 """
 
 from __future__ import annotations
@@ -14,24 +19,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
 
-from syndicate.config import Settings
-from syndicate.delivery.sendgrid import SendGridSender
-from syndicate.digest.render import render_edition
 from syndicate.models import Article
-from syndicate.pipeline import prepare_edition, site_view, template_source
-from syndicate.pipeline.send import send_edition
 from syndicate.store import Store
 from syndicate.store.schema import subscribers
 
@@ -39,127 +41,234 @@ REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 WEEK = "2026-W47"  # the week before the Monday send: its articles
 API_KEY = "SG.bench-key"
+SECRET = "yP5I2y2VBSkgim5axroR7OiXn6qyDFNxVJLrasTzEP0"
+# (backend, workers, database kind) -> targets: wall s, sender CPU s (per 1M), messages/s
+WALL_TARGETS = {("sendgrid", 1, "sqlite"): 20.0, ("sendgrid", 2, "sqlite"): 12.0}
+PG_WALL_TARGET = 30.0  # 1M, --workers 2
+CPU_TARGET = 15.0  # 1M SendGrid, one worker
+SMTP_RATE_TARGET = 1500.0
+RSS_TARGET_MB = 150.0
 
 
 def articles(count: int = 20) -> list[Article]:
-    text = "A sentence of an ordinary summary, long enough to look real. " * 3
+    text_ = "A sentence of an ordinary summary, long enough to look real. " * 3
     return [
         Article(
             guid=f"urn:uuid:00000000-0000-0000-0000-{i:012d}",
             slug=f"post-{i}",
             title=f"Headline number {i} of the week",
-            link=f"https://bench.example.org/post-{i}",
+            link=f"https://bench.syndicate.test/post-{i}",
             published=NOW - timedelta(hours=3 * i + 1),
             category=f"Category {i % 5}",
-            summary=text,
-            content=f"<p>{text}</p>",
+            summary=text_,
+            content=f"<p>{text_}</p>",
             content_hash=f"h{i}",
         )
         for i in range(count)
     ]
 
 
-def fill_subscribers(store: Store, count: int) -> None:
-    chunk = 50_000
-    with store.engine.begin() as conn:
-        for start in range(0, count, chunk):
-            rows = [
-                {
-                    "email": f"reader{i}@example.com",
-                    "email_key": f"reader{i}@example.com",
-                    "name": f"Reader {i}",
-                    "status": "active",
-                    "created_at": NOW,
-                    "confirmed_at": NOW,
-                    "updated_at": NOW,
-                }
-                for i in range(start, min(count, start + chunk))
-            ]
-            conn.execute(insert(subscribers), rows)
+def fill(url: str, count: int) -> None:
+    with Store(url) as store:
+        store.upsert_articles(articles(), NOW)
+        chunk = 50_000
+        with store.engine.begin() as conn:
+            for start in range(0, count, chunk):
+                rows = [
+                    {
+                        "email": f"reader{i}@bench.syndicate.test",
+                        "email_key": f"reader{i}@bench.syndicate.test",
+                        "name": f"Reader {i}",
+                        "status": "active",
+                        "created_at": NOW,
+                        "confirmed_at": NOW,
+                        "updated_at": NOW,
+                        "token_id": f"t{i:012d}",
+                    }
+                    for i in range(start, min(count, start + chunk))
+                ]
+                conn.execute(insert(subscribers), rows)
 
 
-def start_standin() -> tuple[subprocess.Popen[str], str]:
+@contextmanager
+def database(kind: str, tmp: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'send.db'}"
+        return
+    admin = create_engine(kind, isolation_level="AUTOCOMMIT")
+    name = f"syndicate_bench_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(kind).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@dataclass
+class Peer:
+    """The stand-in or the sink: its process and what the settings need to reach it."""
+
+    process: subprocess.Popen[str]
+    delivery: dict[str, object]
+
+    def stop(self) -> tuple[float, str]:
+        """(CPU seconds it used, its last line: its stats)."""
+        self.process.send_signal(signal.SIGTERM)
+        out, _ = self.process.communicate(timeout=60)
+        return _children_cpu(), (out.strip().splitlines() or [""])[-1]
+
+
+_cpu_seen = 0.0
+
+
+def _children_cpu() -> float:
+    """CPU of the children reaped since the last call."""
+    global _cpu_seen
+    times = os.times()
+    total = times.children_user + times.children_system
+    spent, _cpu_seen = total - _cpu_seen, total
+    return spent
+
+
+def start_peer(backend: str) -> Peer:
+    if backend == "sendgrid":
+        command = [sys.executable, str(REPO / "tests" / "sendgrid_standin.py")]
+        process = subprocess.Popen(
+            [*command, "--api-key", API_KEY], stdout=subprocess.PIPE, text=True
+        )
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        return Peer(process, {"backend": "sendgrid", "sendgrid": {"base_url": base_url}})
     process = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "sendgrid_standin.py"), "--api-key", API_KEY],
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, str(REPO / "bench" / "smtp_sink.py")], stdout=subprocess.PIPE, text=True
     )
     assert process.stdout is not None
-    return process, process.stdout.readline().strip()
+    host, port = process.stdout.readline().split()
+    smtp = {"host": host, "port": int(port), "security": "none"}
+    return Peer(process, {"backend": "smtp", "smtp": smtp})
 
 
-def standin_stats(base_url: str) -> dict[str, int]:
-    with urllib.request.urlopen(f"{base_url}/_standin/stats") as answer:
-        stats: dict[str, int] = json.load(answer)
-    return stats
+def write_config(tmp: Path, url: str, delivery: dict[str, object]) -> Path:
+    def toml(value: object) -> str:
+        if isinstance(value, dict):
+            return "{ " + ", ".join(f"{k} = {toml(v)}" for k, v in value.items()) + " }"
+        return json.dumps(value)
+
+    lines = [
+        "[site]",
+        'title = "Bench"',
+        'url = "https://bench.syndicate.test/"',
+        'postal_address = "1 Bench Road, Testville"',
+        "[email]",
+        'from_address = "digest@bench.syndicate.test"',
+        "[storage]",
+        f"url = {json.dumps(url)}",
+        "[delivery]",
+        *(f"{key} = {toml(value)}" for key, value in delivery.items()),
+    ]
+    path = tmp / "syndicate.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
-def per_recipient_render_seconds(settings: Settings, store: Store, sample: int = 15) -> float:
-    edition = prepare_edition(settings, store, WEEK, now=NOW)
-    assert edition is not None
-    site, templates = site_view(settings), template_source(settings)
-    render_edition(edition, site=site, templates=templates)  # warm-up
-    times = []
-    for _ in range(sample):
-        start = time.perf_counter()
-        render_edition(edition, site=site, templates=templates)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def run_send(config: Path, workers: int) -> tuple[float, float, float, str]:
+    """(wall s, CPU s of the command and its workers, peak RSS MB of its largest process,
+    its summary line)."""
+    env = {**os.environ, "SYNDICATE_SECRET_KEY": SECRET, "SENDGRID_API_KEY": API_KEY}
+    command = [sys.executable, "-m", "syndicate", "--config", str(config)]
+    command += ["--now", NOW.isoformat(), "digest", "send", "--period", WEEK]
+    command += ["--workers", str(workers)]
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    assert process.stdout is not None and process.stderr is not None
+    out, err = process.stdout.read(), process.stderr.read()
+    if status != 0:
+        raise SystemExit(f"the send failed ({status}):\n{out}\n{err}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.splitlines()[0]
+
+
+def check(value: float, target: float | None, *, at_most: bool = True) -> str:
+    if target is None:
+        return ""
+    met = value <= target if at_most else value >= target
+    return f"{'≤' if at_most else '≥'} {target:,.0f} ({'met' if met else 'NOT met'})"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--subscribers", type=int, default=1_000_000)
-    parser.add_argument("--concurrency", type=int, default=1)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sendgrid", "smtp"), default="sendgrid")
+    parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--n", type=int, default=1_000_000)
     args = parser.parse_args()
-    os.environ.setdefault("SYNDICATE_SECRET_KEY", "yP5I2y2VBSkgim5axroR7OiXn6qyDFNxVJLrasTzEP0")
+    kind = "sqlite" if args.db == "sqlite" else "postgresql"
     with tempfile.TemporaryDirectory(prefix="syndicate-bench-send-") as name:
         tmp = Path(name)
-        settings = Settings.model_validate(
-            {
-                "site": {"title": "Bench", "url": "https://bench.example.org/"},
-                "storage": {"url": f"sqlite:///{tmp / 'send.db'}"},
-                "delivery": {"backend": "sendgrid", "sendgrid": {"concurrency": args.concurrency}},
-                "root": tmp,
-            }
-        )
-        process, base_url = start_standin()
-        try:
-            with Store(settings.database_url) as store:
-                store.upsert_articles(articles(), NOW)
-                fill_subscribers(store, args.subscribers)
-                render = per_recipient_render_seconds(settings, store)
-                sender = SendGridSender(API_KEY, base_url=base_url, timeout=60)
-                rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                start = time.perf_counter()
-                report = send_edition(settings, store, sender, WEEK, clock=lambda: NOW)
-                wall = time.perf_counter() - start
-                rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            stats = standin_stats(base_url)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-    extrapolated = render * args.subscribers + wall
-    accepted, distinct = stats["accepted_recipients"], stats["distinct_recipients"]
+        with database(args.db, tmp) as url:
+            fill(url, args.n)
+            _children_cpu()
+            peer = start_peer(args.backend)
+            try:
+                config = write_config(tmp, url, peer.delivery)
+                wall, cpu, rss, summary = run_send(config, args.workers)
+                _children_cpu()  # the send's CPU is counted from its own rusage
+            finally:
+                peer_cpu, peer_stats = peer.stop()
+            with Store(url) as store:
+                key = f"weekly:{WEEK}"
+                counts = store.delivery_counts(key)
+                with store.engine.connect() as conn:
+                    owners = conn.execute(
+                        text("SELECT count(DISTINCT owner) FROM deliveries WHERE week = :w"),
+                        {"w": key},
+                    ).scalar_one()
+    per_million = 1_000_000 / args.n
+    rate = args.n / wall
+    if args.backend == "sendgrid":
+        wall_target = WALL_TARGETS.get(("sendgrid", args.workers, kind))
+        if kind == "postgresql" and args.workers == 2:
+            wall_target = PG_WALL_TARGET
+        cpu_target = CPU_TARGET if args.workers == 1 else None
+        rate_target = None
+    else:
+        wall_target = cpu_target = None
+        rate_target = SMTP_RATE_TARGET
+    uptime = Path("/proc/loadavg").read_text().split()[:3]
     rows = [
-        ("subscribers", f"{args.subscribers:,}", ""),
-        ("wall time of the send (freeze + render once + requests)", f"{wall:.1f} s", "≤ 60 s"),
-        ("requests made", f"{report.requests:,}", "≤ 1,000"),
-        ("recipients accepted / distinct", f"{accepted:,} / {distinct:,}", ""),
+        ("backend / database / workers", f"{args.backend} / {kind} / {args.workers}", ""),
+        ("recipients", f"{args.n:,}", ""),
+        ("wall time of `digest send` (start-up, freeze, send)", f"{wall:.1f} s", ""),
         (
-            "peak RSS of the sender",
-            f"{rss_peak / 1024:.0f} MB (before the send: {rss_before / 1024:.0f} MB)",
-            "≤ 300 MB",
+            "wall per million",
+            f"{wall * per_million:.1f} s",
+            check(wall * per_million, wall_target) if args.n >= 200_000 else "",
         ),
-        ("one render + inlining (the per-recipient cost)", f"{render * 1000:.1f} ms", ""),
-        ("per-recipient rendering, extrapolated", f"{extrapolated / 3600:.1f} h", ""),
-        ("ratio per-recipient / render-once", f"{extrapolated / wall:,.0f}×", "≥ 500×"),
+        (
+            "sender CPU per million (all processes)",
+            f"{cpu * per_million:.1f} s ({cpu:.1f} s)",
+            check(cpu * per_million, cpu_target),
+        ),
+        (f"{args.backend} peer CPU", f"{peer_cpu:.1f} s", ""),
+        ("messages a second", f"{rate:,.0f}", check(rate, rate_target, at_most=False)),
+        ("peak RSS of the sender (largest process)", f"{rss:.0f} MB", check(rss, RSS_TARGET_MB)),
+        ("the send's summary", summary, ""),
+        ("ledger", ", ".join(f"{n} {s}" for s, n in counts.items() if n), ""),
+        ("workers that sent (owners)", str(owners), ""),
+        ("peer's count", peer_stats, ""),
+        ("load average when measured", " ".join(uptime), ""),
     ]
     print("| measurement | value | target |")
     print("| --- | ---: | --- |")
     for label, value, target in rows:
         print(f"| {label} | {value} | {target} |")
-    assert report.counts.get("sent") == args.subscribers, report.summary()
+    assert counts.get("sent") == args.n, counts
 
 
 if __name__ == "__main__":

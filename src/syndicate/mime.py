@@ -40,12 +40,12 @@ RESERVED_HEADERS = frozenset(
 )
 
 
-def build_email(message: Message, *, date: datetime, message_id: str = "") -> EmailMessage:
+def build_email(message: Message, *, date: datetime) -> EmailMessage:
     """The message with From, To, Subject, Date, Message-ID, MIME-Version and its extra
     headers, and a text/plain + text/html alternative body (UTF-8).
 
-    The Message-ID is ``message.message_id``, else ``message_id``, else a new one in the
-    From address's domain. ValueError names the field when an address or header is invalid.
+    The Message-ID is ``message.message_id``, else a new one in the From address's domain.
+    ValueError names the field when an address or header is invalid.
     """
     if date.tzinfo is None:
         raise ValueError(f"Date: {date.isoformat()} has no time zone")
@@ -56,7 +56,7 @@ def build_email(message: Message, *, date: datetime, message_id: str = "") -> Em
     msg["To"] = recipient
     msg["Subject"] = header_safe(message.subject)
     msg["Date"] = date
-    msg["Message-ID"] = _message_id(message.message_id or message_id, sender.domain)
+    msg["Message-ID"] = _message_id(message.message_id, sender.domain)
     for name, value in message.headers.items():
         _add_header(msg, name, value)
     msg.set_content(message.text, subtype="plain", charset="utf-8")
@@ -90,12 +90,19 @@ def _message_id(value: str, domain: str) -> str:
     return f"<{bare}>"
 
 
-def _add_header(msg: EmailMessage, name: str, value: str) -> None:
+def checked_header(name: str, value: str) -> str:
+    """The value as it may go into header ``name`` (one line); ValueError when the name is
+    not a header name or one that the message builders set themselves. Every extra header
+    of every mail goes through here once (pipeline.mailheaders builds them with it)."""
     if not _FIELD_NAME.fullmatch(name):
         raise ValueError(f"header {name!r}: not a valid header name")
     if name.lower() in RESERVED_HEADERS:
         raise ValueError(f"header {name!r}: set by build_email, not by Message.headers")
-    clean = header_safe(value)
+    return header_safe(value)
+
+
+def _add_header(msg: EmailMessage, name: str, value: str) -> None:
+    clean = checked_header(name, value)
     if clean.isascii():
         # Stored as folded here: the email package would otherwise turn a long URL (as in
         # List-Unsubscribe) into RFC 2047 encoded-words, which no client reads as a URL.

@@ -13,22 +13,39 @@ from collections.abc import Mapping
 PLACEHOLDER = re.compile(r"%%([A-Za-z0-9_]+)%%")
 
 
-def substitute(template: str, values: Mapping[str, str], *, escape: bool = False) -> str:
-    """Fill ``%%key%%`` from ``values``; unknown placeholders stay as they are.
+class Template:
+    """A text with ``%%key%%`` placeholders, split once, filled many times: a send fills
+    the same variant for every recipient, so the scan for placeholders is done once."""
 
-    With ``escape`` the values are HTML-escaped, quotes too (for the HTML part, attributes
-    included). One pass: a value that itself looks like a placeholder is not expanded again.
-    """
+    __slots__ = ("_parts", "keys")
+
+    def __init__(self, text: str) -> None:
+        self._parts = PLACEHOLDER.split(text)  # literal, key, literal, key, ..., literal
+        self.keys = frozenset(self._parts[1::2])
+
+    def fill(self, values: Mapping[str, str], *, escape: bool = False) -> str:
+        """Every ``%%key%%`` from ``values``; unknown placeholders stay as they are.
+
+        With ``escape`` the values are HTML-escaped, quotes too (for the HTML part, attributes
+        included). One pass: a value that itself looks like a placeholder is not expanded."""
+        parts = self._parts
+        if len(parts) == 1:
+            return parts[0]
+        out = parts[:]
+        for i in range(1, len(parts), 2):
+            value = values.get(parts[i])
+            if value is None:
+                out[i] = f"%%{parts[i]}%%"
+            else:
+                out[i] = html.escape(value, quote=True) if escape else value
+        return "".join(out)
+
+
+def substitute(template: str, values: Mapping[str, str], *, escape: bool = False) -> str:
+    """``Template(template).fill(values, escape=escape)``, for a text filled once."""
     if "%%" not in template:
         return template
-
-    def fill(match: re.Match[str]) -> str:
-        value = values.get(match[1])
-        if value is None:
-            return match[0]
-        return html.escape(value, quote=True) if escape else value
-
-    return PLACEHOLDER.sub(fill, template)
+    return Template(template).fill(values, escape=escape)
 
 
 def placeholders(template: str) -> set[str]:

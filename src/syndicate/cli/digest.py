@@ -110,6 +110,12 @@ def sender_for(obj: Context) -> Sender:
 @period_options
 @click.option("--dry-run", is_flag=True, help="Show who would get which variant; send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: one JSON document.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes sharing the send (default: delivery.workers).",
+)
 @pass_ctx
 def send(
     obj: Context,
@@ -118,6 +124,7 @@ def send(
     week: str | None,
     dry_run: bool,
     as_json: bool,
+    workers: int | None,
 ) -> None:
     """Send the edition to every active subscriber of its cadence not yet sent it (resumes a
     stopped send). The edition is frozen with its recipients when its send starts."""
@@ -134,7 +141,7 @@ def send(
                 report = plan_send(obj.settings, store, chosen, now=obj.now())
                 uncertain = []
             else:
-                report = _send(obj, store, chosen)
+                report = _send(obj, store, chosen, workers or obj.settings.delivery.workers)
                 uncertain = store.deliveries(week, _uncertain())
         except (EditionError, SendError) as exc:
             raise click.ClickException(str(exc)) from None
@@ -166,12 +173,16 @@ def send(
         raise SystemExit(2)
 
 
-def _send(obj: Context, store: Store, period: Period) -> SendReport:
+def _send(obj: Context, store: Store, period: Period, workers: int) -> SendReport:
     """The send, with a progress bar or log lines, recorded as a run of the job "send"."""
     from syndicate.pipeline.send import send_edition
 
     settings_checked(obj)
     started = obj.now()
+    if workers > 1:
+        report = _send_in_workers(obj, store, period, workers)
+        record_send(obj, store, "send", started, report)
+        return report
     sender = sender_for(obj)
     try:
         with progress_bar(f"sending {period.key}") as progress:
@@ -188,6 +199,23 @@ def _send(obj: Context, store: Store, period: Period) -> SendReport:
         sender.close()
     record_send(obj, store, "send", started, report)
     return report
+
+
+def _send_in_workers(obj: Context, store: Store, period: Period, count: int) -> SendReport:
+    from syndicate.pipeline.workers import Workers
+
+    sender_for(obj).close()  # a bad setting is one line here, not one per worker
+    workers = Workers(
+        obj.settings,
+        period,
+        count,
+        clock=obj.now,
+        make_sender=lambda: sender_for(obj),
+        on_event=lambda line: click.echo(line, err=True),
+    )
+    workers.start(store)
+    with progress_bar(f"sending {period.key} ({count} workers)") as progress:
+        return workers.wait(store, progress=progress)
 
 
 def record_send(

@@ -79,6 +79,14 @@ class DeliverySettings(Section):
     outbox_dir: str = Field(
         "var/outbox", description="Folder for previews and for the outbox backend's .eml files."
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes that share one send on this machine (`digest send --workers` "
+        "overrides it): the way to go faster before going to more machines. Each claims its "
+        "own batches from the ledger; a crash leaves at most one batch per worker uncertain.",
+    )
     max_consecutive_failures: int = Field(
         5, ge=1, description="Pause a send after this many failed requests in a row."
     )

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from datetime import datetime
+from types import MappingProxyType
+from typing import Literal, NamedTuple, Protocol
 
 from syndicate.content import header_safe
 from syndicate.errors import DeliveryError
+from syndicate.mime_bulk import BulkMessage
 from syndicate.models import Message
 from syndicate.placeholders import substitute
 
@@ -27,15 +30,18 @@ DELIVERY_ID_ARG = "delivery_id"
 OutcomeState = Literal["sent", "failed", "uncertain", "retry"]
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One addressee of a batch. ``headers`` are final per-recipient header values."""
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
+class Recipient(NamedTuple):
+    """One addressee of a batch (a tuple: a send makes a million). ``headers`` are final
+    per-recipient header values."""
 
     delivery_id: int
     email: str
     name: str = ""
-    substitutions: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    substitutions: Mapping[str, str] = _NONE
+    headers: Mapping[str, str] = _NONE
     message_id: str = ""
 
 
@@ -53,8 +59,7 @@ class Batch:
     custom_args: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     delivery_id: int
     state: OutcomeState
     error: str = ""
@@ -85,6 +90,47 @@ class SendAborted(DeliveryError):
         self.outcomes: list[Outcome] = list(outcomes)
 
 
+def same_variant(a: Batch, b: Batch) -> bool:
+    """Whether two batches carry the same message (only their recipients differ): what a
+    sender builds once per variant is built again only when this says no."""
+    return a is b or (
+        a.html == b.html
+        and a.text == b.text
+        and a.subject == b.subject
+        and a.from_address == b.from_address
+        and a.from_name == b.from_name
+        and a.custom_args == b.custom_args
+    )
+
+
+class Messages:
+    """One recipient's message as bytes (SMTP, outbox): the batch's variant is built once
+    (mime_bulk.BulkMessage) and kept while the batches are of the same variant."""
+
+    def __init__(self) -> None:
+        self._last: tuple[Batch, BulkMessage] | None = None
+
+    def render(self, batch: Batch, recipient: Recipient, date: datetime) -> bytes:
+        """ValueError naming the field when an address or header is invalid."""
+        if self._last is None or not same_variant(self._last[0], batch):
+            message = BulkMessage(
+                subject=batch.subject,
+                html=batch.html,
+                text=batch.text,
+                from_address=batch.from_address,
+                from_name=batch.from_name,
+            )
+            self._last = (batch, message)
+        return self._last[1].render(
+            to=recipient.email,
+            name=recipient.name,
+            values=recipient.substitutions,
+            headers=recipient.headers,
+            message_id=recipient.message_id,
+            date=date,
+        )
+
+
 def header_value(value: str) -> str:
     """``content.header_safe`` (one line, no controls, spaces folded), with a fast path for
     a value that is already clean: a million recipients carry several headers each."""
@@ -96,6 +142,17 @@ def clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
     if _is_clean(" | ".join([*headers.keys(), *headers.values()])):
         return dict(headers)
     return {header_safe(k): header_safe(v) for k, v in headers.items()}
+
+
+def all_clean(recipients: Sequence[Recipient]) -> bool:
+    """Whether every name, Message-ID and header of the batch is clean already (one check
+    for the batch: then each recipient's values are used as they are)."""
+    parts: list[str] = []
+    for r in recipients:
+        parts += r.headers.keys()
+        parts += r.headers.values()
+        parts += (r.name or "-", r.message_id or "-")
+    return _is_clean(" | ".join(parts) or "-")
 
 
 def _is_clean(text: str) -> bool:

@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from syndicate.config import Settings
-from syndicate.delivery.base import WEEK_ARG, Batch, Outcome, Recipient, personalize
+from syndicate.delivery.base import WEEK_ARG, Batch, Messages, Outcome, Recipient
 from syndicate.delivery.registry import Clock, SenderKind
 from syndicate.fileio import write_file_atomically
-from syndicate.mime import build_email, to_bytes
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+@-]+")
 
@@ -38,6 +37,7 @@ class OutboxSender:
     def __init__(self, folder: Path, *, clock: Callable[[], datetime] = _now) -> None:
         self.folder = Path(folder)
         self._clock = clock
+        self._messages = Messages()
 
     def __repr__(self) -> str:
         return f"OutboxSender(folder={str(self.folder)!r})"
@@ -51,7 +51,7 @@ class OutboxSender:
 
     def _write(self, batch: Batch, week: str, recipient: Recipient) -> Outcome:
         try:
-            data = to_bytes(build_email(personalize(batch, recipient), date=self._clock()))
+            data = self._messages.render(batch, recipient, self._clock())
         except ValueError as exc:
             return Outcome(recipient.delivery_id, "failed", f"cannot build the message: {exc}")
         path = self.folder / eml_name(week, recipient.delivery_id, recipient.email)

@@ -27,7 +27,14 @@ import httpx
 import sendgrid
 
 from syndicate.config import Settings
-from syndicate.delivery.base import Batch, Outcome, OutcomeState, Recipient, SendAborted
+from syndicate.delivery.base import (
+    Batch,
+    Outcome,
+    OutcomeState,
+    Recipient,
+    SendAborted,
+    all_clean,
+)
 from syndicate.delivery.registry import Clock, SenderKind
 from syndicate.delivery.retry import Backoff, rate_limit_wait
 from syndicate.delivery.sendgrid_request import (
@@ -86,8 +93,9 @@ class _Try:
 class SendGridSender:
     """Sends batches of up to 1000 recipients, one mail/send request each.
 
-    Safe to call ``send`` from several threads at once (each request opens its own
-    connection); ``sleep``, ``clock`` (epoch seconds) and ``rng`` are injectable for tests.
+    Safe to call ``send`` from several threads at once (one keep-alive httpx client; its
+    pool gives each request in flight a connection of its own); ``sleep``, ``clock`` (epoch
+    seconds) and ``rng`` are injectable for tests.
     """
 
     max_batch = 1000
@@ -125,6 +133,7 @@ class SendGridSender:
         self._secret = api_key
         self.tracking = tracking
         self._url = f"{self.base_url}/v3/mail/send"
+        self._last: RequestBody | None = None  # the variant's request parts, built once
         # One keep-alive client, safe to share between threads. A redirect is an answer like
         # any other (never followed: a POST must not be resent elsewhere); no proxy from the
         # environment sees the key.
@@ -153,44 +162,44 @@ class SendGridSender:
         """One outcome per recipient, in order. A duplicate address (case-insensitive) fails
         as "duplicate in batch". Raises SendAborted on 401/403 and other unusable answers;
         its ``outcomes`` hold what was settled before (a split batch may be partly sent)."""
-        recipients = list(batch.recipients)
+        recipients = batch.recipients
         if len(recipients) > self.max_batch:
             raise ValueError(f"a SendGrid batch holds at most {self.max_batch} recipients")
         results: dict[int, Outcome] = {}
-        unique: list[int] = []
-        seen: set[str] = set()
-        for index, recipient in enumerate(recipients):
-            address = recipient.email.strip().lower()
-            if address in seen:
-                results[index] = Outcome(recipient.delivery_id, "failed", "duplicate in batch")
-            else:
-                seen.add(address)
-                unique.append(index)
+        unique = _unique(recipients, results)
         if unique:
-            template = RequestBody.build(
-                batch, [recipients[i] for i in unique], tracking=self.tracking
-            )
-            items = [(i, template.personalization(recipients[i])) for i in unique]
+            template = self._template(batch)
+            chosen = [recipients[i] for i in unique]
+            escaped = template.escaped_keys(chosen)
+            clean = all_clean(chosen)
+            items = [(i, template.personalization(recipients[i], escaped, clean)) for i in unique]
             try:
-                self._deliver(template, items, recipients, results)
+                self._deliver(template, escaped, items, recipients, results)
             except SendAborted as exc:
                 exc.outcomes = [results[i] for i in sorted(results)]
                 raise
         return [results[i] for i in range(len(recipients))]
 
+    def _template(self, batch: Batch) -> RequestBody:
+        template = self._last
+        if template is None or not template.fits(batch, self.tracking):
+            template = self._last = RequestBody(batch, tracking=self.tracking)
+        return template
+
     def _deliver(
         self,
         template: RequestBody,
+        escaped: frozenset[str],
         items: list[tuple[int, dict[str, Any]]],
         recipients: Sequence[Recipient],
         results: dict[int, Outcome],
     ) -> None:
-        answer = self._post(template.body([p for _, p in items]))
+        answer = self._post(template.body([p for _, p in items], escaped))
         if isinstance(answer, _Rejected) and len(items) > 1 and not answer.whole_request:
             middle = len(items) // 2
             log.info("sendgrid.split", recipients=len(items), error=answer.error)
-            self._deliver(template, items[:middle], recipients, results)
-            self._deliver(template, items[middle:], recipients, results)
+            self._deliver(template, escaped, items[:middle], recipients, results)
+            self._deliver(template, escaped, items[middle:], recipients, results)
             return
         state: OutcomeState
         if isinstance(answer, _Accepted):
@@ -268,6 +277,23 @@ class SendGridSender:
 
     def _clean(self, text: str) -> str:
         return text.replace(self._secret, REDACTED)
+
+
+def _unique(recipients: Sequence[Recipient], results: dict[int, Outcome]) -> list[int]:
+    """The indexes of the batch's first recipient of each address (case-insensitive); a
+    later one fails as "duplicate in batch" (into ``results``)."""
+    addresses = [r.email.strip().lower() for r in recipients]
+    if len(set(addresses)) == len(addresses):
+        return list(range(len(addresses)))
+    unique: list[int] = []
+    seen: set[str] = set()
+    for index, address in enumerate(addresses):
+        if address in seen:
+            results[index] = Outcome(recipients[index].delivery_id, "failed", "duplicate in batch")
+        else:
+            seen.add(address)
+            unique.append(index)
+    return unique
 
 
 class _Written:

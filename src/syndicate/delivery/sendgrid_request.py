@@ -5,9 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from operator import methodcaller
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -18,6 +16,7 @@ from syndicate.delivery.base import (
     Recipient,
     clean_headers,
     header_value,
+    same_variant,
 )
 from syndicate.placeholders import placeholders, rename_placeholders, substitute
 
@@ -44,55 +43,45 @@ _REQUEST_FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
 class RequestBody:
-    """The parts of the request shared by all its recipients."""
+    """The parts of a request that do not depend on its recipients, built once per variant
+    (the sender keeps the last one: every batch of a variant shares it)."""
 
-    batch: Batch
-    html: str
-    html_keys: frozenset[str]
-    subject_keys: tuple[str, ...]
-    base: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def build(
-        cls, batch: Batch, recipients: Sequence[Recipient], *, tracking: bool = False
-    ) -> RequestBody:
-        # SendGrid substitutes the same value everywhere; values that HTML-escaping changes
-        # get a second, escaped placeholder used only in the HTML part.
-        values = [r.substitutions for r in recipients]
-        html_keys = frozenset(
-            key
-            for key in placeholders(batch.html)
-            if _ESCAPED.search("".join(map(methodcaller("get", key, ""), values)))
-        )
-        body_html = rename_placeholders(batch.html, {k: _HTML_KEY + k for k in html_keys})
-        content = [
-            {"type": kind, "value": value}
-            for kind, value in (("text/plain", batch.text), ("text/html", body_html))
-            if value
-        ]
-        if not content:
+    def __init__(self, batch: Batch, *, tracking: bool = False) -> None:
+        if not (batch.text or batch.html):
             raise ValueError("the batch has neither a text nor an HTML part")
+        self.batch, self.tracking = batch, tracking
+        self.html_keys = frozenset(placeholders(batch.html))
+        self.subject_keys = tuple(sorted(placeholders(batch.subject)))
         sender = {"email": batch.from_address}
         if batch.from_name:
             sender["name"] = header_value(batch.from_name)
-        base: dict[str, Any] = {"from": sender, "subject": header_value(batch.subject)}
-        base["content"] = content
-        if batch.custom_args:
-            base["custom_args"] = {str(k): str(v) for k, v in batch.custom_args.items()}
-        base["tracking_settings"] = tracking_settings(tracking)
-        return cls(
-            batch=batch,
-            html=body_html,
-            html_keys=html_keys,
-            subject_keys=tuple(sorted(placeholders(batch.subject))),
-            base=base,
+        self._head: dict[str, Any] = {"from": sender, "subject": header_value(batch.subject)}
+        self._args = {str(k): str(v) for k, v in batch.custom_args.items()}
+        self._contents: dict[frozenset[str], list[dict[str, str]]] = {}
+        self._names: dict[str, str] = {}  # key -> "%%key%%"
+
+    def fits(self, batch: Batch, tracking: bool) -> bool:
+        """Whether ``batch`` is of the variant this was built for."""
+        return tracking == self.tracking and same_variant(batch, self.batch)
+
+    def escaped_keys(self, recipients: Sequence[Recipient]) -> frozenset[str]:
+        """The HTML's keys some recipient's value of which HTML-escaping changes: SendGrid
+        substitutes one value everywhere, so these get a second, escaped placeholder
+        (%%html:key%%) used only in the HTML part."""
+        return frozenset(
+            key
+            for key in self.html_keys
+            if _ESCAPED.search("".join([r.substitutions.get(key, "") for r in recipients]))
         )
 
-    def personalization(self, recipient: Recipient) -> dict[str, Any]:
+    def personalization(
+        self, recipient: Recipient, escaped: frozenset[str], clean: bool = False
+    ) -> dict[str, Any]:
+        """One recipient's personalization; ``clean``: its name and headers are known to be
+        clean already (``base.all_clean``), so they are used as they are."""
         to = {"email": recipient.email}
-        name = _recipient_name(recipient.name)
+        name = _recipient_name(recipient.name if clean else header_value(recipient.name))
         if name:
             to["name"] = name
         item: dict[str, Any] = {
@@ -101,8 +90,9 @@ class RequestBody:
         }
         values = recipient.substitutions
         if values:
-            subs = {f"%%{k}%%": v for k, v in values.items()}
-            for key in self.html_keys:
+            names = self._names
+            subs = {names.get(k) or self._name(k): v for k, v in values.items()}
+            for key in escaped:
                 if key in values:
                     subs[f"%%{_HTML_KEY}{key}%%"] = html.escape(values[key])
             item["substitutions"] = subs
@@ -112,15 +102,40 @@ class RequestBody:
                 and not "".join([values.get(k, "") for k in self.subject_keys]).isprintable()
             ):
                 item["subject"] = header_value(substitute(self.batch.subject, values))
-        headers = clean_headers(recipient.headers)
+        headers = dict(recipient.headers) if clean else clean_headers(recipient.headers)
         if recipient.message_id:
-            headers["Message-ID"] = _angle(header_value(recipient.message_id))
+            message_id = recipient.message_id if clean else header_value(recipient.message_id)
+            headers["Message-ID"] = _angle(message_id)
         if headers:
             item["headers"] = headers
         return item
 
-    def body(self, personalizations: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"personalizations": personalizations, **self.base}
+    def _name(self, key: str) -> str:
+        self._names[key] = name = f"%%{key}%%"
+        return name
+
+    def body(
+        self, personalizations: list[dict[str, Any]], escaped: frozenset[str]
+    ) -> dict[str, Any]:
+        body = {"personalizations": personalizations, **self._head}
+        body["content"] = self._content(escaped)
+        if self._args:
+            body["custom_args"] = self._args
+        body["tracking_settings"] = tracking_settings(self.tracking)
+        return body
+
+    def _content(self, escaped: frozenset[str]) -> list[dict[str, str]]:
+        content = self._contents.get(escaped)
+        if content is None:
+            batch = self.batch
+            html_part = rename_placeholders(batch.html, {k: _HTML_KEY + k for k in escaped})
+            content = [
+                {"type": kind, "value": value}
+                for kind, value in (("text/plain", batch.text), ("text/html", html_part))
+                if value
+            ]
+            self._contents[escaped] = content
+        return content
 
 
 _ESCAPED = re.compile("[&<>\"']")
@@ -139,7 +154,6 @@ def tracking_settings(enabled: bool) -> dict[str, Any]:
 
 def _recipient_name(name: str) -> str:
     # SendGrid mis-parses a recipient name holding "," or ";" and drops the message.
-    name = header_value(name)
     if "," in name or ";" in name:
         name = " ".join(name.replace(",", " ").replace(";", " ").split())
     return name

@@ -19,17 +19,16 @@ from syndicate.config import Settings
 from syndicate.delivery.base import (
     WEEK_ARG,
     Batch,
+    Messages,
     Outcome,
     OutcomeState,
     Recipient,
     SendAborted,
-    personalize,
 )
 from syndicate.delivery.registry import Clock, SenderKind
 from syndicate.delivery.verp import verp_address
 from syndicate.errors import ConfigError
 from syndicate.log import EventLog
-from syndicate.mime import build_email, to_bytes
 
 log = EventLog(__name__)
 
@@ -48,6 +47,24 @@ class _Tracking:
         # commands are str and one line, so they never match.
         if isinstance(s, bytes) and s.endswith(_TERMINATOR):
             self.terminator_sent = True
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        """smtplib's DATA, but the message (bytes with CRLF line ends, as built here) is
+        searched for a line that starts with "." before the whole of it is rewritten: most
+        messages have none, and the rewrite was a tenth of the CPU of a send."""
+        if isinstance(msg, bytes) and b"\r\n." not in msg and not msg.startswith(b"."):
+            return self._data_as_is(msg)
+        reply: tuple[int, bytes] = super().data(msg)  # type: ignore[misc]
+        return reply
+
+    def _data_as_is(self, msg: bytes) -> tuple[int, bytes]:
+        self.putcmd("data")  # type: ignore[attr-defined]
+        code, reply = self.getreply()  # type: ignore[attr-defined]
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        self.send(msg + (b"" if msg.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        answer: tuple[int, bytes] = self.getreply()  # type: ignore[attr-defined]
+        return answer
 
 
 class _SMTP(_Tracking, smtplib.SMTP):
@@ -98,6 +115,7 @@ class SmtpSender:
         self._clock = clock
         self.return_path = return_path  # the envelope sender (VERP-tagged); "" = From
         self._conn: _SMTP | _SMTPS | None = None
+        self._messages = Messages()  # the variant's message, built once
 
     def __repr__(self) -> str:
         return (
@@ -117,19 +135,18 @@ class SmtpSender:
                 conn.close()
 
     def _send_one(self, batch: Batch, recipient: Recipient) -> Outcome:
-        message = personalize(batch, recipient)
         try:
-            data = to_bytes(build_email(message, date=self._clock()))
+            data = self._messages.render(batch, recipient, self._clock())
         except ValueError as exc:
             return Outcome(recipient.delivery_id, "failed", f"cannot build the message: {exc}")
         options: Sequence[str] = ()
-        if not (message.from_address + message.to).isascii():
+        if not (batch.from_address + recipient.email).isascii():
             options = ("SMTPUTF8",)
-        envelope = message.from_address
+        envelope = batch.from_address
         if self.return_path:
             week = batch.custom_args.get(WEEK_ARG, "")
             envelope = verp_address(self.return_path, week, recipient.delivery_id)
-        return self._transmit(recipient.delivery_id, envelope, message.to, data, options)
+        return self._transmit(recipient.delivery_id, envelope, recipient.email, data, options)
 
     def _transmit(
         self, delivery_id: int, sender: str, to: str, data: bytes, options: Sequence[str]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from syndicate import content
 from syndicate.config import Settings
 from syndicate.digest.periods import archive_slug, parse_key
+from syndicate.mime import checked_header
 from syndicate.models import is_announcement
 from syndicate.pipeline.edition import domain_of, list_id
 
@@ -50,17 +51,20 @@ def _part(text: str) -> str:
 
 
 class BulkHeaders:
-    """The per-recipient headers of a digest (or any list mail), built once per send."""
+    """The per-recipient headers of a digest (or any list mail), built once per send: the
+    one place that composes them (the senders check a batch's values once, in bulk)."""
 
     def __init__(self, settings: Settings, campaign: str, cadence: str) -> None:
         mailbox = settings.email.unsubscribe_mailbox
         self.mailto = f"mailto:{mailbox}?subject=unsubscribe%20" if mailbox else ""
-        self.fixed = {
+        fixed = {
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "List-Id": list_id(settings),
             "Feedback-ID": feedback_id(settings, campaign, cadence),
             "X-Auto-Response-Suppress": AUTO_RESPONSE_SUPPRESS,
         }
+        # Checked here once for the whole send; per recipient only List-Unsubscribe is new.
+        self.fixed = {name: checked_header(name, value) for name, value in fixed.items()}
 
     def for_recipient(self, unsubscribe_url: str, token: str) -> dict[str, str]:
         """``token`` is the signed unsubscribe token (base64url and dots: nothing in it

@@ -28,6 +28,7 @@ from syndicate.pipeline import (
 from syndicate.pipeline.bounces import BounceError, fetch_bounces
 from syndicate.pipeline.pauses import REFUSED, RETRIED, retry_due
 from syndicate.pipeline.send import STOPPED, SendError, SendReport, send_edition
+from syndicate.pipeline.workers import Workers
 from syndicate.service.catchup import (
     DueDigest,
     describe_nothing_due,
@@ -261,6 +262,18 @@ class Jobs:
     def _send_edition(self, period: Period) -> SendReport:
         env = self.env
         week = period.key
+        count = env.settings.delivery.workers
+        if count > 1:  # delivery.workers processes share the send (pipeline.workers)
+            workers = Workers(
+                env.settings,
+                period,
+                count,
+                clock=env.clock,
+                make_sender=env.sender_factory,
+                on_event=lambda line: env.log.warning("digest.event", week=week, message=line),
+            )
+            workers.start(env.store)
+            return workers.wait(env.store, should_stop=env.should_stop)
         sender = env.sender_factory()
         try:
             return send_edition(

@@ -131,6 +131,13 @@ articles = Table(
 # Newest-first listings walk these indexes and stop after LIMIT rows, whatever the archive's
 # size; guid is in both so the tie-break order needs no sort either.
 Index("ix_articles_published_guid", articles.c.published.desc(), articles.c.guid)
+# The category list with its counts (every feed build) read from the index, not the rows.
+Index(
+    "ix_articles_status_published_category",
+    articles.c.status,
+    articles.c.published,
+    articles.c.category,
+)
 Index(
     "ix_articles_category_published",
     articles.c.category,
@@ -293,6 +300,18 @@ Index(
     deliveries.c.id,
     sqlite_where=PENDING_ONLY,
     info={PARTIAL: PENDING_ONLY},
+)
+# Issue 14: the rows in flight, found without a scan of the edition's rows: recovering a
+# dead sender's rows and counting a live one's is done as each sender starts and ends, under
+# the writer lock, and with a million rows a scan held it long enough that another worker's
+# claim timed out. Queries compare with the literal (SUBMITTING_ONLY), as for pending.
+SUBMITTING_ONLY = deliveries.c.state == literal_column("'submitting'")
+Index(
+    "ix_deliveries_submitting",
+    deliveries.c.week,
+    deliveries.c.owner,
+    sqlite_where=SUBMITTING_ONLY,
+    info={PARTIAL: SUBMITTING_ONLY},
 )
 
 

@@ -31,9 +31,8 @@ from sqlalchemy import (
 from syndicate.models import DeliveryState
 from syndicate.store import ledger as _ledger
 from syndicate.store.ledger import INTERRUPTED, SendStatus
-from syndicate.store.schema import deliveries, edition_sends, senders
+from syndicate.store.schema import SUBMITTING_ONLY, deliveries, edition_sends, senders
 
-_SUBMITTING = DeliveryState.SUBMITTING.value
 _UNCERTAIN = DeliveryState.UNCERTAIN.value
 _PENDING = DeliveryState.PENDING.value
 
@@ -103,7 +102,7 @@ def recover_dead(
     reap_senders(conn, cutoff, gone)
     stmt = (
         update(deliveries)
-        .where(deliveries.c.week == week, deliveries.c.state == _SUBMITTING, _owner_dead())
+        .where(deliveries.c.week == week, SUBMITTING_ONLY, _owner_dead())
         .values(state=_UNCERTAIN, error=INTERRUPTED, updated_at=now)
     )
     return conn.execute(stmt).rowcount
@@ -113,7 +112,7 @@ def in_flight_elsewhere(conn: Connection, week: str, me: str) -> int:
     """The week's submitting rows that live senders other than ``me`` own."""
     query = select(func.count()).where(
         deliveries.c.week == week,
-        deliveries.c.state == _SUBMITTING,
+        SUBMITTING_ONLY,
         deliveries.c.owner != me,
         exists().where(senders.c.id == deliveries.c.owner),
     )

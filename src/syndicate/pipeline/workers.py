@@ -1,0 +1,156 @@
+"""One send shared by several worker processes on this machine (``--workers``,
+``delivery.workers``): the way to go faster before going to more machines.
+
+Each worker is a process of its own (forked, so it starts at once with what is imported)
+with its own database connection and sender, running the ordinary send (pipeline.send)
+under its own heartbeat: the workers share the edition only through the ledger, by claiming
+batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's writer lock), exactly as several
+instances on several machines do. A worker that dies leaves its claimed rows to the owner
+recovery of the others (pipeline.owners). The parent sends nothing: it starts the workers,
+passes a stop request on, reports progress from the ledger and adds the reports up.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections.abc import Callable
+from multiprocessing.context import ForkProcess
+from multiprocessing.synchronize import Event
+
+from syndicate.config import Settings
+from syndicate.delivery import Sender
+from syndicate.digest.periods import Period
+from syndicate.pipeline.delivering import Clock, Report, SendError, SendReport
+from syndicate.pipeline.send import send_edition
+from syndicate.store import Store
+
+MakeSender = Callable[[], Sender]
+_FROZEN_POLL = 0.05  # seconds between looks for the first worker's freeze
+_POLL = 1.0  # seconds between looks at the ledger for progress and a stop request
+_Result = tuple[int, SendReport | None, str]  # (worker, its report, or why it failed)
+
+
+class Workers:
+    """``start`` the workers, then ``wait`` for them (progress bars start between the two,
+    so that no thread of theirs is running when the workers are forked)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        period: Period,
+        count: int,
+        *,
+        clock: Clock,
+        make_sender: MakeSender,
+        on_event: Report | None = None,
+    ) -> None:
+        if count < 1:
+            raise ValueError("a send needs at least one worker")
+        self.settings, self.period, self.count = settings, period, count
+        self.clock, self.make_sender, self.on_event = clock, make_sender, on_event
+        self._context = multiprocessing.get_context("fork")
+        self._stop: Event = self._context.Event()
+        self._results: multiprocessing.Queue[_Result] = self._context.Queue()
+        self._processes: list[ForkProcess] = []
+        self._total = 0  # the edition's rows, once a worker has frozen them
+
+    def start(self, store: Store) -> None:
+        """The first worker, then, once it has frozen the recipients (one transaction that
+        holds SQLite's writer lock for long with a million of them), the others."""
+        self._fork(store, 0)
+        first = self._processes[0]
+        while first.is_alive() and not store.send_started(self.period.key):
+            first.join(_FROZEN_POLL)
+        for index in range(1, self.count):
+            self._fork(store, index)
+
+    def _fork(self, store: Store, index: int) -> None:
+        store.engine.dispose()  # no pooled connection of the parent's goes into a worker
+        process = self._context.Process(
+            target=self._work, args=(index,), name=f"syndicate-send-{index + 1}"
+        )
+        process.start()
+        self._processes.append(process)
+
+    def wait(
+        self,
+        store: Store,
+        *,
+        should_stop: Callable[[], bool] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SendReport:
+        """Every worker's report added up, once all have ended; SendError when a worker
+        failed (the others go on to the end: the ledger keeps what they did)."""
+        results: dict[int, _Result] = {}
+        while len(results) < len(self._processes):
+            try:
+                result = self._results.get(timeout=_POLL)
+                results[result[0]] = result
+            except queue.Empty:
+                self._reap_silent(results)
+            if should_stop is not None and should_stop():
+                self._stop.set()
+            if progress is not None:
+                self._show_progress(store, progress)
+        for process in self._processes:
+            process.join()
+        return self._merge(store, [results[i] for i in sorted(results)])
+
+    def _show_progress(self, store: Store, progress: Callable[[int, int], None]) -> None:
+        # From the indexes of the pending and submitting rows: no scan of the edition.
+        key = self.period.key
+        waiting = sum(n for _, n in store.pending_variants(key))
+        waiting += store.in_flight_elsewhere(key, "")
+        if not self._total and waiting:
+            self._total = sum(store.delivery_counts(key).values())  # once, when frozen
+        progress(self._total - waiting if self._total else 0, self._total)
+
+    def _work(self, index: int) -> None:
+        """In the worker process: one ordinary send, its report to the parent."""
+        try:
+            with Store(self.settings.database_url) as store:
+                sender = self.make_sender()
+                try:
+                    report = send_edition(
+                        self.settings,
+                        store,
+                        sender,
+                        self.period,
+                        clock=self.clock,
+                        on_event=self.on_event,
+                        should_stop=self._stop.is_set,
+                    )
+                finally:
+                    sender.close()
+            self._results.put((index, report, ""))
+        except Exception as exc:  # reported by the parent, in one line
+            self._results.put((index, None, " ".join(str(exc).split()) or type(exc).__name__))
+
+    def _reap_silent(self, results: dict[int, _Result]) -> None:
+        """A worker that ended without a word (killed) is reported as failed."""
+        for index, process in enumerate(self._processes):
+            if index not in results and process.exitcode not in (None, 0):
+                try:  # its result may have been sent just before it ended
+                    result = self._results.get(timeout=_POLL)
+                    results[result[0]] = result
+                except queue.Empty:
+                    results[index] = (index, None, f"ended with exit code {process.exitcode}")
+
+    def _merge(self, store: Store, results: list[_Result]) -> SendReport:
+        failed = [f"worker {index + 1}: {error}" for index, report, error in results if error]
+        reports = [report for _, report, _ in results if report is not None]
+        if failed:
+            raise SendError("; ".join(failed))
+        merged = SendReport(week=self.period.key)
+        for report in reports:
+            merged.frozen += report.frozen
+            merged.recovered += report.recovered
+            merged.requests += report.requests
+            for label, count in report.variants.items():
+                merged.variants[label] = max(count, merged.variants.get(label, 0))
+            if report.paused and not merged.paused:
+                merged.paused, merged.pause_kind = report.paused, report.pause_kind
+        merged.counts = store.delivery_counts(self.period.key)
+        merged.elsewhere = min((r.elsewhere for r in reports), default=0)
+        return merged

@@ -1,0 +1,96 @@
+"""Several worker processes share one send through the ledger (issue 14): the real CLI,
+``digest send --workers 2``, against a real SMTP server on loopback, on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+from tests.smtp_server import Inbox, free_port
+from tests.test_send import NOW, SECRET, article
+
+from syndicate.models import SubscriberStatus
+from syndicate.store import Store
+
+KEY = "weekly:2026-W47"
+READERS = 40
+
+
+class SlowInbox(Inbox):
+    """Takes a moment over each message, as a real relay does: every worker gets a share
+    of the send however fast the first one starts."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.02)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def config(tmp_path: Path, url: str, port: int) -> Path:
+    path = tmp_path / "syndicate.toml"
+    path.write_text(
+        "\n".join(
+            [
+                "[site]",
+                'title = "Workers"',
+                'url = "https://workers.syndicate.test/"',
+                'postal_address = "1 Worker Road, Testville"',
+                "[email]",
+                'from_address = "digest@workers.syndicate.test"',
+                "[storage]",
+                f"url = {json.dumps(url)}",
+                "[delivery]",
+                'backend = "smtp"',
+                f'smtp = {{ host = "127.0.0.1", port = {port}, security = "none" }}',
+            ]
+        )
+        + "\n"
+    )
+    return path
+
+
+def fill(url: str) -> list[str]:
+    emails = [f"reader{i}@workers.syndicate.test" for i in range(READERS)]
+    with Store(url) as store:
+        store.upsert_articles([article(1, "News")], NOW)
+        for email in emails:
+            store.add_subscriber(email, "Reader", (), SubscriberStatus.ACTIVE, NOW)
+    return emails
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_send_and_each_reader_gets_one_copy(
+    tmp_path: Path, database_url: str
+) -> None:
+    emails = fill(database_url)
+    inbox = SlowInbox("127.0.0.1", free_port())
+    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
+    controller.start()
+    try:
+        command = [sys.executable, "-m", "syndicate", "--config"]
+        command += [str(config(tmp_path, database_url, inbox.port)), "--now", NOW.isoformat()]
+        command += ["digest", "send", "--period", "2026-W47", "--workers", "2"]
+        env = {**os.environ, "SYNDICATE_SECRET_KEY": SECRET}
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        controller.stop()
+    assert done.returncode == 0, done.stderr
+    assert f"ledger: {READERS} sent" in done.stdout
+    received = Counter(to for message in inbox.messages for to in message.recipients)
+    assert received == Counter(emails)  # every reader exactly once
+    with Store(database_url) as store, store.engine.connect() as conn:
+        owners = conn.execute(
+            text("SELECT owner, count(*) FROM deliveries WHERE week = :w GROUP BY owner"),
+            {"w": KEY},
+        ).all()
+        assert store.senders() == []  # both deregistered
+    assert len(owners) == 2 and all(owner and count > 0 for owner, count in owners), owners
