@@ -77,6 +77,7 @@ corpus: $(CACHE)/feedparser-tests/.done $(NPM_DONE)
 
 test: lint typecheck browser mailtools corpus
 	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup -m slow
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_pipeline.py

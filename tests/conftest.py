@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from syndicate.store import Store
 
 # Deterministic property tests (the same examples on every run) with no per-example deadline:
@@ -42,12 +45,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _fresh_pg_schema(base)
 
 
-def _fresh_pg_schema(base: str) -> Iterator[str]:
+@functools.cache
+def _pg_admin(base: str) -> Engine:
+    """One pooled AUTOCOMMIT engine per test process, for making and dropping schemas."""
     from sqlalchemy import create_engine
+
+    return create_engine(base, isolation_level="AUTOCOMMIT")
+
+
+def _fresh_pg_schema(base: str) -> Iterator[str]:
     from sqlalchemy.engine import make_url
 
     name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    admin = _pg_admin(base)
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
@@ -57,7 +67,6 @@ def _fresh_pg_schema(base: str) -> Iterator[str]:
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture

@@ -32,6 +32,9 @@ from syndicate.pipeline.bounces import fetch_bounces
 from syndicate.pipeline.send import send_edition
 from syndicate.store import Store
 
+# The slow lane: a real Dovecot and SMTP server per test.
+pytestmark = pytest.mark.slow
+
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 WEEK = "2026-W47"
 SECRET = "bLeEpZTeRI_olaP6y-ssWUjp5s3bRZGecGxgJ_W5Klc"

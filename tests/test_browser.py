@@ -65,6 +65,9 @@ FLAGS = (
     "--window-size=1200,1000",
 )
 
+# The slow lane: a real Chromium.
+pytestmark = pytest.mark.slow
+
 
 def example_site(tmp: Path, web_url: str) -> Settings:
     env = {

@@ -20,6 +20,9 @@ import pytest
 from tests import test_browser as chromium  # skips this module without Chromium
 from tests.mail_samples import SECRET, SentMail, send_every_kind
 
+# The slow lane: a real Chromium.
+pytestmark = pytest.mark.slow
+
 browser = chromium.browser  # the fixture: Debian's Chromium through its chromedriver
 shot = chromium.shot
 

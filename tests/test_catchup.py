@@ -212,6 +212,7 @@ def test_now_without_a_time_zone_is_refused() -> None:
 # --- never twice, once on time: a service restarted at every minute around the changes ----
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("tz", "when", "start"),
     [

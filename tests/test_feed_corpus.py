@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from tests.feed_corpus import corpus
 
 from syndicate import pipeline
@@ -18,6 +19,7 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 FOLDER_TEXT = "Weekly links\n\nNovember 3, 2026\n\nThe folder's own weekly links.\n"
 
 
+@pytest.mark.slow
 def test_every_entry_with_an_id_or_a_link_is_gathered_and_nothing_overwrites(
     tmp_path: Path, database_url: str
 ) -> None:

@@ -97,6 +97,7 @@ def failing_after(monkeypatch: pytest.MonkeyPatch, calls: list[str], fail_at: in
         monkeypatch.setattr(UnitOfWork, name, step)
 
 
+@pytest.mark.slow
 def test_a_failure_after_any_store_call_is_undone_and_the_next_gather_converges(
     tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

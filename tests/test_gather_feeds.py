@@ -243,6 +243,7 @@ def test_a_feed_file_is_a_source_too(store: Store, tmp_path: Path, database_url:
     ]
 
 
+@pytest.mark.slow
 def test_hostile_sources_fail_one_line_each_and_the_others_still_gather(
     server: FeedServer, store: Store, tmp_path: Path, database_url: str
 ) -> None:

@@ -147,6 +147,7 @@ def test_the_spool_gives_back_every_record_in_order_a_chunk_at_a_time() -> None:
     assert list(records.chunks()) == []  # closed: nothing is kept
 
 
+@pytest.mark.slow
 def test_a_failure_between_chunks_stores_nothing_and_the_next_gather_converges(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,10 +27,13 @@ from syndicate.pipeline.send import send_edition
 from syndicate.store import Store
 
 SPAMASSASSIN = shutil.which("spamassassin")
-pytestmark = pytest.mark.skipif(
-    SPAMASSASSIN is None,
-    reason="spamassassin is not installed (apt-get install spamassassin, or `make mailtools`)",
-)
+pytestmark = [
+    pytest.mark.slow,  # a real SpamAssassin per message
+    pytest.mark.skipif(
+        SPAMASSASSIN is None,
+        reason="spamassassin is not installed (apt-get install spamassassin, or `make mailtools`)",
+    ),
+]
 _STATUS = re.compile(
     r"^X-Spam-Status: (\w+), score=(-?[0-9.]+) .*?tests=(.*?)(?:autolearn|version)", re.M | re.S
 )

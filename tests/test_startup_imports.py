@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# The slow lane: every test starts fresh interpreters.
+pytestmark = pytest.mark.slow
+
 NOW = "2026-11-21T12:00:00+00:00"
 EXAMPLES = Path(__file__).parent.parent / "examples" / "articles"
 

@@ -173,6 +173,7 @@ def test_upsert_refuses_a_slug_twice(store: Store) -> None:
         store.upsert_articles([article(1), article(1)], T0)
 
 
+@pytest.mark.slow
 def test_bulk_upsert_of_ten_thousand(store: Store) -> None:
     batch = [article(n) for n in range(10_000)]
     assert store.upsert_articles(batch, T0) == (10_000, 0)

@@ -156,6 +156,7 @@ def test_list_streams_by_id_and_filters_by_status(store: Store) -> None:
     assert all(s.status is SubscriberStatus.BOUNCED for s in bounced)
 
 
+@pytest.mark.slow
 def test_list_streams_a_large_list_with_categories_intact(store: Store) -> None:
     rows = [(f"u{n}@example.com", "", frozenset({f"c{n % 7}", "all"})) for n in range(6_000)]
     store.import_subscribers(rows, T0)

@@ -15,6 +15,9 @@ from tests.web_helpers import SECRET, Site, free_socket, open_site, serve
 
 from syndicate.config import WebSettings
 
+# The slow lane: each test waits out a server deadline.
+pytestmark = pytest.mark.slow
+
 GUARD = 30.0  # seconds: far beyond the 1 s timeouts under test; only ends a hung test
 
 
