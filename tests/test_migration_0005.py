@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import column, insert, table
 from tests.test_migrations import alembic
 
@@ -16,6 +17,9 @@ from syndicate import pipeline
 from syndicate.config import Settings
 from syndicate.store import Store
 from syndicate.store.engine import make_engine
+
+# These tests make their schemas themselves, from empty.
+pytestmark = pytest.mark.empty_database
 
 SITE = "https://old.example.org/"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

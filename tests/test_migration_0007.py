@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import column, insert, select, table
 from tests.test_migrations import alembic
 
@@ -15,6 +16,9 @@ from syndicate.config import Settings
 from syndicate.store import Store
 from syndicate.store.engine import make_engine
 from syndicate.store.schema import articles
+
+# These tests make their schemas themselves, from empty.
+pytestmark = pytest.mark.empty_database
 
 SITE = "https://old.example.org/"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

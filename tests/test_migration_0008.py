@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import column, insert, table
 from tests.test_migrations import alembic
 
@@ -15,6 +16,9 @@ from syndicate.config import Settings
 from syndicate.pipeline.archive import archive_entries, archived_edition
 from syndicate.store import Store
 from syndicate.store.engine import make_engine
+
+# These tests make their schemas themselves, from empty.
+pytestmark = pytest.mark.empty_database
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

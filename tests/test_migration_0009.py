@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import column, insert, table, text
 from tests.test_migrations import alembic
 
 from syndicate.models import Announcement, DeliveryState
 from syndicate.store import Store
 from syndicate.store.engine import make_engine
+
+# These tests make their schemas themselves, from empty.
+pytestmark = pytest.mark.empty_database
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 WEEK = "2026-W48"

@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import column, insert, select, table
 from tests.test_migrations import alembic
 
 from syndicate.store import Store
 from syndicate.store.engine import make_engine
+
+# These tests make their schemas themselves, from empty.
+pytestmark = pytest.mark.empty_database
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 _COLUMNS = ("sg_event_id", "event", "email", "delivery_id", "week", "timestamp", "received_at",

@@ -32,6 +32,9 @@ from syndicate.store.migrate import (
 from syndicate.store.migrations import current_revision, head_revision, new_revision, upgrade
 from syndicate.store.schema import UTCDateTime, metadata
 
+# These tests make their schemas themselves, from empty.
+pytestmark = pytest.mark.empty_database
+
 LEGACY = Path(__file__).parent / "legacy"
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 LATER = datetime(2200, 1, 1, tzinfo=UTC)  # every stored article is due by then
