@@ -57,6 +57,7 @@ class Batch:
     from_name: str
     recipients: Sequence[Recipient]
     custom_args: Mapping[str, str] = field(default_factory=dict)
+    journal: Journal | None = None  # for a journaled sender (see Sender)
 
 
 class Outcome(NamedTuple):
@@ -65,9 +66,25 @@ class Outcome(NamedTuple):
     error: str = ""
 
 
+class Journal(Protocol):
+    """Where a sender that sends a batch message by message notes each message's fate the
+    moment it is known (pipeline.journal): a crash mid-batch then leaves in doubt only the
+    message whose answer was pending, not the whole batch."""
+
+    def sending(self, delivery_id: int) -> None:
+        """Called before the byte that lets the server accept the message is written."""
+
+    def settled(self, delivery_id: int, state: OutcomeState) -> None:
+        """Called once the message's outcome is known (after ``sending``)."""
+
+
 class Sender(Protocol):
     """A delivery backend. ``send`` returns one Outcome per recipient of the batch, in order;
-    it raises SendAborted when no further batch can succeed (bad credentials)."""
+    it raises SendAborted when no further batch can succeed (bad credentials).
+
+    A sender that sends a batch one message at a time and reports each to ``Batch.journal``
+    says so with a true ``journaled`` attribute (optional): it is given batches of
+    ``max_batch`` only when the send keeps a journal, else batches of one."""
 
     max_batch: int
 
