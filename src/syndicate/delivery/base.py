@@ -20,8 +20,6 @@ from typing import Literal, NamedTuple, Protocol
 from syndicate.content import header_safe
 from syndicate.errors import DeliveryError
 from syndicate.mime_bulk import BulkMessage
-from syndicate.models import Message
-from syndicate.placeholders import substitute
 
 # Keys the ledger puts in ``Batch.custom_args`` / per-recipient custom_args.
 WEEK_ARG = "week"
@@ -176,21 +174,3 @@ def _is_clean(text: str) -> bool:
     # What header_safe leaves unchanged: no control or other non-printable character (CR,
     # LF, TAB, Unicode spaces ...), no leading, trailing or doubled space.
     return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
-
-
-def personalize(batch: Batch, recipient: Recipient) -> Message:
-    """The finished message for one recipient: placeholders filled (HTML-escaped in the HTML
-    part), subject on one line, the ledger id among the custom args."""
-    values = recipient.substitutions
-    return Message(
-        to=recipient.email,
-        to_name=header_value(recipient.name),
-        subject=header_value(substitute(batch.subject, values)),
-        html=substitute(batch.html, values, escape=True),
-        text=substitute(batch.text, values),
-        from_address=batch.from_address,
-        from_name=header_value(batch.from_name),
-        message_id=recipient.message_id,
-        headers=clean_headers(recipient.headers),
-        custom_args={**batch.custom_args, DELIVERY_ID_ARG: str(recipient.delivery_id)},
-    )
