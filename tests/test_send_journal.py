@@ -24,6 +24,7 @@ from syndicate.pipeline import gather
 from syndicate.pipeline.journal import journal_path, read_journal
 from syndicate.store import Store
 
+SECRET = "O_iz6H3BghLJ83tv0BXLBpOK3eVxUZgabTGgA0W57dM"
 READERS = 12
 HANG_AT = 4  # the message whose answer never comes (the kill lands while it waits)
 
@@ -46,17 +47,12 @@ class HangingInbox:
 
 @pytest.mark.slow
 def test_a_kill_mid_batch_leaves_one_message_in_doubt(tmp_path: Path) -> None:
-    inbox = HangingInbox()
-    port = free_port()
+    inbox, port = HangingInbox(), free_port()
+    config = write_site(tmp_path, port)
+    settings = load_settings(config, env={})
+    env = dict(os.environ, SYNDICATE_SECRET_KEY=SECRET, SYNDICATE_NOW=NOW)
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    config = write_site(tmp_path, port)
-    env = {
-        **os.environ,
-        "SYNDICATE_SECRET_KEY": "O_iz6H3BghLJ83tv0BXLBpOK3eVxUZgabTGgA0W57dM",
-        "SYNDICATE_NOW": NOW,
-    }
-    settings = load_settings(config, env={})
     now = datetime.fromisoformat(NOW)
     readers = [f"reader{i}@example.com" for i in range(READERS)]
     with Store(settings.database_url) as store:
