@@ -3,6 +3,8 @@
     .venv/bin/python bench/bench_send.py --backend sendgrid --db sqlite --workers 1 --n 1000000
     .venv/bin/python bench/bench_send.py --backend sendgrid --db postgresql+psycopg://… --workers 2
     .venv/bin/python bench/bench_send.py --backend smtp --n 50000
+    .venv/bin/python bench/bench_send.py --backend smtp --n 300 --latency-ms 100 --workers 2 \
+        --db postgresql+psycopg://…    # workers where the provider's round trip sets the pace
 
 The table is filled first (not measured); then ``syndicate digest send --workers N`` runs
 as a child process against the SendGrid stand-in (tests/sendgrid_standin.py, which checks
@@ -133,7 +135,7 @@ def _children_cpu() -> float:
     return spent
 
 
-def start_peer(backend: str) -> Peer:
+def start_peer(backend: str, latency_ms: float = 0.0) -> Peer:
     if backend == "sendgrid":
         command = [sys.executable, str(REPO / "tests" / "sendgrid_standin.py")]
         process = subprocess.Popen(
@@ -143,7 +145,9 @@ def start_peer(backend: str) -> Peer:
         base_url = process.stdout.readline().strip()
         return Peer(process, {"backend": "sendgrid", "sendgrid": {"base_url": base_url}})
     process = subprocess.Popen(
-        [sys.executable, str(REPO / "bench" / "smtp_sink.py")], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(REPO / "bench" / "smtp_sink.py"), "--latency-ms", str(latency_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     host, port = process.stdout.readline().split()
@@ -207,6 +211,9 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="smtp: the sink answers each message later"
+    )
     args = parser.parse_args()
     kind = "sqlite" if args.db == "sqlite" else "postgresql"
     with tempfile.TemporaryDirectory(prefix="syndicate-bench-send-") as name:
@@ -214,7 +221,7 @@ def main() -> None:
         with database(args.db, tmp) as url:
             fill(url, args.n)
             _children_cpu()
-            peer = start_peer(args.backend)
+            peer = start_peer(args.backend, args.latency_ms)
             try:
                 config = write_config(tmp, url, peer.delivery)
                 wall, cpu, rss, summary = run_send(config, args.workers)
@@ -239,7 +246,7 @@ def main() -> None:
         rate_target = None
     else:
         wall_target = cpu_target = None
-        rate_target = SMTP_RATE_TARGET
+        rate_target = None if args.latency_ms else SMTP_RATE_TARGET
     uptime = Path("/proc/loadavg").read_text().split()[:3]
     rows = [
         ("backend / database / workers", f"{args.backend} / {kind} / {args.workers}", ""),

@@ -2,12 +2,16 @@
 RCPT, DATA, RSET, NOOP, QUIT), keeps nothing but counts, and costs far less CPU per
 message than the sender, so that it is never what the benchmark measures.
 
-    python bench/smtp_sink.py      # prints "127.0.0.1 <port>", serves until SIGTERM,
-                                   # then prints {"messages": n, "bytes": n, "recipients": n}
+    python bench/smtp_sink.py [--latency-ms 100]   # prints "127.0.0.1 <port>", serves
+        # until SIGTERM, then prints {"messages": n, "bytes": n, "recipients": n}
+
+``--latency-ms`` answers each message that much later (a provider's round trip), so that
+workers sharing a send can be measured where the provider, not the CPU, sets the pace.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import signal
@@ -21,6 +25,7 @@ _ANSWERS = {
     b"NOOP": b"250 OK\r\n",
 }
 stats = {"messages": 0, "bytes": 0, "recipients": 0}
+latency = 0.0  # seconds before the answer to a message
 
 
 class Session(asyncio.Protocol):
@@ -42,7 +47,11 @@ class Session(asyncio.Protocol):
                 stats["bytes"] += end
                 self.buffer = self.buffer[end + len(_END) :]
                 self.in_data = False
-                self.transport.write(b"250 OK queued\r\n")
+                if latency:
+                    loop = asyncio.get_running_loop()
+                    loop.call_later(latency, self.transport.write, b"250 OK queued\r\n")
+                else:
+                    self.transport.write(b"250 OK queued\r\n")
                 continue
             line, found, rest = self.buffer.partition(b"\r\n")
             if not found:
@@ -78,4 +87,7 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    latency = parser.parse_args().latency_ms / 1000
     asyncio.run(serve())

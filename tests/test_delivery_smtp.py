@@ -265,12 +265,13 @@ def test_the_message_has_both_parts_and_every_header(
 def test_one_connection_serves_many_messages(serve: Callable[..., tuple[Handler, int]]) -> None:
     handler, port = serve()
     sender = plain_sender(port)
-    assert sender.max_batch == 1
-    outcomes = [sender.send(batch(recipient(i)))[0] for i in range(6)]
+    assert sender.max_batch == 20 and sender.journaled
+    outcomes = [sender.send(batch(recipient(i)))[0] for i in range(3)]
+    outcomes += sender.send(batch(*(recipient(i) for i in range(3, 8))))
     sender.close()
-    assert {o.state for o in outcomes} == {"sent"}
+    assert outcomes == [Outcome(i, "sent") for i in range(8)]
     assert handler.connections == 1 and sender.connections == 1
-    assert [r.rcpt_tos[0] for r in handler.received] == [f"reader{i}@example.com" for i in range(6)]
+    assert [r.rcpt_tos[0] for r in handler.received] == [f"reader{i}@example.com" for i in range(8)]
 
 
 def test_a_refused_recipient_fails_with_the_reply_and_the_rest_go(
@@ -455,3 +456,64 @@ def test_settings_are_checked() -> None:
         SmtpSender("localhost", security="ssl")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="username"):
         SmtpSender("localhost", password="x")
+
+
+class Notes:
+    """A journal that remembers what it was told (delivery.base.Journal)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, int]] = []
+
+    def sending(self, delivery_id: int) -> None:
+        self.lines.append(("sending", delivery_id))
+
+    def settled(self, delivery_id: int, state: str) -> None:
+        self.lines.append((state, delivery_id))
+
+
+def journaled(*recipients: Recipient) -> tuple[Batch, Notes]:
+    notes = Notes()
+    plain = batch(*recipients)
+    return Batch(**{**{f: getattr(plain, f) for f in plain.__slots__}, "journal": notes}), notes
+
+
+def test_a_recipient_refused_mid_batch_fails_alone(
+    serve: Callable[..., tuple[Handler, int]],
+) -> None:
+    handler, port = serve(Handler(refuse={"gone@example.com": "550 5.1.1 no such user"}))
+    sender = plain_sender(port)
+    one, notes = journaled(recipient(1), recipient(2, "gone@example.com"), recipient(3))
+    outcomes = sender.send(one)
+    sender.close()
+    assert [o.state for o in outcomes] == ["sent", "failed", "sent"]
+    assert "550 5.1.1 no such user" in outcomes[1].error
+    assert delivered(handler) == ["reader1@example.com", "reader3@example.com"]
+    assert handler.connections == 1
+    # the refused one never reached its DATA: nothing of it is in the journal
+    assert notes.lines == [("sending", 1), ("sent", 1), ("sending", 3), ("sent", 3)]
+
+
+def test_a_connection_lost_mid_batch_leaves_one_in_doubt_and_the_rest_go(
+    serve: Callable[..., tuple[Handler, int]],
+) -> None:
+    handler = Handler(vanish_after_data={"lost@example.com"}, drop_at_rcpt={"drop@example.com"})
+    handler, port = serve(handler)
+    sender = plain_sender(port, timeout=0.5)
+    people = [recipient(1), recipient(2, "lost@example.com"), recipient(3)]
+    people += [recipient(4, "drop@example.com"), recipient(5)]
+    one, notes = journaled(*people)
+    outcomes = sender.send(one)
+    sender.close()
+    assert [o.state for o in outcomes] == ["sent", "uncertain", "sent", "retry", "sent"]
+    assert delivered(handler).count("lost@example.com") == 1  # never sent again
+    assert "drop@example.com" not in delivered(handler)
+    assert delivered(handler)[-1] == "reader5@example.com"
+    assert ("sending", 2) in notes.lines and ("uncertain", 2) in notes.lines
+    assert ("sending", 4) not in notes.lines  # dropped before its DATA
+
+
+def test_an_unreachable_server_leaves_the_whole_batch_to_retry() -> None:
+    sender = plain_sender(free_port())
+    outcomes = sender.send(batch(recipient(1), recipient(2), recipient(3)))
+    assert [o.state for o in outcomes] == ["retry"] * 3
+    assert all("cannot connect" in o.error for o in outcomes)

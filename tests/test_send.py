@@ -264,7 +264,9 @@ def test_smtp_sends_through_a_real_server(settings: Settings, store: Store) -> N
         report = send_edition(settings, store, sender, WEEK, clock=clock)
         sender.close()
     assert sorted(m.recipients[0] for m in inbox.messages) == sorted(readers)
-    assert report.requests == 3 and report.counts["sent"] == 3 and sender.connections == 1
+    # one claim of the three (the journal keeps a crash to one message in doubt)
+    assert report.requests == 1 and report.counts["sent"] == 3 and sender.connections == 1
+    assert not list((settings.root / "var" / "sending").glob("*")), "the journal is gone"
     raw = inbox.messages[0].data
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in raw
     assert b"multipart/alternative" in raw

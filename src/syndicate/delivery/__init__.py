@@ -13,7 +13,6 @@ from syndicate.delivery.base import (
     Recipient,
     SendAborted,
     Sender,
-    personalize,
 )
 from syndicate.errors import DeliveryError
 
@@ -27,5 +26,4 @@ __all__ = [
     "Recipient",
     "SendAborted",
     "Sender",
-    "personalize",
 ]

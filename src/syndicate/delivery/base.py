@@ -20,8 +20,6 @@ from typing import Literal, NamedTuple, Protocol
 from syndicate.content import header_safe
 from syndicate.errors import DeliveryError
 from syndicate.mime_bulk import BulkMessage
-from syndicate.models import Message
-from syndicate.placeholders import substitute
 
 # Keys the ledger puts in ``Batch.custom_args`` / per-recipient custom_args.
 WEEK_ARG = "week"
@@ -57,6 +55,7 @@ class Batch:
     from_name: str
     recipients: Sequence[Recipient]
     custom_args: Mapping[str, str] = field(default_factory=dict)
+    journal: Journal | None = None  # for a journaled sender (see Sender)
 
 
 class Outcome(NamedTuple):
@@ -65,9 +64,25 @@ class Outcome(NamedTuple):
     error: str = ""
 
 
+class Journal(Protocol):
+    """Where a sender that sends a batch message by message notes each message's fate the
+    moment it is known (pipeline.journal): a crash mid-batch then leaves in doubt only the
+    message whose answer was pending, not the whole batch."""
+
+    def sending(self, delivery_id: int) -> None:
+        """Called before the byte that lets the server accept the message is written."""
+
+    def settled(self, delivery_id: int, state: OutcomeState) -> None:
+        """Called once the message's outcome is known (after ``sending``)."""
+
+
 class Sender(Protocol):
     """A delivery backend. ``send`` returns one Outcome per recipient of the batch, in order;
-    it raises SendAborted when no further batch can succeed (bad credentials)."""
+    it raises SendAborted when no further batch can succeed (bad credentials).
+
+    A sender that sends a batch one message at a time and reports each to ``Batch.journal``
+    says so with a true ``journaled`` attribute (optional): it is given batches of
+    ``max_batch`` only when the send keeps a journal, else batches of one."""
 
     max_batch: int
 
@@ -159,21 +174,3 @@ def _is_clean(text: str) -> bool:
     # What header_safe leaves unchanged: no control or other non-printable character (CR,
     # LF, TAB, Unicode spaces ...), no leading, trailing or doubled space.
     return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
-
-
-def personalize(batch: Batch, recipient: Recipient) -> Message:
-    """The finished message for one recipient: placeholders filled (HTML-escaped in the HTML
-    part), subject on one line, the ledger id among the custom args."""
-    values = recipient.substitutions
-    return Message(
-        to=recipient.email,
-        to_name=header_value(recipient.name),
-        subject=header_value(substitute(batch.subject, values)),
-        html=substitute(batch.html, values, escape=True),
-        text=substitute(batch.text, values),
-        from_address=batch.from_address,
-        from_name=header_value(batch.from_name),
-        message_id=recipient.message_id,
-        headers=clean_headers(recipient.headers),
-        custom_args={**batch.custom_args, DELIVERY_ID_ARG: str(recipient.delivery_id)},
-    )

@@ -1,24 +1,31 @@
-"""SMTP delivery: one message per recipient over one reused connection.
+"""SMTP delivery: a batch of messages, one per recipient, over one reused connection.
 
-Whether a failed message may have been accepted is decided by the DATA terminator: until
+Each message is one SMTP transaction: MAIL, RCPT and DATA go out together when the server
+offers PIPELINING (one round trip), then the message with its terminator (a second). Whether
+a failed message may have been accepted is decided by the DATA terminator: until
 "<CRLF>.<CRLF>" is handed to the socket the server cannot have accepted the message, so a
-failure is "retry"; after it, a lost reply is "uncertain". A connection the server closed
-while idle between messages is reopened once for the message that found it closed.
+failure is "retry"; after it, a lost reply is "uncertain". The batch's journal
+(``Batch.journal``) hears of each message just before its terminator goes out and again once
+its answer is in, so a crash mid-batch leaves only that one message in doubt. A connection
+the server closed while idle between messages is reopened once for the message that found
+it closed.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from syndicate.config import Settings
 from syndicate.delivery.base import (
     WEEK_ARG,
     Batch,
+    Journal,
     Messages,
     Outcome,
     OutcomeState,
@@ -33,57 +40,29 @@ from syndicate.log import EventLog
 log = EventLog(__name__)
 
 Security = Literal["starttls", "tls", "none"]
-_TERMINATOR = b"\r\n.\r\n"
-
-
-class _Tracking:
-    """Notes whether the end-of-data marker has been written to the socket."""
-
-    terminator_sent = False
-
-    def send(self, s: Any) -> None:
-        super().send(s)  # type: ignore[misc]
-        # smtplib.data() writes the whole message and its terminator in one send();
-        # commands are str and one line, so they never match.
-        if isinstance(s, bytes) and s.endswith(_TERMINATOR):
-            self.terminator_sent = True
-
-    def data(self, msg: Any) -> tuple[int, bytes]:
-        """smtplib's DATA, but the message (bytes with CRLF line ends, as built here) is
-        searched for a line that starts with "." before the whole of it is rewritten: most
-        messages have none, and the rewrite was a tenth of the CPU of a send."""
-        if isinstance(msg, bytes) and b"\r\n." not in msg and not msg.startswith(b"."):
-            return self._data_as_is(msg)
-        reply: tuple[int, bytes] = super().data(msg)  # type: ignore[misc]
-        return reply
-
-    def _data_as_is(self, msg: bytes) -> tuple[int, bytes]:
-        self.putcmd("data")  # type: ignore[attr-defined]
-        code, reply = self.getreply()  # type: ignore[attr-defined]
-        if code != 354:
-            raise smtplib.SMTPDataError(code, reply)
-        self.send(msg + (b"" if msg.endswith(b"\r\n") else b"\r\n") + b".\r\n")
-        answer: tuple[int, bytes] = self.getreply()  # type: ignore[attr-defined]
-        return answer
-
-
-class _SMTP(_Tracking, smtplib.SMTP):
-    pass
-
-
-class _SMTPS(_Tracking, smtplib.SMTP_SSL):
-    pass
+_CANNOT_CONNECT = "cannot connect to "
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SmtpSender:
-    """Sends each recipient its own message (``max_batch`` 1, so a crash leaves at most one
-    message in doubt). Not for concurrent use: it owns one connection."""
+class _Refused(Exception):
+    """The server answered a command of the transaction with ``code``: certain, not sent."""
 
-    max_batch = 1
+    def __init__(self, code: int, reply: bytes, what: str) -> None:
+        self.code, self.reply, self.what = code, reply, what
+
+
+class SmtpSender:
+    """Sends each recipient of a batch its own message, in order, over one connection. Not
+    for concurrent use: it owns one connection."""
+
+    # A claim's size: enough to spread the ledger's two writes thin, small enough that
+    # workers sharing a send each get a share of a small one.
+    max_batch = 20
+    journaled = True  # batches of max_batch only with a journal (delivery.base.Sender)
 
     def __init__(
         self,
@@ -114,7 +93,7 @@ class SmtpSender:
         self._local_hostname = local_hostname
         self._clock = clock
         self.return_path = return_path  # the envelope sender (VERP-tagged); "" = From
-        self._conn: _SMTP | _SMTPS | None = None
+        self._conn: smtplib.SMTP | None = None
         self._messages = Messages()  # the variant's message, built once
 
     def __repr__(self) -> str:
@@ -124,7 +103,22 @@ class SmtpSender:
         )
 
     def send(self, batch: Batch) -> list[Outcome]:
-        return [self._send_one(batch, recipient) for recipient in batch.recipients]
+        """One outcome per recipient, in order. When the server cannot be reached, the rest
+        of the batch is "retry" at once; SendAborted carries the outcomes settled before."""
+        outcomes: list[Outcome] = []
+        recipients = batch.recipients
+        for index, recipient in enumerate(recipients):
+            try:
+                outcome = self._send_one(batch, recipient)
+            except SendAborted as aborted:
+                aborted.outcomes = outcomes
+                raise
+            outcomes.append(outcome)
+            if outcome.state == "retry" and outcome.error.startswith(_CANNOT_CONNECT):
+                rest = recipients[index + 1 :]
+                outcomes += [Outcome(r.delivery_id, "retry", outcome.error) for r in rest]
+                break
+        return outcomes
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -139,64 +133,55 @@ class SmtpSender:
             data = self._messages.render(batch, recipient, self._clock())
         except ValueError as exc:
             return Outcome(recipient.delivery_id, "failed", f"cannot build the message: {exc}")
-        options: Sequence[str] = ()
-        if not (batch.from_address + recipient.email).isascii():
-            options = ("SMTPUTF8",)
         envelope = batch.from_address
         if self.return_path:
             week = batch.custom_args.get(WEEK_ARG, "")
             envelope = verp_address(self.return_path, week, recipient.delivery_id)
-        return self._transmit(recipient.delivery_id, envelope, recipient.email, data, options)
+        message = _Message(recipient.delivery_id, envelope, recipient.email, data, batch.journal)
+        return self._transmit(message)
 
-    def _transmit(
-        self, delivery_id: int, sender: str, to: str, data: bytes, options: Sequence[str]
-    ) -> Outcome:
+    def _transmit(self, message: _Message) -> Outcome:
+        delivery_id = message.delivery_id
         for attempt in (1, 2):
             reused = self._conn is not None and self._conn.sock is not None
             try:
                 conn = self._connection()
             except (OSError, smtplib.SMTPException) as exc:
                 self._drop()
-                return Outcome(delivery_id, "retry", f"cannot connect to {self._where}: {exc}")
-            conn.terminator_sent = False
+                return Outcome(delivery_id, "retry", f"{_CANNOT_CONNECT}{self._where}: {exc}")
             try:
-                conn.sendmail(sender, [to], data, mail_options=options)
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, reply = exc.recipients.get(to, (0, b"refused"))
-                return _by_code(delivery_id, code, reply, "recipient refused")
-            except smtplib.SMTPSenderRefused as exc:
-                if exc.smtp_code >= 500:
+                return message.send(conn)
+            except _Refused as refused:
+                _reset(conn)
+                if refused.what == "sender refused" and refused.code >= 500:
                     raise SendAborted(
-                        f"{self._where} refused the sender {sender}: "
-                        f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                        f"{self._where} refused the sender {message.sender}: "
+                        f"{refused.code} {_text(refused.reply)}"
                     ) from None
-                return _by_code(delivery_id, exc.smtp_code, exc.smtp_error, "sender refused")
-            except smtplib.SMTPDataError as exc:
-                # The server answered DATA or the message itself: certain either way.
-                return _by_code(delivery_id, exc.smtp_code, exc.smtp_error, "message refused")
+                return _by_code(delivery_id, refused.code, refused.reply, refused.what)
             except smtplib.SMTPNotSupportedError as exc:
                 return Outcome(delivery_id, "failed", f"{self._where}: {exc}")
             except (OSError, smtplib.SMTPException) as exc:
-                sent = conn.terminator_sent
                 self._drop()
-                if sent:
+                if message.terminated:
+                    message.settle("uncertain")
                     return Outcome(
                         delivery_id,
                         "uncertain",
                         f"no reply after the message was sent ({exc}); it may have been accepted",
                     )
+                message.settle("retry")
                 if reused and attempt == 1:
                     log.info("smtp.reconnect", server=self._where)
                     continue
                 return Outcome(delivery_id, "retry", f"{self._where}: {exc}")
-            return Outcome(delivery_id, "sent")
         raise AssertionError("unreachable")
 
     @property
     def _where(self) -> str:
         return f"SMTP server {self.host}:{self.port}"
 
-    def _connection(self) -> _SMTP | _SMTPS:
+    def _connection(self) -> smtplib.SMTP:
         if self._conn is not None and self._conn.sock is not None:
             return self._conn
         self._conn = None
@@ -213,16 +198,16 @@ class SmtpSender:
         self.connections += 1
         return conn
 
-    def _open(self) -> _SMTP | _SMTPS:
+    def _open(self) -> smtplib.SMTP:
         if self.security == "tls":
-            return _SMTPS(
+            return smtplib.SMTP_SSL(
                 self.host,
                 self.port,
                 local_hostname=self._local_hostname,
                 timeout=self.timeout,
                 context=self._context(),
             )
-        return _SMTP(
+        return smtplib.SMTP(
             self.host, self.port, local_hostname=self._local_hostname, timeout=self.timeout
         )
 
@@ -256,6 +241,80 @@ class SmtpSender:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+class _Message:
+    """One message's SMTP transaction; ``terminated`` once its end-of-data marker was handed
+    to the socket (from then on the server may have accepted it)."""
+
+    def __init__(
+        self, delivery_id: int, sender: str, to: str, data: bytes, journal: Journal | None
+    ) -> None:
+        self.delivery_id, self.sender, self.to = delivery_id, sender, to
+        self.data, self.journal = data, journal
+        self.terminated = self._noted = False
+
+    def send(self, conn: smtplib.SMTP) -> Outcome:
+        """ "sent", or _Refused with the answer that refused it (then a RSET is due)."""
+        mail = f"MAIL FROM:<{self.sender}>"
+        if not (self.sender + self.to).isascii():
+            if not conn.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by server")
+            mail += " SMTPUTF8"
+        if conn.has_extn("size"):
+            mail += f" SIZE={len(self.data)}"
+        commands = [
+            (f"{mail}\r\n".encode(), (250,), "sender refused"),
+            (f"RCPT TO:<{self.to}>\r\n".encode(), (250, 251), "recipient refused"),
+            (b"DATA\r\n", (354,), "message refused"),
+        ]
+        if conn.has_extn("pipelining"):
+            conn.send(b"".join(command for command, _, _ in commands))
+            replies = [conn.getreply() for _ in commands]
+        else:
+            replies = []
+            for command, wanted, _ in commands:
+                conn.send(command)
+                replies.append(conn.getreply())
+                if replies[-1][0] not in wanted:
+                    break
+        for (code, reply), (_, wanted, what) in zip(replies, commands, strict=False):
+            if code not in wanted:
+                if replies[-1][0] == 354:  # DATA was taken after all: end it empty
+                    conn.send(b".\r\n")
+                    conn.getreply()
+                raise _Refused(code, reply, what)
+        data = self.data
+        if data.startswith(b".") or b"\r\n." in data:
+            data = _LEADING_DOT.sub(b"..", data)
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        if self.journal is not None:
+            self.journal.sending(self.delivery_id)
+            self._noted = True
+        conn.send(data + b".\r\n")
+        self.terminated = True
+        code, reply = conn.getreply()
+        if code == 250:
+            outcome = Outcome(self.delivery_id, "sent")
+        else:
+            outcome = _by_code(self.delivery_id, code, reply, "message refused")
+        self.settle(outcome.state)
+        return outcome
+
+    def settle(self, state: OutcomeState) -> None:
+        if self._noted and self.journal is not None:
+            self.journal.settled(self.delivery_id, state)
+            self._noted = False
+
+
+def _reset(conn: smtplib.SMTP) -> None:
+    """RSET after a refused transaction; a connection that fails it is closed (the next
+    message opens another)."""
+    try:
+        conn.rset()
+    except (OSError, smtplib.SMTPException):
+        conn.close()
 
 
 def _by_code(delivery_id: int, code: int, reply: bytes | str, what: str) -> Outcome:

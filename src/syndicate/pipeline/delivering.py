@@ -4,6 +4,8 @@ Order of events for one batch: rows are claimed (``submitting``, under this proc
 sender id) and committed, the request goes out, the outcomes are committed. A crash between
 the two commits leaves ``submitting`` rows, which a later send marks ``uncertain`` once
 their sender is known dead (pipeline.owners), and never resends on its own: at most once.
+A sender that sends a batch message by message (SMTP) notes each in the send's journal
+(pipeline.journal), so a crash leaves only one message of its batch in doubt.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from syndicate.delivery.registry import send_concurrency
 from syndicate.errors import DeliveryError
 from syndicate.models import DeliveryState, RenderedDigest
 from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, domain_of, greeting, link_url
+from syndicate.pipeline.journal import SendJournal
 from syndicate.pipeline.mailheaders import BulkHeaders, mail_identity
 from syndicate.pipeline.owners import Heartbeat, recover_dead
 from syndicate.store import Store, variant_categories
@@ -107,10 +110,18 @@ def deliver(
         loop.owner = me.id
         variants = store.pending_variants(key)
         loop.progress, loop.total = progress, sum(count for _, count in variants)
-        for variant, count in variants:
-            report.variants[variant_label(variant)] = count
-            if not loop.run_variant(variant):
-                break
+        if getattr(sender, "journaled", False):
+            loop.limit, loop.journal = 1, SendJournal.open(settings, me.id)
+            if loop.journal is not None and loop.concurrency == 1:
+                loop.limit = sender.max_batch
+        try:
+            for variant, count in variants:
+                report.variants[variant_label(variant)] = count
+                if not loop.run_variant(variant):
+                    break
+        finally:
+            if loop.journal is not None:
+                loop.journal.close()
         _recover(settings, store, report, clock(), on_event)  # a helper that died meanwhile
         report.elsewhere = store.in_flight_elsewhere(key, me.id)
     report.counts = store.delivery_counts(key)
@@ -151,6 +162,8 @@ class _SendLoop:
         self.clock, self.report = clock, report
         self.should_stop = should_stop
         self.owner: str | None = None  # the registered sender whose batches these are
+        self.limit = sender.max_batch  # rows a claim takes
+        self.journal: SendJournal | None = None  # for a journaled sender (delivery.base)
         self.progress: Callable[[int, int], None] | None = None
         self.done = self.total = 0  # recipients settled, of those pending at the start
         self.failures_in_a_row = 0
@@ -194,9 +207,7 @@ class _SendLoop:
                 self._pause(STOPPED, "stopped")
                 return
             now = self.clock()
-            claimed = self.store.claim_rows(
-                self.key, variant, self.sender.max_batch, now, self.owner
-            )
+            claimed = self.store.claim_rows(self.key, variant, self.limit, now, self.owner)
             if not claimed:
                 return
             yield Batch(
@@ -207,6 +218,7 @@ class _SendLoop:
                 from_name=self.settings.email.from_name or self.settings.site.title,
                 recipients=[self._recipient(row, now) for row in claimed],
                 custom_args=self.custom_args,
+                journal=self.journal,
             )
 
     def _recipient(self, row: ClaimedRow, now: datetime) -> Recipient:
@@ -270,3 +282,5 @@ class _SendLoop:
         for delivery_id, state, error in outcomes:
             groups.setdefault((_STATE[state], error), []).append(delivery_id)
         self.store.finish_groups(groups, self.clock())
+        if self.journal is not None:
+            self.journal.clear()

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from syndicate.config import Settings
+from syndicate.pipeline.journal import journal_path, read_journal
 from syndicate.store import SenderRow, Store
 
 Clock = Callable[[], datetime]
@@ -76,9 +77,20 @@ def cutoff(settings: Settings, now: datetime) -> datetime:
 
 
 def recover_dead(settings: Settings, store: Store, week: str, now: datetime) -> int:
-    """The week's rows in flight with a dead sender become uncertain; how many."""
+    """The week's rows in flight with a dead sender become uncertain, how many; a dead
+    sender of this machine that kept a journal (pipeline.journal) leaves uncertain only the
+    rows its journal shows in doubt: the others become sent or pending again."""
     gone = gone_senders(store.senders())
-    return store.recover_interrupted(week, now, cutoff(settings, now), gone)
+    paths = {sender: journal_path(settings, sender) for sender in gone}
+    journals = {}
+    for sender, path in paths.items():
+        read = read_journal(path)
+        if read is not None:
+            journals[sender] = read
+    recovered = store.recover_interrupted(week, now, cutoff(settings, now), gone, journals)
+    for sender in journals:
+        paths[sender].unlink(missing_ok=True)
+    return recovered
 
 
 def requeue_uncertain(

@@ -10,7 +10,7 @@ meanwhile is never taken for dead.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,6 +34,9 @@ from syndicate.store.ledger import INTERRUPTED, SendStatus
 from syndicate.store.schema import SUBMITTING_ONLY, deliveries, edition_sends, senders
 
 _UNCERTAIN = DeliveryState.UNCERTAIN.value
+_SENT = DeliveryState.SENT.value
+# A dead sender's journal (pipeline.journal): (delivery ids accepted, ids in doubt).
+Journal = tuple[Collection[int], Collection[int]]
 _PENDING = DeliveryState.PENDING.value
 
 
@@ -96,9 +99,18 @@ def reap_senders(conn: Connection, cutoff: datetime | None, gone: Collection[str
 
 
 def recover_dead(
-    conn: Connection, week: str, now: datetime, cutoff: datetime | None, gone: Collection[str]
+    conn: Connection,
+    week: str,
+    now: datetime,
+    cutoff: datetime | None,
+    gone: Collection[str],
+    journals: Mapping[str, Journal] | None = None,
 ) -> int:
-    """The week's submitting rows whose owner is dead become uncertain; how many."""
+    """The week's submitting rows whose owner is dead become uncertain; how many. A dead
+    owner's journal, (ids accepted, ids in doubt), settles its other rows first: accepted
+    ones sent, the rest not in doubt pending again (never sent: the claim is taken back)."""
+    for owner, (sent, doubt) in (journals or {}).items():
+        _settle_by_journal(conn, owner, sent, doubt, now)
     reap_senders(conn, cutoff, gone)
     stmt = (
         update(deliveries)
@@ -106,6 +118,23 @@ def recover_dead(
         .values(state=_UNCERTAIN, error=INTERRUPTED, updated_at=now)
     )
     return conn.execute(stmt).rowcount
+
+
+def _settle_by_journal(
+    conn: Connection, owner: str, sent: Collection[int], doubt: Collection[int], now: datetime
+) -> None:
+    mine = and_(deliveries.c.owner == owner, SUBMITTING_ONLY)
+    if sent:
+        accepted = deliveries.c.id.in_(sorted(sent))
+        conn.execute(
+            update(deliveries).where(mine, accepted).values(state=_SENT, error="", updated_at=now)
+        )
+    unsent = and_(mine, deliveries.c.id.not_in(sorted(doubt))) if doubt else mine
+    conn.execute(
+        update(deliveries)
+        .where(unsent)
+        .values(state=_PENDING, attempts=deliveries.c.attempts - 1, owner=None, updated_at=now)
+    )
 
 
 def in_flight_elsewhere(conn: Connection, week: str, me: str) -> int:
@@ -189,13 +218,19 @@ class SenderQueries:
             return list_senders(conn)
 
     def recover_interrupted(
-        self, week: str, now: datetime, cutoff: datetime | None = None, gone: Collection[str] = ()
+        self,
+        week: str,
+        now: datetime,
+        cutoff: datetime | None = None,
+        gone: Collection[str] = (),
+        journals: Mapping[str, Journal] | None = None,
     ) -> int:
         """Reap the senders dead at ``cutoff`` (None: only those ``gone``); the week's
-        submitting rows that no live sender owns become uncertain. One transaction; how many
-        rows."""
+        submitting rows that no live sender owns become uncertain, but those a dead
+        sender's journal settles (``senders.recover_dead``). One transaction; how many rows
+        became uncertain."""
         with self._writer.begin() as conn:
-            return recover_dead(conn, week, now, cutoff, gone)
+            return recover_dead(conn, week, now, cutoff, gone, journals)
 
     def in_flight_elsewhere(self, week: str, me: str) -> int:
         with self._engine.connect() as conn:
