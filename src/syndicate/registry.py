@@ -43,6 +43,12 @@ class Registry(Generic[K]):
             return ""
         return f"no {self.what} named {name!r} (one of {', '.join(self.names())})"
 
+    def checked(self, name: str) -> str:
+        """``name``, for a settings validator: ValueError (the problem) unless a kind has it."""
+        if problem := self.problem(name):
+            raise ValueError(problem)
+        return name
+
     def get(self, name: str) -> K:
         """The kind; ConfigError naming the setting when there is none of that name."""
         if name in self._registered:

@@ -119,9 +119,7 @@ class DeliverySettings(Section):
     @field_validator("backend")
     @classmethod
     def _backend(cls, value: str) -> str:
-        if problem := SENDERS.problem(value):
-            raise ValueError(problem)
-        return value
+        return SENDERS.checked(value)
 
     @field_validator("retry_paused")
     @classmethod
