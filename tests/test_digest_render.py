@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from syndicate.content import excerpt
 from syndicate.digest.periods import parse_key
 from syndicate.digest.render import (
     DEFAULT_TEMPLATE_DIR,
-    SUMMARY_LIMIT,
     SiteView,
     TemplateSource,
     clean_text,
@@ -26,6 +26,7 @@ from syndicate.digest.render import (
     safe_link,
 )
 from syndicate.models import Article, Edition, RenderedDigest
+from syndicate.sources.merge import SUMMARY_LIMIT
 
 GOLDEN = Path(__file__).parent / "golden" / "digest"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -90,7 +91,10 @@ FIXED_EDITION = Edition(
             3,
             title="Seed catalogues, ranked",
             category="Planning",
-            summary="Every catalogue promises the earth and a bumper crop by July " * 10,
+            # As the store holds it: cut at intake (sources.merge), once.
+            summary=excerpt(
+                "Every catalogue promises the earth and a bumper crop by July " * 10, SUMMARY_LIMIT
+            ),
         ),
     ),
 )
@@ -184,10 +188,22 @@ def test_css_is_inlined_and_media_queries_kept(rendered: RenderedDigest) -> None
     assert doc.find(".//meta[@name='color-scheme']").get("content") == "light dark"
 
 
-def test_summaries_are_cut(rendered: RenderedDigest) -> None:
+def test_summaries_are_shown_as_stored_cut_once_at_intake(
+    rendered: RenderedDigest, templates: TemplateSource
+) -> None:
+    """The cut is the merge's (tests/test_merge.py); the render trusts it and cuts nothing
+    again, so a summary longer than the limit (none reaches the store) would show whole."""
     summary = parse(rendered.html).find_class("headline")[3].find_class("summary")[0]
     assert len(summary.text_content()) < SUMMARY_LIMIT
     assert summary.text_content().endswith("…")
+    long = "A summary that nothing cut. " * 20
+    edition = replace(FIXED_EDITION, articles=(article(1, summary=long),))
+    shown = (
+        parse(render_edition(edition, site=SITE, templates=templates).html)
+        .find_class("summary")[0]
+        .text_content()
+    )
+    assert shown == long.strip()
 
 
 def test_footer_in_both_parts(rendered: RenderedDigest) -> None:

@@ -128,13 +128,15 @@ def test_only_the_requested_formats_are_built() -> None:
     assert list(files) == ["atom.xml", "rss.xml"]
 
 
-def test_items_are_capped_newest_first_and_unique_by_guid() -> None:
+def test_items_are_those_given_newest_first_and_unique_by_guid() -> None:
+    """The build cuts nothing: ``items`` is the query's limit (tests/test_feed_items.py),
+    applied once where the rows are read; a repeated guid keeps its first (newest) item."""
     duplicate = replace(ARTICLES[2], title="An older copy")
     articles = [ARTICLES[0], ARTICLES[1], duplicate, ARTICLES[2], ARTICLES[3]]
     parsed = parse_all(build_feeds(articles, replace(OPTIONS, items=3)))
     titles = [i["title"] for i in parsed["json"]["items"]]
-    assert titles == [ARTICLES[0].title, ARTICLES[1].title, "An older copy"]
-    assert len(rss_items(parsed["rss"])) == len(atom_entries(parsed["atom"])) == 3
+    assert titles == [ARTICLES[0].title, ARTICLES[1].title, "An older copy", ARTICLES[3].title]
+    assert len(rss_items(parsed["rss"])) == len(atom_entries(parsed["atom"])) == 4
 
 
 def test_items_carry_guid_links_dates_author_and_category() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from syndicate.content import article_guid, html_to_text
 from syndicate.models import Article, ArticleStatus, Observation
-from syndicate.sources.merge import MergeOptions, merge_article, merge_source
+from syndicate.sources.merge import SUMMARY_LIMIT, MergeOptions, merge_article, merge_source
 
 SITE = "https://news.example.org/"
 RULES = {"Garden": ["compost", "soil"], "Kitchen": ["soup", "stock"]}
@@ -125,6 +125,16 @@ def test_summary_excerpt_of_a_long_body() -> None:
     assert len(article.summary) < 300
     assert article.summary.endswith(".")
     assert " ".join(html_to_text(body).split()).startswith(article.summary)
+
+
+def test_a_given_summary_is_cut_once_here_for_every_stage_after() -> None:
+    """The store holds at most SUMMARY_LIMIT characters of summary from any source (front
+    matter, a teaser card, a feed entry): the digest and the feeds show it as it is."""
+    long = "Every catalogue promises the earth and a bumper crop by July " * 10
+    for article in (merge([full(summary=long)]), merge([teaser(summary=long)])):
+        assert len(article.summary) < SUMMARY_LIMIT
+        assert article.summary.endswith("…") and long.startswith(article.summary[:-1])
+    assert merge([full(summary="  Short,\n folded.  ")]).summary == "Short, folded."
 
 
 # --- several full texts -------------------------------------------------------------------

@@ -43,6 +43,12 @@ class Registry(Generic[K]):
             return ""
         return f"no {self.what} named {name!r} (one of {', '.join(self.names())})"
 
+    def checked(self, name: str) -> str:
+        """``name``, for a settings validator: ValueError (the problem) unless a kind has it."""
+        if problem := self.problem(name):
+            raise ValueError(problem)
+        return name
+
     def get(self, name: str) -> K:
         """The kind; ConfigError naming the setting when there is none of that name."""
         if name in self._registered:
@@ -56,7 +62,8 @@ class Registry(Generic[K]):
 
 
 # The registries of the stages (the kind classes are theirs: syndicate.pipeline.source_kinds
-# SourceKind, syndicate.feeds.formats FeedFormat); here so that the settings can name them.
+# SourceKind, syndicate.feeds.formats FeedFormat, syndicate.delivery.registry SenderKind);
+# here so that the settings can name them (and read a sender's settings model).
 SOURCE_KINDS: Registry[object] = Registry(
     "source kind",
     "sources[].kind",
@@ -72,5 +79,14 @@ FEED_FORMATS: Registry[object] = Registry(
         "rss": "syndicate.feeds.formats:RSS",
         "atom": "syndicate.feeds.formats:ATOM",
         "json": "syndicate.feeds.formats:JSON_FEED",
+    },
+)
+SENDERS: Registry[object] = Registry(
+    "sender",
+    "delivery.backend",
+    {  # each a light module: a sender with a heavy client imports it when one is built
+        "outbox": "syndicate.delivery.outbox:KIND",
+        "sendgrid": "syndicate.delivery.sendgrid_kind:KIND",
+        "smtp": "syndicate.delivery.smtp:KIND",
     },
 )

@@ -1,14 +1,25 @@
-"""The [email] and [delivery] sections, with the built-in senders' settings."""
+"""The [email] and [delivery] sections; each sender's [delivery.<name>] table is validated by
+the settings model its registration gives (``syndicate.registry.SENDERS``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Protocol, cast
 
-from pydantic import Field, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from syndicate.config.section import Section
 from syndicate.config.values import Duration, plain_address, within
+from syndicate.registry import SENDERS
 
 
 class EmailSettings(Section):
@@ -28,48 +39,45 @@ class EmailSettings(Section):
     _mailbox = field_validator("unsubscribe_mailbox")(lambda cls, v: plain_address(v))
 
 
-class SendGridSettings(Section):
-    base_url: str = Field(
-        "https://api.sendgrid.com",
-        description="SendGrid API base URL (tests point it at a stand-in).",
-    )
-    api_key_env: str = Field(
-        "SENDGRID_API_KEY", description="Name of the environment variable holding the API key."
-    )
-    timeout: float = Field(30.0, gt=0, description="Seconds to wait for one API request.")
-    max_retries: int = Field(
-        5, ge=0, description="Retries of a request that certainly did not go through (5xx, 429)."
-    )
-    concurrency: int = Field(
-        1,
-        ge=1,
-        le=16,
-        description="Requests in flight at once; a crash leaves that many batches uncertain.",
-    )
-    tracking: bool = Field(
-        False,
-        description="Let SendGrid track clicks and opens (its click tracking rewrites every "
-        "link, the unsubscribe links too, through its own domain; open tracking adds a pixel "
-        "that tells SendGrid when and where a reader opened the mail). Off: every request "
-        "turns both off, whatever the account's defaults. See docs/deliverability.md.",
-    )
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A key of a sender's table naming the environment variable that holds a secret: the
+    variable's value is redacted from every log and `config show`."""
+
+    setting: str  # the key, e.g. "api_key_env"
+    what: str  # what the variable holds, for docs/settings.md
+    required: bool = True  # sending cannot work while it is unset (/healthz says so)
 
 
-class SmtpSettings(Section):
-    host: str = Field("localhost", description="SMTP server host name.")
-    port: int = Field(587, gt=0, lt=65536, description="SMTP server port.")
-    security: Literal["starttls", "tls", "none"] = Field(
-        "starttls", description="'starttls' (port 587), 'tls' (implicit TLS, port 465) or 'none'."
-    )
-    username: str = Field("", description="SMTP login name; empty = no login.")
-    password_env: str = Field(
-        "SYNDICATE_SMTP_PASSWORD",
-        description="Name of the environment variable holding the SMTP password.",
-    )
-    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the SMTP server.")
+class RegisteredSender(Protocol):
+    """What the settings read of a registration (``syndicate.delivery.registry.SenderKind``)."""
+
+    @property
+    def settings(self) -> type[Section]: ...
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]: ...
+
+
+def registered_sender(name: str) -> RegisteredSender:
+    """The registration of the sender ``name`` (ConfigError naming delivery.backend if none)."""
+    kind = SENDERS.get(name)
+    model = getattr(kind, "settings", None)
+    if not (isinstance(model, type) and issubclass(model, Section)):
+        raise TypeError(f"sender {name!r} is a {type(kind).__name__}, not a SenderKind")
+    return cast(RegisteredSender, kind)
+
+
+def sender_sections() -> dict[str, type[Section]]:
+    """Every registered sender's table: name -> its settings model (none for a sender
+    without settings)."""
+    models = ((name, registered_sender(name).settings) for name in SENDERS.names())
+    return {name: model for name, model in models if model.model_fields}
 
 
 class DeliverySettings(Section):
+    model_config = ConfigDict(extra="allow", frozen=True)  # the senders' tables (checked below)
+
     backend: str = Field(
         "outbox",
         pattern=r"^[a-z][a-z0-9_]*$",
@@ -104,13 +112,14 @@ class DeliverySettings(Section):
         "of its start; [] = never on its own. A send the provider refused (401/403, a bad "
         "login) stays paused until the operator runs `digest send`.",
     )
-    sendgrid: SendGridSettings = Field(
-        default_factory=SendGridSettings, description="The SendGrid backend."
-    )
-
     _owner_timeout = field_validator("owner_timeout")(
         within(timedelta(seconds=1), timedelta(days=1))
     )
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        return SENDERS.checked(value)
 
     @field_validator("retry_paused")
     @classmethod
@@ -119,4 +128,51 @@ class DeliverySettings(Section):
             raise ValueError("every wait must be at least 1s")
         return value
 
-    smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="The SMTP backend.")
+    @classmethod
+    def subsections(cls) -> dict[str, type[Section]]:
+        return sender_sections()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sender_tables(
+        cls, data: Any, handler: ModelWrapValidatorHandler[DeliverySettings]
+    ) -> DeliverySettings:
+        """Each registered sender's table through its model (a missing one: its defaults);
+        any other table is an unknown key, as in every other section."""
+        if not isinstance(data, dict):
+            return handler(data)
+        tables = sender_sections()
+        own = {k: v for k, v in data.items() if k not in tables}
+        errors = [_unknown(k, v) for k, v in own.items() if k not in cls.model_fields]
+        for name, model in tables.items():
+            try:
+                own[name] = model.model_validate(data.get(name, {}))
+            except ValidationError as exc:
+                errors += [_error(e, name) for e in exc.errors()]
+        own = {k: v for k, v in own.items() if k in cls.model_fields or k in tables}
+        try:
+            delivery = handler(own)
+        except ValidationError as exc:
+            if not errors:
+                raise
+            errors = [*(_error(e) for e in exc.errors()), *errors]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return delivery
+
+    def sender_settings(self, name: str) -> Section:
+        """The table [delivery.<name>] of a registered sender, validated by its model."""
+        table = (self.__pydantic_extra__ or {}).get(name)
+        if isinstance(table, Section):
+            return table
+        return registered_sender(name).settings()  # registered after these settings were read
+
+
+def _error(error: ErrorDetails, *within: str) -> InitErrorDetails:
+    """An error of a nested validation, as it was (its type and text), under ``within``."""
+    kind = PydanticCustomError(error["type"], "{message}", {"message": error["msg"]})
+    return {"type": kind, "loc": (*within, *error["loc"]), "input": error["input"]}
+
+
+def _unknown(key: str, value: Any) -> InitErrorDetails:
+    return {"type": "extra_forbidden", "loc": (key,), "input": value}

@@ -86,6 +86,8 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, .
         for depth, section in enumerate(sections):
             field = model.model_fields.get(section)
             inner = field.annotation if field is not None else None
+            if inner is None and issubclass(model, Section):
+                inner = model.subsections().get(section)
             where = ".".join(sections[: depth + 1])
             if not (isinstance(inner, type) and issubclass(inner, Section)):
                 raise ConfigError(f"{name}: no settings section [{where}]")

@@ -13,8 +13,11 @@ from pydantic import (
     BaseModel,
 )
 
+from syndicate.config.delivery import Secret, registered_sender
+from syndicate.config.section import Section
 from syndicate.config.settings import SECRET_ENV, Settings, SourceSettings
 from syndicate.config.values import format_duration
+from syndicate.registry import SENDERS
 
 REDACTED = "********"
 
@@ -30,10 +33,20 @@ def effective_settings(settings: Settings) -> dict[str, Any]:
 
 
 def secret_env_names(settings: Settings) -> set[str]:
-    """Every environment variable that holds a secret: the fixed ones, and the value of every
-    setting named ``*_env`` anywhere in the tree (a backend's settings name the variable of
-    its key that way, so a new backend's secret is redacted without being listed here)."""
-    return {*SECRET_ENV.values(), *(name for name in _env_settings(settings) if name)}
+    """Every environment variable that holds a secret: the fixed ones, the value of every
+    setting named ``*_env`` in the sections of this package, and the variables each
+    registered sender's secrets name (so a new sender's key is redacted without being
+    listed here)."""
+    senders = (
+        getattr(settings.delivery.sender_settings(name), secret.setting)
+        for name, secret in sender_secrets()
+    )
+    return {*SECRET_ENV.values(), *(name for name in (*_env_settings(settings), *senders) if name)}
+
+
+def sender_secrets() -> list[tuple[str, Secret]]:
+    """(sender name, secret) of every registered sender."""
+    return [(name, s) for name in SENDERS.names() for s in registered_sender(name).secrets]
 
 
 def _env_settings(model: BaseModel) -> Iterator[str]:
@@ -66,6 +79,9 @@ def iter_settings(
             continue
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         yield dotted, default, info.description or ""
+    if issubclass(model, Section):
+        for name, section in model.subsections().items():
+            yield from iter_settings(section, f"{prefix}{name}.")
 
 
 def settings_reference() -> str:
@@ -89,11 +105,14 @@ def settings_reference() -> str:
     lines += ["", "## Secrets (environment only)", ""]
     for key, env_name in sorted(SECRET_ENV.items()):
         lines.append(f"- `{env_name}`: {SECRET_HELP[key]}")
+    for name, secret in sender_secrets():
+        setting = f"delivery.{name}.{secret.setting}"
+        default = getattr(registered_sender(name).settings(), secret.setting)
+        lines.append(
+            f"- {secret.what}, in the variable `{setting}` names (`{default}` by default)."
+        )
     lines.append(
-        "- the SendGrid API key and the SMTP password, in the variables that "
-        "`delivery.sendgrid.api_key_env` and `delivery.smtp.password_env` name "
-        "(`SENDGRID_API_KEY`, `SYNDICATE_SMTP_PASSWORD` by default), and the token "
-        "/metrics and the details of /healthz require, in the variable "
+        "- the token /metrics and the details of /healthz require, in the variable "
         "`web.metrics_token_env` names (`SYNDICATE_METRICS_TOKEN` by default)."
     )
     return "\n".join(lines) + "\n"

@@ -16,6 +16,13 @@ class Section(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @classmethod
+    def subsections(cls) -> dict[str, type[Section]]:
+        """Tables under this one that are not fields of its model but registered by a stage
+        (a sender's [delivery.<name>]): name -> model. The environment overrides and the
+        reference reach them as they reach the fields."""
+        return {}
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         copy = super().model_copy(update=update, deep=deep)
         if update:

@@ -12,12 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from syndicate.config.bounces import BounceSettings
-from syndicate.config.delivery import (
-    DeliverySettings,
-    EmailSettings,
-    SendGridSettings,
-    SmtpSettings,
-)
+from syndicate.config.delivery import DeliverySettings, EmailSettings
 from syndicate.config.digest import DigestSettings
 from syndicate.config.feeds import FeedSettings, PagesSettings
 from syndicate.config.section import Section
@@ -40,10 +35,8 @@ __all__ = [  # the sections live in their modules; these names stay importable f
     "GatherSettings",
     "PagesSettings",
     "ScheduleSettings",
-    "SendGridSettings",
     "Settings",
     "SiteSettings",
-    "SmtpSettings",
     "SourceSettings",
     "StorageSettings",
     "WebSettings",

@@ -80,9 +80,7 @@ class SourceSettings(Section):
     @field_validator("kind")
     @classmethod
     def _kind(cls, value: str) -> str:
-        if problem := SOURCE_KINDS.problem(value):
-            raise ValueError(problem)
-        return value
+        return SOURCE_KINDS.checked(value)
 
     @model_validator(mode="after")
     def _location(self) -> SourceSettings:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from syndicate.config import Settings
 from syndicate.delivery.base import WEEK_ARG, Batch, Messages, Outcome, Recipient
-from syndicate.delivery.registry import Clock, SenderKind
+from syndicate.delivery.registry import Clock, NoSettings, SenderKind
 from syndicate.fileio import write_file_atomically
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+@-]+")
@@ -62,7 +62,7 @@ class OutboxSender:
         return Outcome(recipient.delivery_id, "sent")
 
 
-def _build(settings: Settings, clock: Clock) -> OutboxSender:
+def _build(settings: Settings, options: NoSettings, clock: Clock) -> OutboxSender:
     return OutboxSender(settings.path(settings.delivery.outbox_dir) / "sent", clock=clock)
 
 

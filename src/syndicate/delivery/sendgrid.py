@@ -15,7 +15,6 @@ have reached SendGrid:
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +25,6 @@ from urllib.parse import urlsplit
 import httpx
 import sendgrid
 
-from syndicate.config import Settings
 from syndicate.delivery.base import (
     Batch,
     Outcome,
@@ -35,7 +33,6 @@ from syndicate.delivery.base import (
     SendAborted,
     all_clean,
 )
-from syndicate.delivery.registry import Clock, SenderKind
 from syndicate.delivery.retry import Backoff, rate_limit_wait
 from syndicate.delivery.sendgrid_request import (
     RequestBody,
@@ -310,25 +307,3 @@ class _Written:
     def __iter__(self) -> Iterator[bytes]:
         yield self.data
         self.whole = True  # resumed only after the write of the last chunk returned
-
-
-def _build(settings: Settings, clock: Clock) -> SendGridSender:
-    options = settings.delivery.sendgrid
-    key = os.environ.get(options.api_key_env, "")
-    if not key:
-        raise ConfigError(f"delivery.sendgrid.api_key_env: ${options.api_key_env} is not set")
-    return SendGridSender(
-        key,
-        base_url=options.base_url,
-        timeout=options.timeout,
-        max_retries=options.max_retries,
-        tracking=options.tracking,
-    )
-
-
-KIND = SenderKind(
-    "sendgrid",
-    "SendGrid's v3 mail API, up to 1000 recipients a request",
-    _build,
-    concurrency=lambda settings: settings.delivery.sendgrid.concurrency,
-)

@@ -21,7 +21,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
-from syndicate.config import Settings
+from pydantic import Field
+
+from syndicate.config import Section, Settings
 from syndicate.delivery.base import (
     WEEK_ARG,
     Batch,
@@ -32,7 +34,7 @@ from syndicate.delivery.base import (
     Recipient,
     SendAborted,
 )
-from syndicate.delivery.registry import Clock, SenderKind
+from syndicate.delivery.registry import Clock, Secret, SenderKind
 from syndicate.delivery.verp import verp_address
 from syndicate.errors import ConfigError
 from syndicate.log import EventLog
@@ -326,8 +328,21 @@ def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
 
 
-def _build(settings: Settings, clock: Clock) -> SmtpSender:
-    smtp = settings.delivery.smtp
+class SmtpSettings(Section):
+    host: str = Field("localhost", description="SMTP server host name.")
+    port: int = Field(587, gt=0, lt=65536, description="SMTP server port.")
+    security: Security = Field(
+        "starttls", description="'starttls' (port 587), 'tls' (implicit TLS, port 465) or 'none'."
+    )
+    username: str = Field("", description="SMTP login name; empty = no login.")
+    password_env: str = Field(
+        "SYNDICATE_SMTP_PASSWORD",
+        description="Name of the environment variable holding the SMTP password.",
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the SMTP server.")
+
+
+def _build(settings: Settings, smtp: SmtpSettings, clock: Clock) -> SmtpSender:
     return SmtpSender(
         smtp.host,
         smtp.port,
@@ -340,4 +355,10 @@ def _build(settings: Settings, clock: Clock) -> SmtpSender:
     )
 
 
-KIND = SenderKind("smtp", "an SMTP relay, one message per recipient", _build)
+KIND = SenderKind(
+    "smtp",
+    "an SMTP relay, one message per recipient",
+    _build,
+    SmtpSettings,
+    secrets=(Secret("password_env", "the SMTP password", required=False),),
+)

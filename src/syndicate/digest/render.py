@@ -23,7 +23,7 @@ from markupsafe import Markup
 from premailer import Premailer
 
 from syndicate.config.digest import DEFAULT_SUBJECT
-from syndicate.content import excerpt, html_to_text, markdown_to_html, one_line
+from syndicate.content import html_to_text, markdown_to_html, one_line
 from syndicate.digest.periods import archive_slug, format_date, parse_key
 from syndicate.digest.select import edition_subject
 from syndicate.models import Article, Edition, RenderedDigest
@@ -33,7 +33,6 @@ from syndicate.resources import email_templates
 DEFAULT_TEMPLATE_DIR = email_templates()
 HTML_TEMPLATE = "digest.html"
 TEXT_TEMPLATE = "digest.txt"
-SUMMARY_LIMIT = 300  # characters; keeps 20 headlines well under 100 KB of HTML
 PREHEADER_TITLES = 3
 
 # Used in place of a blank value, so that "Hi %%name%%," reads "Hi there,".
@@ -257,7 +256,7 @@ def note_text(note: str) -> str:
 
 def headline(article: Article, site: SiteView) -> Headline:
     """An article's card: cleaned text, the date in the site's time zone, the link made
-    absolute against the site's URL, the summary cut at about 300 characters."""
+    absolute against the site's URL, the summary as the store holds it (cut at intake)."""
     if article.published.tzinfo is None:
         raise ValueError(f"article {article.guid}: published time has no time zone")
     local = article.published.astimezone(site.timezone)
@@ -267,7 +266,7 @@ def headline(article: Article, site: SiteView) -> Headline:
         link=safe_link(article.link, site.url),
         date=format_date(local.date()),
         iso_date=local.date().isoformat(),
-        summary=clean_text(excerpt(article.summary, SUMMARY_LIMIT)),
+        summary=clean_text(article.summary),  # cut once, at intake (sources.merge)
     )
 
 

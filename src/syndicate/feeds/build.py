@@ -19,7 +19,8 @@ def build_feeds(
 ) -> dict[str, bytes]:
     """The feed set of the site (or of one category when ``category_slug`` is given).
 
-    ``articles`` come newest first; the first ``options.items`` distinct ones are used.
+    ``articles`` come newest first, as many as the feed holds (the query read
+    ``options.items`` of them); each guid once.
     ``title_suffix`` (e.g. the category's name) follows the site title after ": ".
     The output depends only on the input: "updated" is the newest article date, never now.
     """

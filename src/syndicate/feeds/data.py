@@ -101,16 +101,15 @@ def categories(article: Article) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _unique(items: Iterator[FeedItem], limit: int) -> tuple[FeedItem, ...]:
-    """The first ``limit`` items with distinct ids (a repeated id keeps its newest item)."""
+def _unique(items: Iterator[FeedItem]) -> tuple[FeedItem, ...]:
+    """The items with distinct ids (a repeated id keeps its newest item). How many: the
+    caller's query read ``feeds.items`` rows, the one cut."""
     seen: set[str] = set()
     kept: list[FeedItem] = []
     for item in items:
         if item.id not in seen:
             seen.add(item.id)
             kept.append(item)
-            if len(kept) == limit:
-                break
     return tuple(kept)
 
 
@@ -121,7 +120,7 @@ def prepare(
     title_suffix: str,
     urls: Mapping[str, str],
 ) -> FeedData:
-    items = _unique((_item(a, options) for a in articles), options.items)
+    items = _unique(_item(a, options) for a in articles)
     site_title = one_line(options.site_title) or UNTITLED
     suffix = one_line(title_suffix)
     return FeedData(

@@ -19,7 +19,7 @@ class FeedOptions:
     language: str = "en"
     author: str = ""
     feed_base_url: str = ""
-    items: int = 50
+    items: int = 50  # the newest articles a feed holds: the limit of the query that reads them
     content: Literal["full", "summary"] = "full"
     formats: tuple[str, ...] = ("rss", "atom", "json")  # names in syndicate.registry
     hub: str | None = None  # a WebSub hub; announced in every format when set

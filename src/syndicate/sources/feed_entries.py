@@ -14,7 +14,6 @@ from urllib.parse import urljoin, urlsplit
 
 from syndicate.content import (
     content_hash,
-    excerpt,
     first_sentence,
     html_to_text,
     one_line,
@@ -25,7 +24,6 @@ from syndicate.content import (
 )
 from syndicate.models import Enclosure, Observation
 from syndicate.sources.enclosures import enclosure_parts
-from syndicate.sources.merge import SUMMARY_LIMIT
 
 KEY_MAX = 500  # longer guids / links are keyed by their hash
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
@@ -112,7 +110,7 @@ def _key(kind: str, value: str) -> str:
 def _observation(raw: RawEntry, key: str) -> Observation:
     content = sanitize_html(raw.body_html, raw.base) if raw.body_html.strip() else ""
     title = raw.title or _title_from(raw.summary or html_to_text(content), raw.link)
-    summary = excerpt(raw.summary, SUMMARY_LIMIT) if raw.summary else ""
+    summary = one_line(raw.summary)  # the merge cuts it (sources.merge.SUMMARY_LIMIT)
     tags = tuple(dict.fromkeys(tag for tag in (one_line(t) for t in raw.tags) if tag))
     return Observation(
         slug=slugify(title),

@@ -18,7 +18,7 @@ from syndicate.content import (
 )
 from syndicate.models import Article, ArticleStatus, Enclosure, Observation
 
-SUMMARY_LIMIT = 300
+SUMMARY_LIMIT = 300  # characters of an article's summary; keeps 20 digest headlines small
 
 
 def _full_rank(o: Observation) -> tuple[object, ...]:
@@ -150,8 +150,10 @@ def merge_article(
         or match_category(options.rules, main.title, main.summary, html_to_text(main.content))
         or options.default_category
     )
-    summary = _first(o.summary for o in ranked) or excerpt(
-        html_to_text(main.content[:_EXCERPT_SOURCE]), SUMMARY_LIMIT
+    # The one cut of a summary: the stages after (digest, feeds, archive) show it as stored.
+    summary = excerpt(
+        _first(o.summary for o in ranked) or html_to_text(main.content[:_EXCERPT_SOURCE]),
+        SUMMARY_LIMIT,
     )
     page = key if options.by_title else main.slug
     given = _first(o.link for o in own)

@@ -1,16 +1,12 @@
-"""The table definitions: one MetaData for SQLite and PostgreSQL (and, later, Alembic)."""
+"""The table definitions: one MetaData for SQLite and PostgreSQL, which Alembic's migrations
+follow. The types and index rules they are made of, portable across both: store.columns."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -22,71 +18,13 @@ from sqlalchemy import (
     UniqueConstraint,
     literal_column,
 )
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.schema import CreateIndex
-from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from syndicate.store.columns import NAMING, partial_index
+from syndicate.store.columns import UTCDateTime as UTCDateTime  # the tables' users import it here
 
 # The version mark of the schema from before Alembic, kept in meta.schema_version; retired:
 # alembic_version says where a database is (see store.migrate), this stays 1.
 SCHEMA_VERSION = 1
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class _SQLiteText(sqlite.DATETIME):
-    """SQLite's DATETIME column, its text made and read by UTCDateTime (C speed)."""
-
-    def bind_processor(self, dialect: Dialect) -> None:
-        return None
-
-    def result_processor(self, dialect: Dialect, coltype: object) -> None:
-        return None
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware datetime, stored as UTC, returned as an aware UTC datetime.
-
-    SQLite has no time zone type: the value is stored as naive UTC text in SQLAlchemy's own
-    DATETIME format (``YYYY-MM-DD HH:MM:SS.ffffff``), whose order is the time order.
-    PostgreSQL gets a ``timestamptz`` and an aware value, whatever the session's TimeZone.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return _SQLiteText()  # type: ignore[no-untyped-call]
-        return dialect.type_descriptor(DateTime(timezone=True))
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | str | None:
-        if value is None:
-            return None
-        offset = value.utcoffset() if isinstance(value, datetime) else None
-        if offset is None:
-            raise ValueError(f"expected a timezone-aware datetime, got {value!r}")
-        if dialect.name == "sqlite":
-            naive: datetime = value.replace(tzinfo=None) - offset
-            return naive.isoformat(" ", "microseconds")
-        utc: datetime = value.astimezone(UTC)
-        return utc
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        assert isinstance(value, datetime)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
 
 metadata = MetaData(naming_convention=NAMING)
 
@@ -291,41 +229,19 @@ deliveries = Table(
 # touches no index at all (a full (week, state, variant, id) index moves each row twice:
 # measured ~1.6x the claim time and ~2.5x the finish time on SQLite). Queries must compare
 # state with the inline literal (PENDING_ONLY) for the planner to prove the index applies.
-PARTIAL = "where"  # Index.info key: the predicate of a partial index, on every dialect
 PENDING_ONLY = deliveries.c.state == literal_column("'pending'")
-Index(
-    "ix_deliveries_pending",
-    deliveries.c.week,
-    deliveries.c.variant,
-    deliveries.c.id,
-    sqlite_where=PENDING_ONLY,
-    info={PARTIAL: PENDING_ONLY},
-)
+partial_index(
+    "ix_deliveries_pending", deliveries.c.week, deliveries.c.variant, deliveries.c.id,
+    where=PENDING_ONLY,
+)  # fmt: skip
 # Issue 14: the rows in flight, found without a scan of the edition's rows: recovering a
 # dead sender's rows and counting a live one's is done as each sender starts and ends, under
 # the writer lock, and with a million rows a scan held it long enough that another worker's
 # claim timed out. Queries compare with the literal (SUBMITTING_ONLY), as for pending.
 SUBMITTING_ONLY = deliveries.c.state == literal_column("'submitting'")
-Index(
-    "ix_deliveries_submitting",
-    deliveries.c.week,
-    deliveries.c.owner,
-    sqlite_where=SUBMITTING_ONLY,
-    info={PARTIAL: SUBMITTING_ONLY},
+partial_index(
+    "ix_deliveries_submitting", deliveries.c.week, deliveries.c.owner, where=SUBMITTING_ONLY
 )
-
-
-@compiles(CreateIndex, "postgresql")
-def _partial_index_on_postgresql(create: CreateIndex, compiler: Any, **kw: Any) -> str:
-    """``postgresql_where`` in the Index would load SQLAlchemy's PostgreSQL dialect on
-    import (~40 ms of every command, on SQLite too): its WHERE is added here instead, when
-    DDL is compiled for PostgreSQL (as that dialect's compiler does)."""
-    text: str = compiler.visit_create_index(create, **kw)
-    where = create.element.info.get(PARTIAL)
-    if where is None:
-        return text
-    predicate = compiler.sql_compiler.process(where, include_table=False, literal_binds=True)
-    return f"{text} WHERE {predicate}"
 
 
 edition_sends = Table(

@@ -53,6 +53,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from syndicate.config import Settings
+from syndicate.delivery.registry import sender_kind
 from syndicate.log import EventLog, one_line
 from syndicate.pipeline.pauses import pause_problem
 from syndicate.store import Store
@@ -107,9 +108,11 @@ def sending_problems(settings: Settings, store: Store, now: datetime) -> list[st
     problems: list[str] = []
     if not settings.secret_key:
         problems.append("SYNDICATE_SECRET_KEY is not set: no subscribing, no sending")
-    delivery = settings.delivery
-    if delivery.backend == "sendgrid" and not os.environ.get(delivery.sendgrid.api_key_env):
-        problems.append(f"${delivery.sendgrid.api_key_env} is not set: no sending")
+    kind = sender_kind(settings.delivery.backend)
+    for secret in kind.secrets:
+        variable = getattr(kind.options(settings), secret.setting)
+        if secret.required and not os.environ.get(variable):
+            problems.append(f"${variable} is not set: no sending")
     for week, _created, _count in store.editions()[:RECENT_EDITIONS]:
         status = store.send_status(week)
         paused = pause_problem(settings, week, status)

@@ -32,7 +32,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from syndicate.delivery.sendgrid_events import PayloadError, parse_payload, sendgrid_event
+from syndicate.delivery.registry import sender_kind
+from syndicate.delivery.sendgrid_events import PROVIDER, PayloadError
 from syndicate.log import EventLog
 from syndicate.pipeline.events import process_events
 from syndicate.web.context import WebContext
@@ -85,6 +86,10 @@ class _Webhook:
         self.ctx = ctx
         self.key = ctx.settings.webhooks.sendgrid_key
         self.max_age = ctx.settings.webhooks.max_age
+        parse = sender_kind(PROVIDER).events
+        if parse is None:
+            raise TypeError(f"the {PROVIDER} sender registers no event parser")
+        self.parse = parse
 
     async def sendgrid(self, request: Request) -> Response:
         if self.key is None:
@@ -103,7 +108,7 @@ class _Webhook:
         if not verify_signature(self.key, signature, timestamp, body):
             return _refuse(401, "the signature does not match")
         try:
-            events = [sendgrid_event(item) for item in parse_payload(body)]
+            events = self.parse(body)
         except PayloadError as exc:
             return _refuse(400, str(exc))
         report = await run_in_threadpool(
