@@ -3,12 +3,14 @@ article at the path its link names.
 
 A page is rendered again only when what it shows may have changed. ``.pages.stamps`` in the
 output folder (never served: a dot file) lists the pages the last build wrote, each with its
-stamp (its article's content hash, updated date and category), under a header holding a
+article's guid and stamp (content hash, updated date and category), under a header holding a
 fingerprint of everything else on them (the templates, the site's settings, the feeds they
-link to) and the store's digest of all the stamps. When the fingerprint and the digest are
-the same, nothing changed and no article is read, whatever the archive's size; else the
-stamps are compared one by one, the changed pages rendered and the removed articles' pages
-deleted. The manifest is written last, after every page: a killed build is redone.
+link to), the store's change mark the build read and its now. With the same fingerprint and
+a mark of this store, only the articles written since and those the clock made due (or, set
+back, hid) are read: when there are none, nothing else is; else only the pages of those
+articles' old and new paths are decided again (a path's page is the first stored visible
+article's with that link). Without either, every visible article's stamp is compared. The
+manifest is written last, after every page and deletion: a killed build is redone.
 """
 
 from __future__ import annotations
@@ -27,9 +29,15 @@ from syndicate.feeds.publish import plain_path
 from syndicate.models import Article
 from syndicate.resources import package_dir, page_templates
 from syndicate.store import Store
+from syndicate.store.page_rows import Mark, PageRow
 
 MANIFEST = ".pages.stamps"  # not named .json, which would make it a feed to WebSub
 PAGE_END = "/" + INDEX  # every page's path; the manifest names nothing else to delete
+# More articles changed than this since the last build: one comparison of every stamp.
+FULL_COMPARISON_AFTER = 5_000
+
+
+Held = tuple[str, str]  # a page's (guid, stamp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +45,18 @@ class Manifest:
     """What ``.pages.stamps`` says of the pages on disk."""
 
     fingerprint: str = ""
-    digest: str = ""
-    pages: dict[str, str] = field(default_factory=dict)  # path -> stamp
+    mark: Mark | None = None
+    built: datetime | None = None
+    pages: dict[str, Held] = field(default_factory=dict)  # path -> (guid, stamp)
 
     def encode(self) -> bytes:
-        header = json.dumps({"fingerprint": self.fingerprint, "digest": self.digest})
-        lines = [header, *(f"{path}\t{stamp}" for path, stamp in sorted(self.pages.items()))]
+        mark = self.mark or Mark()
+        built = self.built.isoformat() if self.built is not None else ""
+        header = {"fingerprint": self.fingerprint, "mark": [mark.seq, mark.guid], "built": built}
+        lines = [
+            json.dumps(header),
+            *(f"{p}\t{g}\t{s}" for p, (g, s) in sorted(self.pages.items())),
+        ]
         return "\n".join(lines).encode("utf-8") + b"\n"
 
 
@@ -111,27 +125,63 @@ def site_pages(
     fingerprint = _fingerprint(settings, site_feeds, by_category)
     held = read_manifest(output, header_only=True)
     same_look = held.fingerprint == fingerprint
-    stamps = store.page_stamps(now, held.digest if same_look else None)
-    if stamps.rows is None:
-        return built
+    if same_look:
+        changes = store.page_changes(now, held.mark, held.built, FULL_COMPARISON_AFTER)
+    else:
+        changes = store.page_changes(now, None, None, FULL_COMPARISON_AFTER)
+    if not changes.every and not changes.rows:
+        return built  # nothing changed: no article read, the manifest left as it is
     held = read_manifest(output)
-    current: dict[str, str] = {}
-    stale: list[str] = []
-    for guid, link, stamp in stamps.rows:
-        path = page_path(settings.site.url, link)
-        if path is None or path in current:
-            continue
-        current[path] = stamp
-        if not same_look or held.pages.get(path) != stamp:
-            stale.append(guid)
+    if changes.every:
+        current = _every_page(settings.site.url, changes.rows)
+    else:
+        current = _changed_pages(settings.site.url, store, now, held.pages, changes.rows)
+    stale = [
+        guid
+        for path, (guid, stamp) in current.items()
+        if not same_look or held.pages.get(path) != (guid, stamp)
+    ]
     for article in store.articles_by_guid(stale):
         path = page_path(settings.site.url, article.link)
-        if path is not None:
+        if path is not None and current.get(path, ("",))[0] == article.guid:
             category_feeds = by_category.get(article.category, ())
             built.files[path] = pages.article(article, site_feeds, category_feeds)
     built.removed = sorted(held.pages.keys() - current.keys())
-    built.manifest = Manifest(fingerprint, stamps.digest, current).encode()
+    built.manifest = Manifest(fingerprint, changes.mark, now, current).encode()
     return built
+
+
+def _every_page(site_url: str, rows: Sequence[PageRow]) -> dict[str, Held]:
+    """path → its page's (guid, stamp): the first stored of each link's visible articles."""
+    current: dict[str, Held] = {}
+    for row in rows:
+        path = page_path(site_url, row.link)
+        if path is not None and path not in current:
+            current[path] = (row.guid, row.stamp)
+    return current
+
+
+def _changed_pages(
+    site_url: str, store: Store, now: datetime, held: Mapping[str, Held], rows: Sequence[PageRow]
+) -> dict[str, Held]:
+    """The held pages with the changed articles' old and new paths decided again."""
+    where = {guid: path for path, (guid, _stamp) in held.items()}
+    affected: set[str] = set()
+    for row in rows:
+        if (old := where.get(row.guid)) is not None:
+            affected.add(old)
+        if row.shown and (new := page_path(site_url, row.link)) is not None:
+            affected.add(new)
+    links = {site_url + path.removesuffix(INDEX): path for path in affected}
+    owners = store.page_owners(links, now)
+    current = dict(held)
+    for link, path in links.items():
+        owner = owners.get(link)
+        if owner is None:
+            current.pop(path, None)
+        else:
+            current[path] = (owner.guid, owner.stamp)
+    return current
 
 
 def _fingerprint(
@@ -147,14 +197,34 @@ def _fingerprint(
 
 
 def read_manifest(output: Path, *, header_only: bool = False) -> Manifest:
-    """The manifest on disk (without its pages: only the header line is read); an empty one
-    if it is missing or unreadable (every page is then rendered, none is known to delete)."""
+    """The manifest on disk (header_only: without its pages); an empty one if it is missing
+    or unreadable (every page is then compared, none is known to delete). A manifest from
+    before the change marks (``path\tstamp`` lines) has no mark: every page is compared."""
     try:
         with (output / MANIFEST).open(encoding="utf-8") as handle:
             head = json.loads(handle.readline())
             lines = [] if header_only else handle.read().splitlines()
-        pages = dict(line.split("\t", 1) for line in lines)
-        pages = {p: stamp for p, stamp in pages.items() if p.endswith(PAGE_END) and plain_path(p)}
-        return Manifest(str(head["fingerprint"]), str(head["digest"]), pages)
+        pages: dict[str, Held] = {}
+        for line in lines:
+            path, _, rest = line.partition("\t")
+            guid, _, stamp = rest.partition("\t") if rest.count("\t") else ("", "", rest)
+            if path.endswith(PAGE_END) and plain_path(path):
+                pages[path] = (guid, stamp)
+        return Manifest(str(head["fingerprint"]), _mark(head), _built(head), pages)
     except (OSError, ValueError, KeyError, TypeError):
         return Manifest()
+
+
+def _mark(head: dict[str, object]) -> Mark | None:
+    match head.get("mark"):
+        case [int(seq), str(guid)]:
+            return Mark(seq, guid)
+    return None
+
+
+def _built(head: dict[str, object]) -> datetime | None:
+    built = head.get("built")
+    if not isinstance(built, str) or not built:
+        return None
+    moment = datetime.fromisoformat(built)
+    return moment if moment.tzinfo is not None else None

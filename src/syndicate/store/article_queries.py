@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 
 from syndicate.models import Article
 from syndicate.store import articles as _articles
-from syndicate.store.articles import PageStamps
+from syndicate.store import page_rows as _pages
+from syndicate.store.page_rows import Mark, PageChanges, PageRow
 
 
 class ArticleQueries:
@@ -25,11 +26,18 @@ class ArticleQueries:
         with self._engine.connect() as conn:
             return _articles.latest_articles(conn, limit, now, category)
 
-    def page_stamps(self, now: datetime, known_digest: str | None = None) -> PageStamps:
-        """The digest of what the visible articles' pages depend on, and their (guid, link,
-        stamp) unless the digest is ``known_digest``."""
+    def page_changes(
+        self, now: datetime, held: Mark | None, since: datetime | None, limit: int
+    ) -> PageChanges:
+        """The articles whose pages may have changed since the build that held ``held`` at
+        ``since`` (every visible one without a mark of this store, or past ``limit``)."""
         with self._engine.connect() as conn:
-            return _articles.page_stamps(conn, now, known_digest)
+            return _pages.page_changes(conn, now, held, since, limit)
+
+    def page_owners(self, links: Iterable[str], now: datetime) -> dict[str, PageRow]:
+        """link → the visible article whose page it is (the first stored of that link)."""
+        with self._engine.connect() as conn:
+            return _pages.page_owners(conn, links, now)
 
     def articles_by_guid(self, guids: Iterable[str]) -> list[Article]:
         with self._engine.connect() as conn:

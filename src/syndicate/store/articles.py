@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -12,10 +11,8 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    String,
     and_,
     bindparam,
-    cast,
     func,
     insert,
     literal_column,
@@ -30,7 +27,10 @@ from syndicate.store.convert import article_from_row, article_row, chunks
 from syndicate.store.schema import articles
 
 NEWEST_FIRST = (articles.c.published.desc(), articles.c.guid)
-_STORE_KEPT = {"id", "first_seen", "updated"}
+_STORE_KEPT = {"id", "first_seen", "updated", "changed_seq"}
+# Held for the rest of a write transaction on PostgreSQL: writers of articles take their
+# change numbers one after another, so none commits a number below a mark a build has read.
+_CHANGE_LOCK = 0x73796E9
 _CONTENT_COLUMNS = tuple(c.name for c in articles.columns if c.name not in _STORE_KEPT)
 
 
@@ -90,16 +90,27 @@ def upsert_articles(
         if (old := existing.get(a.key)) is not None
         and (old.content_hash != a.content_hash or old.status != a.status)
     ]
+    seq = next_change(conn) if fresh or changed else 0
     if fresh:
         taken = taken_guids(conn, (a.guid for a in fresh))
+        kept = {"first_seen": now, "changed_seq": seq}
         rows = [
-            {**article_row(_unclash(a, source, taken)), "first_seen": now, "updated": a.published}
+            {**article_row(_unclash(a, source, taken)), **kept, "updated": a.published}
             for a in fresh
         ]
         conn.execute(insert(articles), rows)
     if changed:
-        conn.execute(_update_by_key(), [_update_params(a) for a in changed])
+        conn.execute(_update_by_key(), [_update_params(a, seq) for a in changed])
     return len(fresh), len(changed)
+
+
+def next_change(conn: Connection) -> int:
+    """The change number of this write: one past the highest stored. On SQLite the write
+    transaction holds the database's lock; on PostgreSQL an advisory lock until it ends (a
+    sequence would let a slower transaction commit a number below one already read)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_CHANGE_LOCK)))
+    return int(conn.scalar(select(func.max(articles.c.changed_seq))) or 0) + 1
 
 
 def _changed_at(old: StoredArticle, new: Article, now: datetime) -> datetime:
@@ -121,7 +132,7 @@ def _unclash(article: Article, source: str, taken: set[str]) -> Article:
 
 def mark_removed(conn: Connection, source: str, keys: Sequence[str], now: datetime) -> int:
     """These articles of the source lost every file that made them; how many changed."""
-    removed = 0
+    removed, seq = 0, next_change(conn) if keys else 0
     for part in chunks(sorted(set(keys))):
         result = conn.execute(
             update(articles)
@@ -130,7 +141,7 @@ def mark_removed(conn: Connection, source: str, keys: Sequence[str], now: dateti
                 articles.c.key.in_(part),
                 articles.c.status != ArticleStatus.REMOVED.value,
             )
-            .values(status=ArticleStatus.REMOVED.value, updated=now)
+            .values(status=ArticleStatus.REMOVED.value, updated=now, changed_seq=seq)
         )
         removed += result.rowcount
     return removed
@@ -195,43 +206,6 @@ def latest_articles(
     return [article_from_row(row) for row in conn.execute(latest_query(limit, now, category))]
 
 
-@dataclass(frozen=True, slots=True)
-class PageStamps:
-    """What the visible articles' pages depend on. ``digest`` is one hash of every
-    (guid, link, stamp); ``rows`` are those triples, or None when the digest was the one the
-    caller already knew (nothing changed: no row was read)."""
-
-    digest: str
-    rows: list[tuple[str, str, str]] | None
-
-
-def _stamp_line() -> tuple[ColumnElement[str], ColumnElement[str]]:
-    """(the stamp, the line of the digest) as SQL text: the stamp changes whenever what its
-    page shows may (its content hash, updated date, category). Made by the database, so
-    neither needs a datetime in Python; its text is the database's own (opaque)."""
-    stamp = (
-        articles.c.content_hash + " " + cast(articles.c.updated, String) + " "
-        + articles.c.category
-    )  # fmt: skip
-    return stamp, articles.c.guid + "\t" + articles.c.link + "\t" + stamp
-
-
-def page_stamps(conn: Connection, now: datetime, known_digest: str | None) -> PageStamps:
-    """The stamps of every visible article's page, read only if their digest differs from
-    ``known_digest``. The digest is one aggregate the database computes (no row reaches
-    Python), taken before the rows: a change committed in between shows in the next digest."""
-    stamp, line = _stamp_line()
-    lines = select(line.label("line")).where(visible(now)).order_by(articles.c.id).subquery()
-    count, text = conn.execute(
-        select(func.count(), func.aggregate_strings(lines.c.line, "\n"))
-    ).one()
-    digest = hashlib.sha256(f"{count}\n{text or ''}".encode()).hexdigest()
-    if digest == known_digest:
-        return PageStamps(digest, None)
-    query = select(articles.c.guid, articles.c.link, stamp).where(visible(now))
-    return PageStamps(digest, [(guid, link, mark) for guid, link, mark in conn.execute(query)])
-
-
 def articles_by_guid(conn: Connection, guids: Iterable[str]) -> list[Article]:
     found: list[Article] = []
     for part in chunks(sorted(set(guids))):
@@ -267,17 +241,19 @@ def _check_unique_keys(batch: Sequence[Article]) -> None:
 def _update_by_key() -> Any:
     values: dict[str, Any] = {name: bindparam(f"b_{name}") for name in _CONTENT_COLUMNS}
     values["updated"] = bindparam("b_updated")
+    values["changed_seq"] = bindparam("b_changed_seq")
     where = and_(
         articles.c.source == bindparam("b_where_source"), articles.c.key == bindparam("b_where_key")
     )
     return update(articles).where(where).values(values)
 
 
-def _update_params(article: Article) -> dict[str, Any]:
+def _update_params(article: Article, seq: int) -> dict[str, Any]:
     params = {f"b_{name}": value for name, value in article_row(article).items()}
     return {
         **params,
         "b_updated": article.updated,
+        "b_changed_seq": seq,
         "b_where_source": article.source,
         "b_where_key": article.key,
     }

@@ -63,6 +63,9 @@ articles = Table(
     Column("status", String(16), nullable=False),  # models.ArticleStatus
     # A JSON list of [url, type, length] (models.Enclosure); "" for none.
     Column("enclosures", Text, nullable=False, server_default=""),
+    # The store's change counter when the row last changed (articles.next_change): a build
+    # reads only the rows past the mark it built last.
+    Column("changed_seq", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("guid"),
     UniqueConstraint("source", "key"),
 )
@@ -76,6 +79,10 @@ Index(
     articles.c.published,
     articles.c.category,
 )
+Index("ix_articles_changed_seq", articles.c.changed_seq)
+# Who owns an article page's path (the first visible article with that link). A hash index on
+# PostgreSQL: a B-tree refuses entries over ~2.7 kB, and a link from a feed may be longer.
+Index("ix_articles_link", articles.c.link, postgresql_using="hash")
 Index(
     "ix_articles_category_published",
     articles.c.category,

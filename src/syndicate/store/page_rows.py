@@ -1,0 +1,134 @@
+"""What the article pages depend on, read by what changed since the last build.
+
+Every write of an article takes a change number (``articles.next_change``); a build keeps
+the highest it has seen (its ``Mark``) and next time reads only the rows past it, and the
+published articles whose date the clock passed in between (scheduled ones that came due).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, String, and_, cast, select
+
+from syndicate.models import ArticleStatus
+from syndicate.store.articles import visible
+from syndicate.store.convert import chunks
+from syndicate.store.schema import articles
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The highest change number stored, and an article that holds it (the check that a
+    mark is this store's: a store rebuilt or swapped since does not have it)."""
+
+    seq: int = 0
+    guid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    """An article as its page depends on it: ``stamp`` changes whenever what the page shows
+    may (its content hash, updated date, category); ``shown``: visible at the build's now."""
+
+    id: int
+    guid: str
+    link: str
+    stamp: str
+    shown: bool
+
+
+def _stamp() -> ColumnElement[str]:
+    # Made by the database, so no datetime is needed in Python; its text is opaque.
+    return (
+        articles.c.content_hash + " " + cast(articles.c.updated, String) + " "
+        + articles.c.category
+    )  # fmt: skip
+
+
+def _rows(now: datetime) -> Select[Any]:
+    shown = visible(now).label("shown")
+    return select(articles.c.id, articles.c.guid, articles.c.link, _stamp(), shown)
+
+
+def _read(conn: Connection, query: Select[Any]) -> list[PageRow]:
+    return [
+        PageRow(i, guid, link, mark, bool(shown))
+        for i, guid, link, mark, shown in conn.execute(query)
+    ]
+
+
+def change_mark(conn: Connection) -> Mark:
+    """Read before the rows: a write committed in between is past the mark, read again."""
+    query = select(articles.c.changed_seq, articles.c.guid)
+    row = conn.execute(query.order_by(articles.c.changed_seq.desc()).limit(1)).first()
+    return Mark() if row is None else Mark(int(row[0]), str(row[1]))
+
+
+def holds_mark(conn: Connection, mark: Mark) -> bool:
+    """Whether this store has been written up to ``mark`` (its article still has it, or a
+    later number)."""
+    query = select(articles.c.changed_seq).where(articles.c.guid == mark.guid)
+    seq = conn.scalar(query)
+    return seq is not None and int(seq) >= mark.seq
+
+
+def every_page_row(conn: Connection, now: datetime) -> list[PageRow]:
+    """The visible articles, oldest stored first (the first of one link owns its page)."""
+    return _read(conn, _rows(now).where(visible(now)).order_by(articles.c.id))
+
+
+def changed_page_rows(
+    conn: Connection, mark: Mark, since: datetime, now: datetime, limit: int
+) -> list[PageRow] | None:
+    """The articles written after ``mark``, and the published ones dated between ``since``
+    (the last build's now) and ``now`` (either way: a clock set back hides them again);
+    None when there are more than ``limit``."""
+    early, late = sorted((since, now))
+    due = and_(
+        articles.c.status == ArticleStatus.PUBLISHED.value,
+        articles.c.published > early,
+        articles.c.published <= late,
+    )
+    found: dict[int, PageRow] = {}
+    for where in (articles.c.changed_seq > mark.seq, due):
+        for row in _read(conn, _rows(now).where(where).limit(limit + 1)):
+            found[row.id] = row
+        if len(found) > limit:
+            return None
+    return sorted(found.values(), key=lambda row: row.id)
+
+
+def page_owners(conn: Connection, links: Iterable[str], now: datetime) -> dict[str, PageRow]:
+    """link → the first stored visible article with that link, for those that have one."""
+    owners: dict[str, PageRow] = {}
+    for part in chunks(sorted(set(links))):
+        query = _rows(now).where(visible(now), articles.c.link.in_(part))
+        for row in _read(conn, query.order_by(articles.c.id)):
+            owners.setdefault(row.link, row)
+    return owners
+
+
+@dataclass(frozen=True, slots=True)
+class PageChanges:
+    """``rows``: the articles whose pages may have changed since ``held`` (``every``: all the
+    visible ones, when there was no usable mark or too many changed); ``mark``: to hold for
+    the next build."""
+
+    mark: Mark
+    rows: list[PageRow]
+    every: bool
+
+
+def page_changes(
+    conn: Connection, now: datetime, held: Mark | None, since: datetime | None, limit: int
+) -> PageChanges:
+    mark = change_mark(conn)
+    if held is not None and since is not None and held.seq <= mark.seq and holds_mark(conn, held):
+        rows = changed_page_rows(conn, held, since, now, limit)
+        if rows is not None:
+            return PageChanges(mark, rows, every=False)
+    return PageChanges(mark, every_page_row(conn, now), every=True)
