@@ -76,6 +76,7 @@ def test_a_mark_of_another_or_an_older_store_is_not_used(store: Store) -> None:
     assert not store.page_changes(T0, mark, T0, 100).every
 
 
+@pytest.mark.empty_database
 def test_a_database_created_at_head_and_one_migrated_mark_alike(database_url: str) -> None:
     engine = make_engine(database_url)
     create_legacy(engine, with_rows=True)
