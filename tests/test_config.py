@@ -115,12 +115,12 @@ def test_environment_overrides_scalars(tmp_path: Path) -> None:
         (
             "[[sources]]\nname = 'c'\npath = 'a'\nurl = 'https://x.example/'\n",
             {},
-            "sources[c].url: only a feed source has a url",
+            "sources[c].url: a folder source has no url (a key of feed sources)",
         ),
         (
             "[[sources]]\nname = 'd'\nkind = 'feed'\npath = 'a'\nurl = 'f.xml'\n",
             {},
-            "sources[d].path: a feed source has a url",
+            "sources[d].path: a feed source has no path (a key of folder sources)",
         ),
         (
             "[[sources]]\nname = 'e'\npath = 'a'\n[[sources]]\nname = 'e'\npath = 'b'\n",

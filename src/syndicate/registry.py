@@ -68,8 +68,8 @@ SOURCE_KINDS: Registry[object] = Registry(
     "source kind",
     "sources[].kind",
     {  # the feed kind first: its fetches run while the folders are gathered
-        "feed": "syndicate.pipeline.feed_gathering:FEED",
-        "folder": "syndicate.pipeline.gathering:FOLDER",
+        "feed": "syndicate.pipeline.feed_kind:FEED",
+        "folder": "syndicate.pipeline.folder_kind:FOLDER",
     },
 )
 FEED_FORMATS: Registry[object] = Registry(

@@ -16,8 +16,9 @@ from pydantic import (
 from syndicate.config.delivery import Secret, registered_sender
 from syndicate.config.section import Section
 from syndicate.config.settings import SECRET_ENV, Settings, SourceSettings
+from syndicate.config.sources import registered_source_kind
 from syndicate.config.values import format_duration
-from syndicate.registry import SENDERS
+from syndicate.registry import SENDERS, SOURCE_KINDS
 
 REDACTED = "********"
 
@@ -75,13 +76,23 @@ def iter_settings(
             yield from iter_settings(annotation, dotted + ".")
             continue
         if name == "sources":
-            yield from iter_settings(SourceSettings, "sources[].")
+            yield from _source_settings()
             continue
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         yield dotted, default, info.description or ""
     if issubclass(model, Section):
         for name, section in model.subsections().items():
             yield from iter_settings(section, f"{prefix}{name}.")
+
+
+def _source_settings() -> Iterator[tuple[str, Any, str]]:
+    """The common keys of a [[sources]] table, then each registered kind's own."""
+    yield from iter_settings(SourceSettings, "sources[].")
+    for kind in SOURCE_KINDS.names():
+        for dotted, default, description in iter_settings(
+            registered_source_kind(kind).settings, "sources[]."
+        ):
+            yield dotted, default, f"(kind {kind!r}) {description}"
 
 
 def settings_reference() -> str:

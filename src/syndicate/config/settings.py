@@ -21,7 +21,6 @@ from syndicate.config.sources import (
     FetchSettings,
     GatherSettings,
     SourceSettings,
-    source_location_problem,
 )
 from syndicate.config.values import Duration, within
 from syndicate.config.web import WebhookSettings, WebSettings
@@ -41,7 +40,6 @@ __all__ = [  # the sections live in their modules; these names stay importable f
     "StorageSettings",
     "WebSettings",
     "WebhookSettings",
-    "source_location_problem",
 ]
 
 SECRET_ENV = {

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
+from typing import Any, Protocol, Self, cast
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from syndicate.config.section import Section
 from syndicate.config.values import check_timezone
@@ -40,21 +50,35 @@ class GatherSettings(Section):
         return self.earliest_year, self.latest_year
 
 
+class RegisteredSourceKind(Protocol):
+    """What the settings read of a registration (``syndicate.pipeline.source_kinds.SourceKind``)."""
+
+    @property
+    def help(self) -> str: ...
+
+    @property
+    def settings(self) -> type[Section]: ...
+
+
+def registered_source_kind(name: str) -> RegisteredSourceKind:
+    """The registration of the source kind ``name`` (ConfigError naming sources[].kind if none)."""
+    kind = SOURCE_KINDS.get(name)
+    model = getattr(kind, "settings", None)
+    if not (isinstance(model, type) and issubclass(model, Section)):
+        raise TypeError(f"source kind {name!r} is a {type(kind).__name__}, not a SourceKind")
+    return cast(RegisteredSourceKind, kind)
+
+
 class SourceSettings(Section):
+    """One [[sources]] table: the keys every source has, and ``options``, the keys of its
+    kind (validated by the settings model its registration gives, and shown beside the
+    common keys, as they are written)."""
+
     name: str = Field(description="A unique name for the source, stored with its articles.")
     kind: str = Field(
         "folder",
         description="The source kind: 'folder' (article files) or 'feed' (a remote "
         "or local RSS, Atom or JSON Feed), or one a plug-in registers.",
-    )
-    path: str = Field(
-        "",
-        description="kind 'folder': folder of .txt and .md articles, relative to the site folder.",
-    )
-    url: str = Field(
-        "",
-        description="kind 'feed': the feed's http(s) URL, or the path of a feed file "
-        "(relative to the site folder).",
     )
     category: str = Field(
         "General", description="Default category for articles that get none otherwise."
@@ -70,6 +94,9 @@ class SourceSettings(Section):
         description="IANA time zone of the source's dates that name none (an RFC 822 or "
         "ISO 8601 date without an offset, a date without a time). Empty: site.timezone.",
     )
+    options: Section = Field(
+        default_factory=Section, exclude=True, description="(internal) the keys of its kind."
+    )
     _tz = field_validator("timezone")(lambda cls, v: check_timezone(v) if v else v)
 
     @cached_property
@@ -82,36 +109,61 @@ class SourceSettings(Section):
     def _kind(cls, value: str) -> str:
         return SOURCE_KINDS.checked(value)
 
-    @model_validator(mode="after")
-    def _location(self) -> SourceSettings:
-        problem = source_location_problem(self.kind, self.path, self.url)
-        if problem:
-            raise PydanticCustomError(
-                "setting", "{message}", {"message": f"sources[{self.name}].{problem}"}
-            )
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _kind_keys(cls, data: Any, handler: ModelWrapValidatorHandler[SourceSettings]) -> Any:
+        """The keys that are not common ones through the settings model of its kind."""
+        if not isinstance(data, dict) or isinstance(data.get("options"), Section):
+            return handler(data)
+        common = {k: v for k, v in data.items() if k in cls.model_fields and k != "options"}
+        kind = data.get("kind", "folder")
+        if not isinstance(kind, str) or SOURCE_KINDS.problem(kind):
+            return handler(common)  # the kind's own error
+        own = {k: v for k, v in data.items() if k not in common}
+        name = data.get("name", "?")
+        model = registered_source_kind(kind).settings
+        try:
+            options = model.model_validate(own)
+        except ValidationError as exc:
+            errors = [_kind_key_error(error, name, kind) for error in exc.errors()]
+            raise ValidationError.from_exception_data(cls.__name__, errors) from None
+        return handler({**common, "options": options})
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; the keys of its kind in ``update`` change its ``options``."""
+        own = {k: v for k, v in (update or {}).items() if k not in type(self).model_fields}
+        if own:
+            unknown = own.keys() - type(self.options).model_fields.keys()
+            if unknown:
+                raise ValueError(f"a {self.kind} source has no {', '.join(sorted(unknown))}")
+            common = {k: v for k, v in (update or {}).items() if k not in own}
+            update = {**common, "options": self.options.model_copy(update=own)}
+        return super().model_copy(update=update, deep=deep)
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The kind's keys beside the common ones, as the table is written."""
+        data: dict[str, Any] = handler(self)
+        return {**data, **self.options.model_dump(mode="json")}
 
 
-def source_location_problem(kind: str, path: str, url: str) -> str:
-    """What is wrong with a source's path / url, as 'key: reason', or '' if nothing."""
-    if kind == "folder":
-        if url:
-            return 'url: only a feed source has a url (kind = "feed"); a folder has a path'
-        return "" if path.strip() else "path: a folder source needs path (its folder of articles)"
-    if kind != "feed":
-        return ""  # another kind checks its own
-    if path:
-        return "path: a feed source has a url (an http(s) URL or a file path), not a path"
-    if not url.strip():
-        return "url: a feed source needs url (an http(s) URL or a file path)"
-    if strip_control(url) != url or url != url.strip():
-        return "url: control characters or surrounding spaces"
-    scheme, sep, rest = url.partition("://")
-    if sep and scheme.lower() not in ("http", "https"):
-        return f"url: only http(s) URLs or file paths, not {scheme}://"
-    if sep and not rest.split("/", 1)[0]:
-        return f"url: no host in {url!r}"
-    return ""
+def _kind_key_error(error: ErrorDetails, source: str, kind: str) -> InitErrorDetails:
+    key = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        others = [name for name in SOURCE_KINDS.names() if _has_key(name, key)]
+        having = f" (a key of {' and '.join(others)} sources)" if others else ""
+        message = f"a {kind} source has no {key}{having}"
+    text = f"sources[{source}].{key}: {message}"
+    return {
+        "type": PydanticCustomError("setting", "{message}", {"message": text}),
+        "loc": (key,),
+        "input": error["input"],
+    }
+
+
+def _has_key(kind: str, key: str) -> bool:
+    return key in registered_source_kind(kind).settings.model_fields
 
 
 class FetchSettings(Section):

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from syndicate.config import Settings, SourceSettings
 from syndicate.pipeline.entries import save_entries
+from syndicate.pipeline.feed_kind import feed_url
 from syndicate.pipeline.feed_schedule import Fetch, fetching_ahead, read_newest
 from syndicate.pipeline.gathered import (
     GatherReport,
@@ -25,7 +26,7 @@ from syndicate.pipeline.gathered import (
     SourceCounts,
     finish_run,
 )
-from syndicate.pipeline.source_kinds import GatherRun, SourceKind
+from syndicate.pipeline.source_kinds import GatherRun
 from syndicate.sources.feed import ParsedFeed, ParseError
 from syndicate.sources.fetching import (
     Fetched,
@@ -55,7 +56,7 @@ class _Source:
     on_error: Report
 
     def fail(self, what: str) -> None:
-        shown = _PASSWORD.sub(r"//\1:***@", self.source.url)
+        shown = _PASSWORD.sub(r"//\1:***@", feed_url(self.source))
         self.report.fail(f"sources[{self.source.name}]: {shown}: {what}", self.on_error)
 
 
@@ -121,9 +122,6 @@ def gather_feeds(
             )
 
 
-FEED = SourceKind("feed", gather_feeds)
-
-
 def _save(
     run: _Source, counts: SourceCounts, state: FeedState, parsed: ParsedFeed | None
 ) -> list[str] | None:
@@ -148,7 +146,7 @@ def _save(
 def known_state(store: Store, source: SourceSettings) -> FeedState | None:
     """What the last fetch of this source's current URL left (validators, hash)."""
     stored = store.feed_state(source.name)
-    return stored if stored is not None and stored.url == source.url else None
+    return stored if stored is not None and stored.url == feed_url(source) else None
 
 
 def fetch(
@@ -156,7 +154,7 @@ def fetch(
 ) -> Fetched:
     """The source's document: fetched (conditionally), or read from its file."""
     options = settings.fetch
-    location = source.url
+    location = feed_url(source)
     if not is_remote(location):
         return Fetched(location, False, read_feed_file(settings.path(location), options.max_bytes))
     return fetch_feed(
@@ -174,7 +172,7 @@ def _parse(settings: Settings, source: SourceSettings, fetched: Fetched) -> Pars
     parse = functools.partial(
         read_newest,
         max_entries=settings.fetch.max_entries,
-        source_url=fetched.url if is_remote(source.url) else "",
+        source_url=fetched.url if is_remote(feed_url(source)) else "",
         tz=settings.source_zone(source),
         content_type=fetched.content_type,
     )
@@ -197,7 +195,7 @@ def _fetched(
         etag, last_modified, sha = fetched.etag or known.etag, known.last_modified, known.sha256
     else:
         etag, last_modified = fetched.etag, fetched.last_modified
-    return FeedState(source.name, source.url, etag, last_modified, sha, now, now, None)
+    return FeedState(source.name, feed_url(source), etag, last_modified, sha, now, now, None)
 
 
 def _failed(
@@ -206,10 +204,10 @@ def _failed(
     """The failure noted; the validators and hash of the last good body kept, so that the
     next run can still be told "not modified" about it."""
     if known is None:
-        return FeedState(source.name, source.url, "", "", "", None, now, error)
+        return FeedState(source.name, feed_url(source), "", "", "", None, now, error)
     return FeedState(
         source.name,
-        source.url,
+        feed_url(source),
         known.etag,
         known.last_modified,
         known.sha256,

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from syndicate.config import Settings, SourceSettings
 from syndicate.models import Observation
+from syndicate.pipeline.folder_kind import FOLDER
 from syndicate.pipeline.gathered import (
     GatherReport,
     Merging,
@@ -23,7 +24,7 @@ from syndicate.pipeline.gathered import (
     finish_run,
     merge_names,
 )
-from syndicate.pipeline.source_kinds import GatherRun, Progress, SourceKind, gather_sources
+from syndicate.pipeline.source_kinds import GatherRun, Progress, gather_sources
 from syndicate.pipeline.spool import RecordSpool
 from syndicate.sources.folder import ParseError, parse_file
 from syndicate.sources.folder_scan import FileStat, os_reason, read_regular_file, scan_folder
@@ -67,9 +68,6 @@ def gather_folders(
     meanwhile()
 
 
-FOLDER = SourceKind("folder", gather_folders, by_title=True)
-
-
 def _gather_folder(
     settings: Settings,
     store: Store,
@@ -79,7 +77,7 @@ def _gather_folder(
     on_error: Report,
     progress: Progress | None,
 ) -> None:
-    root = settings.path(source.path)
+    root = settings.path(FOLDER.options(source).path)
     prefix = f"sources[{source.name}].path"
     if not root.is_dir():
         report.fail(f"{prefix}: folder not found: {root}", on_error)

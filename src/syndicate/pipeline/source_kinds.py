@@ -1,11 +1,16 @@
 """The source kinds by name (``sources[].kind``): how each gathers its sources.
 
-A kind gathers all the sources of its kind in one call, and calls ``meanwhile()`` once: the
-gather of the other kinds. A kind that waits (the feed kind fetches) calls it while it
-waits; one that does not, after its work. A new kind is one module with a ``SourceKind``
-and one line in ``syndicate.registry.SOURCE_KINDS`` (or ``SOURCE_KINDS.register(name,
-kind)`` from a plug-in); a kind that reads whole entries stores them with
-``syndicate.pipeline.entries.store_entries``.
+A kind's registration (a ``SourceKind``) gives its name, a line of help, its settings model
+(the keys of a ``[[sources]]`` table beside the common ones, validated when the settings are
+read and documented in docs/settings.md) and its gather. A kind gathers all the sources of
+its kind in one call, and calls ``meanwhile()`` once: the gather of the other kinds. A kind
+that waits (the feed kind fetches) calls it while it waits; one that does not, after its
+work. A new kind is one module with a ``SourceKind`` and one line in
+``syndicate.registry.SOURCE_KINDS`` (or ``SOURCE_KINDS.register(name, kind)`` from a
+plug-in); a kind that reads whole entries stores them with
+``syndicate.pipeline.entries.store_entries``. The registration is imported whenever settings
+with a source of its kind are read, so its gather imports the work when it runs (as
+``folder_kind`` and ``feed_kind`` do).
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
+from syndicate.config.section import Section
 from syndicate.registry import SOURCE_KINDS
 
 if TYPE_CHECKING:
@@ -24,6 +30,11 @@ if TYPE_CHECKING:
     from syndicate.store import Store
 
 Progress = Callable[[int, int], None]  # (done, total)
+O = TypeVar("O", bound=Section)  # noqa: E741 (the settings of one kind's sources)
+
+
+class NoSourceSettings(Section):
+    """A kind whose sources have only the common keys."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +54,22 @@ Gather = Callable[[GatherRun, Sequence["SourceSettings"], Callable[[], None]], N
 
 
 @dataclass(frozen=True, slots=True)
-class SourceKind:
+class SourceKind(Generic[O]):
     name: str
+    help: str
     gather: Gather
+    settings: type[O] = NoSourceSettings  # type: ignore[assignment]
     by_title: bool = False  # a teaser card completes the full text of its title (folders)
 
+    def options(self, source: SourceSettings) -> O:
+        """The keys of its own that ``source`` (a source of this kind) has."""
+        options = source.options
+        if source.kind != self.name or not isinstance(options, self.settings):
+            raise TypeError(f"sources[{source.name}] is not a {self.name} source")
+        return options
 
-def source_kind(name: str) -> SourceKind:
+
+def source_kind(name: str) -> SourceKind[Section]:
     """The kind ``name`` (ConfigError naming sources[].kind when there is none)."""
     kind = SOURCE_KINDS.get(name)
     if not isinstance(kind, SourceKind):
@@ -69,7 +89,9 @@ def gather_sources(run: GatherRun) -> None:
     _chain(run, kinds)
 
 
-def _chain(run: GatherRun, kinds: Sequence[tuple[SourceKind, list[SourceSettings]]]) -> None:
+def _chain(
+    run: GatherRun, kinds: Sequence[tuple[SourceKind[Section], list[SourceSettings]]]
+) -> None:
     if kinds:
         (kind, sources), rest = kinds[0], kinds[1:]
         kind.gather(run, sources, lambda: _chain(run, rest))
