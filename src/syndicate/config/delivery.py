@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from pydantic import (
     ConfigDict,
@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
-from syndicate.config.section import Section
+from syndicate.config.section import Section, registration
 from syndicate.config.values import Duration, plain_address, within
 from syndicate.registry import SENDERS
 
@@ -61,11 +61,7 @@ class RegisteredSender(Protocol):
 
 def registered_sender(name: str) -> RegisteredSender:
     """The registration of the sender ``name`` (ConfigError naming delivery.backend if none)."""
-    kind = SENDERS.get(name)
-    model = getattr(kind, "settings", None)
-    if not (isinstance(model, type) and issubclass(model, Section)):
-        raise TypeError(f"sender {name!r} is a {type(kind).__name__}, not a SenderKind")
-    return cast(RegisteredSender, kind)
+    return registration(SENDERS, name, RegisteredSender, "SenderKind")  # type: ignore[type-abstract]
 
 
 def sender_sections() -> dict[str, type[Section]]:

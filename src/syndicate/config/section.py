@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any, Self
+from typing import Any, Self, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
+
+from syndicate.registry import Registry
+
+R = TypeVar("R")
 
 
 class Section(BaseModel):
@@ -31,3 +35,13 @@ class Section(BaseModel):
                     if isinstance(member, cached_property):
                         copy.__dict__.pop(name, None)
         return copy
+
+
+def registration(registry: Registry[object], name: str, face: type[R], kind_class: str) -> R:
+    """The kind ``name`` of ``registry`` as the settings read it (``face``, a Protocol whose
+    ``settings`` is its model): ConfigError naming the setting if there is none."""
+    kind = registry.get(name)
+    model = getattr(kind, "settings", None)
+    if not (isinstance(model, type) and issubclass(model, Section)):
+        raise TypeError(f"{registry.what} {name!r} is a {type(kind).__name__}, not a {kind_class}")
+    return cast(R, kind)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any, Protocol, Self, cast
+from typing import Any, Protocol, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
-from syndicate.config.section import Section
+from syndicate.config.section import Section, registration
 from syndicate.config.values import check_timezone
 from syndicate.content import strip_control
 from syndicate.registry import SOURCE_KINDS
@@ -62,11 +62,7 @@ class RegisteredSourceKind(Protocol):
 
 def registered_source_kind(name: str) -> RegisteredSourceKind:
     """The registration of the source kind ``name`` (ConfigError naming sources[].kind if none)."""
-    kind = SOURCE_KINDS.get(name)
-    model = getattr(kind, "settings", None)
-    if not (isinstance(model, type) and issubclass(model, Section)):
-        raise TypeError(f"source kind {name!r} is a {type(kind).__name__}, not a SourceKind")
-    return cast(RegisteredSourceKind, kind)
+    return registration(SOURCE_KINDS, name, RegisteredSourceKind, "SourceKind")  # type: ignore[type-abstract]
 
 
 class SourceSettings(Section):

@@ -9,6 +9,7 @@ milliseconds, substitution microseconds.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,7 +24,7 @@ from markupsafe import Markup
 from premailer import Premailer
 
 from syndicate.config.digest import DEFAULT_SUBJECT
-from syndicate.content import html_to_text, markdown_to_html, one_line
+from syndicate.content import html_to_text, markdown_to_html, one_line, sanitize_html
 from syndicate.digest.periods import archive_slug, format_date, parse_key
 from syndicate.digest.select import edition_subject
 from syndicate.models import Article, Edition, RenderedDigest
@@ -328,3 +329,15 @@ def personalize(rendered: RenderedDigest, substitutions: Mapping[str, str]) -> t
 
 def _one_line(key: str, value: str) -> str:
     return one_line(value) or PLACEHOLDER_FALLBACKS.get(key, "")
+
+
+def headlines_html(headlines: tuple[Headline, ...]) -> str:
+    """Headlines as a plain HTML list (the archive feed's entry of an edition)."""
+    items = []
+    for h in headlines:
+        title = html.escape(h.title)
+        linked = f'<a href="{html.escape(h.link)}">{title}</a>' if h.link else title
+        category = f"{html.escape(h.category)}: " if h.category else ""
+        summary = f"<br>{html.escape(h.summary)}" if h.summary else ""
+        items.append(f"<li>{category}{linked} ({html.escape(h.date)}){summary}</li>")
+    return sanitize_html(f"<ul>{''.join(items)}</ul>") if items else ""

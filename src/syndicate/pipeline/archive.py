@@ -11,7 +11,6 @@ pages instead of signed links.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +23,13 @@ from syndicate.digest.announcement import (
     render_announcement,
 )
 from syndicate.digest.periods import archive_slug, parse_key, parse_slug
-from syndicate.digest.render import Headline, headline, personalize, render_edition
+from syndicate.digest.render import (
+    Headline,
+    headline,
+    headlines_html,
+    personalize,
+    render_edition,
+)
 from syndicate.feeds.data import prepare
 from syndicate.feeds.formats import ATOM
 from syndicate.feeds.options import FeedOptions
@@ -186,16 +191,5 @@ def _as_article(settings: Settings, store: Store, entry: ArchiveEntry) -> Articl
         published=entry.created_at,
         category="",
         summary=f"{entry.label}: {titles}" if titles else entry.label,
-        content=archived.body if archived and archived.body else _headlines_html(headlines),
+        content=archived.body if archived and archived.body else headlines_html(headlines),
     )
-
-
-def _headlines_html(headlines: tuple[Headline, ...]) -> str:
-    items = []
-    for h in headlines:
-        title = html.escape(h.title)
-        linked = f'<a href="{html.escape(h.link)}">{title}</a>' if h.link else title
-        category = f"{html.escape(h.category)}: " if h.category else ""
-        summary = f"<br>{html.escape(h.summary)}" if h.summary else ""
-        items.append(f"<li>{category}{linked} ({html.escape(h.date)}){summary}</li>")
-    return content.sanitize_html(f"<ul>{''.join(items)}</ul>") if items else ""
