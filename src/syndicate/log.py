@@ -65,6 +65,7 @@ def event_of(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
     return record.name, {"message": record.getMessage()}
 
 
-def one_line(exc: BaseException) -> str:
+def error_line(exc: BaseException) -> str:
+    """An exception as one line for a log field: its type, then its text with whitespace folded."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -37,7 +37,7 @@ from syndicate.service.catchup import (
     send_state,
     skipped_before_first_run,
 )
-from syndicate.service.logs import EventLog, one_line
+from syndicate.service.logs import EventLog, error_line
 from syndicate.service.plan import BOUNCES, DIGEST, GATHER
 from syndicate.store import JobOutcome, JobRun, Store
 
@@ -161,8 +161,8 @@ class Jobs:
                 for p in periods_to_check(now, when, tz)
             }
         except Exception as exc:
-            env.log.exception("digest.failed", cadence=cadence, error=one_line(exc))
-            return [self._record(DIGEST, now, "failed", one_line(exc))]
+            env.log.exception("digest.failed", cadence=cadence, error=error_line(exc))
+            return [self._record(DIGEST, now, "failed", error_line(exc))]
         due = [
             d
             for d in digests_due(now, when, tz, digest.grace, states, first_run)
@@ -210,8 +210,8 @@ class Jobs:
         try:
             due = [s for s in env.store.paused_sends(RETRIED) if retry_due(env.settings, s, now)]
         except Exception as exc:
-            env.log.exception("digest.failed", trigger="retry", error=one_line(exc))
-            return [self._record(DIGEST, now, "failed", one_line(exc))]
+            env.log.exception("digest.failed", trigger="retry", error=error_line(exc))
+            return [self._record(DIGEST, now, "failed", error_line(exc))]
         runs: list[JobRun] = []
         for status in due:
             if env.should_stop():
@@ -243,8 +243,8 @@ class Jobs:
             env.log.error("digest.failed", week=item.week, error=str(exc))
             return self._record(DIGEST, started, "failed", f"{item.week}: {exc}")
         except Exception as exc:
-            env.log.exception("digest.failed", week=item.week, error=one_line(exc))
-            return self._record(DIGEST, started, "failed", f"{item.week}: {one_line(exc)}")
+            env.log.exception("digest.failed", week=item.week, error=error_line(exc))
+            return self._record(DIGEST, started, "failed", f"{item.week}: {error_line(exc)}")
         outcome, detail = self._judge(report)
         log = env.log.info if outcome != "failed" else env.log.warning
         log(
@@ -323,8 +323,8 @@ class Jobs:
 
     def _crashed(self, job: str, started: datetime, exc: Exception) -> JobRun:
         """An unexpected failure: logged with its traceback, recorded as failed."""
-        self.env.log.exception(f"{job}.failed", error=one_line(exc))
-        return self._record(job, started, "failed", one_line(exc))
+        self.env.log.exception(f"{job}.failed", error=error_line(exc))
+        return self._record(job, started, "failed", error_line(exc))
 
     def _record(self, job: str, started: datetime, outcome: JobOutcome, detail: str) -> JobRun:
         env = self.env
@@ -332,5 +332,5 @@ class Jobs:
         try:
             env.store.record_job_run(run)
         except Exception as exc:
-            env.log.exception("job.record_failed", job=job, error=one_line(exc))
+            env.log.exception("job.record_failed", job=job, error=error_line(exc))
         return run

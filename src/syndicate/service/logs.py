@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from syndicate.log import EventLog, event_of, field_text, one_line
+from syndicate.log import EventLog, error_line, event_of, field_text
 
-__all__ = ["EventLog", "configure_logging", "event_of", "log_handler", "one_line"]
+__all__ = ["EventLog", "configure_logging", "error_line", "event_of", "log_handler"]
 
 REDACTED = "********"
 _TOKEN = re.compile(r"(token=)[^&\s\"'<>]+")
@@ -34,7 +34,7 @@ class JsonFormatter(logging.Formatter):
         data: dict[str, Any] = {"ts": ts, "level": record.levelname.lower(), "event": event}
         data.update((k, v) for k, v in fields.items() if k not in data)
         if record.exc_info and record.exc_info[1] is not None:
-            data.setdefault("error", one_line(record.exc_info[1]))
+            data.setdefault("error", error_line(record.exc_info[1]))
             data["traceback"] = "".join(traceback.format_exception(*record.exc_info))
         return json.dumps(data, ensure_ascii=False, default=str)
 

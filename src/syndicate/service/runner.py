@@ -27,7 +27,7 @@ from syndicate.delivery import Sender
 from syndicate.service.catchup import next_scheduled
 from syndicate.service.jobs import FIRST_GATHER_WAIT, JobEnv, Jobs
 from syndicate.service.lease import Lease
-from syndicate.service.logs import EventLog, one_line
+from syndicate.service.logs import EventLog, error_line
 from syndicate.service.plan import BOUNCES, DIGEST, GATHER, JOBS
 from syndicate.service.signals import StopFlag
 from syndicate.service.triggers import bounces_trigger, digest_triggers, gather_trigger, shifted
@@ -106,7 +106,7 @@ class Service:
             try:
                 last = self.store.last_success(name)
             except Exception as exc:
-                self.log.warning("job.stats_unavailable", job=name, error=one_line(exc))
+                self.log.warning("job.stats_unavailable", job=name, error=error_line(exc))
                 continue
             if last is not None:
                 stats.last_success = last.finished.timestamp()
@@ -169,7 +169,7 @@ class Service:
             for run in result if isinstance(result, list) else [result]:
                 self.stats[name].note(run)
         except Exception as exc:  # the jobs catch their own; this is the last guard
-            self.log.exception("job.crashed", job=name, error=one_line(exc))
+            self.log.exception("job.crashed", job=name, error=error_line(exc))
         finally:
             with self._idle:
                 self._running[name] -= 1
@@ -255,7 +255,7 @@ class Service:
         try:
             return self.store.record_first_run(now)
         except Exception as exc:
-            self.log.warning("service.first_run_unrecorded", error=one_line(exc))
+            self.log.warning("service.first_run_unrecorded", error=error_line(exc))
             return None
 
     def shutdown(self, timeout: float = STOP_TIMEOUT) -> Stopped:

@@ -54,7 +54,7 @@ from starlette.routing import BaseRoute, Route
 
 from syndicate.config import Settings
 from syndicate.delivery.registry import sender_kind
-from syndicate.log import EventLog, one_line
+from syndicate.log import EventLog, error_line
 from syndicate.pipeline.pauses import pause_problem
 from syndicate.store import Store
 from syndicate.web.context import HealthCallback, WebContext
@@ -95,7 +95,7 @@ def check_database(store: Store) -> str:
         with store.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure at all means "not reachable" here
-        log.warning("healthz.database_failed", error=one_line(exc))
+        log.warning("healthz.database_failed", error=error_line(exc))
         return f"error: {type(exc).__name__}"
     return "ok"
 
@@ -137,7 +137,7 @@ def health_report(
     try:
         data = health()
     except Exception as exc:
-        log.warning("healthz.callback_failed", error=one_line(exc))
+        log.warning("healthz.callback_failed", error=error_line(exc))
         report.scheduler = {"error": type(exc).__name__}
         report.problems.append("scheduler state unknown")
         return report
@@ -201,7 +201,7 @@ def metrics_text(store: Store, report: HealthReport) -> str:
         try:
             _store_metrics(out, store)
         except Exception as exc:  # the database went away since the check: report, go on
-            log.warning("metrics.store_failed", error=one_line(exc))
+            log.warning("metrics.store_failed", error=error_line(exc))
     if report.scheduler is not None:
         running = report.scheduler.get("running")
         if isinstance(running, bool):
