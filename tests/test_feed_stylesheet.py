@@ -24,7 +24,9 @@ def test_each_xml_feed_names_the_stylesheet_and_it_shows_the_items(feed: str, hr
     assert (GOLDEN / "feed.xsl").read_bytes() == feed_stylesheet()
     transform = etree.XSLT(etree.fromstring(feed_stylesheet()))
     page = html.fromstring(str(transform(etree.fromstring(data))))
-    assert "This is a feed." in page.text_content()
+    shown = " ".join(page.text_content().split())
+    assert "This is a feed." in shown
+    assert "Copy its address into your feed reader" in shown  # how to subscribe
     items = etree.fromstring(data).xpath("//item | //*[local-name()='entry']")
     assert len(page.cssselect("article.card h2 a")) == len(items) > 0
     assert page.cssselect("code")[0].text_content().endswith(feed)  # the address to copy

@@ -159,7 +159,10 @@ def _entry(entry: Any, tz: ZoneInfo, source_url: str, is_rss: bool) -> RawEntry:
         author=author,
         tags=tuple(t.get("term") or t.get("label") or "" for t in entry.get("tags") or []),
         base=_base(detail, link, source_url, is_rss),
-        enclosures=_enclosures(entry, link or source_url),
+        # An entry without content still has the xml:base in scope: its title's.
+        enclosures=_enclosures(
+            entry, _base(detail or entry.get("title_detail"), link, source_url, is_rss)
+        ),
     )
 
 
