@@ -108,6 +108,21 @@ def test_a_broken_feed_gathered_gives_its_entries_and_one_warning_line(
     assert [f"warning: {w}" for w in report.warnings] == [line]
 
 
+def test_a_download_cut_inside_an_item_is_one_warning_and_no_failure(
+    tmp_path: Path, database_url: str
+) -> None:
+    items = "".join(ITEM.format(title=t, n=n, date=DATED) for n, t in enumerate(["A", "B"]))
+    whole = CHANNEL.format(base="", items=items + "<item><title>C, cut off</title><li")
+    (tmp_path / "cast.xml").write_text(whole[: whole.rindex("<li") + 3])
+    lines: list[str] = []
+    with Store(database_url) as store:
+        report = gather(_site(tmp_path, database_url), store, now=NOW, on_error=lines.append)
+    assert (report.new, report.failed) == (2, 0)  # `gather` exits 0: nothing failed
+    (line,) = lines
+    assert line.startswith("warning: sources[cast]: not well-formed XML")
+    assert line.endswith("2 entries recovered, 1 incomplete left out")
+
+
 def test_an_undated_entry_keeps_the_time_it_was_first_seen(
     tmp_path: Path, database_url: str
 ) -> None:

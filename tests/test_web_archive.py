@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from starlette.testclient import TestClient
@@ -40,7 +42,7 @@ def client(site: Site) -> TestClient:
 def test_the_archive_lists_only_editions_whose_send_started(client: TestClient, site: Site) -> None:
     page = client.get("/archive/")
     assert page.status_code == 200
-    assert f'href="/archive/{SENT_WEEK}/"' in page.text
+    assert f'href="http://testserver/archive/{SENT_WEEK}/"' in page.text
     assert "Week 47 · November 16 – 22, 2026" in page.text
     assert UNSENT_WEEK not in page.text
     assert client.get(f"/archive/{UNSENT_WEEK}/").status_code == 404
@@ -87,9 +89,11 @@ def test_unknown_weeks_are_404(client: TestClient, path: str) -> None:
 
 def test_paths_without_the_slash_redirect(client: TestClient) -> None:
     response = client.get("/archive", follow_redirects=False)
-    assert response.status_code == 308 and response.headers["location"] == "/archive/"
+    assert (
+        response.status_code == 308 and response.headers["location"] == "http://testserver/archive/"
+    )
     response = client.get(f"/archive/{SENT_WEEK}", follow_redirects=False)
-    assert response.headers["location"] == f"/archive/{SENT_WEEK}/"
+    assert response.headers["location"] == f"http://testserver/archive/{SENT_WEEK}/"
 
 
 def test_the_archive_feed_is_valid_atom_with_one_entry_per_sent_edition(
@@ -120,3 +124,32 @@ def test_an_empty_archive_feed_is_valid(tmp_path: Path) -> None:
     with Store(settings.database_url) as store:
         root = check_atom(archive_feed(settings, store))
     assert root.findall(f"{ATOM}entry") == []
+
+
+class _References(HTMLParser):
+    """Every URL an HTML page refers to: href, src, srcset and form actions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value and name in ("href", "src", "action"):
+                self.urls.append(value)
+            elif value and name == "srcset":
+                self.urls += [part.split()[0] for part in value.split(",") if part.strip()]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/archive/", f"/archive/{SENT_WEEK}/", f"/archive/{SENT_WEEK}/email.html", "/subscribe"],
+)
+def test_the_archive_and_the_forms_carry_only_absolute_urls(client: TestClient, path: str) -> None:
+    page = client.get(path)
+    assert page.status_code == 200
+    parser = _References()
+    parser.feed(page.text)
+    assert len(parser.urls) >= 2  # the probe sees the links at all
+    relative = [url for url in parser.urls if not urlsplit(url).scheme and url != "#"]
+    assert relative == []

@@ -159,7 +159,8 @@ def test_home_page_before_any_feed_was_built(client: TestClient, site: Site) -> 
     (site.root / "public" / "index.html").unlink()
     response = client.get("/")
     assert response.status_code == 200
-    assert 'href="/subscribe"' in response.text and 'href="/archive/"' in response.text
+    assert 'href="http://testserver/subscribe"' in response.text
+    assert 'href="http://testserver/archive/"' in response.text
 
 
 def test_the_stylesheet_is_served_with_validators(client: TestClient) -> None:

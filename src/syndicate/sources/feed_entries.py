@@ -153,6 +153,9 @@ def entry_key(raw: RawEntry) -> str:
     return ""
 
 
+NO_IDENTITY = "no id, link, nor title and date"
+
+
 def build_entries(
     format_name: str, found: Sequence[RawEntry | str], *, skipped: Iterable[str] = ()
 ) -> ParsedFeed:
@@ -172,7 +175,7 @@ def build_entries(
             continue
         key = entry_key(raw)
         if not key:
-            reasons.append(f"{_describe(number, raw.title)}: no id, link, nor title and date")
+            reasons.append(f"{_describe(number, raw.title)}: {NO_IDENTITY}")
             continue
         repeated = (raw.guid and raw.guid in seen_guids) or (raw.link and raw.link in seen_links)
         if repeated or key in seen_keys:

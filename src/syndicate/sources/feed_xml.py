@@ -21,6 +21,7 @@ from syndicate.sources.enclosures import distinct, enclosure
 from syndicate.sources.feed_dates import parse_feed_date
 from syndicate.sources.feed_entries import (
     HTML_TYPES,
+    NO_IDENTITY,
     ParsedFeed,
     RawEntry,
     absolute_link,
@@ -115,10 +116,22 @@ def read_xml_feed(
     found = [_entry(entry, tz, source_url, is_rss) for entry in result.get("entries", [])]
     parsed = build_entries(version, found)
     if problem:
-        kept = len(parsed.entries)
-        warning = f"not well-formed XML at {problem}: read leniently, {kept} entries recovered"
-        parsed = dataclasses.replace(parsed, warnings=(warning,))
+        parsed = _lenient(parsed, problem)
     return parsed
+
+
+def _lenient(parsed: ParsedFeed, problem: str) -> ParsedFeed:
+    """A document that is not well-formed: one warning line. Entries the parser recovered
+    with nothing to tell them apart are the fragments the break leaves (a download cut in
+    the middle of an item), so they are counted in the warning, not reported as failures."""
+    fragments = sum(reason.endswith(NO_IDENTITY) for reason in parsed.skipped)
+    warning = (
+        f"not well-formed XML at {problem}: read leniently, {len(parsed.entries)} entries recovered"
+    )
+    if fragments:
+        warning += f", {fragments} incomplete left out"
+    skipped = tuple(reason for reason in parsed.skipped if not reason.endswith(NO_IDENTITY))
+    return dataclasses.replace(parsed, skipped=skipped, warnings=(warning,))
 
 
 def _base(detail: Any, link: str, source_url: str, is_rss: bool) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.background import BackgroundTask
@@ -68,7 +67,7 @@ class Pages:
             "url": settings.site.url,
             "postal_lines": [line for line in map(header_safe, postal) if line],
         }
-        self.base = urlsplit(settings.web_url).path or "/"
+        self.base = settings.web_url  # links and redirects are absolute, as in the feeds
 
     def render(
         self,
