@@ -127,7 +127,7 @@ def test_an_announcement_reaches_every_active_subscriber_once_and_is_archived(
         index = web.get("/archive/")
         page = web.get(f"/{entry.url.split('/', 3)[3]}")
         mailed_page = web.get(f"/{entry.url.split('/', 3)[3]}email.html")
-    assert 'href="/archive/announcement-2026-11-23-we-are-moving/"' in index.text
+    assert f'href="{settings.web_url}archive/announcement-2026-11-23-we-are-moving/"' in index.text
     assert page.status_code == 200 and "<strong>hill site</strong>" in page.text
     assert "<script" not in page.text.split("<main", 1)[-1] and "We are moving" in page.text
     assert mailed_page.status_code == 200 and "Hi there," in mailed_page.text
