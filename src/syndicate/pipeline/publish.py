@@ -19,7 +19,8 @@ from syndicate.feeds import (
     write_atomically,
 )
 from syndicate.feeds.websub import HubReport, Sleep, ping_hub
-from syndicate.pipeline.site_pages import MANIFEST, site_pages
+from syndicate.pipeline.page_manifest import DELTA, MANIFEST
+from syndicate.pipeline.site_pages import site_pages
 from syndicate.resources import package_dir
 from syndicate.store import Store
 
@@ -80,8 +81,9 @@ def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsRep
     written = write_atomically(output_dir, files)
     removed = remove_files(output_dir, html.removed)
     if html.manifest is not None:  # last: a build killed before this is done again
-        write_atomically(output_dir, {MANIFEST: html.manifest})
-    pages_removed = [path for path in removed if path != MANIFEST]
+        remove_files(output_dir, html.manifest.drop)
+        write_atomically(output_dir, html.manifest.files)
+    pages_removed = [path for path in removed if path not in (MANIFEST, DELTA)]
     return FeedsReport(output_dir, written.written, written.unchanged, links, pages_removed)
 
 

@@ -106,9 +106,12 @@ def page_owners(conn: Connection, links: Iterable[str], now: datetime) -> dict[s
     """link → the first stored visible article with that link, for those that have one."""
     owners: dict[str, PageRow] = {}
     for part in chunks(sorted(set(links))):
-        query = _rows(now).where(visible(now), articles.c.link.in_(part))
+        # By link alone: with visible() in the WHERE, SQLite walks the status index instead
+        # (every visible row, 0.1 s at 100,000 articles); a link has few rows.
+        query = _rows(now).where(articles.c.link.in_(part))
         for row in _read(conn, query.order_by(articles.c.id)):
-            owners.setdefault(row.link, row)
+            if row.shown:
+                owners.setdefault(row.link, row)
     return owners
 
 
