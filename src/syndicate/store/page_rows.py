@@ -32,13 +32,15 @@ class Mark:
 @dataclass(frozen=True, slots=True)
 class PageRow:
     """An article as its page depends on it: ``stamp`` changes whenever what the page shows
-    may (its content hash, updated date, category); ``shown``: visible at the build's now."""
+    may (its content hash, updated date, category); ``shown``: visible at the build's now;
+    ``category``: whose feeds it may be in."""
 
     id: int
     guid: str
     link: str
     stamp: str
     shown: bool
+    category: str
 
 
 def _stamp() -> ColumnElement[str]:
@@ -51,13 +53,14 @@ def _stamp() -> ColumnElement[str]:
 
 def _rows(now: datetime) -> Select[Any]:
     shown = visible(now).label("shown")
-    return select(articles.c.id, articles.c.guid, articles.c.link, _stamp(), shown)
+    columns = (articles.c.id, articles.c.guid, articles.c.link, _stamp(), shown)
+    return select(*columns, articles.c.category)
 
 
 def _read(conn: Connection, query: Select[Any]) -> list[PageRow]:
     return [
-        PageRow(i, guid, link, mark, bool(shown))
-        for i, guid, link, mark, shown in conn.execute(query)
+        PageRow(i, guid, link, mark, bool(shown), category)
+        for i, guid, link, mark, shown, category in conn.execute(query)
     ]
 
 
