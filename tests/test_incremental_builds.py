@@ -131,11 +131,16 @@ EDITS: dict[str, tuple[Edit, set[str]]] = {
 }
 
 
-@pytest.mark.parametrize("compact_after", [2_000, 0], ids=["delta", "manifest-whole"])
+@pytest.mark.parametrize(
+    ("compact_after", "scans"),
+    [(2_000, 64), (0, 64), (2_000, 0)],
+    ids=["delta", "manifest-whole", "manifest-parsed"],  # parsed: its lines looked up in dicts
+)
 def test_each_change_builds_what_a_full_build_builds(
-    site: Site, compact_after: int, monkeypatch: pytest.MonkeyPatch
+    site: Site, compact_after: int, scans: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(page_manifest, "COMPACT_AFTER", compact_after)
+    monkeypatch.setattr(page_manifest, "SCANS", scans)
     made: list[str | None] = []
     real = pipeline_publish.build_feeds
 
