@@ -8,6 +8,7 @@ measures the speed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from syndicate.feeds import publish as feeds_publish
 from syndicate.models import ArticleStatus
 from syndicate.pipeline import FeedsReport, build_all_feeds, gather
 from syndicate.pipeline import publish as pipeline_publish
-from syndicate.pipeline.site_pages import MANIFEST, read_manifest
+from syndicate.pipeline.page_manifest import DELTA, MANIFEST, read_manifest
 from syndicate.store import Store, page_rows
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -240,7 +241,10 @@ def test_one_changed_article_is_all_a_build_reads(
     assert pages(site.build()) == [f"{LEONIDS}/index.html"]
     (guid,) = (g for p, (g, _stamp) in read_manifest(site.public).pages.items() if LEONIDS in p)
     assert read == [[guid]]
-    assert (site.public / MANIFEST).read_bytes() != manifest  # the new mark
+    assert (site.public / MANIFEST).read_bytes() == manifest  # left as it is: the delta
+    header, *lines = (site.public / DELTA).read_text().splitlines()
+    assert [line.split("\t")[:2] for line in lines] == [[f"{LEONIDS}/index.html", guid]]
+    assert json.loads(header)["mark"] > json.loads(manifest.split(b"\n", 1)[0])["mark"]
     assert site.build().written == []
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from syndicate.lazy import LazyNames
 
 if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
-    from syndicate.feeds.build import build_feeds
+    from syndicate.feeds.build import build_feeds, feed_code
     from syndicate.feeds.formats import FeedFormat, all_formats, feed_format, feed_paths
     from syndicate.feeds.options import FeedLink, FeedOptions
     from syndicate.feeds.publish import WriteReport, remove_files, write_atomically
@@ -22,6 +22,7 @@ __all__ = [
     "WriteReport",
     "all_formats",
     "build_feeds",
+    "feed_code",
     "feed_format",
     "feed_paths",
     "remove_files",

@@ -38,6 +38,15 @@ def build_feeds(
     return files
 
 
+def feed_code() -> str:
+    """What made the feeds besides their input: syndicate's and feedgen's versions."""
+    import feedgen.version
+
+    import syndicate
+
+    return f"syndicate {syndicate.__version__}, feedgen {feedgen.version.version_str}"
+
+
 _DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
 
 

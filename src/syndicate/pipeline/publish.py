@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,9 +20,19 @@ from syndicate.feeds import (
     write_atomically,
 )
 from syndicate.feeds.websub import HubReport, Sleep, ping_hub
-from syndicate.pipeline.site_pages import MANIFEST, site_pages
+from syndicate.pipeline.feed_choice import (
+    RECORD,
+    FeedRecord,
+    fingerprint,
+    read_record,
+    records,
+    to_build,
+)
+from syndicate.pipeline.page_manifest import DELTA, MANIFEST
+from syndicate.pipeline.site_pages import site_pages
 from syndicate.resources import package_dir
 from syndicate.store import Store
+from syndicate.store.page_rows import PageRow
 
 FEED_STYLESHEET = "feed.xsl"  # what a browser shows of the RSS and Atom feeds
 
@@ -58,31 +69,69 @@ def feed_options(settings: Settings) -> FeedOptions:
 def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsReport:
     """Write the site's feeds, one set per category, the front page (index.html) and the
     article pages; touch only changed files. ``now`` decides which articles are due (a
-    scheduled one is left out until its date)."""
+    scheduled one is left out until its date). A category's feeds are built again only when
+    an article they show or may show changed (syndicate.pipeline.feed_choice)."""
     options = feed_options(settings)
-    files: dict[str, bytes] = {}
+    output_dir = settings.path(settings.feeds.output_dir)
     latest = store.latest_articles(options.items, now)
-    files.update(build_feeds(latest, options))
+    files = build_feeds(latest, options)
     site_links = _links(options, settings.site.title, None)
     links = list(site_links)
     by_category: dict[str, list[FeedLink]] = {}
+    slugs: dict[str, str] = {}
     if settings.feeds.per_category:
         for category, _count in store.categories(now):
-            slug = content.slugify(category)
-            articles = store.latest_articles(options.items, now, category=category)
-            files.update(build_feeds(articles, options, title_suffix=category, category_slug=slug))
-            by_category[category] = _links(options, f"{settings.site.title}: {category}", slug)
+            slugs[category] = content.slugify(category)
+            by_category[category] = _links(
+                options, f"{settings.site.title}: {category}", slugs[category]
+            )
             links.extend(by_category[category])
+    # The pages read the store's change mark: the category feeds are read after it.
     html = site_pages(settings, store, now, latest, site_links, by_category)
+    before, after = _category_feeds(settings, store, now, slugs, html.changed, files)
     files.update(html.files)
     files[FEED_STYLESHEET] = feed_stylesheet()
-    output_dir = settings.path(settings.feeds.output_dir)
+    _write_record(output_dir, before)
     written = write_atomically(output_dir, files)
     removed = remove_files(output_dir, html.removed)
+    _write_record(output_dir, after)
     if html.manifest is not None:  # last: a build killed before this is done again
-        write_atomically(output_dir, {MANIFEST: html.manifest})
-    pages_removed = [path for path in removed if path != MANIFEST]
+        remove_files(output_dir, html.manifest.drop)
+        write_atomically(output_dir, html.manifest.files)
+    pages_removed = [path for path in removed if path not in (MANIFEST, DELTA)]
     return FeedsReport(output_dir, written.written, written.unchanged, links, pages_removed)
+
+
+def _category_feeds(
+    settings: Settings,
+    store: Store,
+    now: datetime,
+    slugs: Mapping[str, str],
+    changed: Sequence[PageRow] | None,
+    files: dict[str, bytes],
+) -> tuple[FeedRecord | None, FeedRecord]:
+    """Build the feeds of the categories that may have changed into ``files``; the feed
+    record to write before the files and the one after."""
+    options = feed_options(settings)
+    output_dir = settings.path(settings.feeds.output_dir)
+    print_ = fingerprint(options, settings.feeds.per_category)
+    record = read_record(output_dir)
+    record = record if record is not None and record.fingerprint == print_ else None
+    wanted = to_build(output_dir, slugs, record, changed, options.formats)
+    built: dict[str, list[str]] = {}
+    for category, slug in slugs.items():
+        if category in wanted:
+            articles = store.latest_articles(options.items, now, category=category)
+            files.update(build_feeds(articles, options, title_suffix=category, category_slug=slug))
+            built[category] = [article.guid for article in articles]
+    return records(record, built, slugs, print_)
+
+
+def _write_record(output_dir: Path, record: FeedRecord | None) -> None:
+    if record is None:
+        remove_files(output_dir, [RECORD])
+    else:
+        write_atomically(output_dir, {RECORD: record.encode()})
 
 
 def _links(options: FeedOptions, title: str, slug: str | None) -> list[FeedLink]:

@@ -10,13 +10,13 @@ a mark of this store, only the articles written since and those the clock made d
 back, hid) are read: when there are none, nothing else is; else only the pages of those
 articles' old and new paths are decided again (a path's page is the first stored visible
 article's with that link). Without either, every visible article's stamp is compared. The
-manifest is written last, after every page and deletion: a killed build is redone.
+manifest is written last, after every page and deletion: a killed build is redone. A build
+that decided a few pages again writes only those (syndicate.pipeline.page_manifest).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,49 +25,39 @@ from pathlib import Path
 from syndicate.config import Settings
 from syndicate.feeds import FeedLink
 from syndicate.feeds.pages import INDEX, CategoryFeeds, PageRenderer, SitePage, page_path
-from syndicate.feeds.publish import plain_path
 from syndicate.models import Article
+from syndicate.pipeline.page_manifest import (
+    DELTA,
+    MANIFEST,
+    Header,
+    Held,
+    HeldPages,
+    Manifest,
+    ManifestWrite,
+    held_pages,
+    read_header,
+    read_manifest,
+    whole,
+)
 from syndicate.resources import package_dir, page_templates
 from syndicate.store import Store
-from syndicate.store.page_rows import Mark, PageRow
+from syndicate.store.page_rows import PageRow
 
-MANIFEST = ".pages.stamps"  # not named .json, which would make it a feed to WebSub
-PAGE_END = "/" + INDEX  # every page's path; the manifest names nothing else to delete
 # More articles changed than this since the last build: one comparison of every stamp.
 FULL_COMPARISON_AFTER = 5_000
-
-
-Held = tuple[str, str]  # a page's (guid, stamp)
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """What ``.pages.stamps`` says of the pages on disk."""
-
-    fingerprint: str = ""
-    mark: Mark | None = None
-    built: datetime | None = None
-    pages: dict[str, Held] = field(default_factory=dict)  # path -> (guid, stamp)
-
-    def encode(self) -> bytes:
-        mark = self.mark or Mark()
-        built = self.built.isoformat() if self.built is not None else ""
-        header = {"fingerprint": self.fingerprint, "mark": [mark.seq, mark.guid], "built": built}
-        lines = [
-            json.dumps(header),
-            *(f"{p}\t{g}\t{s}" for p, (g, s) in sorted(self.pages.items())),
-        ]
-        return "\n".join(lines).encode("utf-8") + b"\n"
 
 
 @dataclass
 class SitePages:
     """A build's HTML: ``files`` to write, then ``removed`` pages to delete, then the
-    ``manifest`` (None: leave it as it is) — in that order."""
+    ``manifest`` (None: leave it as it is) — in that order. ``changed``: the articles whose
+    pages were decided again, read past the last build's mark (None: every page was
+    compared, or pages are off — nothing is known of what changed)."""
 
     files: dict[str, bytes]
     removed: list[str] = field(default_factory=list)
-    manifest: bytes | None = None
+    manifest: ManifestWrite | None = None
+    changed: list[PageRow] | None = None
 
 
 def template_dirs(settings: Settings) -> list[Path]:
@@ -120,68 +110,81 @@ def site_pages(
     output = settings.path(settings.feeds.output_dir)
     if not settings.pages.enabled:
         if (output / MANIFEST).exists():  # they were enabled: their pages go
-            built.removed = [*sorted(read_manifest(output).pages), MANIFEST]
+            built.removed = [*sorted(read_manifest(output).pages), DELTA, MANIFEST]
         return built
     fingerprint = _fingerprint(settings, site_feeds, by_category)
-    held = read_manifest(output, header_only=True)
-    same_look = held.fingerprint == fingerprint
-    if same_look:
-        changes = store.page_changes(now, held.mark, held.built, FULL_COMPARISON_AFTER)
-    else:
-        changes = store.page_changes(now, None, None, FULL_COMPARISON_AFTER)
+    header = read_header(output)
+    same_look = header.fingerprint == fingerprint
+    mark, since = (header.mark, header.built) if same_look else (None, None)
+    changes = store.page_changes(now, mark, since, FULL_COMPARISON_AFTER)
     if not changes.every and not changes.rows:
+        built.changed = []
         return built  # nothing changed: no article read, the manifest left as it is
-    held = read_manifest(output)
-    if changes.every:
-        current = _every_page(settings.site.url, changes.rows)
+    held = held_pages(output)
+    if not changes.every and held is not None:
+        new = Header(fingerprint, changes.mark, now)
+        owners = _changed_pages(built, settings.site.url, store, now, held, changes.rows, new)
     else:
-        current = _changed_pages(settings.site.url, store, now, held.pages, changes.rows)
-    stale = [
-        guid
-        for path, (guid, stamp) in current.items()
-        if not same_look or held.pages.get(path) != (guid, stamp)
-    ]
-    for article in store.articles_by_guid(stale):
+        if not changes.every:  # the manifest went in between: every page compared
+            changes = store.page_changes(now, None, None, FULL_COMPARISON_AFTER)
+        previous = {} if held is None else held.whole(held.header).pages
+        new = Header(fingerprint, changes.mark, now)
+        owners = _every_page(built, settings.site.url, previous, same_look, changes.rows, new)
+    for article in store.articles_by_guid(owners):
         path = page_path(settings.site.url, article.link)
-        if path is not None and current.get(path, ("",))[0] == article.guid:
+        if path is not None and owners[article.guid] == path:
             category_feeds = by_category.get(article.category, ())
             built.files[path] = pages.article(article, site_feeds, category_feeds)
-    built.removed = sorted(held.pages.keys() - current.keys())
-    built.manifest = Manifest(fingerprint, changes.mark, now, current).encode()
     return built
 
 
-def _every_page(site_url: str, rows: Sequence[PageRow]) -> dict[str, Held]:
-    """path → its page's (guid, stamp): the first stored of each link's visible articles."""
+def _every_page(
+    built: SitePages,
+    site_url: str,
+    previous: Mapping[str, Held],
+    same_look: bool,
+    rows: Sequence[PageRow],
+    new: Header,
+) -> dict[str, str]:
+    """Every visible article's page compared with the manifest: the first stored of each
+    link's articles owns it. Fills ``built``'s removals and manifest; guid → path of the
+    pages to render."""
     current: dict[str, Held] = {}
     for row in rows:
         path = page_path(site_url, row.link)
         if path is not None and path not in current:
             current[path] = (row.guid, row.stamp)
-    return current
+    built.removed = sorted(previous.keys() - current.keys())
+    built.manifest = whole(Manifest(new.fingerprint, new.mark, new.built, current))
+    return {g: p for p, (g, s) in current.items() if not same_look or previous.get(p) != (g, s)}
 
 
 def _changed_pages(
-    site_url: str, store: Store, now: datetime, held: Mapping[str, Held], rows: Sequence[PageRow]
-) -> dict[str, Held]:
-    """The held pages with the changed articles' old and new paths decided again."""
-    where = {guid: path for path, (guid, _stamp) in held.items()}
+    built: SitePages,
+    site_url: str,
+    store: Store,
+    now: datetime,
+    held: HeldPages,
+    rows: Sequence[PageRow],
+    new: Header,
+) -> dict[str, str]:
+    """The changed articles' old and new paths decided again (a path no visible article
+    has any more loses its page). Fills ``built``; guid → path of the pages to render."""
     affected: set[str] = set()
     for row in rows:
-        if (old := where.get(row.guid)) is not None:
-            affected.add(old)
-        if row.shown and (new := page_path(site_url, row.link)) is not None:
-            affected.add(new)
+        affected |= held.paths_of(row.guid)
+        if row.shown and (path := page_path(site_url, row.link)) is not None:
+            affected.add(path)
     links = {site_url + path.removesuffix(INDEX): path for path in affected}
     owners = store.page_owners(links, now)
-    current = dict(held)
+    decided: dict[str, Held | None] = {}
     for link, path in links.items():
         owner = owners.get(link)
-        if owner is None:
-            current.pop(path, None)
-        else:
-            current[path] = (owner.guid, owner.stamp)
-    return current
+        decided[path] = None if owner is None else (owner.guid, owner.stamp)
+    built.removed = sorted(p for p, h in decided.items() if h is None and held.get(p))
+    built.manifest = held.changed(new, decided)
+    built.changed = list(rows)
+    return {h[0]: p for p, h in decided.items() if h is not None and held.get(p) != h}
 
 
 def _fingerprint(
@@ -194,37 +197,3 @@ def _fingerprint(
             if path.is_file():
                 digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
-
-
-def read_manifest(output: Path, *, header_only: bool = False) -> Manifest:
-    """The manifest on disk (header_only: without its pages); an empty one if it is missing
-    or unreadable (every page is then compared, none is known to delete). A manifest from
-    before the change marks (``path\tstamp`` lines) has no mark: every page is compared."""
-    try:
-        with (output / MANIFEST).open(encoding="utf-8") as handle:
-            head = json.loads(handle.readline())
-            lines = [] if header_only else handle.read().splitlines()
-        pages: dict[str, Held] = {}
-        for line in lines:
-            path, _, rest = line.partition("\t")
-            guid, _, stamp = rest.partition("\t") if rest.count("\t") else ("", "", rest)
-            if path.endswith(PAGE_END) and plain_path(path):
-                pages[path] = (guid, stamp)
-        return Manifest(str(head["fingerprint"]), _mark(head), _built(head), pages)
-    except (OSError, ValueError, KeyError, TypeError):
-        return Manifest()
-
-
-def _mark(head: dict[str, object]) -> Mark | None:
-    match head.get("mark"):
-        case [int(seq), str(guid)]:
-            return Mark(seq, guid)
-    return None
-
-
-def _built(head: dict[str, object]) -> datetime | None:
-    built = head.get("built")
-    if not isinstance(built, str) or not built:
-        return None
-    moment = datetime.fromisoformat(built)
-    return moment if moment.tzinfo is not None else None
