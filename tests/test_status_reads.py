@@ -174,6 +174,15 @@ def test_a_store_at_another_revision_is_left_to_the_store(tmp_path: Path, revisi
         assert fast is None
 
 
+@pytest.mark.parametrize("folder", ["with space", "café"])
+def test_the_sqlite3_way_opens_paths_a_uri_must_quote(tmp_path: Path, folder: str) -> None:
+    url = f"sqlite:///{tmp_path / folder / 'db.sqlite'}"
+    with Store(url) as store:
+        populate(store)
+    with read_only(url) as fast:
+        assert fast is not None and fast.article_count() == 9
+
+
 @pytest.mark.parametrize("name", ["missing.db", "not-a-database.db"])
 def test_a_file_sqlite3_cannot_read_is_left_to_the_store(tmp_path: Path, name: str) -> None:
     if name == "not-a-database.db":
