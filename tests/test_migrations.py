@@ -24,12 +24,12 @@ from syndicate.store import migrate as migrate_module
 from syndicate.store.engine import make_engine
 from syndicate.store.migrate import (
     LEGACY_REVISION,
-    SCRIPT_LOCATION,
     alembic_config,
     migration_connection,
     prepare_schema,
 )
 from syndicate.store.migrations import current_revision, head_revision, new_revision, upgrade
+from syndicate.store.revisions import SCRIPT_LOCATION
 from syndicate.store.schema import UTCDateTime, metadata
 
 # These tests make their schemas themselves, from empty.

@@ -27,6 +27,8 @@ SERVICE = ("uvicorn", "starlette", "apscheduler", "sendgrid", "python_http_clien
 INLINER = ("premailer", "cssutils", "requests")
 # Only for feed sources: fetching and parsing remote feeds.
 FEED_CLIENT = ("httpx", "httpcore", "feedparser")
+# Only for the SMTP sender: every settings load reads the senders' registrations, not them.
+SMTP_CLIENT = ("smtplib",)
 
 
 def imported(site: Path, *args: str) -> set[str]:
@@ -72,13 +74,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ids=" ".join,
 )
 def test_command_loads_no_service_inliner_or_http_client(site: Path, args: tuple[str]) -> None:
-    assert leaked(imported(site, *args), SERVICE + INLINER + FEED_CLIENT) == []
+    assert leaked(imported(site, *args), SERVICE + INLINER + FEED_CLIENT + SMTP_CLIENT) == []
+
+
+@pytest.mark.parametrize("args", [("status",), ("status", "--json")], ids=" ".join)
+def test_status_of_a_sqlite_store_loads_no_sqlalchemy(site: Path, args: tuple[str]) -> None:
+    """It reads the store with the sqlite3 module (store.status_reads)."""
+    loaded = imported(site, *args)
+    assert "sqlite3" in loaded  # the probe sees how it read the store
+    assert leaked(loaded, ("sqlalchemy", "alembic")) == []
 
 
 def test_digest_preview_loads_the_inliner_and_nothing_of_the_service(site: Path) -> None:
     loaded = imported(site, "digest", "preview")
     assert "premailer" in loaded  # it renders and inlines: the probe sees what it needs
-    assert leaked(loaded, SERVICE + FEED_CLIENT) == []
+    assert leaked(loaded, SERVICE + FEED_CLIENT + SMTP_CLIENT) == []
 
 
 def test_gather_of_a_feed_source_loads_the_feed_client(site: Path, tmp_path: Path) -> None:
@@ -102,7 +112,14 @@ def test_gather_of_a_feed_source_loads_the_feed_client(site: Path, tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    "package", ["syndicate.pipeline", "syndicate.sources", "syndicate.feeds", "syndicate.service"]
+    "package",
+    [
+        "syndicate.pipeline",
+        "syndicate.sources",
+        "syndicate.feeds",
+        "syndicate.service",
+        "syndicate.store",
+    ],
 )
 def test_lazy_package_exports_exactly_what_it_declares(package: str) -> None:
     """``__all__`` is the ``if TYPE_CHECKING:`` block's names, and each of them resolves."""

@@ -87,6 +87,6 @@ SENDERS: Registry[object] = Registry(
     {  # each a light module: a sender with a heavy client imports it when one is built
         "outbox": "syndicate.delivery.outbox:KIND",
         "sendgrid": "syndicate.delivery.sendgrid_kind:KIND",
-        "smtp": "syndicate.delivery.smtp:KIND",
+        "smtp": "syndicate.delivery.smtp_kind:KIND",
     },
 )

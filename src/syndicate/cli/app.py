@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from syndicate.config import Settings
     from syndicate.pipeline import Progress
     from syndicate.store import Store
+    from syndicate.store.status_reads import StatusReads
 
 
 class Context:
@@ -67,6 +68,19 @@ class Context:
             yield store
         finally:
             store.close()
+
+    @contextmanager
+    def status_reads(self) -> Iterator[StatusReads]:
+        """`syndicate status`'s reads: over a read-only sqlite3 connection when the store is a
+        SQLite file at the head revision (no SQLAlchemy to import), else over a Store's."""
+        from syndicate.store.status_reads import read_only
+
+        with read_only(self.settings.database_url) as fast:
+            if fast is not None:
+                yield fast
+                return
+        with self.store() as store, store.status_reads() as reads:
+            yield reads
 
 
 pass_ctx = click.make_pass_decorator(Context)

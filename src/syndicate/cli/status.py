@@ -14,7 +14,8 @@ from syndicate.cli.app import Context, echo_json, main, pass_ctx
 if TYPE_CHECKING:
     from syndicate.config import Settings
     from syndicate.models import Cadence
-    from syndicate.store import JobRun, SendStatus, Store
+    from syndicate.store import JobRun, SendStatus
+    from syndicate.store.status_reads import StatusReads
 
 LAST_RUNS = 10
 EDITIONS = 10
@@ -27,8 +28,8 @@ def status(obj: Context, as_json: bool) -> None:
     """Articles by category, the last gather, the editions (with their send: not started,
     sending, paused and why, done; and the ledger's counts), and the jobs of `syndicate run`:
     their next run times and their last runs."""
-    with obj.store() as store:
-        data = status_data(obj.settings, store, obj.now())
+    with obj.status_reads() as reads:
+        data = status_data(obj.settings, reads, obj.now())
     if as_json:
         echo_json(data)
     else:
@@ -55,37 +56,37 @@ def send_summary(status: SendStatus | None, counts: dict[str, int]) -> dict[str,
     }
 
 
-def status_data(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
+def status_data(settings: Settings, reads: StatusReads, now: datetime) -> dict[str, Any]:
     from syndicate.pipeline.pauses import next_retry
 
-    last = store.last_gather()
+    last = reads.last_gather()
     editions = []
-    for week, created, count in store.editions()[:EDITIONS]:
-        status = store.send_status(week)
-        send = send_summary(status, store.delivery_counts(week))
+    for week, created, count in reads.editions(EDITIONS):
+        status = reads.send_status(week)
+        send = send_summary(status, reads.delivery_counts(week))
         send["retry_at"] = _iso(next_retry(settings, status) if status else None)  # issue 10
         editions.append(
             {"week": week, "prepared": created.isoformat(), "articles": count, "send": send}
         )
     return {
         "articles": {
-            "total": store.article_count(),
-            "by_category": dict(store.categories()),
+            "total": reads.article_count(),
+            "by_category": dict(reads.categories()),
             "unlisted": [
                 {
-                    "state": "draft" if article.status == "draft" else "scheduled",
-                    "title": article.title,
-                    "source": article.source,
-                    "dated": article.published.isoformat(),
+                    "state": "draft" if state == "draft" else "scheduled",
+                    "title": title,
+                    "source": source,
+                    "dated": dated.isoformat(),
                 }
-                for article in store.unlisted_articles(now)
+                for state, title, source, dated in reads.unlisted_articles(now)
             ],
         },
         "last_gather": _iso(last),
-        "subscribers": store.subscriber_counts(),
+        "subscribers": reads.subscriber_counts(),
         "editions": editions,
-        "jobs": _jobs(settings, store, now),
-        "last_runs": [_run(run) for run in store.last_job_runs(LAST_RUNS)],
+        "jobs": _jobs(settings, reads, now),
+        "last_runs": [_run(run) for run in reads.last_job_runs(LAST_RUNS)],
     }
 
 
@@ -140,18 +141,18 @@ def status_lines(data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _jobs(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
+def _jobs(settings: Settings, reads: StatusReads, now: datetime) -> dict[str, Any]:
     from syndicate.config import format_duration
     from syndicate.service.plan import GATHER, planned_runs
 
     digest = settings.digest
     tz = digest.zone
-    planned = planned_runs(settings, now, store.last_success(GATHER))
-    first_run = store.first_run()
+    planned = planned_runs(settings, now, reads.last_success(GATHER))
+    first_run = reads.first_run()
     due: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     for cadence in digest.cadences:
-        cadence_due, cadence_skipped = _due(settings, store, cadence, now, first_run)
+        cadence_due, cadence_skipped = _due(settings, reads, cadence, now, first_run)
         due += cadence_due
         skipped += cadence_skipped
     return {
@@ -173,7 +174,11 @@ def _jobs(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
 
 
 def _due(
-    settings: Settings, store: Store, cadence: Cadence, now: datetime, first_run: datetime | None
+    settings: Settings,
+    reads: StatusReads,
+    cadence: Cadence,
+    now: datetime,
+    first_run: datetime | None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What `syndicate run` would send of ``cadence`` now, and what it leaves to the operator
     (scheduled before the site's first start, or before now if it never started)."""
@@ -186,7 +191,7 @@ def _due(
 
     digest = settings.digest
     when, tz = digest.schedule_of(cadence), digest.zone
-    states = {p.key: send_state(store.send_status(p.key)) for p in periods_to_check(now, when, tz)}
+    states = {p.key: send_state(reads.send_status(p.key)) for p in periods_to_check(now, when, tz)}
     first = first_run or now
     due = [
         {"action": item.action, "week": item.week, "late_hours": item.late.total_seconds() / 3600}
@@ -194,7 +199,7 @@ def _due(
     ]
     left = skipped_before_first_run(now, when, tz, states, first)
     skipped = []
-    if left is not None and store.period_articles(*left.bounds(tz), now, 1)[0]:
+    if left is not None and reads.period_has_articles(*left.bounds(tz), now):
         from syndicate.digest.periods import send_command
 
         skipped.append({"week": left.key, "command": send_command(left)})

@@ -15,11 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol
 
 from syndicate.content import header_safe
 from syndicate.errors import DeliveryError
-from syndicate.mime_bulk import BulkMessage
+
+if TYPE_CHECKING:  # the MIME writer is imported when a message is built: every settings
+    # load imports the senders' registrations, and with them this module
+    from syndicate.mime_bulk import BulkMessage
 
 # Keys the ledger puts in ``Batch.custom_args`` / per-recipient custom_args.
 WEEK_ARG = "week"
@@ -128,6 +131,8 @@ class Messages:
     def render(self, batch: Batch, recipient: Recipient, date: datetime) -> bytes:
         """ValueError naming the field when an address or header is invalid."""
         if self._last is None or not same_variant(self._last[0], batch):
+            from syndicate.mime_bulk import BulkMessage
+
             message = BulkMessage(
                 subject=batch.subject,
                 html=batch.html,

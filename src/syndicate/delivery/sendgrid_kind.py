@@ -12,7 +12,6 @@ from pydantic import Field
 from syndicate.config import Section, Settings
 from syndicate.delivery.events import ProviderEvent
 from syndicate.delivery.registry import Clock, Secret, SenderKind
-from syndicate.delivery.sendgrid_events import parse_payload, sendgrid_event
 from syndicate.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -63,6 +62,8 @@ def _build(settings: Settings, options: SendGridSettings, clock: Clock) -> SendG
 
 def parse_events(body: bytes) -> list[ProviderEvent]:
     """One Event Webhook POST's events (PayloadError unless a JSON array of objects)."""
+    from syndicate.delivery.sendgrid_events import parse_payload, sendgrid_event
+
     return [sendgrid_event(item) for item in parse_payload(body)]
 
 

@@ -13,17 +13,12 @@ it closed.
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
 
-from pydantic import Field
-
-from syndicate.config import Section, Settings
 from syndicate.delivery.base import (
     WEEK_ARG,
     Batch,
@@ -34,14 +29,13 @@ from syndicate.delivery.base import (
     Recipient,
     SendAborted,
 )
-from syndicate.delivery.registry import Clock, Secret, SenderKind
+from syndicate.delivery.smtp_kind import Security
 from syndicate.delivery.verp import verp_address
 from syndicate.errors import ConfigError
 from syndicate.log import EventLog
 
 log = EventLog(__name__)
 
-Security = Literal["starttls", "tls", "none"]
 _CANNOT_CONNECT = "cannot connect to "
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
@@ -326,39 +320,3 @@ def _by_code(delivery_id: int, code: int, reply: bytes | str, what: str) -> Outc
 
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-
-
-class SmtpSettings(Section):
-    host: str = Field("localhost", description="SMTP server host name.")
-    port: int = Field(587, gt=0, lt=65536, description="SMTP server port.")
-    security: Security = Field(
-        "starttls", description="'starttls' (port 587), 'tls' (implicit TLS, port 465) or 'none'."
-    )
-    username: str = Field("", description="SMTP login name; empty = no login.")
-    password_env: str = Field(
-        "SYNDICATE_SMTP_PASSWORD",
-        description="Name of the environment variable holding the SMTP password.",
-    )
-    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the SMTP server.")
-
-
-def _build(settings: Settings, smtp: SmtpSettings, clock: Clock) -> SmtpSender:
-    return SmtpSender(
-        smtp.host,
-        smtp.port,
-        security=smtp.security,
-        username=smtp.username,
-        password=os.environ.get(smtp.password_env, ""),
-        timeout=smtp.timeout,
-        clock=clock,
-        return_path=settings.bounces.return_path,
-    )
-
-
-KIND = SenderKind(
-    "smtp",
-    "an SMTP relay, one message per recipient",
-    _build,
-    SmtpSettings,
-    secrets=(Secret("password_env", "the SMTP password", required=False),),
-)

@@ -3,47 +3,36 @@
 ``Store(url)`` opens SQLite or PostgreSQL from the URL alone, creates the schema on first
 use, migrates an older one (store.migrate) and refuses a database written by a newer schema.
 Every method is one transaction; ``transaction()`` gives a unit of work for several steps.
+
+Each name is imported when first used (syndicate.lazy): `syndicate status` reads a SQLite
+store with the sqlite3 module (store.status_reads) and never loads SQLAlchemy.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime
-from types import TracebackType
+from syndicate.lazy import LazyNames
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
+    from syndicate.errors import StoreError
+    from syndicate.store.core import Store
+    from syndicate.store.engine import SchemaVersionError
+    from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
+    from syndicate.store.feed_state import FeedState
+    from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, variant_key
+    from syndicate.store.records import (
+        FileRecord,
+        FileState,
+        JobOutcome,
+        JobRun,
+        SendStatus,
+    )
+    from syndicate.store.restore import ImportCounts
+    from syndicate.store.schema import SCHEMA_VERSION
+    from syndicate.store.senders import SenderRow
+    from syndicate.store.subscribers import DuplicateSubscriber
+    from syndicate.store.unit import GatherCounts, UnitOfWork
 
-from syndicate.errors import StoreError
-from syndicate.models import (
-    Article,
-    SubscriberStatus,
-)
-from syndicate.store import events as _events
-from syndicate.store import feed_state as _feed_state
-from syndicate.store import files as _files
-from syndicate.store.announcements import AnnouncementQueries  # issue 10
-from syndicate.store.article_queries import ArticleQueries
-from syndicate.store.edition_queries import EditionQueries
-from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
-from syndicate.store.event_batch import EventBatchQueries  # issue 13
-from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
-from syndicate.store.feed_state import FeedState
-from syndicate.store.job_queries import JobQueries
-from syndicate.store.jobs import JobOutcome, JobRun
-from syndicate.store.ledger import SendStatus
-from syndicate.store.links import LinkQueries  # issue 13
-from syndicate.store.migrate import prepare_schema
-from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, variant_key
-from syndicate.store.records import FileRecord, FileState
-from syndicate.store.restore import ImportCounts
-from syndicate.store.schema import SCHEMA_VERSION
-from syndicate.store.senders import SenderQueries, SenderRow  # issue 10
-from syndicate.store.sending import SendingQueries  # issue 14
-from syndicate.store.subscriber_queries import SubscriberQueries
-from syndicate.store.subscribers import DuplicateSubscriber
-from syndicate.store.unit import GatherCounts, UnitOfWork
+__getattr__ = LazyNames(__name__, __file__)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -68,130 +57,3 @@ __all__ = [
     "variant_categories",
     "variant_key",
 ]
-
-
-class Store(
-    ArticleQueries,
-    EditionQueries,
-    SubscriberQueries,
-    JobQueries,
-    LinkQueries,
-    EventBatchQueries,
-    SenderQueries,
-    SendingQueries,
-    AnnouncementQueries,
-):
-    def __init__(self, url: str) -> None:
-        self._engine = make_engine(url)
-        self._writer = writer(self._engine)
-        try:
-            prepare_schema(self._engine)
-        except BaseException:
-            self._engine.dispose()
-            raise
-
-    @property
-    def engine(self) -> Engine:
-        """The SQLAlchemy engine, for health checks and tests; queries belong in this package."""
-        return self._engine
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # --- gathering -------------------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[UnitOfWork]:
-        """One unit of work: every step through it commits together, or none does. A
-        database error becomes StoreError (one line); any exception rolls it all back."""
-        try:
-            with self._writer.begin() as conn:
-                yield UnitOfWork(conn)
-        except DBAPIError as exc:
-            detail = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
-            raise StoreError(f"{where(self._engine)}: {detail}") from exc
-
-    def file_states(self, source: str) -> dict[str, FileState]:
-        with self._engine.connect() as conn:
-            return _files.file_states(conn, source)
-
-    def last_gather(self) -> datetime | None:
-        """When the last gather run finished, or None if none has."""
-        with self._engine.connect() as conn:
-            return _files.last_gather(conn)
-
-    def last_gather_counts(self) -> dict[str, int]:
-        """new, updated, unchanged, removed, failed: each source's newest run, added up."""
-        with self._engine.connect() as conn:
-            return _files.last_gather_counts(conn)
-
-    def feed_state(self, source: str) -> FeedState | None:
-        """What the last fetch of a feed source said; None before its first."""
-        with self._engine.connect() as conn:
-            return _feed_state.get_feed_state(conn, source)
-
-    # --- articles ---------------------------------------------------------------------
-
-    def upsert_articles(self, articles: Sequence[Article], now: datetime) -> tuple[int, int]:
-        """(new, updated), in one transaction: each article by its source and key; a stored
-        one is rewritten only when its content hash or status differs."""
-        by_source: dict[str, list[Article]] = {}
-        for article in articles:
-            by_source.setdefault(article.source, []).append(article)
-        new = updated = 0
-        with self.transaction() as uow:
-            for source, batch in by_source.items():
-                added, changed = uow.upsert_articles(source, batch, now)
-                new, updated = new + added, updated + changed
-        return new, updated
-
-    # --- provider events (the SendGrid Event Webhook, the bounce mailbox) --------------
-
-    def soft_bounces_in_a_row(self, email: str) -> int:
-        """The address's soft bounces since its last delivery or hard bounce."""
-        with self._engine.connect() as conn:
-            return _events.soft_bounces_in_a_row(conn, email)
-
-    def delivery_address(self, delivery_id: int, week: str) -> str | None:
-        """The address of a ledger row (a bounce report may not name it)."""
-        with self._engine.connect() as conn:
-            return _events.delivery_address(conn, delivery_id, week)
-
-    def record_event(self, event: WebhookEvent, effect: EventEffect, now: datetime) -> EventOutcome:
-        """Record the event and apply its effect, in one transaction, unless its id was
-        recorded before (then nothing happens and ``new`` is False)."""
-        with self._writer.begin() as conn:
-            return _events.record_event(conn, event, effect, now)
-
-    def settle_uncertain(self, delivery_id: int, week: str, now: datetime) -> bool:
-        """The ledger row of this id and week becomes sent if it is uncertain."""
-        with self._writer.begin() as conn:
-            return _events.settle_uncertain(conn, delivery_id, week, now)
-
-    def set_status_by_email(
-        self,
-        email: str,
-        status: SubscriberStatus,
-        now: datetime,
-        replaces: Iterable[SubscriberStatus] = frozenset(SubscriberStatus),
-    ) -> bool:
-        """The subscriber of this address (any case) gets ``status`` if their current one is
-        in ``replaces``; False if no subscriber changed."""
-        with self._writer.begin() as conn:
-            return _events.set_status_by_email(conn, email, status, frozenset(replaces), now)
-
-    def webhook_events(self, limit: int = 100) -> list[tuple[WebhookEvent, str, datetime]]:
-        """The newest recorded events: (event, action taken, received at)."""
-        with self._engine.connect() as conn:
-            return _events.list_events(conn, limit)

@@ -3,7 +3,7 @@ constraints and indexes, the UTC datetime type, and partial indexes (each dialec
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, Dialect, Index
@@ -11,6 +11,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import Column, CreateIndex
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from syndicate.store.moments import moment_param, moment_value
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -47,26 +49,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | str | None:
-        if value is None:
-            return None
-        offset = value.utcoffset() if isinstance(value, datetime) else None
-        if offset is None:
-            raise ValueError(f"expected a timezone-aware datetime, got {value!r}")
-        if dialect.name == "sqlite":
-            naive: datetime = value.replace(tzinfo=None) - offset
-            return naive.isoformat(" ", "microseconds")
-        utc: datetime = value.astimezone(UTC)
-        return utc
+        return None if value is None else moment_param(value, dialect.name)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        assert isinstance(value, datetime)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return moment_value(value)
 
 
 PARTIAL = "where"  # Index.info key: the predicate of a partial index, on every dialect

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from syndicate.store import jobs as _jobs
 from syndicate.store import site_state as _site_state
-from syndicate.store.jobs import JobRun
+from syndicate.store.records import JobRun
 
 
 class JobQueries:

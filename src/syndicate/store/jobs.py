@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from syndicate.store.records import JobOutcome, JobRun
 from syndicate.store.schema import job_runs
 
-JobOutcome = Literal["ok", "failed", "skipped"]
 OUTCOMES: tuple[JobOutcome, ...] = ("ok", "failed", "skipped")
 DETAIL_MAX = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class JobRun:
-    job: str
-    started: datetime
-    finished: datetime
-    outcome: JobOutcome
-    detail: str = ""
-    instance: str = ""
-
-    @property
-    def duration_seconds(self) -> float:
-        return (self.finished - self.started).total_seconds()
 
 
 def record_job_run(conn: Connection, run: JobRun) -> None:

@@ -10,13 +10,13 @@ its own.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, TextClause, bindparam, func, select, text, update
 
 from syndicate.models import Delivery, DeliveryState, SubscriberStatus
+from syndicate.store.records import SendStatus
 from syndicate.store.schema import PENDING_ONLY, UTCDateTime, deliveries, edition_sends
 
 INTERRUPTED = "interrupted while submitting"
@@ -24,19 +24,6 @@ INTERRUPTED = "interrupted while submitting"
 _OUTCOME_STATES = frozenset(DeliveryState) - {DeliveryState.SUBMITTING}
 _SUBMITTING = DeliveryState.SUBMITTING.value
 _ACTIVE = SubscriberStatus.ACTIVE.value
-
-
-@dataclass(frozen=True, slots=True)
-class SendStatus:
-    """One edition's send: when it started and finished, and why it is paused, if it is."""
-
-    week: str
-    started_at: datetime
-    finished_at: datetime | None = None
-    paused_reason: str | None = None
-    pause_kind: str | None = None  # pipeline.send.PauseKind
-    paused_at: datetime | None = None
-    retries: int = 0  # how often the service retried the pause on its own
 
 
 # --- sending ------------------------------------------------------------------------------

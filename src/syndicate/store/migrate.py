@@ -22,7 +22,6 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,14 +43,13 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from syndicate.errors import StoreError
-from syndicate.resources import package_dir
 from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
+from syndicate.store.revisions import SCRIPT_LOCATION, head_of, head_revision
 from syndicate.store.schema import SCHEMA_VERSION, meta, metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-SCRIPT_LOCATION = package_dir("syndicate.store", "migrations")
 LEGACY_REVISION = "0001"  # the schema the code before Alembic created: meta.schema_version 1
 MIGRATION_WAIT_MS = 120_000  # SQLite: how long an opener waits for another's migration
 SCHEMA_LOCK_ID = 0x53594E44  # "SYND": an arbitrary, fixed PostgreSQL advisory lock key
@@ -76,22 +74,6 @@ _PG_SCHEMA_LOCK = text(
 # Alembic keeps the running migration in module globals (alembic.context, alembic.op): two
 # threads of one process must not run it at once, even on different databases.
 _in_process = threading.Lock()
-
-
-def head_revision(location: Path = SCRIPT_LOCATION) -> str:
-    """The newest revision, from the file names alone (Alembic's own view is tested equal)."""
-    return _head(location)
-
-
-@cache
-def _head(location: Path) -> str:
-    revisions = [
-        path.name.partition("_")[0]
-        for path in (location / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
-    ]
-    if not revisions:
-        raise StoreError(f"{location / 'versions'}: no migration revisions found")
-    return max(revisions)
 
 
 def current_revision(url: str) -> str | None:
@@ -141,11 +123,11 @@ def new_revision(message: str, location: Path = SCRIPT_LOCATION) -> Path:
                 config = alembic_config(conn, location)
                 command.upgrade(config, "head")
                 script = command.revision(
-                    config, message, autogenerate=True, rev_id=f"{int(_head(location)) + 1:04d}"
+                    config, message, autogenerate=True, rev_id=f"{int(head_of(location)) + 1:04d}"
                 )
         finally:
             engine.dispose()
-    _head.cache_clear()
+    head_of.cache_clear()
     assert isinstance(script, Script)
     return Path(script.path)
 
@@ -153,7 +135,7 @@ def new_revision(message: str, location: Path = SCRIPT_LOCATION) -> Path:
 def prepare_schema(engine: Engine, location: Path = SCRIPT_LOCATION) -> None:
     """Bring the database to head, or raise SchemaVersionError / StoreError saying why not."""
     try:
-        if _quick_revisions(engine) == (_head(location),):
+        if _quick_revisions(engine) == (head_of(location),):
             return
         with migration_connection(engine) as conn:
             _migrate(conn, location)
@@ -203,7 +185,7 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
 def _migrate(conn: Connection, location: Path) -> None:
     inspector = inspect(conn)
     found = _read_revisions(conn) if inspector.has_table(_version_table.name) else None
-    if found == (_head(location),):
+    if found == (head_of(location),):
         return  # another process got here first
     if found is None and not inspector.get_table_names():
         _create_at_head(conn, location)
@@ -232,7 +214,7 @@ def _create_at_head(conn: Connection, location: Path) -> None:
         metadata.create_all(conn, checkfirst=False)  # the database has no table, seen above
     conn.execute(insert(meta).values(key="schema_version", value=HEAD_META_VERSION))
     _version_table.create(conn, checkfirst=False)
-    conn.execute(insert(_version_table).values(version_num=_head(location)))
+    conn.execute(insert(_version_table).values(version_num=head_of(location)))
 
 
 def alembic_config(conn: Connection, location: Path = SCRIPT_LOCATION) -> Config:

@@ -30,7 +30,8 @@ from sqlalchemy import (
 
 from syndicate.models import DeliveryState
 from syndicate.store import ledger as _ledger
-from syndicate.store.ledger import INTERRUPTED, SendStatus
+from syndicate.store.ledger import INTERRUPTED
+from syndicate.store.records import SendStatus
 from syndicate.store.schema import SUBMITTING_ONLY, deliveries, edition_sends, senders
 
 _UNCERTAIN = DeliveryState.UNCERTAIN.value

@@ -14,7 +14,8 @@ from syndicate.models import Delivery, DeliveryState, Edition, SubscriberStatus
 from syndicate.store import editions as _editions
 from syndicate.store import ledger as _ledger
 from syndicate.store import recipients as _recipients
-from syndicate.store.ledger import ClaimedRow, SendStatus
+from syndicate.store.ledger import ClaimedRow
+from syndicate.store.records import SendStatus
 
 
 class SendingQueries:

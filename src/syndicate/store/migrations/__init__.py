@@ -28,6 +28,7 @@ Rules:
   that the old code refuses the database instead of failing mid-query.
 """
 
-from syndicate.store.migrate import current_revision, head_revision, new_revision, upgrade
+from syndicate.store.migrate import current_revision, new_revision, upgrade
+from syndicate.store.revisions import head_revision
 
 __all__ = ["current_revision", "head_revision", "new_revision", "upgrade"]

@@ -1,0 +1,216 @@
+"""What `syndicate status` reads: plain SQL, run through either of two connections.
+
+- the stdlib ``sqlite3`` module's, read-only (``file:…?mode=ro``), for a SQLite store at
+  the head revision: the command then never imports SQLAlchemy (~0.25 s of its start);
+- a Store's SQLAlchemy connection, for PostgreSQL and for a SQLite store that is missing,
+  older or newer (opening the Store creates, migrates or refuses it, with its messages).
+
+Both run the same SQL text and shape the rows the same way (no twin to drift apart);
+tests/test_status_reads.py checks them against each other and against the Store's queries.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import quote
+
+from syndicate.errors import StoreError
+from syndicate.models import DeliveryState, SubscriberStatus
+from syndicate.store.moments import moment_param, moment_value
+from syndicate.store.records import JobOutcome, JobRun, SendStatus
+from syndicate.store.revisions import head_revision
+
+# (sql, params) -> the rows as tuples; params are :name placeholders (sqlite3 and
+# SQLAlchemy's text() both read them).
+Run = Callable[[str, Mapping[str, object]], list[tuple[Any, ...]]]
+
+LAST_GATHER = "SELECT max(finished) FROM gather_runs"
+EDITIONS = (
+    "SELECT editions.week, editions.created_at, count(edition_articles.guid) FROM editions"
+    " LEFT OUTER JOIN edition_articles ON editions.week = edition_articles.week"
+    " GROUP BY editions.week, editions.created_at"
+    " ORDER BY editions.created_at DESC, editions.week LIMIT :limit"
+)
+SEND_STATUS = (
+    "SELECT week, started_at, finished_at, paused_reason, pause_kind, paused_at, retries"
+    " FROM edition_sends WHERE week = :week"
+)
+DELIVERY_COUNTS = "SELECT state, count(*) FROM deliveries WHERE week = :week GROUP BY state"
+ARTICLE_COUNT = "SELECT count(*) FROM articles"
+# store.articles.visible: published, and due at :now
+VISIBLE = "status = 'published' AND published <= :now"
+# store.articles.categories(now=None): of every published article, scheduled ones too
+CATEGORIES = (
+    "SELECT category, count(*) FROM articles WHERE status = 'published' GROUP BY category"
+    " ORDER BY category"
+)
+UNLISTED = (
+    "SELECT status, title, source, published FROM articles"
+    " WHERE status = 'draft' OR (status = 'published' AND published > :now)"
+    " ORDER BY published, guid"
+)
+PERIOD_HAS_ARTICLES = (
+    f"SELECT 1 FROM articles WHERE published >= :start AND published < :end AND {VISIBLE} LIMIT 1"
+)
+SUBSCRIBER_COUNTS = "SELECT status, count(*) FROM subscribers GROUP BY status"
+_RUNS = "SELECT job, started, finished, outcome, detail, instance FROM job_runs"
+_NEWEST_RUNS = " ORDER BY finished DESC, id DESC LIMIT :limit"
+LAST_JOB_RUNS = _RUNS + _NEWEST_RUNS
+LAST_SUCCESS = _RUNS + " WHERE job = :job AND outcome = 'ok'" + _NEWEST_RUNS
+SITE_MOMENT = "SELECT at FROM site_state WHERE name = :name"
+REVISIONS = "SELECT version_num FROM alembic_version"
+
+FIRST_RUN = "first_run"  # store.site_state.FIRST_RUN
+
+
+class StatusReads:
+    """The reads of `syndicate status`, over one connection (``dialect``: "sqlite" or
+    "postgresql", for how datetimes are bound)."""
+
+    def __init__(self, run: Run, dialect: str) -> None:
+        self._run, self._dialect = run, dialect
+
+    def _rows(self, sql: str, **params: object) -> list[tuple[Any, ...]]:
+        bound = {
+            name: moment_param(value, self._dialect) if isinstance(value, datetime) else value
+            for name, value in params.items()
+        }
+        return self._run(sql, bound)
+
+    def last_gather(self) -> datetime | None:
+        """When the last gather run finished, or None if none has."""
+        return moment_value(self._rows(LAST_GATHER)[0][0])
+
+    def editions(self, limit: int) -> list[tuple[str, datetime, int]]:
+        """(key, created_at, article count) of the newest ``limit`` stored editions."""
+        rows = self._rows(EDITIONS, limit=limit)
+        return [(week, _moment(created), int(count)) for week, created, count in rows]
+
+    def send_status(self, week: str) -> SendStatus | None:
+        rows = self._rows(SEND_STATUS, week=week)
+        if not rows:
+            return None
+        week, started, finished, reason, kind, paused, retries = rows[0]
+        return SendStatus(
+            week,
+            _moment(started),
+            moment_value(finished),
+            reason,
+            kind,
+            moment_value(paused),
+            retries,
+        )
+
+    def delivery_counts(self, week: str) -> dict[str, int]:
+        """The week's ledger rows by state; every state is present, zero or not."""
+        counts = dict.fromkeys((s.value for s in DeliveryState), 0)
+        counts.update((state, int(n)) for state, n in self._rows(DELIVERY_COUNTS, week=week))
+        return counts
+
+    def article_count(self) -> int:
+        return int(self._rows(ARTICLE_COUNT)[0][0])
+
+    def categories(self) -> list[tuple[str, int]]:
+        """The categories of the published articles (scheduled ones too), with their counts."""
+        return [(name, int(n)) for name, n in self._rows(CATEGORIES)]
+
+    def unlisted_articles(self, now: datetime) -> list[tuple[str, str, str, datetime]]:
+        """(status, title, source, published) of the drafts and scheduled articles (dated
+        after ``now``), soonest first."""
+        rows = self._rows(UNLISTED, now=now)
+        return [(status, title, source, _moment(at)) for status, title, source, at in rows]
+
+    def period_has_articles(self, start: datetime, end: datetime, now: datetime) -> bool:
+        """Whether an article visible at ``now`` is dated in [start, end)."""
+        return bool(self._rows(PERIOD_HAS_ARTICLES, start=start, end=end, now=now))
+
+    def subscriber_counts(self) -> dict[str, int]:
+        """Subscribers by status; every status is present, zero or not."""
+        counts = dict.fromkeys((s.value for s in SubscriberStatus), 0)
+        counts.update((status, int(n)) for status, n in self._rows(SUBSCRIBER_COUNTS))
+        return counts
+
+    def last_job_runs(self, limit: int) -> list[JobRun]:
+        """The newest runs of every job, newest first."""
+        return [_job_run(row) for row in self._rows(LAST_JOB_RUNS, limit=limit)]
+
+    def last_success(self, job: str) -> JobRun | None:
+        """The newest run of ``job`` whose outcome was ok."""
+        rows = self._rows(LAST_SUCCESS, job=job, limit=1)
+        return _job_run(rows[0]) if rows else None
+
+    def first_run(self) -> datetime | None:
+        """When `syndicate run` first started on this database, if it has."""
+        rows = self._rows(SITE_MOMENT, name=FIRST_RUN)
+        return moment_value(rows[0][0]) if rows else None
+
+
+def _moment(value: Any) -> datetime:
+    moment = moment_value(value)
+    assert moment is not None  # a NOT NULL column
+    return moment
+
+
+def _job_run(row: tuple[Any, ...]) -> JobRun:
+    job, started, finished, outcome, detail, instance = row
+    return JobRun(
+        job, _moment(started), _moment(finished), cast(JobOutcome, outcome), detail, instance
+    )
+
+
+# --- the sqlite3 connection ---------------------------------------------------------------
+
+# sqlite:///relative/path or sqlite:////absolute/path, nothing URL-quoted and no query
+# string; any other form (memory, file: URIs, options) takes the Store's way.
+_SQLITE_FILE = re.compile(r"sqlite(?:\+pysqlite)?:///(?P<path>[^?#%~]+)")
+BUSY_TIMEOUT_MS = 5000  # as store.engine's connections wait for a writer
+
+
+@contextmanager
+def read_only(url: str) -> Iterator[StatusReads | None]:
+    """The reads over a read-only sqlite3 connection; None when the store is not a SQLite
+    file at the head revision (the caller then opens a Store, which says what is wrong)."""
+    connection = _connect(url)
+    if connection is None:
+        yield None
+        return
+    with closing(connection):
+        yield StatusReads(_sqlite_run(connection, url), "sqlite")
+
+
+def _connect(url: str) -> sqlite3.Connection | None:
+    found = _SQLITE_FILE.fullmatch(url)
+    if found is None or found["path"] == ":memory:" or not Path(found["path"]).is_file():
+        return None
+    uri = f"file:{quote(str(Path(found['path']).resolve()))}?mode=ro"
+    try:
+        connection = sqlite3.connect(uri, uri=True, isolation_level=None)
+    except sqlite3.Error:
+        return None
+    try:
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # One read transaction: every figure of the report from the same moment.
+        connection.execute("BEGIN")
+        revisions = [row[0] for row in connection.execute(REVISIONS)]
+    except sqlite3.Error:
+        revisions = []
+    if revisions != [head_revision()]:
+        connection.close()
+        return None
+    return connection
+
+
+def _sqlite_run(connection: sqlite3.Connection, url: str) -> Run:
+    def run(sql: str, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
+        try:
+            return connection.execute(sql, dict(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{url}: {' '.join(str(exc).split())}") from exc
+
+    return run
