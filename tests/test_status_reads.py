@@ -264,3 +264,14 @@ def test_status_of_a_newer_store_says_so_as_before(site: Path) -> None:
     code, _, err = status(site, "status")
     assert code == 1
     assert "storage.url:" in err and "9999" in err and "upgrade syndicate" in err
+
+
+def test_a_damaged_store_is_one_line_not_a_traceback(site: Path) -> None:
+    url = load_settings(site / "config" / "syndicate.toml").database_url
+    Store(url).close()
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.execute("DROP TABLE articles")  # at the head revision, but a table is gone
+    code, out, err = status(site, "status")
+    assert code == 1 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("Error: storage.url: ") and "articles" in line

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from syndicate.cli.app import Context, echo_json, main, pass_ctx
+from syndicate.errors import StoreError
 
 if TYPE_CHECKING:
     from syndicate.config import Settings
@@ -28,8 +29,11 @@ def status(obj: Context, as_json: bool) -> None:
     """Articles by category, the last gather, the editions (with their send: not started,
     sending, paused and why, done; and the ledger's counts), and the jobs of `syndicate run`:
     their next run times and their last runs."""
-    with obj.status_reads() as reads:
-        data = status_data(obj.settings, reads, obj.now())
+    try:
+        with obj.status_reads() as reads:
+            data = status_data(obj.settings, reads, obj.now())
+    except StoreError as exc:  # a damaged store: one line, as when opening it fails
+        raise click.ClickException(f"storage.url: {exc}") from None
     if as_json:
         echo_json(data)
     else:
