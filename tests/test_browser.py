@@ -188,7 +188,7 @@ def test_pages_in_chromium_and_subscribing_through_the_form(
     browser.get(f"{base}archive/")
     assert style_of(browser, ".masthead", "border-bottom-style") == "solid", "site.css applied"
     shot(browser, shots, "archive")
-    browser.find_element(By.CSS_SELECTOR, f'a[href="/archive/{WEEK}/"]').click()
+    browser.find_element(By.CSS_SELECTOR, f'a[href="{base}archive/{WEEK}/"]').click()
     WebDriverWait(browser, 10).until(expected_conditions.url_contains(f"/archive/{WEEK}/"))
     headlines = browser.find_elements(By.CSS_SELECTOR, ".headline h2")
     assert len(headlines) >= 3
