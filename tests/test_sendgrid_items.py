@@ -93,3 +93,11 @@ def test_the_body_holds_the_texts_and_the_variant() -> None:
     assert data["personalizations"] == reference(body, people, True)
     assert data["from"] == {"email": "news@x.test", "name": "The Weekly"}
     assert [part["type"] for part in data["content"]] == ["text/plain", "text/html"]
+
+
+def test_headers_checked_for_the_send_leaves_only_the_names_to_check() -> None:
+    [person] = recipients(["Ann"], ["Ann"])
+    odd_header = person._replace(headers={"List-Id": "two  spaces"})
+    assert not all_clean([odd_header])
+    assert all_clean([odd_header], headers_checked=True)
+    assert not all_clean([person._replace(name="Ann\r\nBcc: x")], headers_checked=True)

@@ -166,7 +166,7 @@ class SendGridSender:
             template = self._template(batch)
             chosen = [recipients[i] for i in unique]
             escaped = template.escaped_keys(chosen)
-            clean = all_clean(chosen)
+            clean = all_clean(chosen, batch.headers_checked)
             items = list(zip(unique, template.texts(chosen, escaped, clean), strict=True))
             try:
                 self._deliver(template, escaped, items, recipients, results)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import Any
@@ -73,13 +72,15 @@ class RequestBody:
         """The HTML's keys some recipient's value of which HTML-escaping changes: SendGrid
         substitutes one value everywhere, so these get a second, escaped placeholder
         (%%html:key%%) used only in the HTML part."""
+        if not self.html_keys:
+            return frozenset()
         values = chain.from_iterable([r.substitutions.values() for r in recipients])
-        if not self.html_keys or not _ESCAPED.search("".join(values)):
+        if not _escapes("".join(values)):  # the common case: one scan of the batch
             return frozenset()
         return frozenset(
             key
             for key in self.html_keys
-            if _ESCAPED.search("".join([r.substitutions.get(key, "") for r in recipients]))
+            if _escapes("".join([r.substitutions.get(key, "") for r in recipients]))
         )
 
     def personalization(
@@ -169,7 +170,9 @@ class RequestBody:
         return content
 
 
-_ESCAPED = re.compile("[&<>\"']")
+def _escapes(text: str) -> bool:
+    """Whether HTML-escaping changes ``text`` (``in`` scans far faster than a regex)."""
+    return any(c in text for c in "&<>\"'")
 
 
 def tracking_settings(enabled: bool) -> dict[str, Any]:

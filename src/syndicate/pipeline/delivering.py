@@ -19,6 +19,7 @@ from typing import Literal
 from syndicate import tokens
 from syndicate.config import Settings
 from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
+from syndicate.delivery.base import all_clean
 from syndicate.delivery.registry import send_concurrency
 from syndicate.errors import DeliveryError
 from syndicate.models import DeliveryState, RenderedDigest
@@ -174,6 +175,9 @@ class _SendLoop:
         self.unsubscribe_page = link_url(settings, UNSUBSCRIBE, "")  # + the token
         self.preferences_page = link_url(settings, PREFERENCES, "")
         self.custom_args = {WEEK_ARG: key}
+        # Every recipient's headers and Message-ID are made as this one's: checked once here.
+        sample = self._recipient((1, 1, "x@example.com", "x", "token"), clock())
+        self.headers_checked = all_clean([sample])
 
     def run_variant(self, variant: str) -> bool:
         """Send every pending row of one variant; False when the send paused."""
@@ -219,6 +223,7 @@ class _SendLoop:
                 recipients=[self._recipient(row, now) for row in claimed],
                 custom_args=self.custom_args,
                 journal=self.journal,
+                headers_checked=self.headers_checked,
             )
 
     def _recipient(self, row: ClaimedRow, now: datetime) -> Recipient:
