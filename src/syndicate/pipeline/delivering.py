@@ -10,8 +10,10 @@ A sender that sends a batch message by message (SMTP) notes each in the send's j
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -103,7 +105,7 @@ def deliver(
     if not secret:
         raise SendError("SYNDICATE_SECRET_KEY is not set: unsubscribe links cannot be signed")
     report = SendReport(week=key)
-    with Heartbeat(settings, store, key, clock) as me:
+    with _frozen_heap(), Heartbeat(settings, store, key, clock) as me:
         report.frozen = freeze(clock())
         _recover(settings, store, report, clock(), on_event)
         store.mark_send_paused(key, None)
@@ -131,6 +133,18 @@ def deliver(
     elif not report.counts.get(DeliveryState.PENDING.value) and not report.elsewhere:
         store.mark_send_finished(key, clock())
     return report
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """What exists before the send (modules, settings, the store) lives on: frozen, the
+    collector does not walk it again and again while the send makes its short-lived objects
+    (a tenth of a SendGrid send's CPU). The collector stays on; all is unfrozen at the end."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _recover(
@@ -230,13 +244,12 @@ class _SendLoop:
         delivery_id, subscriber, email, name, token_id = row
         # Links name the subscriber's random token id, never the sequential row id; a
         # subscriber removed meanwhile gets links that name nobody.
-        unsubscribe = self.unsubscribe.sign(token_id or REMOVED, now)
+        subject = token_id or REMOVED
+        unsubscribe = self.unsubscribe.sign(subject, now)
         unsubscribe_url = self.unsubscribe_page + unsubscribe
         values = greeting(name)
         values["unsubscribe_url"] = unsubscribe_url
-        values["preferences_url"] = self.preferences_page + self.preferences.sign(
-            token_id or REMOVED, now
-        )
+        values["preferences_url"] = self.preferences_page + self.preferences.sign(subject, now)
         return Recipient(
             delivery_id,
             email,
