@@ -51,6 +51,12 @@ def filled(tmp_path: Path, name: str, count: int) -> Store:
 
 def test_the_collector_stays_on_during_a_send(settings: Settings, tmp_path: Path) -> None:
     seen: list[bool] = []
+    frozen: list[int] = []
+
+    def progress(*_: int) -> None:
+        seen.append(gc.isenabled())
+        frozen.append(gc.get_freeze_count())
+
     with filled(tmp_path, "on.db", 3) as store:
         sender = OutboxSender(tmp_path / "sent", clock=clock)
         send_edition(
@@ -59,9 +65,11 @@ def test_the_collector_stays_on_during_a_send(settings: Settings, tmp_path: Path
             sender,
             "2026-W47",
             clock=clock,
-            progress=lambda *_: seen.append(gc.isenabled()),
+            progress=progress,
         )
     assert seen and all(seen)
+    # What lived before the send is frozen during it (not walked again), and only then.
+    assert all(frozen) and gc.get_freeze_count() == 0
 
 
 def peak_of_send(settings: Settings, store: Store, host: str, port: int) -> int:

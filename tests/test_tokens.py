@@ -128,3 +128,19 @@ def test_the_fast_signer_is_standard_hmac_sha256(secret: str) -> None:
     payload, mac = token.split(".")
     expected = hmac.new(secret.encode(), _VERSION + payload.encode(), hashlib.sha256).digest()
     assert mac == _b64encode(expected)
+
+
+@pytest.mark.parametrize("subject", ["t0001", 'ünï"code\\', "x" * 100, 17])
+@pytest.mark.parametrize("ttl", [None, timedelta(days=3)])
+def test_the_payload_is_the_compact_json_of_purpose_subject_and_expiry(
+    subject: int | str, ttl: timedelta | None
+) -> None:
+    now = datetime(2026, 11, 23, 8, tzinfo=UTC)
+    token = sign("unsubscribe", subject, secret="k" * 40, now=now, ttl=ttl)
+    payload = token.split(".")[0]
+    expires = None if ttl is None else int((now + ttl).timestamp())
+    data = {"p": "unsubscribe", "s": subject, "e": expires}
+    assert "=" not in token and "+" not in token and "/" not in token
+    assert base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)) == json.dumps(
+        data, separators=(",", ":")
+    ).encode("ascii")

@@ -31,6 +31,7 @@ WRONG_PURPOSE = "wrong purpose"
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+_quote = json.encoder.encode_basestring_ascii  # what _ENCODER.encode does with a str
 
 
 class TokenError(InputError):
@@ -77,14 +78,13 @@ class Signer:
         if self._ttl is not None:
             expires = str(int((_aware(now) + self._ttl).timestamp()))
         # The same bytes as _ENCODER.encode({"p": ..., "s": ..., "e": ...}).
-        subject = str(subject_id) if isinstance(subject_id, int) else _ENCODER.encode(subject_id)
-        raw = f'{self._head}{subject},"e":{expires}}}'
-        payload = _b64encode(raw.encode("utf-8"))
+        subject = str(subject_id) if isinstance(subject_id, int) else _quote(subject_id)
+        payload = _b64(f'{self._head}{subject},"e":{expires}}}'.encode())
         inner = self._inner.copy()
-        inner.update(payload.encode("ascii"))
+        inner.update(payload)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return f"{payload}.{_b64encode(outer.digest())}"
+        return (payload + b"." + _b64(outer.digest())).decode("ascii")
 
 
 def _hmac_pads(key: bytes) -> tuple[Any, Any]:
@@ -169,7 +169,15 @@ def _aware(now: datetime) -> datetime:
 
 
 def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return _b64(data).decode("ascii")
+
+
+def _b64(data: bytes) -> bytes:
+    # base64.urlsafe_b64encode without its Python layers (a send makes two tokens a reader).
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _b64decode(text: str) -> bytes:

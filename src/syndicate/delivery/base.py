@@ -59,6 +59,9 @@ class Batch:
     recipients: Sequence[Recipient]
     custom_args: Mapping[str, str] = field(default_factory=dict)
     journal: Journal | None = None  # for a journaled sender (see Sender)
+    # The recipients' headers and Message-IDs were made by syndicate and checked once for
+    # the whole send (pipeline.delivering): a sender need not check them again.
+    headers_checked: bool = False
 
 
 class Outcome(NamedTuple):
@@ -164,9 +167,12 @@ def clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {header_safe(k): header_safe(v) for k, v in headers.items()}
 
 
-def all_clean(recipients: Sequence[Recipient]) -> bool:
+def all_clean(recipients: Sequence[Recipient], headers_checked: bool = False) -> bool:
     """Whether every name, Message-ID and header of the batch is clean already (one check
-    for the batch: then each recipient's values are used as they are)."""
+    for the batch: then each recipient's values are used as they are); ``headers_checked``
+    (``Batch.headers_checked``): only the names need a look."""
+    if headers_checked:
+        return _is_clean(" | ".join([r.name or "-" for r in recipients]) or "-")
     parts: list[str] = []
     for r in recipients:
         parts += r.headers.keys()

@@ -19,7 +19,6 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,7 +35,6 @@ from syndicate.delivery.base import (
 from syndicate.delivery.retry import Backoff, rate_limit_wait
 from syndicate.delivery.sendgrid_request import (
     RequestBody,
-    encode,
     error_text,
     whole_request_error,
 )
@@ -168,8 +166,8 @@ class SendGridSender:
             template = self._template(batch)
             chosen = [recipients[i] for i in unique]
             escaped = template.escaped_keys(chosen)
-            clean = all_clean(chosen)
-            items = [(i, template.personalization(recipients[i], escaped, clean)) for i in unique]
+            clean = all_clean(chosen, batch.headers_checked)
+            items = list(zip(unique, template.texts(chosen, escaped, clean), strict=True))
             try:
                 self._deliver(template, escaped, items, recipients, results)
             except SendAborted as exc:
@@ -187,7 +185,7 @@ class SendGridSender:
         self,
         template: RequestBody,
         escaped: frozenset[str],
-        items: list[tuple[int, dict[str, Any]]],
+        items: list[tuple[int, bytes]],
         recipients: Sequence[Recipient],
         results: dict[int, Outcome],
     ) -> None:
@@ -208,11 +206,11 @@ class SendGridSender:
         for index, _ in items:
             results[index] = Outcome(recipients[index].delivery_id, state, error)
 
-    def _post(self, body: dict[str, Any]) -> _Answer:
+    def _post(self, data: bytes) -> _Answer:
         """One request, repeated after 429, 5xx and failures to connect, within bounds."""
         attempt = 0
         while True:
-            outcome = self._attempt(body)
+            outcome = self._attempt(data)
             if not isinstance(outcome, _Try):
                 return outcome
             if attempt >= self.max_retries:
@@ -227,8 +225,7 @@ class SendGridSender:
             )
             self._sleep(wait)
 
-    def _attempt(self, body: dict[str, Any]) -> _Answer | _Try:
-        data = encode(body)
+    def _attempt(self, data: bytes) -> _Answer | _Try:
         written = _Written(data)
         try:
             response = self._client.post(
