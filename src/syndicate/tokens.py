@@ -122,7 +122,7 @@ def verify(
     given = mac_text.encode("ascii")
     matched = False
     for key in keys:  # every key is tried: the time taken does not say which one matched
-        expected = _b64encode(_mac(key, payload)).encode("ascii")
+        expected = _b64(_mac(key, payload))
         matched = hmac.compare_digest(expected, given) | matched
     if not matched:
         raise TokenError(TAMPERED)

@@ -88,7 +88,9 @@ def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsRep
             links.extend(by_category[category])
     # The pages read the store's change mark: the category feeds are read after it.
     html = site_pages(settings, store, now, latest, site_links, by_category)
-    before, after = _category_feeds(settings, store, now, slugs, html.changed, files)
+    before, after = _category_feeds(
+        settings, options, store, now, slugs, html.changed, files, output_dir
+    )
     files.update(html.files)
     files[FEED_STYLESHEET] = feed_stylesheet()
     _write_record(output_dir, before)
@@ -104,16 +106,16 @@ def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsRep
 
 def _category_feeds(
     settings: Settings,
+    options: FeedOptions,
     store: Store,
     now: datetime,
     slugs: Mapping[str, str],
     changed: Sequence[PageRow] | None,
     files: dict[str, bytes],
+    output_dir: Path,
 ) -> tuple[FeedRecord | None, FeedRecord]:
     """Build the feeds of the categories that may have changed into ``files``; the feed
     record to write before the files and the one after."""
-    options = feed_options(settings)
-    output_dir = settings.path(settings.feeds.output_dir)
     print_ = fingerprint(options, settings.feeds.per_category)
     record = read_record(output_dir)
     record = record if record is not None and record.fingerprint == print_ else None
