@@ -197,6 +197,7 @@ def validate(body: Any, bad_addresses: Iterable[str] = ()) -> list[dict[str, Any
     errors += _check_from(body.get("from"))
     errors += _check_content(body.get("content"))
     errors += _check_strings(body.get("custom_args"), "custom_args")
+    errors += _check_headers(body.get("headers"), "headers")
     if not body.get("subject") and not (
         isinstance(personalizations, list)
         and all(isinstance(p, dict) and p.get("subject") for p in personalizations)
@@ -375,6 +376,7 @@ def _check_headers(headers: Any, where: str) -> list[dict[str, Any]]:
 def accepted_messages(body: dict[str, Any], request: int) -> Iterator[AcceptedMessage]:
     sender = body["from"]
     request_args = dict(body.get("custom_args") or {})
+    request_headers = dict(body.get("headers") or {})  # a personalization's own win
     content = Content(
         subject=body.get("subject") or "",
         from_email=sender["email"],
@@ -392,7 +394,7 @@ def accepted_messages(body: dict[str, Any], request: int) -> Iterator[AcceptedMe
                     name=person.get("name", ""),
                     subject=item.get("subject") or content.subject,
                     substitutions=dict(item.get("substitutions") or {}),
-                    headers=dict(item.get("headers") or {}),
+                    headers={**request_headers, **(item.get("headers") or {})},
                     custom_args={**request_args, **(item.get("custom_args") or {})},
                     content=content,
                 )
@@ -425,6 +427,7 @@ class SendGridStandIn:
         self.bad_addresses = {a.lower() for a in bad_addresses}
         self.record = record
         self.messages: list[AcceptedMessage] = []
+        self.bodies: list[dict[str, Any]] = []  # accepted request bodies (record="messages")
         self.copies: Counter[str] = Counter()  # lower-cased address -> accepted copies
         self.log: list[RequestLog] = []
         self._faults: deque[Fault | None] = deque()
@@ -499,6 +502,7 @@ class SendGridStandIn:
         with self._lock:
             if self.record == "messages":
                 messages = list(accepted_messages(body, len(self.log) + 1))
+                self.bodies.append(body)
                 self.messages.extend(messages)
                 self.copies.update(m.email.lower() for m in messages)
             else:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -114,3 +115,23 @@ def test_a_message_keeps_headers_on_one_line(tmp_path: Path) -> None:
     assert msg["Bcc"] is None
     text, _ = msg.iter_parts()
     assert "Hi Eve\nBcc" in text.get_content().replace("\r\n", "\n")  # the body keeps them
+
+
+def test_every_message_carries_the_batch_headers_and_its_own_win(tmp_path: Path) -> None:
+    own = recipient(2, "bob@example.com", "Bob")
+    own = own._replace(headers={**own.headers, "List-Id": "Own <own.x.test>"})
+    common = {"List-Id": "Weekly <weekly.x.test>", "Feedback-ID": "w47:weekly"}
+    sent = replace(batch(recipient(1, "ann@example.com"), own), headers=common)
+    OutboxSender(tmp_path, clock=lambda: NOW).send(sent)
+
+    got = {
+        m["To"].addresses[0].addr_spec: m
+        for m in (
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in tmp_path.iterdir()
+        )
+    }
+    assert got["ann@example.com"]["List-Id"] == "Weekly <weekly.x.test>"
+    assert got["bob@example.com"]["List-Id"] == "Own <own.x.test>"
+    assert [m["Feedback-ID"] for m in got.values()] == ["w47:weekly"] * 2
+    assert got["bob@example.com"]["List-Unsubscribe"] == "<https://x.test/u/2>"

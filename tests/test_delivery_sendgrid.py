@@ -130,6 +130,31 @@ def test_one_request_carries_every_recipient_personalized(
     assert second.name == "Zoë <b>&</b> Co Ltd"
 
 
+def test_the_batch_headers_go_once_in_the_request_and_reach_every_message(
+    standin: SendGridStandIn, make_sender: Callable[..., SendGridSender]
+) -> None:
+    common = {"List-Id": "Weekly <weekly.x.test>", "Feedback-ID": "w47:weekly"}
+    own = recipient(2)._replace(headers={"List-Id": "Own <own.x.test>"})
+    make_sender().send(batch([recipient(1), own], headers=common))
+
+    (body,) = standin.bodies
+    assert body["headers"] == common
+    assert all("Feedback-ID" not in p.get("headers", {}) for p in body["personalizations"])
+    got = {m.email: m.headers for m in standin.messages}
+    assert got["reader1@example.com"]["Feedback-ID"] == "w47:weekly"
+    assert got["reader2@example.com"]["Feedback-ID"] == "w47:weekly"
+    assert got["reader2@example.com"]["List-Id"] == "Own <own.x.test>"  # the recipient's wins
+
+
+def test_batch_header_values_lose_cr_lf(
+    standin: SendGridStandIn, make_sender: Callable[..., SendGridSender]
+) -> None:
+    evil = {"Feedback-ID": "x\r\nBcc: victim@example.com"}
+    assert states(make_sender().send(batch([recipient(1)], headers=evil))) == ["sent"]
+    (message,) = standin.messages
+    assert message.headers["Feedback-ID"] == "x Bcc: victim@example.com"
+
+
 def test_no_escaped_twin_when_no_value_needs_escaping(
     standin: SendGridStandIn, make_sender: Callable[..., SendGridSender]
 ) -> None:

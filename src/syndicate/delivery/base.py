@@ -59,6 +59,9 @@ class Batch:
     recipients: Sequence[Recipient]
     custom_args: Mapping[str, str] = field(default_factory=dict)
     journal: Journal | None = None  # for a journaled sender (see Sender)
+    # Headers every message of the batch carries, checked by whoever made them (a list's
+    # List-Id, Feedback-ID …); a recipient's own header of the same name wins.
+    headers: Mapping[str, str] = field(default_factory=dict)
     # The recipients' headers and Message-IDs were made by syndicate and checked once for
     # the whole send (pipeline.delivering): a sender need not check them again.
     headers_checked: bool = False
@@ -121,6 +124,7 @@ def same_variant(a: Batch, b: Batch) -> bool:
         and a.from_address == b.from_address
         and a.from_name == b.from_name
         and a.custom_args == b.custom_args
+        and a.headers == b.headers
     )
 
 
@@ -148,10 +152,20 @@ class Messages:
             to=recipient.email,
             name=recipient.name,
             values=recipient.substitutions,
-            headers=recipient.headers,
+            headers=_merged(recipient.headers, batch.headers),
             message_id=recipient.message_id,
             date=date,
         )
+
+
+def _merged(own: Mapping[str, str], common: Mapping[str, str]) -> Mapping[str, str]:
+    """A recipient's headers, then the batch's it does not have itself."""
+    if not common:
+        return own
+    merged = dict(own)
+    for name, value in common.items():
+        merged.setdefault(name, value)
+    return merged
 
 
 def header_value(value: str) -> str:

@@ -58,6 +58,8 @@ class RequestBody:
         if batch.from_name:
             sender["name"] = header_value(batch.from_name)
         self._head: dict[str, Any] = {"from": sender, "subject": header_value(batch.subject)}
+        if batch.headers:  # every message's: once in the request, not per personalization
+            self._head["headers"] = clean_headers(batch.headers)
         self._args = {str(k): str(v) for k, v in batch.custom_args.items()}
         self._contents: dict[frozenset[str], list[dict[str, str]]] = {}
         self._tails: dict[frozenset[str], bytes] = {}  # escaped keys -> the body after the items

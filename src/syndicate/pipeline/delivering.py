@@ -237,6 +237,7 @@ class _SendLoop:
                 recipients=[self._recipient(row, now) for row in claimed],
                 custom_args=self.custom_args,
                 journal=self.journal,
+                headers=self.headers.fixed,
                 headers_checked=self.headers_checked,
             )
 

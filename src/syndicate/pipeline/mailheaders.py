@@ -68,11 +68,12 @@ class BulkHeaders:
 
     def for_recipient(self, unsubscribe_url: str, token: str) -> dict[str, str]:
         """``token`` is the signed unsubscribe token (base64url and dots: nothing in it
-        needs quoting in a mailto URL)."""
+        needs quoting in a mailto URL). The rest of the headers, ``fixed``, are the same for
+        every recipient: they are the batch's (``Batch.headers``)."""
         links = f"<{unsubscribe_url}>"
         if self.mailto:
             links += f", <{self.mailto}{token}>"
-        return {"List-Unsubscribe": links, **self.fixed}
+        return {"List-Unsubscribe": links}
 
 
 def transactional_headers(settings: Settings, campaign: str) -> dict[str, str]:

@@ -54,9 +54,8 @@ def welcome_batch(settings: Settings, subscriber: Subscriber, secret: str, now: 
     context = _context(settings, subscriber, f"Welcome to {site}") | links
     context["archive_url"] = f"{settings.web_url}archive/"
     context["preheader"] = f"Your subscription to {site} is confirmed."
-    headers = BulkHeaders(settings, WELCOME_ARG, "transactional").for_recipient(
-        links["unsubscribe_url"], unsubscribe
-    )
+    bulk = BulkHeaders(settings, WELCOME_ARG, "transactional")
+    headers = bulk.for_recipient(links["unsubscribe_url"], unsubscribe) | bulk.fixed
     recipient = Recipient(
         delivery_id=0,
         email=subscriber.email,

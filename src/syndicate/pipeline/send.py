@@ -206,6 +206,7 @@ def send_test(
         from_name=settings.email.from_name or settings.site.title,
         recipients=[recipient],
         custom_args={WEEK_ARG: f"test-{week}"},
+        headers=headers.fixed,
     )
     try:
         (outcome,) = sender.send(batch)
