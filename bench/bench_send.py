@@ -1,6 +1,7 @@
 """Benchmark of one edition sent to many subscribers through the real CLI (issue 14's targets).
 
     .venv/bin/python bench/bench_send.py --backend sendgrid --db sqlite --workers 1 --n 1000000
+    .venv/bin/python bench/bench_send.py --backend sendgrid --concurrency 2   # requests overlap
     .venv/bin/python bench/bench_send.py --backend sendgrid --db postgresql+psycopg://… --workers 2
     .venv/bin/python bench/bench_send.py --backend smtp --n 50000
     .venv/bin/python bench/bench_send.py --backend smtp --n 300 --latency-ms 100 --workers 2 \
@@ -12,8 +13,9 @@ every request as the real API would) or a lean SMTP sink (bench/smtp_sink.py), b
 loopback in processes of their own. Reported: wall time of the command (start-up, freezing
 the recipients and the send), sender CPU (the command and all its workers), the stand-in's
 or sink's CPU, requests, messages a second and the peak RSS of the sender's largest process,
-each against its target where the issue sets one. ``--db URL`` (PostgreSQL) makes a database
-of its own next to the one named, and drops it afterwards.
+each against its target where the issue sets one, and the time of a fixed loop of plain
+Python (machines and days differ: it says how fast this one was). ``--db URL`` (PostgreSQL)
+makes a database of its own next to the one named, and drops it afterwards.
 """
 
 from __future__ import annotations
@@ -135,7 +137,17 @@ def _children_cpu() -> float:
     return spent
 
 
-def start_peer(backend: str, latency_ms: float = 0.0) -> Peer:
+def reference_loop() -> float:
+    """Seconds of CPU for a fixed piece of plain Python, best of three: the machine's pace."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        sum(range(10_000_000))
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def start_peer(backend: str, latency_ms: float = 0.0, concurrency: int = 1) -> Peer:
     if backend == "sendgrid":
         command = [sys.executable, str(REPO / "tests" / "sendgrid_standin.py")]
         process = subprocess.Popen(
@@ -143,7 +155,8 @@ def start_peer(backend: str, latency_ms: float = 0.0) -> Peer:
         )
         assert process.stdout is not None
         base_url = process.stdout.readline().strip()
-        return Peer(process, {"backend": "sendgrid", "sendgrid": {"base_url": base_url}})
+        options = {"base_url": base_url, "concurrency": concurrency}
+        return Peer(process, {"backend": "sendgrid", "sendgrid": options})
     process = subprocess.Popen(
         [sys.executable, str(REPO / "bench" / "smtp_sink.py"), "--latency-ms", str(latency_ms)],
         stdout=subprocess.PIPE,
@@ -182,6 +195,7 @@ def run_send(config: Path, workers: int) -> tuple[float, float, float, str]:
     """(wall s, CPU s of the command and its workers, peak RSS MB of its largest process,
     its summary line)."""
     env = {**os.environ, "SYNDICATE_SECRET_KEY": SECRET, "SENDGRID_API_KEY": API_KEY}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: from bytecode, not compiling
     command = [sys.executable, "-m", "syndicate", "--config", str(config)]
     command += ["--now", NOW.isoformat(), "digest", "send", "--period", WEEK]
     command += ["--workers", str(workers)]
@@ -212,6 +226,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="sendgrid: requests in flight per worker (delivery.sendgrid.concurrency)",
+    )
+    parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="smtp: the sink answers each message later"
     )
     args = parser.parse_args()
@@ -221,7 +241,7 @@ def main() -> None:
         with database(args.db, tmp) as url:
             fill(url, args.n)
             _children_cpu()
-            peer = start_peer(args.backend, args.latency_ms)
+            peer = start_peer(args.backend, args.latency_ms, args.concurrency)
             try:
                 config = write_config(tmp, url, peer.delivery)
                 wall, cpu, rss, summary = run_send(config, args.workers)
@@ -248,8 +268,11 @@ def main() -> None:
         wall_target = cpu_target = None
         rate_target = None if args.latency_ms else SMTP_RATE_TARGET
     uptime = Path("/proc/loadavg").read_text().split()[:3]
+    shape = f"{args.backend} / {kind} / {args.workers}"
+    if args.backend == "sendgrid":
+        shape += f" / {args.concurrency}"
     rows = [
-        ("backend / database / workers", f"{args.backend} / {kind} / {args.workers}", ""),
+        ("backend / database / workers (/ requests in flight)", shape, ""),
         ("recipients", f"{args.n:,}", ""),
         ("wall time of `digest send` (start-up, freeze, send)", f"{wall:.1f} s", ""),
         (
@@ -270,6 +293,7 @@ def main() -> None:
         ("workers that sent (owners)", str(owners), ""),
         ("peer's count", peer_stats, ""),
         ("load average when measured", " ".join(uptime), ""),
+        ("this machine: `sum(range(10_000_000))`, CPU", f"{reference_loop():.2f} s", ""),
     ]
     print("| measurement | value | target |")
     print("| --- | ---: | --- |")

@@ -13,13 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syndicate.content import excerpt
+from syndicate.content import excerpt, one_line
 from syndicate.digest.periods import parse_key
 from syndicate.digest.render import (
     DEFAULT_TEMPLATE_DIR,
     SiteView,
     TemplateSource,
     clean_text,
+    first_name,
     format_date,
     personalize,
     render_edition,
@@ -559,6 +560,18 @@ def test_the_greeting_uses_the_first_name(
     html, text = personalize(rendered, {**SUBS, "name": name})
     assert greeting in html and greeting in text
     assert "Müller" not in html
+
+
+_NAME_CHARS = st.sampled_from(list(" ,aBéü-\t\n\r\x00\x7f\x85\u00a0\u2028\u200b\u3000\ufeff"))
+
+
+@given(st.text(_NAME_CHARS, max_size=10) | st.text(max_size=10))
+def test_the_first_name_of_any_name_is_that_of_its_folded_line(name: str) -> None:
+    """The fast path for printable names answers what folding the name first answers."""
+    folded = one_line(name)
+    family, comma, given_name = folded.partition(",")
+    words = (given_name if comma and given_name.strip() else family).split()
+    assert first_name(name) == (words[0] if words else "")
 
 
 def test_more_than_eight_headlines_are_grouped_with_in_this_issue(

@@ -72,13 +72,16 @@ class Signer:
         self._ttl = ttl
 
     def sign(self, subject_id: int | str, now: datetime) -> str:
-        if isinstance(subject_id, bool) or not isinstance(subject_id, int | str):
+        if isinstance(subject_id, str):
+            subject = _quote(subject_id)
+        elif isinstance(subject_id, int) and not isinstance(subject_id, bool):
+            subject = str(subject_id)
+        else:
             raise TypeError(f"token subject must be int or str, not {type(subject_id).__name__}")
         expires = "null"
         if self._ttl is not None:
             expires = str(int((_aware(now) + self._ttl).timestamp()))
         # The same bytes as _ENCODER.encode({"p": ..., "s": ..., "e": ...}).
-        subject = str(subject_id) if isinstance(subject_id, int) else _quote(subject_id)
         payload = _b64(f'{self._head}{subject},"e":{expires}}}'.encode())
         inner = self._inner.copy()
         inner.update(payload)

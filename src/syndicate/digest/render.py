@@ -221,7 +221,9 @@ def text_direction(language: str) -> str:
 
 def first_name(name: str) -> str:
     """The name to greet with: "Bob Müller" -> "Bob", "Müller, Bob" -> "Bob"; "" for none."""
-    folded = one_line(name)
+    # A printable name has no control character and no space but U+0020: nothing for
+    # one_line to take out or fold that the split below does not (a million a send).
+    folded = name if name.isprintable() else one_line(name)
     family, comma, given = folded.partition(",")
     words = (given if comma and given.strip() else family).split()
     return words[0] if words else ""
