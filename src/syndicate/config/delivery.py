@@ -72,7 +72,8 @@ def sender_sections() -> dict[str, type[Section]]:
 
 
 class DeliverySettings(Section):
-    model_config = ConfigDict(extra="allow", frozen=True)  # the senders' tables (checked below)
+    # extra: the senders' tables (checked below)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     backend: str = Field(
         "outbox",
