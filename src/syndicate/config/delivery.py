@@ -72,8 +72,7 @@ def sender_sections() -> dict[str, type[Section]]:
 
 
 class DeliverySettings(Section):
-    # extra: the senders' tables (checked below)
-    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="allow", frozen=True)  # the senders' tables (checked below)
 
     backend: str = Field(
         "outbox",

@@ -18,7 +18,7 @@ class Section(BaseModel):
     ``cached_property``s: made once, on first use; a copy with changed settings makes them
     again."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     @classmethod
     def subsections(cls) -> dict[str, type[Section]]:

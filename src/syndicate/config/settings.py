@@ -65,7 +65,7 @@ class ScheduleSettings(Section):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     site: SiteSettings = Field(default_factory=SiteSettings, description="The site.")
     storage: StorageSettings = Field(default_factory=StorageSettings, description="The database.")
