@@ -85,6 +85,23 @@ def test_status_of_a_sqlite_store_loads_no_sqlalchemy(site: Path, args: tuple[st
     assert leaked(loaded, ("sqlalchemy", "alembic")) == []
 
 
+def test_feeds_with_nothing_changed_loads_no_sqlalchemy_and_renders_nothing(
+    site: Path, tmp_path: Path
+) -> None:
+    """It finds through sqlite3 that the last build stands (pipeline.publish.unchanged_build):
+    no SQLAlchemy, no feed writer, no template engine; a change builds again, with them."""
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    imported(copy, "feeds")  # the first build
+    loaded = imported(copy, "feeds")
+    assert "sqlite3" in loaded  # the probe sees how it read the store
+    assert leaked(loaded, ("sqlalchemy", "alembic", "jinja2", "lxml")) == []
+    article = sorted((copy / "articles").glob("*.md"))[-1]
+    article.write_text(article.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    imported(copy, "gather")
+    assert {"sqlalchemy", "jinja2", "lxml"} <= imported(copy, "feeds")
+
+
 def test_digest_preview_loads_the_inliner_and_nothing_of_the_service(site: Path) -> None:
     loaded = imported(site, "digest", "preview")
     assert "premailer" in loaded  # it renders and inlines: the probe sees what it needs

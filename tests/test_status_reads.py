@@ -23,7 +23,7 @@ from syndicate.config import load_settings
 from syndicate.models import Article, ArticleStatus, DeliveryState, SubscriberStatus
 from syndicate.store import JobOutcome, JobRun, Store, StoreError
 from syndicate.store import core as store_core
-from syndicate.store import status_reads as status_module
+from syndicate.store import sqlite_reads as sqlite_module
 from syndicate.store.status_reads import StatusReads, read_only
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -229,7 +229,7 @@ def both_ways(site: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[
         code, fast, err = status(site, *args)
         assert code == 0, err
     with monkeypatch.context() as patch:
-        patch.setattr(status_module, "_connect", lambda url: None)
+        patch.setattr(sqlite_module, "_connect", lambda url: None)
         code, slow, err = status(site, *args)
         assert code == 0, err
     return fast, slow

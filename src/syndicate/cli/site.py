@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from syndicate.cli.app import Context, err, main, pass_ctx, progress_bar
+
+if TYPE_CHECKING:
+    from syndicate.pipeline import FeedsReport
 
 # --- init ------------------------------------------------------------------------------
 
@@ -114,10 +117,14 @@ def gather(obj: Context) -> None:
 
 
 def feeds_step(obj: Context) -> None:
-    from syndicate.pipeline import announce_changes, build_all_feeds
+    from syndicate.pipeline import announce_changes
 
-    with obj.store() as store:
-        report = build_all_feeds(obj.settings, store, obj.now())
+    report = unchanged_feeds(obj)
+    if report is None:
+        from syndicate.pipeline import build_all_feeds
+
+        with obj.store() as store:
+            report = build_all_feeds(obj.settings, store, obj.now())
     click.echo(
         f"feeds: {len(report.written)} written, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed in {report.output_dir}"
@@ -128,6 +135,16 @@ def feeds_step(obj: Context) -> None:
         click.echo(f"hub: {hub.summary()}")
         for line in hub.errors:
             err(line)
+
+
+def unchanged_feeds(obj: Context) -> FeedsReport | None:
+    """On a SQLite store at the head revision, read through sqlite3 (no SQLAlchemy): the
+    report of a build that would write nothing, when nothing changed (none: build)."""
+    from syndicate.pipeline.publish import unchanged_build
+    from syndicate.store.sqlite_reads import feed_reads
+
+    with feed_reads(obj.settings.database_url) as reads:
+        return None if reads is None else unchanged_build(obj.settings, reads, obj.now())
 
 
 @main.command()

@@ -13,15 +13,14 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from syndicate.content import absolute_html, header_safe, strip_control
 from syndicate.feeds.data import categories as article_categories
 from syndicate.feeds.options import FeedLink
+from syndicate.feeds.publish import INDEX
 from syndicate.models import Article
 
-INDEX = "index.html"
 HEADLINES = 20  # on the front page
 
 
@@ -60,6 +59,9 @@ class PageRenderer:
     """Renders ``templates/pages`` (a site's own files first) for one site."""
 
     def __init__(self, template_dirs: Sequence[Path], site: SitePage) -> None:
+        # Here, not at the top: a `feeds` that finds nothing changed renders nothing.
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
         self.environment = Environment(
             loader=FileSystemLoader(list(template_dirs)),
             autoescape=True,

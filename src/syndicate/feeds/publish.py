@@ -3,11 +3,14 @@ ones no longer published."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from syndicate.fileio import write_file_atomically
+
+INDEX = "index.html"  # a folder's page: the front page, an article's page
 
 
 @dataclass
@@ -44,6 +47,22 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return path.read_bytes() == data
     except FileNotFoundError:
         return False
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def files_match(root: Path, digests: Mapping[str, str]) -> bool:
+    """Whether each file (path relative to root) holds the bytes of its digest."""
+    base = root.resolve()
+    for relative, expected in digests.items():
+        try:
+            if digest(_target(base, relative).read_bytes()) != expected:
+                return False
+        except (OSError, ValueError):
+            return False
+    return True
 
 
 def write_atomically(root: Path, files: Mapping[str, bytes]) -> WriteReport:

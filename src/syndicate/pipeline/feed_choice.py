@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syndicate.feeds import FeedOptions, feed_code, feed_paths
-from syndicate.store.page_rows import PageRow
+from syndicate.store.sqlite_reads import PageRow
 
 RECORD = ".feeds.stamps"
 
@@ -34,11 +34,21 @@ Members = dict[str, list[str]]  # category -> the guids its feeds show
 
 @dataclass(frozen=True, slots=True)
 class FeedRecord:
+    """``site``: path -> digest of the site's own files (its feeds, index.html, the
+    stylesheet) as the build that wrote the record made them; only in the record written
+    after them (None before: nothing on disk is vouched for)."""
+
     fingerprint: str
     members: Members
+    site: dict[str, str] | None = None
 
     def encode(self) -> bytes:
-        body = {"fingerprint": self.fingerprint, "feeds": dict(sorted(self.members.items()))}
+        body: dict[str, object] = {
+            "fingerprint": self.fingerprint,
+            "feeds": dict(sorted(self.members.items())),
+        }
+        if self.site is not None:
+            body["site"] = dict(sorted(self.site.items()))
         return json.dumps(body, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
@@ -54,7 +64,9 @@ def read_record(output: Path) -> FeedRecord | None:
         body = json.loads((output / RECORD).read_bytes())
         feeds = body["feeds"]
         members = {str(name): [str(g) for g in guids] for name, guids in feeds.items()}
-        return FeedRecord(str(body["fingerprint"]), members)
+        site = body.get("site")
+        digests = None if site is None else {str(p): str(d) for p, d in site.items()}
+        return FeedRecord(str(body["fingerprint"]), members, digests)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -81,12 +93,18 @@ def to_build(
 
 
 def records(
-    old: FeedRecord | None, built: Mapping[str, list[str]], listed: Iterable[str], fp: str
+    old: FeedRecord | None,
+    built: Mapping[str, list[str]],
+    listed: Iterable[str],
+    fp: str,
+    site: dict[str, str],
 ) -> tuple[FeedRecord | None, FeedRecord]:
-    """The record to write before the feeds (None: remove it) and the one after."""
-    kept = dict(old.members) if old is not None and old.fingerprint == fp else {}
+    """The record to write before the feeds (None: remove it) and the one after. The one
+    before vouches for the site's files only when this build leaves them as they are."""
+    usable = old is not None and old.fingerprint == fp
+    kept = dict(old.members) if old is not None and usable else {}
     after = {name: built.get(name, kept.get(name, [])) for name in listed}
-    if not kept:
-        return None, FeedRecord(fp, after)
+    if old is None or not usable:
+        return None, FeedRecord(fp, after, site)
     both = {name: list(dict.fromkeys([*kept.get(name, []), *after[name]])) for name in after}
-    return FeedRecord(fp, both), FeedRecord(fp, after)
+    return FeedRecord(fp, both, old.site if old.site == site else None), FeedRecord(fp, after, site)

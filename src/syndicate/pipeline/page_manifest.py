@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from syndicate.feeds.pages import INDEX
-from syndicate.feeds.publish import plain_path
-from syndicate.store.page_rows import Mark
+from syndicate.feeds.publish import INDEX, plain_path
+from syndicate.store.sqlite_reads import Mark
 
 MANIFEST = ".pages.stamps"  # not named .json, which would make it a feed to WebSub
 DELTA = ".pages.delta"

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syndicate import content
 from syndicate.config import Settings
@@ -19,6 +20,7 @@ from syndicate.feeds import (
     remove_files,
     write_atomically,
 )
+from syndicate.feeds.publish import INDEX, digest, files_match
 from syndicate.feeds.websub import HubReport, Sleep, ping_hub
 from syndicate.pipeline.feed_choice import (
     RECORD,
@@ -28,11 +30,13 @@ from syndicate.pipeline.feed_choice import (
     records,
     to_build,
 )
-from syndicate.pipeline.page_manifest import DELTA, MANIFEST
-from syndicate.pipeline.site_pages import site_pages
+from syndicate.pipeline.page_manifest import DELTA, MANIFEST, read_header
+from syndicate.pipeline.site_pages import pages_fingerprint, site_pages
 from syndicate.resources import package_dir
-from syndicate.store import Store
-from syndicate.store.page_rows import PageRow
+from syndicate.store.sqlite_reads import FeedReads, PageRow
+
+if TYPE_CHECKING:
+    from syndicate.store import Store
 
 FEED_STYLESHEET = "feed.xsl"  # what a browser shows of the RSS and Atom feeds
 
@@ -75,24 +79,16 @@ def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsRep
     output_dir = settings.path(settings.feeds.output_dir)
     latest = store.latest_articles(options.items, now)
     files = build_feeds(latest, options)
-    site_links = _links(options, settings.site.title, None)
-    links = list(site_links)
-    by_category: dict[str, list[FeedLink]] = {}
-    slugs: dict[str, str] = {}
-    if settings.feeds.per_category:
-        for category, _count in store.categories(now):
-            slugs[category] = content.slugify(category)
-            by_category[category] = _links(
-                options, f"{settings.site.title}: {category}", slugs[category]
-            )
-            links.extend(by_category[category])
+    categories = [c for c, _count in store.categories(now)] if settings.feeds.per_category else []
+    links = _all_links(settings, options, categories)
     # The pages read the store's change mark: the category feeds are read after it.
-    html = site_pages(settings, store, now, latest, site_links, by_category)
-    before, after = _category_feeds(
-        settings, options, store, now, slugs, html.changed, files, output_dir
-    )
+    html = site_pages(settings, store, now, latest, links.site, links.by_category)
     files.update(html.files)
     files[FEED_STYLESHEET] = feed_stylesheet()
+    site = {path: digest(files[path]) for path in _site_files(options)}
+    before, after = _category_feeds(
+        settings, options, store, now, links.slugs, html.changed, files, output_dir, site
+    )
     _write_record(output_dir, before)
     written = write_atomically(output_dir, files)
     removed = remove_files(output_dir, html.removed)
@@ -101,7 +97,61 @@ def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsRep
         remove_files(output_dir, html.manifest.drop)
         write_atomically(output_dir, html.manifest.files)
     pages_removed = [path for path in removed if path not in (MANIFEST, DELTA)]
-    return FeedsReport(output_dir, written.written, written.unchanged, links, pages_removed)
+    return FeedsReport(output_dir, written.written, written.unchanged, links.every, pages_removed)
+
+
+def unchanged_build(settings: Settings, reads: FeedReads, now: datetime) -> FeedsReport | None:
+    """The report of a build that would write nothing, found without building one (no
+    article read, no feed or page made): the store's change mark is the one the last
+    complete build held and no article came due since, the settings, templates and code
+    are those it was made with (the pages' and the feed record's fingerprints), and every
+    file it vouched for is on disk as it wrote it. None when any of that is not so: then
+    ``build_all_feeds`` decides (pages off: always)."""
+    output_dir = settings.path(settings.feeds.output_dir)
+    header = read_header(output_dir)
+    record = read_record(output_dir)
+    options = feed_options(settings)
+    per_category = settings.feeds.per_category
+    if not settings.pages.enabled or header.mark is None or header.built is None:
+        return None
+    if record is None or record.site is None or set(record.site) != set(_site_files(options)):
+        return None
+    if record.fingerprint != fingerprint(options, per_category):
+        return None
+    links = _all_links(settings, options, list(record.members) if per_category else [])
+    if header.fingerprint != pages_fingerprint(settings, links.site, links.by_category):
+        return None
+    if reads.change_mark() != header.mark or reads.any_came_due(header.built, now):
+        return None
+    if to_build(output_dir, links.slugs, record, [], options.formats):
+        return None  # a category's files are missing
+    if not files_match(output_dir, record.site):
+        return None
+    return FeedsReport(output_dir, [], list(record.site), links.every, [])
+
+
+@dataclass(frozen=True, slots=True)
+class _Links:
+    site: list[FeedLink]
+    by_category: dict[str, list[FeedLink]]  # category -> its feeds
+    slugs: dict[str, str]  # category -> its slug
+    every: list[FeedLink]  # the site's, then each category's
+
+
+def _all_links(settings: Settings, options: FeedOptions, categories: Sequence[str]) -> _Links:
+    site = _links(options, settings.site.title, None)
+    slugs = {category: content.slugify(category) for category in categories}
+    by_category = {
+        category: _links(options, f"{settings.site.title}: {category}", slug)
+        for category, slug in slugs.items()
+    }
+    every = [*site, *(link for feeds in by_category.values() for link in feeds)]
+    return _Links(site, by_category, slugs, every)
+
+
+def _site_files(options: FeedOptions) -> list[str]:
+    """The files every build writes: the site's feeds, index.html, the stylesheet."""
+    return [*feed_paths(None, options.formats).values(), INDEX, FEED_STYLESHEET]
 
 
 def _category_feeds(
@@ -113,9 +163,11 @@ def _category_feeds(
     changed: Sequence[PageRow] | None,
     files: dict[str, bytes],
     output_dir: Path,
+    site: dict[str, str],
 ) -> tuple[FeedRecord | None, FeedRecord]:
     """Build the feeds of the categories that may have changed into ``files``; the feed
-    record to write before the files and the one after."""
+    record to write before the files and the one after (``site``: the digests of the
+    site's own files, in ``files``)."""
     print_ = fingerprint(options, settings.feeds.per_category)
     record = read_record(output_dir)
     record = record if record is not None and record.fingerprint == print_ else None
@@ -126,7 +178,7 @@ def _category_feeds(
             articles = store.latest_articles(options.items, now, category=category)
             files.update(build_feeds(articles, options, title_suffix=category, category_slug=slug))
             built[category] = [article.guid for article in articles]
-    return records(record, built, slugs, print_)
+    return records(record, built, slugs, print_, site)
 
 
 def _write_record(output_dir: Path, record: FeedRecord | None) -> None:

@@ -21,10 +21,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syndicate.config import Settings
 from syndicate.feeds import FeedLink
-from syndicate.feeds.pages import INDEX, CategoryFeeds, PageRenderer, SitePage, page_path
+from syndicate.feeds.pages import CategoryFeeds, PageRenderer, SitePage, page_path
+from syndicate.feeds.publish import INDEX
 from syndicate.models import Article
 from syndicate.pipeline.page_manifest import (
     DELTA,
@@ -40,8 +42,10 @@ from syndicate.pipeline.page_manifest import (
     whole,
 )
 from syndicate.resources import package_dir, page_templates
-from syndicate.store import Store
-from syndicate.store.page_rows import PageRow
+from syndicate.store.sqlite_reads import PageRow
+
+if TYPE_CHECKING:
+    from syndicate.store import Store
 
 # More articles changed than this since the last build: one comparison of every stamp.
 FULL_COMPARISON_AFTER = 5_000
@@ -112,7 +116,7 @@ def site_pages(
         if (output / MANIFEST).exists():  # they were enabled: their pages go
             built.removed = [*sorted(read_manifest(output).pages), DELTA, MANIFEST]
         return built
-    fingerprint = _fingerprint(settings, site_feeds, by_category)
+    fingerprint = pages_fingerprint(settings, feeds, categories)
     header = read_header(output)
     same_look = header.fingerprint == fingerprint
     mark, since = (header.mark, header.built) if same_look else (None, None)
@@ -187,9 +191,14 @@ def _changed_pages(
     return {h[0]: p for p, h in decided.items() if h is not None and held.get(p) != h}
 
 
-def _fingerprint(
-    settings: Settings, feeds: Sequence[FeedLink], by_category: Mapping[str, Sequence[FeedLink]]
+def pages_fingerprint(
+    settings: Settings, links: Sequence[FeedLink], categories: Mapping[str, Sequence[FeedLink]]
 ) -> str:
+    """What the pages are made of besides their articles: the site's settings, the feeds
+    they link to (``links``, ``categories``: relative, as site_pages takes them) and the
+    templates."""
+    feeds = absolute(settings, links)
+    by_category = {name: absolute(settings, theirs) for name, theirs in categories.items()}
     digest = hashlib.sha256(settings.site.model_dump_json().encode() + settings.web_url.encode())
     digest.update(repr((tuple(feeds), sorted(by_category.items()))).encode())
     for folder in template_dirs(settings):

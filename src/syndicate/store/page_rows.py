@@ -12,35 +12,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, String, and_, cast, select
+from sqlalchemy import ColumnElement, Connection, Select, String, cast, select, text
 
-from syndicate.models import ArticleStatus
 from syndicate.store.articles import visible
 from syndicate.store.convert import chunks
 from syndicate.store.schema import articles
+from syndicate.store.sqlite_reads import (
+    CAME_DUE,
+    CHANGE_MARK,
+    Mark,
+    PageRow,
+    came_due_params,
+    mark_of,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """The highest change number stored, and an article that holds it (the check that a
-    mark is this store's: a store rebuilt or swapped since does not have it)."""
-
-    seq: int = 0
-    guid: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PageRow:
-    """An article as its page depends on it: ``stamp`` changes whenever what the page shows
-    may (its content hash, updated date, category); ``shown``: visible at the build's now;
-    ``category``: whose feeds it may be in."""
-
-    id: int
-    guid: str
-    link: str
-    stamp: str
-    shown: bool
-    category: str
+__all__ = [  # Mark and PageRow live in store.sqlite_reads (no SQLAlchemy there)
+    "Mark",
+    "PageChanges",
+    "PageRow",
+    "change_mark",
+    "changed_page_rows",
+    "every_page_row",
+    "holds_mark",
+    "page_changes",
+    "page_owners",
+]
 
 
 def _stamp() -> ColumnElement[str]:
@@ -66,9 +62,7 @@ def _read(conn: Connection, query: Select[Any]) -> list[PageRow]:
 
 def change_mark(conn: Connection) -> Mark:
     """Read before the rows: a write committed in between is past the mark, read again."""
-    query = select(articles.c.changed_seq, articles.c.guid)
-    row = conn.execute(query.order_by(articles.c.changed_seq.desc()).limit(1)).first()
-    return Mark() if row is None else Mark(int(row[0]), str(row[1]))
+    return mark_of([tuple(row) for row in conn.execute(text(CHANGE_MARK))])
 
 
 def holds_mark(conn: Connection, mark: Mark) -> bool:
@@ -90,12 +84,7 @@ def changed_page_rows(
     """The articles written after ``mark``, and the published ones dated between ``since``
     (the last build's now) and ``now`` (either way: a clock set back hides them again);
     None when there are more than ``limit``."""
-    early, late = sorted((since, now))
-    due = and_(
-        articles.c.status == ArticleStatus.PUBLISHED.value,
-        articles.c.published > early,
-        articles.c.published <= late,
-    )
+    due = text(CAME_DUE).bindparams(**came_due_params(since, now, conn.dialect.name))
     found: dict[int, PageRow] = {}
     for where in (articles.c.changed_seq > mark.seq, due):
         for row in _read(conn, _rows(now).where(where).limit(limit + 1)):

@@ -11,24 +11,16 @@ tests/test_status_reads.py checks them against each other and against the Store'
 
 from __future__ import annotations
 
-import re
-import sqlite3
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote
 
-from syndicate.errors import StoreError
 from syndicate.models import DeliveryState, SubscriberStatus
 from syndicate.store.moments import moment_param, moment_value
 from syndicate.store.records import JobOutcome, JobRun, SendStatus
-from syndicate.store.revisions import head_revision
-
-# (sql, params) -> the rows as tuples; params are :name placeholders (sqlite3 and
-# SQLAlchemy's text() both read them).
-Run = Callable[[str, Mapping[str, object]], list[tuple[Any, ...]]]
+from syndicate.store.sqlite_reads import Run
+from syndicate.store.sqlite_reads import read_only as sqlite_read_only
 
 LAST_GATHER = "SELECT max(finished) FROM gather_runs"
 EDITIONS = (
@@ -64,7 +56,6 @@ _NEWEST_RUNS = " ORDER BY finished DESC, id DESC LIMIT :limit"
 LAST_JOB_RUNS = _RUNS + _NEWEST_RUNS
 LAST_SUCCESS = _RUNS + " WHERE job = :job AND outcome = 'ok'" + _NEWEST_RUNS
 SITE_MOMENT = "SELECT at FROM site_state WHERE name = :name"
-REVISIONS = "SELECT version_num FROM alembic_version"
 
 FIRST_RUN = "first_run"  # store.site_state.FIRST_RUN
 
@@ -166,51 +157,10 @@ def _job_run(row: tuple[Any, ...]) -> JobRun:
 
 # --- the sqlite3 connection ---------------------------------------------------------------
 
-# sqlite:///relative/path or sqlite:////absolute/path, nothing URL-quoted and no query
-# string; any other form (memory, file: URIs, options) takes the Store's way.
-_SQLITE_FILE = re.compile(r"sqlite(?:\+pysqlite)?:///(?P<path>[^?#%~]+)")
-BUSY_TIMEOUT_MS = 5000  # as store.engine's connections wait for a writer
-
 
 @contextmanager
 def read_only(url: str) -> Iterator[StatusReads | None]:
     """The reads over a read-only sqlite3 connection; None when the store is not a SQLite
     file at the head revision (the caller then opens a Store, which says what is wrong)."""
-    connection = _connect(url)
-    if connection is None:
-        yield None
-        return
-    with closing(connection):
-        yield StatusReads(_sqlite_run(connection, url), "sqlite")
-
-
-def _connect(url: str) -> sqlite3.Connection | None:
-    found = _SQLITE_FILE.fullmatch(url)
-    if found is None or found["path"] == ":memory:" or not Path(found["path"]).is_file():
-        return None
-    uri = f"file:{quote(str(Path(found['path']).resolve()))}?mode=ro"
-    try:
-        connection = sqlite3.connect(uri, uri=True, isolation_level=None)
-    except sqlite3.Error:
-        return None
-    try:
-        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        # One read transaction: every figure of the report from the same moment.
-        connection.execute("BEGIN")
-        revisions = [row[0] for row in connection.execute(REVISIONS)]
-    except sqlite3.Error:
-        revisions = []
-    if revisions != [head_revision()]:
-        connection.close()
-        return None
-    return connection
-
-
-def _sqlite_run(connection: sqlite3.Connection, url: str) -> Run:
-    def run(sql: str, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
-        try:
-            return connection.execute(sql, dict(params)).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(f"{url}: {' '.join(str(exc).split())}") from exc
-
-    return run
+    with sqlite_read_only(url) as run:
+        yield None if run is None else StatusReads(run, "sqlite")
