@@ -4,6 +4,7 @@ driver itself (sqlite3, psycopg), on SQLite and (when configured) PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -132,13 +133,12 @@ def test_concurrent_senders_claim_each_row_once_and_leave_none(database_url: str
                 put_back.append(got[0])
             stores[n].finish_groups(groups, T1)
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(stores))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for opened in stores:
-        opened.close()
+    try:
+        with ThreadPoolExecutor(len(stores)) as pool:
+            list(pool.map(run, range(len(stores))))
+    finally:
+        for opened in stores:
+            opened.close()
     every = sorted(i for got in claimed for i in got)
     assert every == sorted(ids + put_back)
     with Store(database_url) as after:

@@ -174,33 +174,24 @@ def claim_rows(
     and do not count towards the limit.
     """
     claimed: list[_Returned] = []
+    params: dict[str, Any] = {"week": week, "variant": variant, "now": now, "owner": owner}
     while len(claimed) < limit:
         wanted = limit - len(claimed)
-        rows = _claim_after(conn, week, variant, wanted, now, owner, after)
-        if len(rows) < wanted:
-            if not after:
-                claimed.extend(_active(conn, rows, now))
-                break
-            after = 0  # look before the hint once, from the variant's first row
-        else:
-            after = max(row[0] for row in rows)
+        rows = _claim_after(conn, {**params, "limit": wanted, "after": after})
         claimed.extend(_active(conn, rows, now))
+        if len(rows) == wanted:
+            after = max(row[0] for row in rows)
+        elif after:
+            after = 0  # the rows after the hint ran out: look once from the variant's first
+        else:
+            break
     claimed.sort()
     return claimed
 
 
-def _claim_after(
-    conn: Connection,
-    week: str,
-    variant: str,
-    limit: int,
-    now: datetime,
-    owner: str | None,
-    after: int,
-) -> list[_Returned]:
-    """One claim statement (on SQLite, a read and a mark): up to ``limit`` rows past ``after``."""
-    params = {"week": week, "variant": variant, "limit": limit, "after": after}
-    params.update(now=now, owner=owner)
+def _claim_after(conn: Connection, params: dict[str, Any]) -> list[_Returned]:
+    """One claim statement (on SQLite, a read and a mark): up to ``:limit`` rows past
+    ``:after``."""
     if conn.dialect.name != "sqlite":
         return list(_run(conn, "claim", params).fetchall())
     rows: list[_Returned] = _run(conn, "pick", params).fetchall()
