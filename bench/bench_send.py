@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,6 +110,42 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+class ServerCPU:
+    """CPU seconds of a local PostgreSQL's backends serving one database, sampled from /proc
+    while the send runs (the backends end with the workers; the last 0.2 s may be missed)."""
+
+    def __init__(self, database: str) -> None:
+        self.tag = f" {database} ".encode()
+        self.seen: dict[int, float] = {}
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> ServerCPU:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float | None:
+        return sum(self.seen.values()) if self.seen else None
+
+    def _sample(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while True:
+            for entry in Path("/proc").iterdir():
+                try:
+                    if entry.name.isdigit() and self.tag in (entry / "cmdline").read_bytes():
+                        fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                        self.seen[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+                except OSError:
+                    continue
+            if self.stopped.wait(0.2):
+                return
 
 
 @dataclass
@@ -212,6 +249,13 @@ def run_send(config: Path, workers: int) -> tuple[float, float, float, str]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.splitlines()[0]
 
 
+def server_cpu(server: ServerCPU, per_million: float) -> str:
+    seconds = server.seconds
+    if seconds is None:
+        return "n/a (SQLite, or not a local server)"
+    return f"{seconds * per_million:.1f} s ({seconds:.1f} s)"
+
+
 def check(value: float, target: float | None, *, at_most: bool = True) -> str:
     if target is None:
         return ""
@@ -244,7 +288,8 @@ def main() -> None:
             peer = start_peer(args.backend, args.latency_ms, args.concurrency)
             try:
                 config = write_config(tmp, url, peer.delivery)
-                wall, cpu, rss, summary = run_send(config, args.workers)
+                with ServerCPU(make_url(url).database or "") as server:
+                    wall, cpu, rss, summary = run_send(config, args.workers)
                 _children_cpu()  # the send's CPU is counted from its own rusage
             finally:
                 peer_cpu, peer_stats = peer.stop()
@@ -286,6 +331,7 @@ def main() -> None:
             check(cpu * per_million, cpu_target),
         ),
         (f"{args.backend} peer CPU", f"{peer_cpu:.1f} s", ""),
+        ("database server CPU per million (its backends)", server_cpu(server, per_million), ""),
         ("messages a second", f"{rate:,.0f}", check(rate, rate_target, at_most=False)),
         ("peak RSS of the sender (largest process)", f"{rss:.0f} MB", check(rss, RSS_TARGET_MB)),
         ("the send's summary", summary, ""),

@@ -6,8 +6,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from syndicate.models import Delivery, DeliveryState, SubscriberStatus
 from syndicate.store import (
@@ -178,29 +176,6 @@ def test_claim_takes_the_next_rows_of_one_variant_in_id_order(store: Store) -> N
     assert claim_all(store, "") == []
     assert store.pending_variants(WEEK) == [("News", 1)]
     assert [d.subscriber_id for d in claim_all(store, "News")] == [news]
-
-
-def test_a_database_error_of_a_claim_or_an_outcome_is_sqlalchemys(store: Store) -> None:
-    # On SQLite the claim and the outcomes run through the sqlite3 module itself: its
-    # errors still come as SQLAlchemy's, like every other statement's.
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip("the sqlite3 path only")
-    edition(store)
-    people(store, 2)
-    store.freeze_recipients(WEEK, T0, EDITION)
-    [(row, _)] = store.claim_batch(WEEK, "", 1, T1)
-    with store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TRIGGER stop BEFORE UPDATE ON deliveries BEGIN "
-                "SELECT RAISE(ABORT, 'stopped by a trigger'); END"
-            )
-        )
-    with pytest.raises(DBAPIError, match="stopped by a trigger"):
-        store.finish_batch([(row.id, S.SENT, "")], T2)
-    with pytest.raises(DBAPIError, match="stopped by a trigger"):
-        store.claim_rows(WEEK, "", 1, T2, None)
-    assert store.delivery_counts(WEEK)["submitting"] == 1  # both rolled back
 
 
 def test_readers_who_left_after_the_freeze_are_skipped_not_sent(store: Store) -> None:

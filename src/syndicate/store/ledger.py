@@ -9,12 +9,11 @@ its own.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, bindparam, func, select, text, update
+from sqlalchemy import Connection, TextClause, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from syndicate.models import Delivery, DeliveryState, SubscriberStatus
@@ -53,15 +52,21 @@ _Returned = tuple[int, int | None, str, str, int, str, str | None, str | None]
 # the range holds no pending row of the variant but those read: they are the first by id);
 # measured, that costs less than ``UPDATE … RETURNING`` there. The state is compared with
 # the literal 'pending' so that the planner uses ix_deliveries_pending.
+#
+# A claim looks after ``:after`` (see claim_rows): on PostgreSQL the claimed rows' old versions
+# stay in the indexes until a vacuum, so a claim that started from the variant's first row
+# walked every row claimed before it (and the planner, which sees every row pending in the
+# statistics, walks the primary key checking each row's state): a claim cost grew with the
+# rows sent before it, ~130 ms at 100k rows sent.
 _PICK = """
 SELECT {columns} FROM deliveries
-WHERE week = :week AND state = 'pending' AND variant = :variant
+WHERE week = :week AND state = 'pending' AND variant = :variant AND id > :after
 ORDER BY id LIMIT :limit"""
 _PICK_SQLITE = """
 SELECT d.id, d.subscriber_id, d.email, d.name, d.attempts + 1, d.message_id, s.status,
     s.token_id
 FROM deliveries AS d LEFT JOIN subscribers AS s ON s.id = d.subscriber_id
-WHERE d.week = :week AND d.state = 'pending' AND d.variant = :variant
+WHERE d.week = :week AND d.state = 'pending' AND d.variant = :variant AND d.id > :after
 ORDER BY d.id LIMIT :limit"""
 _MARK_SQLITE = """
 UPDATE deliveries SET state = 'submitting', attempts = attempts + 1,
@@ -92,14 +97,7 @@ _UNCLAIM = ", attempts = attempts - 1, owner = NULL"
 
 def _next_pending(week: str, variant: str, limit: int) -> TextClause:
     """The read of the next claim of the variant on SQLite, for query plans."""
-    return text(_PICK_SQLITE).bindparams(week=week, variant=variant, limit=limit)
-
-
-def _statement(sql: str) -> TextClause:
-    statement = text(sql)
-    if ":now" in sql:
-        statement = statement.bindparams(bindparam("now", type_=UTCDateTime))
-    return statement
+    return text(_PICK_SQLITE).bindparams(week=week, variant=variant, limit=limit, after=0)
 
 
 # Per dialect: the claim (SQLite: the read and the mark), settle by ids, by range, and settle
@@ -116,24 +114,37 @@ _SQL = {
         ("postgresql", {"claim": _CLAIM_POSTGRESQL}, _IDS_POSTGRESQL),
     )
 }
-_POSTGRESQL = {name: _statement(sql) for name, sql in _SQL["postgresql"].items()}
+_COMPILED: dict[str, str] = {}  # name -> the PostgreSQL text in psycopg's parameter style
 _UTC = UTCDateTime()
+
+
+def _driver_sql(conn: Connection, name: str) -> str:
+    """Statement ``name`` as the driver takes it: sqlite3 reads ``:now`` itself; for psycopg
+    SQLAlchemy compiles the same text (``%(now)s``), once per process."""
+    if conn.dialect.name == "sqlite":
+        return _SQL["sqlite"][name]
+    sql = _COMPILED.get(name)
+    if sql is None:
+        sql = _COMPILED[name] = str(text(_SQL["postgresql"][name]).compile(dialect=conn.dialect))
+    return sql
 
 
 def _run(conn: Connection, name: str, params: dict[str, Any]) -> Any:
     """Run statement ``name`` of the send's hot path in the connection's transaction: a
-    cursor (``fetchall``, ``rowcount``). On SQLite through the sqlite3 module itself, so
+    cursor (``fetchall``, ``rowcount``). Through the driver itself (sqlite3, psycopg), so
     that a claim's rows come as plain tuples, without SQLAlchemy's result machinery (a
-    third of a claim's cost)."""
-    if conn.dialect.name != "sqlite":
-        return conn.execute(_POSTGRESQL[name], params)
+    third of a claim's cost on SQLite); psycopg prepares each statement once per connection."""
     if "now" in params:
         params = {**params, "now": _UTC.process_bind_param(params["now"], conn.dialect)}
-    sql = _SQL["sqlite"][name]
+    sql = _driver_sql(conn, name)
+    driver: Any = conn.connection.driver_connection
+    dbapi = conn.dialect.loaded_dbapi
     try:
-        return conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
-    except sqlite3.Error as exc:  # as SQLAlchemy would have raised it
-        raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+        if conn.dialect.name == "sqlite":
+            return driver.execute(sql, params)
+        return driver.execute(sql, params, prepare=True)
+    except dbapi.Error as exc:  # as SQLAlchemy would have raised it
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error) from exc
 
 
 def _ids_param(conn: Connection, ids: Sequence[int]) -> Any:
@@ -143,36 +154,63 @@ def _ids_param(conn: Connection, ids: Sequence[int]) -> Any:
 
 
 def claim_rows(
-    conn: Connection, week: str, variant: str, limit: int, now: datetime, owner: str | None
+    conn: Connection,
+    week: str,
+    variant: str,
+    limit: int,
+    now: datetime,
+    owner: str | None,
+    after: int = 0,
 ) -> list[_Returned]:
     """Up to ``limit`` pending rows of the variant, by id, now ``submitting`` under ``owner``
     (a sender's id, see store.senders): (id, subscriber id, email, name, attempts,
     message id, subscriber status, token id) tuples.
 
+    ``after``: where the caller's last claim ended. The rows after it are taken first; when
+    they are fewer than asked, the rows before it too (rows put back, or left by a claim
+    that rolled back), so an empty answer still means the variant has no pending row.
+
     Rows whose subscriber is no longer active (or was removed) become ``skipped`` on the way
-    and do not count towards the limit: an empty answer means the variant has no pending row.
+    and do not count towards the limit.
     """
-    sqlite = conn.dialect.name == "sqlite"
     claimed: list[_Returned] = []
+    params: dict[str, Any] = {"week": week, "variant": variant, "now": now, "owner": owner}
     while len(claimed) < limit:
-        params = {"week": week, "variant": variant, "limit": limit - len(claimed)}
-        params.update(now=now, owner=owner)
-        rows: list[_Returned] = _run(conn, "pick" if sqlite else "claim", params).fetchall()
-        if not rows:
+        wanted = limit - len(claimed)
+        rows = _claim_after(conn, {**params, "limit": wanted, "after": after})
+        claimed.extend(_active(conn, rows, now))
+        if len(rows) == wanted:
+            after = max(row[0] for row in rows)
+        elif after:
+            after = 0  # the rows after the hint ran out: look once from the variant's first
+        else:
             break
-        if sqlite:
-            _run(conn, "mark", {**params, "low": rows[0][0], "high": rows[-1][0]})
-        skipped: dict[str, list[int]] = {}
-        for row in rows:
-            if row[6] != _ACTIVE:
-                skipped.setdefault(_skip_reason(row[6]), []).append(row[0])
-        if skipped:
-            for reason, ids in skipped.items():
-                _settle(conn, ids, DeliveryState.SKIPPED, reason, now, unclaim=True)
-            rows = [row for row in rows if row[6] == _ACTIVE]
-        claimed.extend(rows)
     claimed.sort()
     return claimed
+
+
+def _claim_after(conn: Connection, params: dict[str, Any]) -> list[_Returned]:
+    """One claim statement (on SQLite, a read and a mark): up to ``:limit`` rows past
+    ``:after``."""
+    if conn.dialect.name != "sqlite":
+        return list(_run(conn, "claim", params).fetchall())
+    rows: list[_Returned] = _run(conn, "pick", params).fetchall()
+    if rows:
+        _run(conn, "mark", {**params, "low": rows[0][0], "high": rows[-1][0]})
+    return rows
+
+
+def _active(conn: Connection, rows: list[_Returned], now: datetime) -> list[_Returned]:
+    """The claimed rows of active subscribers; the others become skipped."""
+    skipped: dict[str, list[int]] = {}
+    for row in rows:
+        if row[6] != _ACTIVE:
+            skipped.setdefault(_skip_reason(row[6]), []).append(row[0])
+    if not skipped:
+        return rows
+    for reason, ids in skipped.items():
+        _settle(conn, ids, DeliveryState.SKIPPED, reason, now, unclaim=True)
+    return [row for row in rows if row[6] == _ACTIVE]
 
 
 def claim_batch(

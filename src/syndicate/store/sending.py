@@ -4,8 +4,9 @@ store.recipients)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -103,13 +104,23 @@ class SendingQueries:
         with self._writer.begin() as conn:
             return _ledger.claim_batch(conn, week, variant, limit, now, owner)
 
+    @cached_property
+    def _claimed_up_to(self) -> dict[tuple[str, str], int]:
+        """(week, variant) -> the last id this store's ``claim_rows`` claimed: where its next
+        claim looks first (see ledger.claim_rows)."""
+        return {}
+
     def claim_rows(
         self, week: str, variant: str, limit: int, now: datetime, owner: str | None
     ) -> list[ClaimedRow]:
         """``claim_batch`` as the send uses it: (id, subscriber id, email, name, token id)
         tuples, by id, the subscriber's token id None when the subscriber is gone."""
+        hints = self._claimed_up_to
         with self._writer.begin() as conn:
-            rows = _ledger.claim_rows(conn, week, variant, limit, now, owner)
+            after = hints.get((week, variant), 0)
+            rows = _ledger.claim_rows(conn, week, variant, limit, now, owner, after)
+        if rows:
+            hints[week, variant] = rows[-1][0]
         return [(i, sid, email, name, token) for i, sid, email, name, _, _, _, token in rows]
 
     def finish_groups(
@@ -117,7 +128,9 @@ class SendingQueries:
     ) -> int:
         """``finish_batch`` grouped: (state, error) -> the delivery ids that came to it."""
         with self._writer.begin() as conn:
-            return _ledger.finish_groups(conn, groups, now)
+            changed = _ledger.finish_groups(conn, groups, now)
+        self._put_back(state for state, _ in groups)
+        return changed
 
     def finish_batch(
         self, outcomes: Sequence[tuple[int, DeliveryState, str]], now: datetime
@@ -125,7 +138,14 @@ class SendingQueries:
         """(delivery id, state, error) for submitting rows; PENDING puts a row back.
         Returns the rows changed (rows not submitting are left alone)."""
         with self._writer.begin() as conn:
-            return _ledger.finish_batch(conn, outcomes, now)
+            changed = _ledger.finish_batch(conn, outcomes, now)
+        self._put_back(state for _, state, _ in outcomes)
+        return changed
+
+    def _put_back(self, states: Iterable[DeliveryState]) -> None:
+        """A row put back is claimed again first: the next claims look from the start."""
+        if DeliveryState.PENDING in states:
+            self._claimed_up_to.clear()
 
     def delivery_counts(self, week: str) -> dict[str, int]:
         with self._engine.connect() as conn:

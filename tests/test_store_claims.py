@@ -1,0 +1,145 @@
+"""The send's claims (Store.claim_rows): each looks after the last one first, through the
+driver itself (sqlite3, psycopg), on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from syndicate.models import DeliveryState
+from syndicate.store import Store
+
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+T1 = T0 + timedelta(minutes=5)
+T2 = T0 + timedelta(minutes=10)
+WEEK = "2026-W10"
+S = DeliveryState
+TRIGGERS = {
+    "sqlite": [
+        "CREATE TRIGGER stop BEFORE UPDATE ON deliveries BEGIN "
+        "SELECT RAISE(ABORT, 'stopped by a trigger'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION stop() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'stopped by a trigger'; END $$",
+        "CREATE TRIGGER stop BEFORE UPDATE ON deliveries FOR EACH ROW EXECUTE FUNCTION stop()",
+    ],
+}
+
+
+def frozen(store: Store, count: int) -> list[int]:
+    """An edition of ``count`` readers, frozen: its ledger ids, in order."""
+    store.create_edition(WEEK, T0, f"Digest {WEEK}", [])
+    rows = [(f"p{n:04d}@example.com", f"P {n}", frozenset[str]()) for n in range(count)]
+    store.import_subscribers(rows, T0)
+    store.freeze_recipients(WEEK, T0, frozenset({"News"}))
+    return [d.id for d in store.deliveries(WEEK)]
+
+
+def claim(store: Store, limit: int, owner: str | None = None) -> list[int]:
+    return [row[0] for row in store.claim_rows(WEEK, "", limit, T1, owner)]
+
+
+def test_a_claim_answers_the_rows_as_stored(store: Store) -> None:
+    frozen(store, 3)
+    tokens = {s.id: s.token_id for s in store.list_subscribers()}
+    rows = store.claim_rows(WEEK, "", 2, T1, "w1")
+    stored = {d.id: d for d in store.deliveries(WEEK, S.SUBMITTING)}
+    assert [type(row) for row in rows] == [tuple, tuple]
+    assert rows == [
+        (d.id, d.subscriber_id, d.email, d.name, tokens[d.subscriber_id])
+        for d in sorted(stored.values(), key=lambda d: d.id)
+    ]
+    assert all((d.attempts, d.updated_at) == (1, T1) for d in stored.values())
+
+
+def test_the_next_claim_takes_the_rows_after_the_last(store: Store) -> None:
+    ids = frozen(store, 7)
+    assert claim(store, 2) == ids[:2]
+    assert claim(store, 2) == ids[2:4]
+    # Another store puts back a row this one claimed: the next claims do not see it before
+    # the rows after theirs run out, and then they take it.
+    with Store(store.engine.url.render_as_string(hide_password=False)) as other:
+        other.finish_batch([(ids[0], S.PENDING, "")], T1)
+    assert claim(store, 2) == ids[4:6]
+    assert claim(store, 2) == [ids[0], ids[6]]
+    assert claim(store, 2) == []
+    assert store.delivery_counts(WEEK)["pending"] == 0
+
+
+def test_a_row_put_back_is_claimed_again_first(store: Store) -> None:
+    ids = frozen(store, 5)
+    assert claim(store, 2) == ids[:2]
+    store.finish_groups({(S.SENT, ""): [ids[1]], (S.PENDING, "timeout"): [ids[0]]}, T1)
+    assert claim(store, 2) == [ids[0], ids[2]]
+
+
+def test_a_crash_between_claim_and_outcome_leaves_the_rows_with_their_owner(
+    database_url: str,
+) -> None:
+    with Store(database_url) as store:
+        ids = frozen(store, 4)
+        assert claim(store, 2, owner="w1") == ids[:2]
+        # The process dies here, before the outcomes.
+    with Store(database_url) as restarted:
+        with restarted.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, state, owner FROM deliveries ORDER BY id"))
+            assert [tuple(row) for row in rows] == [
+                (ids[0], "submitting", "w1"),
+                (ids[1], "submitting", "w1"),
+                (ids[2], "pending", None),
+                (ids[3], "pending", None),
+            ]
+        assert claim(restarted, 10, owner="w2") == ids[2:]
+
+
+def test_a_database_error_of_a_claim_or_an_outcome_is_sqlalchemys(store: Store) -> None:
+    # The claim and the outcomes run through the driver itself: its errors still come as
+    # SQLAlchemy's, like every other statement's, and roll the transaction back.
+    ids = frozen(store, 2)
+    assert claim(store, 1) == ids[:1]
+    with store.engine.begin() as conn:
+        for statement in TRIGGERS[store.engine.dialect.name]:
+            conn.execute(text(statement))
+    with pytest.raises(DBAPIError, match="stopped by a trigger"):
+        store.finish_batch([(ids[0], S.SENT, "")], T2)
+    with pytest.raises(DBAPIError, match="stopped by a trigger"):
+        store.claim_rows(WEEK, "", 1, T2, None)
+    assert store.delivery_counts(WEEK)["submitting"] == 1  # both rolled back
+    assert store.delivery_counts(WEEK)["pending"] == 1
+
+
+def test_concurrent_senders_claim_each_row_once_and_leave_none(database_url: str) -> None:
+    with Store(database_url) as first:
+        ids = frozen(first, 1_200)
+    stores = [Store(database_url) for _ in range(3)]
+    claimed: list[list[int]] = [[] for _ in stores]
+    put_back: list[int] = []
+    barrier = threading.Barrier(len(stores))
+
+    def run(n: int) -> None:
+        barrier.wait()
+        while rows := stores[n].claim_rows(WEEK, "", 50, T1, f"w{n}"):
+            got = [row[0] for row in rows]
+            claimed[n].extend(got)
+            groups = {(S.SENT, ""): got}
+            if len(claimed[n]) == len(got):  # each sender puts its first batch's first row back
+                groups = {(S.PENDING, "timeout"): got[:1], (S.SENT, ""): got[1:]}
+                put_back.append(got[0])
+            stores[n].finish_groups(groups, T1)
+
+    try:
+        with ThreadPoolExecutor(len(stores)) as pool:
+            list(pool.map(run, range(len(stores))))
+    finally:
+        for opened in stores:
+            opened.close()
+    every = sorted(i for got in claimed for i in got)
+    assert every == sorted(ids + put_back)
+    with Store(database_url) as after:
+        assert after.delivery_counts(WEEK)["sent"] == 1_200
