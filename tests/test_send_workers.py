@@ -19,7 +19,11 @@ from sqlalchemy import text
 from tests.smtp_server import Inbox, free_port
 from tests.test_send import NOW, SECRET, article
 
+from syndicate.config import load_settings
+from syndicate.delivery.smtp import SmtpSender
+from syndicate.digest.periods import parse_key
 from syndicate.models import SubscriberStatus
+from syndicate.pipeline.workers import Workers
 from syndicate.store import Store
 
 KEY = "weekly:2026-W47"
@@ -94,3 +98,44 @@ def test_two_workers_share_one_send_and_each_reader_gets_one_copy(
         ).all()
         assert store.senders() == []  # both deregistered
     assert len(owners) == 2 and all(owner and count > 0 for owner, count in owners), owners
+
+
+@pytest.mark.slow
+def test_the_progress_of_two_workers_comes_from_their_own_counts(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent counts the ledger once; after that the bar moves with what the workers
+    settled (no count of the pending rows every second)."""
+    fill(database_url)
+    inbox = SlowInbox("127.0.0.1", free_port())
+    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    settings = load_settings(config(tmp_path, database_url, inbox.port))
+    parent, looks = os.getpid(), []
+    counted = Store.pending_variants
+
+    def watched(store: Store, week: str) -> list[tuple[str, int]]:
+        if os.getpid() == parent:
+            looks.append(week)
+        return counted(store, week)
+
+    monkeypatch.setattr(Store, "pending_variants", watched)
+    shown: list[tuple[int, int]] = []
+    workers = Workers(
+        settings,
+        parse_key(KEY),
+        2,
+        clock=lambda: NOW,
+        make_sender=lambda: SmtpSender("127.0.0.1", inbox.port, security="none"),
+    )
+    controller.start()
+    try:
+        with Store(database_url) as store:
+            workers.start(store)
+            report = workers.wait(store, progress=lambda done, total: shown.append((done, total)))
+    finally:
+        controller.stop()
+    assert report.counts["sent"] == READERS
+    assert shown[-1] == (READERS, READERS)
+    assert all(done <= total for done, total in shown)
+    assert looks == []  # the parent never counted the pending rows
