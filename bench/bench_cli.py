@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cli_runs import Run, run, verdict, write_site
+from pace import PACE_LABEL, reference_loop
 
 REPO = Path(__file__).resolve().parents[1]
 Targets = dict[str, float | None]
@@ -94,6 +95,7 @@ def main() -> None:
         judged = verdict(wall <= target) if target is not None else ""
         cpu_shown = f"{cpu:.2f} s" if cpu else ""
         print(f"| {label} | {wall:.2f} s | {cpu_shown} | {shown} | {judged} |")
+    print(f"\n{PACE_LABEL}: {reference_loop():.2f} s")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+from pace import PACE_LABEL, reference_loop
 from syndicate.models import Article
 from syndicate.store import Store
 from syndicate.store.schema import subscribers
@@ -172,16 +173,6 @@ def _children_cpu() -> float:
     total = times.children_user + times.children_system
     spent, _cpu_seen = total - _cpu_seen, total
     return spent
-
-
-def reference_loop() -> float:
-    """Seconds of CPU for a fixed piece of plain Python, best of three: the machine's pace."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.process_time()
-        sum(range(10_000_000))
-        best = min(best, time.process_time() - start)
-    return best
 
 
 def start_peer(backend: str, latency_ms: float = 0.0, concurrency: int = 1) -> Peer:
@@ -339,7 +330,7 @@ def main() -> None:
         ("workers that sent (owners)", str(owners), ""),
         ("peer's count", peer_stats, ""),
         ("load average when measured", " ".join(uptime), ""),
-        ("this machine: `sum(range(10_000_000))`, CPU", f"{reference_loop():.2f} s", ""),
+        (PACE_LABEL, f"{reference_loop():.2f} s", ""),
     ]
     print("| measurement | value | target |")
     print("| --- | ---: | --- |")
