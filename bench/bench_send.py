@@ -115,21 +115,24 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
 
 class ServerCPU:
     """CPU seconds of a local PostgreSQL's backends serving one database, sampled from /proc
-    while the send runs (the backends end with the workers; the last 0.2 s may be missed)."""
+    while the send runs (the backends end with the workers; the last 0.2 s may be missed).
+    No database (SQLite): nothing is sampled, so no thread takes a core from the send."""
 
-    def __init__(self, database: str) -> None:
-        self.tag = f" {database} ".encode()
+    def __init__(self, database: str | None) -> None:
+        self.tag = f" {database} ".encode() if database else b""
         self.seen: dict[int, float] = {}
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> ServerCPU:
-        self.thread.start()
+        if self.tag:
+            self.thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.stopped.set()
-        self.thread.join()
+        if self.thread.is_alive():
+            self.thread.join()
 
     @property
     def seconds(self) -> float | None:
@@ -279,7 +282,8 @@ def main() -> None:
             peer = start_peer(args.backend, args.latency_ms, args.concurrency)
             try:
                 config = write_config(tmp, url, peer.delivery)
-                with ServerCPU(make_url(url).database or "") as server:
+                served = make_url(url).database if kind == "postgresql" else None
+                with ServerCPU(served) as server:
                     wall, cpu, rss, summary = run_send(config, args.workers)
                 _children_cpu()  # the send's CPU is counted from its own rusage
             finally:
