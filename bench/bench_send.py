@@ -222,14 +222,31 @@ def write_config(tmp: Path, url: str, delivery: dict[str, object]) -> Path:
     return path
 
 
-def run_send(config: Path, workers: int) -> tuple[float, float, float, str]:
-    """(wall s, CPU s of the command and its workers, peak RSS MB of its largest process,
-    its summary line)."""
+def run_send(
+    config: Path, workers: int, profile: Path | None = None
+) -> tuple[float, tuple[float, float], float, str]:
+    """(wall s, (user, system) CPU s of the command and its workers, peak RSS MB of its
+    largest process, its summary line)."""
     env = {**os.environ, "SYNDICATE_SECRET_KEY": SECRET, "SENDGRID_API_KEY": API_KEY}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: from bytecode, not compiling
     command = [sys.executable, "-m", "syndicate", "--config", str(config)]
     command += ["--now", NOW.isoformat(), "digest", "send", "--period", WEEK]
     command += ["--workers", str(workers)]
+    if profile is not None:  # py-spy's collapsed stacks of the command and its workers
+        spy = Path(sys.executable).with_name("py-spy")
+        command = [
+            str(spy),
+            "record",
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "-s",
+            "-o",
+            str(profile),
+            "--",
+            *command,
+        ]
     start = time.perf_counter()
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -240,7 +257,7 @@ def run_send(config: Path, workers: int) -> tuple[float, float, float, str]:
     out, err = process.stdout.read(), process.stderr.read()
     if status != 0:
         raise SystemExit(f"the send failed ({status}):\n{out}\n{err}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.splitlines()[0]
+    return wall, (usage.ru_utime, usage.ru_stime), usage.ru_maxrss / 1024, out.splitlines()[0]
 
 
 def server_cpu(server: ServerCPU, per_million: float) -> str:
@@ -272,6 +289,9 @@ def main() -> None:
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="smtp: the sink answers each message later"
     )
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy's collapsed stacks of the send to this file"
+    )
     args = parser.parse_args()
     kind = "sqlite" if args.db == "sqlite" else "postgresql"
     with tempfile.TemporaryDirectory(prefix="syndicate-bench-send-") as name:
@@ -284,7 +304,9 @@ def main() -> None:
                 config = write_config(tmp, url, peer.delivery)
                 served = make_url(url).database if kind == "postgresql" else None
                 with ServerCPU(served) as server:
-                    wall, cpu, rss, summary = run_send(config, args.workers)
+                    wall, (user, system), rss, summary = run_send(
+                        config, args.workers, args.profile
+                    )
                 _children_cpu()  # the send's CPU is counted from its own rusage
             finally:
                 peer_cpu, peer_stats = peer.stop()
@@ -297,6 +319,7 @@ def main() -> None:
                         {"w": key},
                     ).scalar_one()
     per_million = 1_000_000 / args.n
+    cpu = user + system
     rate = args.n / wall
     if args.backend == "sendgrid":
         wall_target = WALL_TARGETS.get(("sendgrid", args.workers, kind))
@@ -325,6 +348,7 @@ def main() -> None:
             f"{cpu * per_million:.1f} s ({cpu:.1f} s)",
             check(cpu * per_million, cpu_target),
         ),
+        ("of which in the kernel (system CPU)", f"{system * per_million:.1f} s", ""),
         (f"{args.backend} peer CPU", f"{peer_cpu:.1f} s", ""),
         ("database server CPU per million (its backends)", server_cpu(server, per_million), ""),
         ("messages a second", f"{rate:,.0f}", check(rate, rate_target, at_most=False)),

@@ -282,3 +282,34 @@ def test_without_a_secret_key_nothing_is_sent(
     with pytest.raises(SendError, match="SYNDICATE_SECRET_KEY"):
         send_edition(settings, store, OutboxSender(settings.root), WEEK, clock=clock)
     assert not store.send_started(KEY)
+
+
+def test_a_batch_outcomes_are_written_in_the_next_claim_transaction(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readers = subscribe(store, 5)
+    claim_rows, finish_groups = store.claim_rows, store.finish_groups
+    settled_by_claims: list[list[int]] = []
+    finished: list[list[int]] = []
+
+    def claim(*args: object, **kwargs: object) -> object:
+        settle = args[5] if len(args) > 5 else kwargs.get("settle")
+        assert isinstance(settle, dict)
+        settled_by_claims.append(sorted(i for ids in settle.values() for i in ids))
+        return claim_rows(*args, **kwargs)  # type: ignore[arg-type]
+
+    def finish(groups: dict[object, list[int]], now: datetime) -> int:
+        finished.append(sorted(i for ids in groups.values() for i in ids))
+        return finish_groups(groups, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "claim_rows", claim)
+    monkeypatch.setattr(store, "finish_groups", finish)
+    with SendGridStandIn(API_KEY) as standin:
+        sender = sendgrid(standin)
+        sender.max_batch = 2  # type: ignore[misc]
+        report = send_edition(settings, store, sender, WEEK, clock=clock)
+        assert dict(standin.copies) == {email: 1 for email in readers}
+    ids = sorted(d.id for d in store.deliveries(KEY))
+    # Each claim writes the batch before it: one commit a batch; the last claim finds none.
+    assert settled_by_claims == [[], ids[0:2], ids[2:4], ids[4:5]]
+    assert finished == [] and report.counts["sent"] == 5

@@ -1,8 +1,9 @@
 """Delivering an edition through the ledger: any edition, a digest or an announcement.
 
 Order of events for one batch: rows are claimed (``submitting``, under this process's
-sender id) and committed, the request goes out, the outcomes are committed. A crash between
-the two commits leaves ``submitting`` rows, which a later send marks ``uncertain`` once
+sender id) and committed, the request goes out, the outcomes are committed (with the next
+batch's claim, in its transaction: one commit a batch). A crash between the two commits
+leaves ``submitting`` rows, which a later send marks ``uncertain`` once
 their sender is known dead (pipeline.owners), and never resends on its own: at most once.
 A sender that sends a batch message by message (SMTP) notes each in the send's journal
 (pipeline.journal), so a crash leaves only one message of its batch in doubt.
@@ -182,6 +183,8 @@ class _SendLoop:
         self.progress: Callable[[int, int], None] | None = None
         self.done = self.total = 0  # recipients settled, of those pending at the start
         self.failures_in_a_row = 0
+        # Outcomes not yet written: the next claim writes them in its transaction.
+        self.unsettled: dict[tuple[DeliveryState, str], list[int]] = {}
         self.unsubscribe = tokens.Signer(UNSUBSCRIBE, secret=secret, ttl=None)
         self.preferences = tokens.Signer(PREFERENCES, secret=secret, ttl=None)
         self.domain = domain_of(settings.email.from_address)
@@ -195,6 +198,12 @@ class _SendLoop:
 
     def run_variant(self, variant: str) -> bool:
         """Send every pending row of one variant; False when the send paused."""
+        try:
+            return self._run_variant(variant)
+        finally:
+            self._flush()
+
+    def _run_variant(self, variant: str) -> bool:
         rendered = self.render(variant)
         if self.concurrency == 1:
             for batch in self._batches(rendered, variant):
@@ -225,7 +234,10 @@ class _SendLoop:
                 self._pause(STOPPED, "stopped")
                 return
             now = self.clock()
-            claimed = self.store.claim_rows(self.key, variant, self.limit, now, self.owner)
+            claimed = self.store.claim_rows(
+                self.key, variant, self.limit, now, self.owner, self.unsettled
+            )
+            self.unsettled = {}
             if not claimed:
                 return
             yield Batch(
@@ -297,9 +309,14 @@ class _SendLoop:
         self.report.paused, self.report.pause_kind = reason, kind
 
     def _finish(self, outcomes: Sequence[Outcome]) -> None:
-        groups: dict[tuple[DeliveryState, str], list[int]] = {}
+        groups = self.unsettled
         for delivery_id, state, error in outcomes:
             groups.setdefault((_STATE[state], error), []).append(delivery_id)
-        self.store.finish_groups(groups, self.clock())
-        if self.journal is not None:
+        if self.journal is not None:  # it is cleared only once the outcomes are written
+            self._flush()
             self.journal.clear()
+
+    def _flush(self) -> None:
+        if self.unsettled:
+            self.store.finish_groups(self.unsettled, self.clock())
+            self.unsettled = {}

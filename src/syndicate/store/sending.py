@@ -111,12 +111,24 @@ class SendingQueries:
         return {}
 
     def claim_rows(
-        self, week: str, variant: str, limit: int, now: datetime, owner: str | None
+        self,
+        week: str,
+        variant: str,
+        limit: int,
+        now: datetime,
+        owner: str | None,
+        settle: Mapping[tuple[DeliveryState, str], Sequence[int]] | None = None,
     ) -> list[ClaimedRow]:
         """``claim_batch`` as the send uses it: (id, subscriber id, email, name, token id)
-        tuples, by id, the subscriber's token id None when the subscriber is gone."""
+        tuples, by id, the subscriber's token id None when the subscriber is gone.
+
+        ``settle``: the outcomes of the batch before (as ``finish_groups`` takes them),
+        written first in the same transaction: one commit a batch, not two."""
         hints = self._claimed_up_to
         with self._writer.begin() as conn:
+            if settle:
+                _ledger.finish_groups(conn, settle, now)
+                self._put_back(state for state, _ in settle)
             after = hints.get((week, variant), 0)
             rows = _ledger.claim_rows(conn, week, variant, limit, now, owner, after)
         if rows:
