@@ -40,15 +40,18 @@ class Items:
         if "Message-ID" in headers or any(k not in first.substitutions for k in escaped):
             return None
         values: list[str] = []
+        add = values.extend
         for r, name in zip(recipients, names, strict=True):
-            subs = r.substitutions
-            if tuple(subs) != keys or tuple(r.headers) != headers or not r.message_id:
+            subs, mid = r.substitutions, r.message_id
+            if tuple(subs) != keys or tuple(r.headers) != headers or not mid:
                 return None
-            values += (r.email, name, str(r.delivery_id), *subs.values())
+            mid = mid if mid[0] == "<" else f"<{mid}>"  # angle(), inline: a million a send
             if escaped:
-                values += [html.escape(subs[k]) for k in escaped]
-            values += r.headers.values()
-            values.append(angle(r.message_id))
+                add((r.email, name, str(r.delivery_id), *subs.values()))
+                add([html.escape(subs[k]) for k in escaped])
+                add((*r.headers.values(), mid))
+            else:
+                add((r.email, name, str(r.delivery_id), *subs.values(), *r.headers.values(), mid))
         # orjson escapes every value at once; '","' occurs in its output only between two
         # strings (a quote inside a string is always escaped).
         parts = orjson.dumps(values)[2:-2].split(b'","')
@@ -59,15 +62,8 @@ class Items:
             self._template((keys, headers, True)),
             self._template((keys, headers, False)),
         )
-        texts: list[bytes] = []
-        for start, name in zip(range(0, len(parts), width), names, strict=True):
-            row = parts[start : start + width]
-            if name:
-                texts.append(named % tuple(row))
-            else:
-                del row[1]
-                texts.append(unnamed % tuple(row))
-        return texts
+        rows = zip(*[iter(parts)] * width, strict=True)  # ``width`` parts at a time, as tuples
+        return [(named if name else unnamed) % row for row, name in zip(rows, names, strict=True)]
 
     def _template(self, shape: _Shape) -> bytes:
         template = self._templates.get(shape)
@@ -77,7 +73,8 @@ class Items:
 
     def _build(self, shape: _Shape) -> bytes:
         keys, headers, named = shape
-        to = '{"email":"%s"' + (',"name":"%s"' if named else "") + "}"
+        # Every row has a name value; a row without a name leaves it out (``%.0s``).
+        to = '{"email":"%s"' + (',"name":"%s"' if named else "%.0s") + "}"
         parts = ['{"to":[' + to + "]", ',"custom_args":{' + _key(DELIVERY_ID_ARG) + ':"%s"}']
         subs = [f"%%{k}%%" for k in keys] + [f"%%{self._prefix}{k}%%" for k in self._escaped]
         if subs:
