@@ -143,3 +143,41 @@ def test_concurrent_senders_claim_each_row_once_and_leave_none(database_url: str
     assert every == sorted(ids + put_back)
     with Store(database_url) as after:
         assert after.delivery_counts(WEEK)["sent"] == 1_200
+
+
+_UPDATES = (
+    "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relid = 'deliveries'::regclass"
+)
+
+
+@pytest.mark.empty_database  # a table of its own: the server's counts are this test's
+def test_on_postgresql_a_send_updates_the_ledger_without_new_index_entries(
+    database_url: str,
+) -> None:
+    """Issue 14: no index on PostgreSQL names a column a send changes, and the ledger's pages
+    have room (fillfactor): claims and outcomes are HOT updates. With state in a partial
+    index's WHERE (the SQLite layout) not one would be."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    with Store(database_url) as store:
+        ids = frozen(store, 2_000)
+        with store.engine.connect() as conn:
+            plan = conn.exec_driver_sql(
+                "EXPLAIN SELECT id FROM deliveries WHERE week = %(w)s AND state = 'pending' "
+                "AND variant = '' AND id > 0 ORDER BY id LIMIT 1000",
+                {"w": WEEK},
+            ).fetchall()
+        while rows := store.claim_rows(WEEK, "", 500, T1, "w1"):
+            store.finish_groups({(S.SENT, ""): [row[0] for row in rows]}, T2)
+        assert store.delivery_counts(WEEK)["sent"] == len(ids)
+    # The server counts a backend's updates when the backend ends (closed with the store).
+    with Store(database_url) as store, store.engine.connect() as conn:
+        for _ in range(300):
+            updated, hot = conn.exec_driver_sql(_UPDATES).one()
+            if updated >= 2 * len(ids):
+                break
+            conn.rollback()  # a new snapshot of the statistics
+            threading.Event().wait(0.1)
+    assert updated == 2 * len(ids)  # claimed, then settled: two updates a row
+    assert hot >= updated // 2, (updated, hot)
+    assert "ix_deliveries_week_variant_id" in " ".join(str(row[0]) for row in plan), plan

@@ -1,5 +1,6 @@
 """What the tables are made of, the same on SQLite and PostgreSQL: the naming convention of
-constraints and indexes, the UTC datetime type, and partial indexes (each dialect's WHERE)."""
+constraints and indexes, the UTC datetime type, partial indexes (each dialect's WHERE) and
+indexes of one dialect only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, DateTime, Dialect, Index
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.schema import Column, CreateIndex
+from sqlalchemy.schema import Column, CreateIndex, CreateTable
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from syndicate.store.moments import moment_param, moment_value
@@ -62,6 +63,36 @@ def partial_index(name: str, *columns: Column[Any], where: ColumnElement[bool]) 
     """An index of the rows ``where`` holds only; queries must state the same predicate (with
     inline literals) for the planner to use it."""
     return Index(name, *columns, sqlite_where=where, info={PARTIAL: where})
+
+
+ONLY_ON = "dialect"  # Index.info key: the one dialect whose schema has the index
+
+
+def only_on(dialect: str, index: Index) -> Index:
+    """``index`` exists on ``dialect``'s databases only (created there and nowhere else;
+    Alembic's comparison skips it elsewhere, see ``in_schema_of``)."""
+    index.info[ONLY_ON] = dialect
+    return index.ddl_if(dialect=dialect)
+
+
+def in_schema_of(dialect: str, item: object) -> bool:
+    """Whether a schema item belongs to ``dialect``'s schema (Alembic's include_object)."""
+    info = getattr(item, "info", None) or {}
+    return bool(info.get(ONLY_ON, dialect) == dialect)
+
+
+FILLFACTOR = "fillfactor"  # Table.info key: how full PostgreSQL fills the table's new pages
+
+
+@compiles(CreateTable, "postgresql")
+def _fillfactor_on_postgresql(create: CreateTable, compiler: Any, **kw: Any) -> str:
+    """A table's ``FILLFACTOR`` (its info) as ``WITH (fillfactor = n)``; the reason for
+    ``_partial_index_on_postgresql``'s hook holds here too."""
+    text: str = compiler.visit_create_table(create, **kw)
+    fillfactor = create.element.info.get(FILLFACTOR)
+    if fillfactor is None:
+        return text
+    return f"{text.rstrip()} WITH (fillfactor = {int(fillfactor)})\n\n"
 
 
 @compiles(CreateIndex, "postgresql")

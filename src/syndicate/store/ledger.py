@@ -51,7 +51,8 @@ _Returned = tuple[int, int | None, str, str, int, str, str | None, str | None]
 # transaction that holds SQLite's writer lock (nobody else can change a row in between, and
 # the range holds no pending row of the variant but those read: they are the first by id);
 # measured, that costs less than ``UPDATE … RETURNING`` there. The state is compared with
-# the literal 'pending' so that the planner uses ix_deliveries_pending.
+# the literal 'pending' so that SQLite's planner uses ix_deliveries_pending; PostgreSQL walks
+# ix_deliveries_week_variant_id from ``:after`` (store.schema says why the indexes differ).
 #
 # A claim looks after ``:after`` (see claim_rows): on PostgreSQL the claimed rows' old versions
 # stay in the indexes until a vacuum, so a claim that started from the variant's first row

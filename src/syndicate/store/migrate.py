@@ -43,6 +43,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from syndicate.errors import StoreError
+from syndicate.store.columns import in_schema_of
 from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
 from syndicate.store.revisions import SCRIPT_LOCATION, head_of, head_revision
 from syndicate.store.schema import SCHEMA_VERSION, meta, metadata
@@ -207,7 +208,10 @@ def _create_at_head(conn: Connection, location: Path) -> None:
         # The same DDL as create_all's, sent in one round trip (half the time of one each).
         tables = [str(CreateTable(t).compile(conn)) for t in metadata.sorted_tables]
         indexes = [
-            str(CreateIndex(i).compile(conn)) for t in metadata.sorted_tables for i in t.indexes
+            str(CreateIndex(i).compile(conn))
+            for t in metadata.sorted_tables
+            for i in t.indexes
+            if in_schema_of(conn.dialect.name, i)
         ]
         conn.exec_driver_sql(";\n".join(tables + indexes))
     else:

@@ -13,6 +13,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
+from syndicate.store.columns import in_schema_of
 from syndicate.store.schema import UTCDateTime, metadata
 
 
@@ -21,6 +22,13 @@ def render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[F
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def include_object(
+    item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Autogenerate leaves out an index of another dialect (store.columns.only_on)."""
+    return in_schema_of(context.get_bind().dialect.name, item)
 
 
 def run_migrations() -> None:
@@ -39,6 +47,7 @@ def run_migrations() -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
