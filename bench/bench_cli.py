@@ -5,7 +5,8 @@
 The site is examples/ (15 articles). Each command runs as an operator runs it (the
 `syndicate` executable, a fresh interpreter each time); reported are the median wall time
 and CPU time over the runs, against the target. "one article changed" edits one article
-and runs `syndicate gather` then `syndicate feeds`, as cron would.
+and runs `syndicate gather` then `syndicate feeds`, as cron would, or `syndicate publish`,
+which does both in one process.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ TARGETS: Targets = {
     "syndicate gather (nothing changed)": None,
     "syndicate digest preview": None,
     "one article changed: gather + feeds": 0.8,
+    "one article changed: publish (the same, one process)": 0.8,
 }
 
 
@@ -42,13 +44,18 @@ def interpreter() -> Run:
     return Run(time.perf_counter() - start, 0.0, 0.0, 0.0, "")
 
 
-def one_article_changed(config: Path, article: Path) -> Callable[[], Run]:
+def one_article_changed(config: Path, article: Path, *, one_process: bool) -> Callable[[], Run]:
+    """Edit the article, then `gather` and `feeds` (or `publish`, both in one process)."""
     count = 0
 
     def rebuild() -> Run:
         nonlocal count
         count += 1
         article.write_text(article.read_text(encoding="utf-8") + f"\nEdit {count}.\n", "utf-8")
+        if one_process:
+            published = run(config, "publish")
+            assert "1 updated" in published.stdout and "feeds:" in published.stdout
+            return published
         gathered = run(config, "gather")
         assert "1 updated" in gathered.stdout, gathered.stdout
         built = run(config, "feeds")
@@ -83,7 +90,12 @@ def main() -> None:
             "syndicate feeds": lambda: run(config, "feeds"),
             "syndicate gather (nothing changed)": lambda: run(config, "gather"),
             "syndicate digest preview": lambda: run(config, "digest", "preview"),
-            "one article changed: gather + feeds": one_article_changed(config, article),
+            "one article changed: gather + feeds": one_article_changed(
+                config, article, one_process=False
+            ),
+            "one article changed: publish (the same, one process)": one_article_changed(
+                config, article, one_process=True
+            ),
         }
         rows = [measure(label, once, args.runs) for label, once in commands.items()]
     print(f"Median of {args.runs} runs on a 15-article site (examples/):\n")

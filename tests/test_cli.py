@@ -108,6 +108,27 @@ def test_run_once_writes_feeds_and_preview(site: Path) -> None:
     assert "2026-W47: 2 articles" in out
 
 
+def test_publish_is_gather_then_feeds_in_one_process(tmp_path: Path, site: Path) -> None:
+    (site / "articles" / "good.txt").write_text(GOOD, encoding="utf-8")
+    (site / "articles" / "empty.txt").write_bytes(b"")
+    other = tmp_path / "separate" / site.name  # the same name: the same site title
+    assert CliRunner().invoke(main, ["init", str(other)]).exit_code == 0
+    for name in ("good.txt", "empty.txt"):
+        (other / "articles" / name).write_bytes((site / "articles" / name).read_bytes())
+    code, out, err = invoke(site, "publish")
+    # A file that failed: exit 1, named once, and the feeds are built from the rest.
+    assert code == 1 and err.count("empty.txt") == 1, err
+    assert "gather: 2 new, 0 updated, 0 unchanged, 0 removed, 1 failed" in out
+    assert "feeds: " in out.splitlines()[1]
+    assert invoke(other, "gather")[0] == 1 and invoke(other, "feeds")[0] == 0
+    public, separate = site / "var" / "public", other / "var" / "public"
+    built = {p.relative_to(public): p.read_bytes() for p in public.rglob("*") if p.is_file()}
+    assert {
+        p.relative_to(separate): p.read_bytes() for p in separate.rglob("*") if p.is_file()
+    } == built
+    assert Path("category/club-news/feed.json") in built
+
+
 def test_preview_of_a_bad_week_is_a_clear_error(site: Path) -> None:
     code, _, err = invoke(site, "digest", "preview", "--week", "2026-W99")
     assert code == 1 and "--week" in err and err[-1] == "\n" and err.count("\n") == 1

@@ -133,12 +133,14 @@ def terminate(url: str, instance: str) -> int:
 def test_pg_lease_one_holder_the_other_takes_over_when_its_connection_dies(
     pg_url: str, leases: Callable[[str], PgAdvisoryLease]
 ) -> None:
-    first, second = leases("host-a:1"), leases("host-b:2")
+    # A name of its own: terminate() kills by name, and tests on other workers use host-a:1.
+    dying = f"host-a:{uuid.uuid4().hex[:8]}"
+    first, second = leases(dying), leases("host-b:2")
     assert first.acquire() and first.check()
     assert not second.acquire() and not second.check()
-    assert second.holder() == "syndicate run host-a:1"
+    assert second.holder() == f"syndicate run {dying}"
     assert first.acquire()  # renewing is a check, not a second lock
-    assert terminate(pg_url, "host-a:1") == 1
+    assert terminate(pg_url, dying) == 1
     assert eventually(second.acquire)
     assert second.check()
     assert not first.check()  # the dead holder notices at its next check

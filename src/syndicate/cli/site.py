@@ -154,6 +154,17 @@ def feeds(obj: Context) -> None:
     feeds_step(obj)
 
 
+@main.command()
+@pass_ctx
+def publish(obj: Context) -> None:
+    """Gather every source, then build the feeds, in one process: what cron runs after an
+    edit. Exit 1 when a file failed (the feeds are built from the rest)."""
+    ok = gather_step(obj)
+    feeds_step(obj)
+    if not ok:
+        sys.exit(1)
+
+
 # --- config --------------------------------------------------------------------------
 
 
