@@ -31,8 +31,10 @@ from bench_send import NOW, SECRET, WEEK, database, fill
 from pace import PACE_LABEL, reference_loop
 from syndicate.config import Settings
 from syndicate.delivery import sendgrid
-from syndicate.models import DeliveryState, RenderedDigest
+from syndicate.digest.periods import parse_key
+from syndicate.models import DeliveryState, Edition, RenderedDigest
 from syndicate.pipeline import delivering
+from syndicate.pipeline.edition import prepare_edition
 from syndicate.store import Store
 
 KEY = f"weekly:{WEEK}"
@@ -124,10 +126,7 @@ def _claim(store: Store, settle: Groups | None) -> list[Any]:
     return store.claim_rows(KEY, "", BATCH, NOW, "bench", settle)
 
 
-def _edition(store: Store) -> Any:
-    from syndicate.digest.periods import parse_key
-    from syndicate.pipeline.edition import prepare_edition
-
+def _edition(store: Store) -> Edition:
     edition = prepare_edition(settings(), store, parse_key(KEY), now=NOW)
     if edition is None:
         raise SystemExit("no edition to freeze")
