@@ -239,6 +239,7 @@ def run_send(
             "record",
             "-r",
             "200",
+            "--nonblocking",  # the send is not paused at each sample: it runs at its pace
             "-f",
             "raw",
             "-s",

@@ -31,8 +31,8 @@ FEED_CLIENT = ("httpx", "httpcore", "feedparser")
 SMTP_CLIENT = ("smtplib",)
 
 
-def imported(site: Path, *args: str) -> set[str]:
-    """The top-level packages the real command imported (it must succeed)."""
+def modules(site: Path, *args: str) -> set[str]:
+    """The full names of the modules the real command imported (it must succeed)."""
     config = site / "config" / "syndicate.toml"
     env = {**os.environ, "SYNDICATE_NOW": NOW}
     command = [sys.executable, "-X", "importtime", "-m", "syndicate", "--config", str(config)]
@@ -43,9 +43,14 @@ def imported(site: Path, *args: str) -> set[str]:
     names = set()
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
-            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+            names.add(line.rsplit("|", 1)[1].strip())
     assert "syndicate" in names  # the probe sees imports at all
     return names
+
+
+def imported(site: Path, *args: str) -> set[str]:
+    """The top-level packages the real command imported (it must succeed)."""
+    return {name.split(".")[0] for name in modules(site, *args)}
 
 
 def leaked(loaded: set[str], unwanted: tuple[str, ...]) -> list[str]:
@@ -100,6 +105,57 @@ def test_feeds_with_nothing_changed_loads_no_sqlalchemy_and_renders_nothing(
     article.write_text(article.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
     imported(copy, "gather")
     assert {"sqlalchemy", "jinja2", "lxml"} <= imported(copy, "feeds")
+
+
+def test_a_sqlite_site_loads_no_postgresql_dialect(site: Path, tmp_path: Path) -> None:
+    """SQLAlchemy's PostgreSQL dialect (~40 ms to import) loads for a PostgreSQL store only:
+    the schema's PostgreSQL index options wait in the indexes' info (store.columns)."""
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    article = sorted((copy / "articles").glob("*.md"))[-1]
+    article.write_text(article.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    loaded = modules(copy, "publish")
+    assert "sqlalchemy.dialects.sqlite" in loaded  # the probe sees the store's dialect
+    assert (
+        sorted(name for name in loaded if name.startswith("sqlalchemy.dialects.postgresql")) == []
+    )
+
+
+_PLUGIN_PROBE = """
+import importlib.metadata, sys
+groups = []
+lookup = importlib.metadata.entry_points
+def entry_points(**selection):
+    groups.append(selection.get("group"))
+    return lookup(**selection)
+importlib.metadata.entry_points = entry_points
+from syndicate.cli import main
+try:
+    main(["--config", sys.argv[1], "status"])
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print("pydantic" in groups, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("operator", "looked"), [(None, "False"), ("", "True")])
+def test_the_command_line_does_not_look_for_pydantic_plugins(
+    site: Path, operator: str | None, looked: str
+) -> None:
+    """pydantic's plugin lookup scans every installed package's metadata as the settings
+    models are built (~20 ms a command): syndicate.cli turns it off, unless the operator
+    set PYDANTIC_DISABLE_PLUGINS (here to "", which looks for every plugin)."""
+    env = {**os.environ, "SYNDICATE_NOW": NOW}
+    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    if operator is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = operator
+    config = str(site / "config" / "syndicate.toml")
+    done = subprocess.run(
+        [sys.executable, "-c", _PLUGIN_PROBE, config],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.splitlines()[-1] == looked
 
 
 def test_digest_preview_loads_the_inliner_and_nothing_of_the_service(site: Path) -> None:

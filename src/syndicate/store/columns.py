@@ -56,13 +56,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         return moment_value(value)
 
 
-PARTIAL = "where"  # Index.info key: the predicate of a partial index, on every dialect
+POSTGRESQL = "postgresql"  # Index.info key: its postgresql_* options (see the hook below)
 
 
 def partial_index(name: str, *columns: Column[Any], where: ColumnElement[bool]) -> Index:
     """An index of the rows ``where`` holds only; queries must state the same predicate (with
     inline literals) for the planner to use it."""
-    return Index(name, *columns, sqlite_where=where, info={PARTIAL: where})
+    return Index(name, *columns, sqlite_where=where, info={POSTGRESQL: {"where": where}})
+
+
+def on_postgresql(index: Index, **options: Any) -> Index:
+    """``index`` with options of PostgreSQL's (``using="hash"``: what ``postgresql_using``
+    would say), given to it only when its DDL is compiled for PostgreSQL."""
+    index.info.setdefault(POSTGRESQL, {}).update(options)
+    return index
 
 
 ONLY_ON = "dialect"  # Index.info key: the one dialect whose schema has the index
@@ -87,7 +94,7 @@ FILLFACTOR = "fillfactor"  # Table.info key: how full PostgreSQL fills the table
 @compiles(CreateTable, "postgresql")
 def _fillfactor_on_postgresql(create: CreateTable, compiler: Any, **kw: Any) -> str:
     """A table's ``FILLFACTOR`` (its info) as ``WITH (fillfactor = n)``; the reason for
-    ``_partial_index_on_postgresql``'s hook holds here too."""
+    ``_index_options_on_postgresql`` holds here too."""
     text: str = compiler.visit_create_table(create, **kw)
     fillfactor = create.element.info.get(FILLFACTOR)
     if fillfactor is None:
@@ -96,13 +103,12 @@ def _fillfactor_on_postgresql(create: CreateTable, compiler: Any, **kw: Any) -> 
 
 
 @compiles(CreateIndex, "postgresql")
-def _partial_index_on_postgresql(create: CreateIndex, compiler: Any, **kw: Any) -> str:
-    """``postgresql_where`` in the Index would load SQLAlchemy's PostgreSQL dialect on
-    import (~40 ms of every command, on SQLite too): its WHERE is added here instead, when
-    DDL is compiled for PostgreSQL (as that dialect's compiler does)."""
+def _index_options_on_postgresql(create: CreateIndex, compiler: Any, **kw: Any) -> str:
+    """``postgresql_where`` or ``postgresql_using`` in an Index would load SQLAlchemy's
+    PostgreSQL dialect on import (~40 ms of every command, on SQLite too): they wait in the
+    index's info and are given to it here, when DDL is compiled for PostgreSQL."""
+    options = create.element.dialect_options["postgresql"]
+    for key, value in create.element.info.get(POSTGRESQL, {}).items():
+        options[key] = value
     text: str = compiler.visit_create_index(create, **kw)
-    where = create.element.info.get(PARTIAL)
-    if where is None:
-        return text
-    predicate = compiler.sql_compiler.process(where, include_table=False, literal_binds=True)
-    return f"{text} WHERE {predicate}"
+    return text

@@ -19,7 +19,7 @@ from sqlalchemy import (
     literal_column,
 )
 
-from syndicate.store.columns import FILLFACTOR, NAMING, only_on, partial_index
+from syndicate.store.columns import FILLFACTOR, NAMING, on_postgresql, only_on, partial_index
 from syndicate.store.columns import UTCDateTime as UTCDateTime  # the tables' users import it here
 
 # The version mark of the schema from before Alembic, kept in meta.schema_version; retired:
@@ -82,7 +82,7 @@ Index(
 Index("ix_articles_changed_seq", articles.c.changed_seq)
 # Who owns an article page's path (the first visible article with that link). A hash index on
 # PostgreSQL: a B-tree refuses entries over ~2.7 kB, and a link from a feed may be longer.
-Index("ix_articles_link", articles.c.link, postgresql_using="hash")
+on_postgresql(Index("ix_articles_link", articles.c.link), using="hash")
 Index(
     "ix_articles_category_published",
     articles.c.category,
