@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
+import jinja2
 import pytest
 from starlette.testclient import TestClient
 from tests.feedcheck import relative_references
@@ -16,6 +18,7 @@ from tests.test_site import REPO, example_settings
 from syndicate.config import Settings
 from syndicate.delivery.outbox import OutboxSender
 from syndicate.pipeline import build_all_feeds, gather
+from syndicate.pipeline.site_pages import TEMPLATE_CACHE
 from syndicate.store import Store
 from syndicate.web import create_app
 
@@ -159,6 +162,38 @@ def test_a_site_overrides_a_page_template(tmp_path: Path) -> None:
         build_all_feeds(settings, store, NOW)
     page = settings.path(settings.feeds.output_dir) / LEONIDS / "index.html"
     assert page.read_text().startswith("<!DOCTYPE html><p>Own page: Leonids 2026")
+
+
+def test_compiled_templates_are_kept_and_an_edited_one_is_compiled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next build loads the page templates compiled (var/cache/templates); the one the
+    site edited meanwhile is compiled again, and its new text is what the pages show."""
+    own = tmp_path / "templates" / "pages"
+    own.mkdir(parents=True)
+    template = own / "article.html"
+    template.write_text("<!DOCTYPE html><p>First: {{ article.title }}</p>\n")
+    settings = example_settings(tmp_path)
+    folder = settings.sources[0].model_copy(update={"path": str(REPO / "examples" / "articles")})
+    settings = settings.model_copy(update={"root": tmp_path, "sources": [folder]})
+    page = settings.path(settings.feeds.output_dir) / LEONIDS / "index.html"
+    compiled: list[str] = []
+    compile_template = jinja2.Environment.compile
+
+    def compile_noted(self: jinja2.Environment, source: str, name: str, *args: Any) -> Any:
+        compiled.append(name)
+        return compile_template(self, source, name, *args)
+
+    with Store(settings.database_url) as store:
+        gather(settings, store, now=NOW)
+        build_all_feeds(settings, store, NOW)
+        assert list(settings.path(TEMPLATE_CACHE).glob("*.cache"))
+        assert page.read_text().startswith("<!DOCTYPE html><p>First: Leonids 2026")
+        template.write_text("<!DOCTYPE html><p>Second: {{ article.title }}</p>\n")
+        monkeypatch.setattr(jinja2.Environment, "compile", compile_noted)
+        build_all_feeds(settings, store, NOW)
+    assert page.read_text().startswith("<!DOCTYPE html><p>Second: Leonids 2026")
+    assert compiled == ["article.html"]
 
 
 def test_only_pages_whose_article_or_look_changed_are_rendered_again(tmp_path: Path) -> None:

@@ -58,12 +58,17 @@ def page_path(site_url: str, link: str) -> str | None:
 class PageRenderer:
     """Renders ``templates/pages`` (a site's own files first) for one site."""
 
-    def __init__(self, template_dirs: Sequence[Path], site: SitePage) -> None:
+    def __init__(
+        self, template_dirs: Sequence[Path], site: SitePage, cache_dir: Path | None = None
+    ) -> None:
+        """``cache_dir``: where the templates' compiled code is kept from one run to the
+        next (Jinja's bytecode cache: a template whose source changed is compiled again)."""
         # Here, not at the top: a `feeds` that finds nothing changed renders nothing.
-        from jinja2 import Environment, FileSystemLoader, StrictUndefined
+        from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 
         self.environment = Environment(
             loader=FileSystemLoader(list(template_dirs)),
+            bytecode_cache=FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None,
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,

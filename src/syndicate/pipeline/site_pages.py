@@ -17,6 +17,7 @@ that decided a few pages again writes only those (syndicate.pipeline.page_manife
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,6 +76,20 @@ def template_dirs(settings: Settings) -> list[Path]:
     return [d for d in dict.fromkeys(dirs) if d.is_dir()]
 
 
+TEMPLATE_CACHE = "var/cache/templates"
+
+
+def template_cache(settings: Settings) -> Path | None:
+    """The folder that keeps the page templates compiled between runs (compiling them is
+    ~20 ms of each build that renders a page); None when it cannot be written."""
+    folder = settings.path(TEMPLATE_CACHE)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK | os.X_OK) else None
+
+
 def renderer(settings: Settings) -> PageRenderer:
     site = settings.site
     return PageRenderer(
@@ -88,6 +103,7 @@ def renderer(settings: Settings) -> PageRenderer:
             description=site.description,
             postal_lines=tuple(site.postal_address.splitlines()),
         ),
+        template_cache(settings),
     )
 
 
