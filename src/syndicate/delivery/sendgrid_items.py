@@ -45,7 +45,7 @@ class Items:
             subs, mid = r.substitutions, r.message_id
             if tuple(subs) != keys or tuple(r.headers) != headers or not mid:
                 return None
-            mid = mid if mid[0] == "<" else f"<{mid}>"  # angle(), inline: a million a send
+            mid = angle(mid)
             if escaped:
                 add((r.email, name, str(r.delivery_id), *subs.values()))
                 add([html.escape(subs[k]) for k in escaped])

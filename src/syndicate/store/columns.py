@@ -62,7 +62,7 @@ POSTGRESQL = "postgresql"  # Index.info key: its postgresql_* options (see the h
 def partial_index(name: str, *columns: Column[Any], where: ColumnElement[bool]) -> Index:
     """An index of the rows ``where`` holds only; queries must state the same predicate (with
     inline literals) for the planner to use it."""
-    return Index(name, *columns, sqlite_where=where, info={POSTGRESQL: {"where": where}})
+    return on_postgresql(Index(name, *columns, sqlite_where=where), where=where)
 
 
 def on_postgresql(index: Index, **options: Any) -> Index:
