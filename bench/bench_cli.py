@@ -32,6 +32,7 @@ TARGETS: Targets = {
     "syndicate status": 0.3,
     "syndicate feeds": 0.3,
     "syndicate gather (nothing changed)": None,
+    "nothing changed: gather + feeds (cron's usual run)": None,
     "syndicate digest preview": None,
     "one article changed: gather + feeds": 0.8,
     "one article changed: publish (the same, one process)": 0.8,
@@ -42,6 +43,14 @@ def interpreter() -> Run:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
     return Run(time.perf_counter() - start, 0.0, 0.0, 0.0, "")
+
+
+def nothing_changed(config: Path) -> Run:
+    gathered = run(config, "gather")
+    assert "0 new, 0 updated" in gathered.stdout, gathered.stdout
+    built = run(config, "feeds")
+    assert "0 written" in built.stdout, built.stdout
+    return Run(gathered.wall + built.wall, gathered.cpu + built.cpu, 0.0, 0.0, "")
 
 
 def one_article_changed(config: Path, article: Path, *, one_process: bool) -> Callable[[], Run]:
@@ -89,6 +98,7 @@ def main() -> None:
             "syndicate status": lambda: run(config, "status"),
             "syndicate feeds": lambda: run(config, "feeds"),
             "syndicate gather (nothing changed)": lambda: run(config, "gather"),
+            "nothing changed: gather + feeds (cron's usual run)": lambda: nothing_changed(config),
             "syndicate digest preview": lambda: run(config, "digest", "preview"),
             "one article changed: gather + feeds": one_article_changed(
                 config, article, one_process=False

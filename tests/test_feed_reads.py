@@ -1,4 +1,4 @@
-"""`syndicate feeds` with nothing changed (store.sqlite_reads, pipeline.publish.unchanged_build).
+"""`syndicate feeds` with nothing changed (store.sqlite_direct, pipeline.publish.unchanged_build).
 
 The reads over a read-only sqlite3 connection answer what the Store's answer (one SQL text:
 store.page_rows runs it through SQLAlchemy); and the command says what a full build says and
@@ -18,19 +18,19 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
+from tests.sites import examples_site
 from tests.test_status_reads import article
 
 from syndicate import pipeline
 from syndicate.cli import main
 from syndicate.models import ArticleStatus
 from syndicate.pipeline import publish
-from syndicate.store import Store, sqlite_reads
+from syndicate.store import Store, sqlite_direct
 from syndicate.store import page_rows as pages
-from syndicate.store.sqlite_reads import FeedReads, feed_reads
+from syndicate.store.sqlite_direct import FeedReads, feed_reads
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 NOW = "2026-11-21T12:00:00+00:00"
-EXAMPLES = Path(__file__).parent.parent / "examples" / "articles"
 
 
 WINDOWS = [  # (since, now) of two builds, the clock set back in the last
@@ -60,7 +60,7 @@ def answers(reads: FeedReads) -> dict[str, Any]:
 def test_the_reads_answer_what_the_store_answers(store: Store, database_url: str) -> None:
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        assert pages.change_mark(conn) == sqlite_reads.Mark()  # an empty store
+        assert pages.change_mark(conn) == sqlite_direct.Mark()  # an empty store
     populate(store)
     with engine.connect() as conn:
 
@@ -85,11 +85,7 @@ def test_the_reads_answer_what_the_store_answers(store: Store, database_url: str
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    root = tmp_path / "site"
-    result = CliRunner().invoke(main, ["init", str(root)])
-    assert result.exit_code == 0, result.output
-    shutil.rmtree(root / "articles")
-    shutil.copytree(EXAMPLES, root / "articles")
+    root = examples_site(tmp_path / "site")
     assert command(root, "gather")[0] == 0
     assert command(root, "feeds")[0] == 0
     return root

@@ -107,6 +107,21 @@ def test_feeds_with_nothing_changed_loads_no_sqlalchemy_and_renders_nothing(
     assert {"sqlalchemy", "jinja2", "lxml"} <= imported(copy, "feeds")
 
 
+def test_gather_with_nothing_changed_loads_no_sqlalchemy_and_no_parser(
+    site: Path, tmp_path: Path
+) -> None:
+    """It compares the files with their rows through sqlite3 (pipeline.gather_check): no
+    SQLAlchemy, no front-matter or YAML parser; a changed file is gathered with them."""
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    loaded = imported(copy, "gather")
+    assert "sqlite3" in loaded  # the probe sees how it read the store
+    assert leaked(loaded, ("sqlalchemy", "alembic", "frontmatter", "yaml")) == []
+    article = sorted((copy / "articles").glob("*.md"))[-1]
+    article.write_text(article.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    assert {"sqlalchemy", "frontmatter"} <= imported(copy, "gather")
+
+
 def test_a_sqlite_site_loads_no_postgresql_dialect(site: Path, tmp_path: Path) -> None:
     """SQLAlchemy's PostgreSQL dialect (~40 ms to import) loads for a PostgreSQL store only:
     the schema's PostgreSQL index options wait in the indexes' info (store.columns)."""

@@ -23,7 +23,7 @@ from syndicate.config import load_settings
 from syndicate.models import Article, ArticleStatus, DeliveryState, SubscriberStatus
 from syndicate.store import JobOutcome, JobRun, Store, StoreError
 from syndicate.store import core as store_core
-from syndicate.store import sqlite_reads as sqlite_module
+from syndicate.store import sqlite_direct as sqlite_module
 from syndicate.store.status_reads import StatusReads, read_only
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,8 @@ from syndicate.cli.app import Context, err, main, pass_ctx, progress_bar
 
 if TYPE_CHECKING:
     from syndicate.pipeline import FeedsReport
+    from syndicate.pipeline.gather_report import GatherReport
+    from syndicate.sources.folder_scan import Scan
 
 # --- init ------------------------------------------------------------------------------
 
@@ -100,12 +103,31 @@ def on_terminal() -> bool:
 
 
 def gather_step(obj: Context) -> bool:
-    from syndicate.pipeline import gather as gather_job
+    from syndicate.pipeline.gather_check import folder_scans
 
-    with obj.store() as store, progress_bar("gathering") as progress:
-        report = gather_job(obj.settings, store, now=obj.now(), on_error=err, progress=progress)
+    scans = folder_scans(obj.settings)
+    report = None if scans is None else unchanged_gather(obj, scans)
+    if report is None:
+        from syndicate.pipeline import gather as gather_job
+
+        with obj.store() as store, progress_bar("gathering") as progress:
+            report = gather_job(
+                obj.settings, store, now=obj.now(), on_error=err, progress=progress,
+                listings=scans,
+            )  # fmt: skip
     click.echo(f"gather: {report.summary()}")
     return report.failed == 0 and not report.errors
+
+
+def unchanged_gather(obj: Context, scans: Mapping[str, Scan]) -> GatherReport | None:
+    """On a SQLite store at the head revision, through sqlite3 (no SQLAlchemy): the report
+    of a gather of these folders that found nothing changed, its runs recorded (none:
+    gather)."""
+    from syndicate.pipeline.gather_check import unchanged_gather as check
+    from syndicate.store.sqlite_direct import writing
+
+    with writing(obj.settings.database_url) as run:
+        return None if run is None else check(scans, run, obj.now())
 
 
 @main.command()
@@ -141,7 +163,7 @@ def unchanged_feeds(obj: Context) -> FeedsReport | None:
     """On a SQLite store at the head revision, read through sqlite3 (no SQLAlchemy): the
     report of a build that would write nothing, when nothing changed (none: build)."""
     from syndicate.pipeline.publish import unchanged_build
-    from syndicate.store.sqlite_reads import feed_reads
+    from syndicate.store.sqlite_direct import feed_reads
 
     with feed_reads(obj.settings.database_url) as reads:
         return None if reads is None else unchanged_build(obj.settings, reads, obj.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from syndicate.config import Settings, SourceSettings
 from syndicate.models import Observation
 from syndicate.pipeline.folder_kind import FOLDER
+from syndicate.pipeline.gather_check import unchanged
 from syndicate.pipeline.gathered import (
     GatherReport,
     Merging,
@@ -26,7 +27,13 @@ from syndicate.pipeline.gathered import (
 from syndicate.pipeline.source_kinds import GatherRun, Progress, gather_sources
 from syndicate.pipeline.spool import RecordSpool
 from syndicate.sources.folder import ParseError, parse_file
-from syndicate.sources.folder_scan import FileStat, os_reason, read_regular_file, scan_folder
+from syndicate.sources.folder_scan import (
+    FileStat,
+    Scan,
+    os_reason,
+    read_regular_file,
+    scan_folder,
+)
 from syndicate.store import FileRecord, FileState, Store, StoreError
 
 if TYPE_CHECKING:  # imported where used: the process pool for many files, the feed client
@@ -49,12 +56,14 @@ def gather(
     on_error: Report = _ignore,
     progress: Progress | None = None,
     resolve: Resolver | None = None,
+    listings: Mapping[str, Scan] | None = None,
 ) -> GatherReport:
     """Read every source; a bad file or a failing feed is reported and skipped, the rest go
     on. ``resolve`` looks up the addresses of feed sources' hosts (tests may replace it;
-    by default the system's resolver)."""
+    by default the system's resolver); ``listings``: folder sources listed already, by name."""
     report = GatherReport()
-    gather_sources(GatherRun(settings, store, now, report, on_error, progress, resolve))
+    run = GatherRun(settings, store, now, report, on_error, progress, resolve, listings or {})
+    gather_sources(run)
     return report
 
 
@@ -62,28 +71,27 @@ def gather_folders(
     run: GatherRun, sources: Sequence[SourceSettings], meanwhile: Callable[[], None]
 ) -> None:
     for source in sources:
-        _gather_folder(
-            run.settings, run.store, source, run.now, run.report, run.on_error, run.progress
-        )
+        _gather_folder(run, source)
     meanwhile()
 
 
-def _gather_folder(
-    settings: Settings,
-    store: Store,
-    source: SourceSettings,
-    now: datetime,
-    report: GatherReport,
-    on_error: Report,
-    progress: Progress | None,
-) -> None:
+def _gather_folder(run: GatherRun, source: SourceSettings) -> None:
+    settings, store, now, report, on_error = (
+        run.settings,
+        run.store,
+        run.now,
+        run.report,
+        run.on_error,
+    )
     root = settings.path(FOLDER.options(source).path)
     prefix = f"sources[{source.name}].path"
     if not root.is_dir():
         report.fail(f"{prefix}: folder not found: {root}", on_error)
         return
+    scan = run.listings.get(source.name)
     try:
-        scan = scan_folder(root)
+        if scan is None:
+            scan = scan_folder(root)
     except OSError as exc:
         report.fail(f"{prefix}: cannot read the folder {root}: {os_reason(exc)}", on_error)
         return
@@ -97,7 +105,7 @@ def _gather_folder(
     options = (tz, settings.gather.max_file_size, settings.gather.years)
     jobs = [(root, stat, states.get(stat.relpath), *options) for stat in stats]
     with closing(RecordSpool()) as records:  # parsed records wait on disk, not in memory
-        touched = _read_files(root, jobs, records, counts, report, on_error, progress)
+        touched = _read_files(root, jobs, records, counts, report, on_error, run.progress)
         seen = {stat.relpath for stat in stats}
         removed = [path for path in states if path not in seen]
         saved = _save(store, Merging(settings, source, now), records, removed, touched, counts)
@@ -169,7 +177,7 @@ PARALLEL_FROM = 400  # files to parse before a process pool pays for its start-u
 
 def _gather_files(jobs: Sequence[_FileJob]) -> Iterator[FileRecord | str]:
     """Outcomes in job order; many files to parse are parsed on every core."""
-    todo = sum(1 for job in jobs if not _unchanged(job[1], job[2]))
+    todo = sum(1 for job in jobs if not unchanged(job[1], job[2]))
     workers = min(os.cpu_count() or 1, 4)
     if todo < PARALLEL_FROM or workers < 2:
         yield from (_gather_file(*job) for job in jobs)
@@ -205,10 +213,6 @@ def _gather_chunk(jobs: Sequence[_FileJob]) -> list[FileRecord | str]:
     return [_gather_file(*job) for job in jobs]
 
 
-def _unchanged(stat: FileStat, old: FileState | None) -> bool:
-    return old is not None and old.size == stat.size and old.mtime_ns == stat.mtime_ns
-
-
 def _gather_file(
     root: Path,
     stat: FileStat,
@@ -219,7 +223,7 @@ def _gather_file(
 ) -> FileRecord | str:
     """A FileRecord to save, "unchanged", "touch" (same bytes, new mtime), or an error text
     for a file that failed before and has not changed since."""
-    if old is not None and _unchanged(stat, old):
+    if old is not None and unchanged(stat, old):
         return old.error or "unchanged"
 
     def record(sha: str, observations: tuple[Observation, ...], error: str | None) -> FileRecord:

@@ -33,7 +33,7 @@ from syndicate.pipeline.feed_choice import (
 from syndicate.pipeline.page_manifest import DELTA, MANIFEST, read_header
 from syndicate.pipeline.site_pages import pages_fingerprint, site_pages
 from syndicate.resources import package_dir
-from syndicate.store.sqlite_reads import FeedReads, PageRow
+from syndicate.store.sqlite_direct import FeedReads, PageRow
 
 if TYPE_CHECKING:
     from syndicate.store import Store

@@ -43,7 +43,7 @@ from syndicate.pipeline.page_manifest import (
     whole,
 )
 from syndicate.resources import package_dir, page_templates
-from syndicate.store.sqlite_reads import PageRow
+from syndicate.store.sqlite_direct import PageRow
 
 if TYPE_CHECKING:
     from syndicate.store import Store

@@ -15,8 +15,8 @@ with a source of its kind are read, so its gather imports the work when it runs 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from syndicate.config import Settings, SourceSettings
     from syndicate.pipeline.gathered import GatherReport, Report
     from syndicate.sources.fetching import Resolver
+    from syndicate.sources.folder_scan import Scan
     from syndicate.store import Store
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -48,6 +49,8 @@ class GatherRun:
     on_error: Report
     progress: Progress | None = None
     resolve: Resolver | None = None  # the feed kind's host lookup (tests replace it)
+    # Folder sources listed already, by source name (pipeline.gather_check): not again.
+    listings: Mapping[str, Scan] = field(default_factory=dict)
 
 
 Gather = Callable[[GatherRun, Sequence["SourceSettings"], Callable[[], None]], None]

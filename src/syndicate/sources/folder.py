@@ -21,10 +21,7 @@ from syndicate.content import markdown_to_html, one_line, paragraphs_to_html, sl
 from syndicate.errors import SourceError
 from syndicate.models import Enclosure, Observation
 from syndicate.sources.enclosures import byte_length, media_type
-
-TEXT_SUFFIXES = frozenset({".txt"})
-MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
-ARTICLE_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES
+from syndicate.sources.folder_scan import ARTICLE_SUFFIXES, MARKDOWN_SUFFIXES, TEXT_SUFFIXES
 
 WRITTEN_BY = "written by"
 CONTINUE_READING = "continue reading"

@@ -14,7 +14,9 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from syndicate.sources.folder import ARTICLE_SUFFIXES
+TEXT_SUFFIXES = frozenset({".txt"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+ARTICLE_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,22 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, text, update
 
 from syndicate.models import Observation
 from syndicate.store.convert import CHUNK, chunks, observation_from_row, observation_row
 from syndicate.store.records import FileRecord, FileState
 from syndicate.store.schema import files, gather_runs, observations
+from syndicate.store.sqlite_direct import (
+    FILE_STATES,
+    GATHER_COUNTS,
+    RECORD_GATHER_RUN,
+    run_params,
+    states_of,
+)
 
 
 def file_states(conn: Connection, source: str) -> dict[str, FileState]:
-    query = select(
-        files.c.path, files.c.size, files.c.mtime_ns, files.c.sha256, files.c.error
-    ).where(files.c.source == source)
-    return {
-        row.path: FileState(row.path, row.size, row.mtime_ns, row.sha256, row.error)
-        for row in conn.execute(query)
-    }
+    return states_of(conn.execute(text(FILE_STATES), {"source": source}).all())
 
 
 def save_files(
@@ -115,22 +116,9 @@ def record_gather_run(
     finished: datetime,
     counts: tuple[int, int, int, int, int],
 ) -> None:
-    new, updated, unchanged, removed, failed = counts
     conn.execute(
-        insert(gather_runs).values(
-            source=source,
-            started=started,
-            finished=finished,
-            new=new,
-            updated=updated,
-            unchanged=unchanged,
-            removed=removed,
-            failed=failed,
-        )
+        text(RECORD_GATHER_RUN), run_params(source, started, finished, counts, conn.dialect.name)
     )
-
-
-GATHER_COUNTS = ("new", "updated", "unchanged", "removed", "failed")
 
 
 def last_gather_counts(conn: Connection) -> dict[str, int]:

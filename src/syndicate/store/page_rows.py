@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, Select, String, cast, select, 
 from syndicate.store.articles import visible
 from syndicate.store.convert import chunks
 from syndicate.store.schema import articles
-from syndicate.store.sqlite_reads import (
+from syndicate.store.sqlite_direct import (
     CAME_DUE,
     CHANGE_MARK,
     Mark,
@@ -26,7 +26,7 @@ from syndicate.store.sqlite_reads import (
     mark_of,
 )
 
-__all__ = [  # Mark and PageRow live in store.sqlite_reads (no SQLAlchemy there)
+__all__ = [  # Mark and PageRow live in store.sqlite_direct (no SQLAlchemy there)
     "Mark",
     "PageChanges",
     "PageRow",

@@ -19,8 +19,8 @@ from typing import Any, cast
 from syndicate.models import DeliveryState, SubscriberStatus
 from syndicate.store.moments import moment_param, moment_value
 from syndicate.store.records import JobOutcome, JobRun, SendStatus
-from syndicate.store.sqlite_reads import Run
-from syndicate.store.sqlite_reads import read_only as sqlite_read_only
+from syndicate.store.sqlite_direct import Run
+from syndicate.store.sqlite_direct import read_only as sqlite_read_only
 
 LAST_GATHER = "SELECT max(finished) FROM gather_runs"
 EDITIONS = (

@@ -1,8 +1,10 @@
-"""Plain SQL over a read-only sqlite3 connection: the reads of the commands that must not
-pay for SQLAlchemy (~0.3 s of their start) when the store is a SQLite file at the head
-revision — `syndicate status` (store.status_reads) and `syndicate feeds` when nothing
-changed (``FeedReads``: the change mark and the articles that came due, whose SQL text
-store.page_rows runs through SQLAlchemy too).
+"""Plain SQL over a sqlite3 connection, for the commands that must not pay for SQLAlchemy
+(~0.3 s of their start) when the store is a SQLite file at the head revision: the reads of
+`syndicate status` (store.status_reads) and of `syndicate feeds` when nothing changed
+(``FeedReads``: the change mark and the articles that came due, whose SQL text
+store.page_rows runs through SQLAlchemy too), and the one write of `syndicate gather` when
+nothing changed (``writing``: its file states, article counts and run rows, whose SQL text
+store.files runs through SQLAlchemy too).
 
 A store this way cannot read as it is (missing, older, newer, not a plain file URL) gives
 None: the caller opens a Store, which creates, migrates or refuses it with its messages.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +24,7 @@ from urllib.parse import quote
 
 from syndicate.errors import StoreError
 from syndicate.store.moments import moment_param
+from syndicate.store.records import FileState
 from syndicate.store.revisions import head_revision
 
 # (sql, params) -> the rows as tuples; params are :name placeholders (sqlite3 and
@@ -35,6 +38,32 @@ CHANGE_MARK = "SELECT changed_seq, guid FROM articles ORDER BY changed_seq DESC 
 # hid them) between two builds. A WHERE clause: store.page_rows reads their rows with it.
 CAME_DUE = "status = 'published' AND published > :early AND published <= :late"
 ANY_CAME_DUE = f"SELECT 1 FROM articles WHERE {CAME_DUE} LIMIT 1"
+# A source's files as its last gather left them (store.records.FileState's fields).
+FILE_STATES = "SELECT path, size, mtime_ns, sha256, error FROM files WHERE source = :source"
+SOURCE_ARTICLE_COUNT = (
+    "SELECT count(*) FROM articles WHERE source = :source AND status != 'removed'"
+)
+GATHER_COUNTS = ("new", "updated", "unchanged", "removed", "failed")
+RECORD_GATHER_RUN = """
+INSERT INTO gather_runs (source, started, finished, new, updated, unchanged, removed, failed)
+VALUES (:source, :started, :finished, :new, :updated, :unchanged, :removed, :failed)"""
+
+
+def states_of(rows: Iterable[Sequence[Any]]) -> dict[str, FileState]:
+    """FILE_STATES's rows by path."""
+    return {row[0]: FileState(*row) for row in rows}
+
+
+def run_params(
+    source: str,
+    started: datetime,
+    finished: datetime,
+    counts: tuple[int, int, int, int, int],
+    dialect: str,
+) -> dict[str, object]:
+    """RECORD_GATHER_RUN's parameters; ``counts`` in GATHER_COUNTS's order."""
+    times = {"started": moment_param(started, dialect), "finished": moment_param(finished, dialect)}
+    return {"source": source, **times, **dict(zip(GATHER_COUNTS, counts, strict=True))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +121,20 @@ def feed_reads(url: str) -> Iterator[FeedReads | None]:
         yield None if run is None else FeedReads(run, "sqlite")
 
 
+@contextmanager
+def writing(url: str) -> Iterator[Run | None]:
+    """A Run over a sqlite3 connection in one write transaction (SQLite's write lock taken
+    at BEGIN), committed when the block ends, rolled back when it raises; None when the
+    store is not a SQLite file at the head revision."""
+    connection = _connect(url, writable=True)
+    if connection is None:
+        yield None
+        return
+    with closing(connection):
+        yield _sqlite_run(connection, url)
+        connection.execute("COMMIT")
+
+
 # --- the connection -----------------------------------------------------------------------
 
 # sqlite:///relative/path or sqlite:////absolute/path, nothing URL-quoted and no query
@@ -112,18 +155,21 @@ def read_only(url: str) -> Iterator[Run | None]:
         yield _sqlite_run(connection, url)
 
 
-def _connect(url: str) -> sqlite3.Connection | None:
+def _connect(url: str, *, writable: bool = False) -> sqlite3.Connection | None:
     found = _SQLITE_FILE.fullmatch(url)
     if found is None or found["path"] == ":memory:" or not Path(found["path"]).is_file():
         return None
-    uri = f"file:{quote(str(Path(found['path']).resolve()))}?mode=ro"
+    mode = "rw" if writable else "ro"
+    uri = f"file:{quote(str(Path(found['path']).resolve()))}?mode={mode}"
     try:
         connection = sqlite3.connect(uri, uri=True, isolation_level=None)
     except sqlite3.Error:
         return None
     try:
         connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        connection.execute("BEGIN")
+        if writable:  # as store.engine's connections write
+            connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("BEGIN IMMEDIATE" if writable else "BEGIN")
         revisions = [row[0] for row in connection.execute(REVISIONS)]
     except sqlite3.Error:
         revisions = []
