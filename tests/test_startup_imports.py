@@ -111,12 +111,15 @@ def test_gather_with_nothing_changed_loads_no_sqlalchemy_and_no_parser(
     site: Path, tmp_path: Path
 ) -> None:
     """It compares the files with their rows through sqlite3 (pipeline.gather_check): no
-    SQLAlchemy, no front-matter or YAML parser; a changed file is gathered with them."""
+    SQLAlchemy, no front-matter or YAML parser, nor in `publish` (the quick gather, then the
+    quick feeds); a changed file is gathered with them."""
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
     loaded = imported(copy, "gather")
     assert "sqlite3" in loaded  # the probe sees how it read the store
     assert leaked(loaded, ("sqlalchemy", "alembic", "frontmatter", "yaml")) == []
+    imported(copy, "feeds")  # the first build
+    assert leaked(imported(copy, "publish"), ("sqlalchemy", "frontmatter", "jinja2")) == []
     article = sorted((copy / "articles").glob("*.md"))[-1]
     article.write_text(article.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
     assert {"sqlalchemy", "frontmatter"} <= imported(copy, "gather")
