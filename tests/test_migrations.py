@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import re
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, Engine, column, event, insert, inspect, selec
 
 from syndicate.models import SubscriberStatus
 from syndicate.store import SchemaVersionError, Store, StoreError
+from syndicate.store import engine as engine_module
 from syndicate.store import migrate as migrate_module
 from syndicate.store.columns import in_schema_of
 from syndicate.store.engine import make_engine
@@ -448,3 +450,37 @@ def test_new_revision_writes_the_next_file(tmp_path: Path) -> None:
     assert f'down_revision = "{head_revision()}"' in path.read_text()
     assert head_revision(location) == new
     assert ScriptDirectory(str(location)).get_heads() == [new]
+
+
+class _LockedCursor:
+    """A cursor whose statements find the database locked ``times`` times, then run."""
+
+    def __init__(self, times: int, message: str = "database is locked") -> None:
+        self.times, self.message, self.ran = times, message, 0
+
+    def execute(self, _sql: str) -> None:
+        self.ran += 1
+        if self.ran <= self.times:
+            raise sqlite3.OperationalError(self.message)
+
+
+def test_a_pragma_that_finds_the_database_locked_is_run_again() -> None:
+    """Four processes opening a new file at once race to switch it to WAL; SQLite may answer
+    "database is locked" at once, without its busy timeout (the test above, one start in
+    about 30 under load before this)."""
+    cursor = _LockedCursor(times=3)
+    engine_module._patiently(cursor, "PRAGMA journal_mode=WAL")
+    assert cursor.ran == 4
+
+
+def test_a_pragma_locked_for_longer_than_the_wait_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "PRAGMA_WAIT_S", 0.05)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        engine_module._patiently(_LockedCursor(times=10**6), "PRAGMA journal_mode=WAL")
+
+
+def test_a_pragma_that_fails_otherwise_is_not_run_again() -> None:
+    cursor = _LockedCursor(times=1, message="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        engine_module._patiently(cursor, "PRAGMA journal_mode=WAL")
+    assert cursor.ran == 1

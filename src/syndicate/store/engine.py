@@ -5,6 +5,8 @@ The schema check and migrations are in syndicate.store.migrate.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +63,29 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
+            _patiently(cursor, pragma)
     finally:
         cursor.close()
+
+
+PRAGMA_WAIT_S = 5.0  # as long as the busy timeout
+_PRAGMA_RETRY_S = 0.01
+
+
+def _patiently(cursor: Any, pragma: str) -> None:
+    """Run ``pragma``, again while the database is locked, up to PRAGMA_WAIT_S. Processes
+    opening a new file at once race to switch it to WAL, and SQLite may answer that switch
+    "database is locked" at once, without waiting the busy timeout (seen in about one start
+    in 25 of four processes at once on a loaded machine)."""
+    deadline = time.monotonic() + PRAGMA_WAIT_S
+    while True:
+        try:
+            cursor.execute(pragma)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(_PRAGMA_RETRY_S)
 
 
 def _sqlite_begin(conn: Connection) -> None:
