@@ -106,7 +106,7 @@ def gather_step(obj: Context) -> bool:
     from syndicate.pipeline.gather_check import folder_scans
 
     scans = folder_scans(obj.settings)
-    report = None if scans is None else unchanged_gather(obj, scans)
+    report = None if scans is None else quick_gather(obj, scans)
     if report is None:
         from syndicate.pipeline import gather as gather_job
 
@@ -119,15 +119,15 @@ def gather_step(obj: Context) -> bool:
     return report.failed == 0 and not report.errors
 
 
-def unchanged_gather(obj: Context, scans: Mapping[str, Scan]) -> GatherReport | None:
+def quick_gather(obj: Context, scans: Mapping[str, Scan]) -> GatherReport | None:
     """On a SQLite store at the head revision, through sqlite3 (no SQLAlchemy): the report
     of a gather of these folders that found nothing changed, its runs recorded (none:
     gather)."""
-    from syndicate.pipeline.gather_check import unchanged_gather as check
+    from syndicate.pipeline.gather_check import unchanged_gather
     from syndicate.store.sqlite_direct import writing
 
     with writing(obj.settings.database_url) as run:
-        return None if run is None else check(scans, run, obj.now())
+        return None if run is None else unchanged_gather(scans, run, obj.now())
 
 
 @main.command()

@@ -4,8 +4,8 @@ Most gathers cron runs find every file as the last one left it. When every sourc
 folder and each file's size and modification time are those its row holds (none new, none
 gone, none that failed), such a gather would store nothing but a run row per source:
 ``unchanged_gather`` writes those rows and gives the report, through plain SQL (the same
-statements store.files runs), so the command never loads SQLAlchemy. Anything else, and the
-whole gather (pipeline.gathering) decides.
+statements store.files and store.articles run), so the command never loads SQLAlchemy.
+Anything else, and the whole gather (pipeline.gathering) decides.
 """
 
 from __future__ import annotations

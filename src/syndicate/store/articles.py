@@ -18,6 +18,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 
@@ -25,6 +26,7 @@ from syndicate.content import article_guid_in
 from syndicate.models import Article, ArticleStatus
 from syndicate.store.convert import article_from_row, article_row, chunks
 from syndicate.store.schema import articles
+from syndicate.store.sqlite_direct import SOURCE_ARTICLE_COUNT
 
 NEWEST_FIRST = (articles.c.published.desc(), articles.c.guid)
 _STORE_KEPT = {"id", "first_seen", "updated", "changed_seq"}
@@ -149,10 +151,7 @@ def mark_removed(conn: Connection, source: str, keys: Sequence[str], now: dateti
 
 def source_article_count(conn: Connection, source: str) -> int:
     """The source's articles that are not removed."""
-    query = select(func.count()).where(
-        articles.c.source == source, articles.c.status != ArticleStatus.REMOVED.value
-    )
-    return int(conn.scalar(query) or 0)
+    return int(conn.scalar(text(SOURCE_ARTICLE_COUNT), {"source": source}) or 0)
 
 
 def visible(now: datetime) -> ColumnElement[bool]:

@@ -15,18 +15,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from syndicate.errors import StoreError
+from syndicate.store.sqlite_direct import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS
 
 # A write transaction on SQLite starts with BEGIN IMMEDIATE: a deferred transaction that
 # reads and then writes can fail at once with "database is locked" (the busy timeout does
 # not apply to a lock upgrade), while an immediate one waits for the writer ahead of it.
 BEGIN_OPTION = "syndicate_sqlite_begin"
-# busy_timeout first: switching a new file to WAL takes a lock another opener may hold.
-SQLITE_PRAGMAS = (
-    "PRAGMA busy_timeout=5000",
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA synchronous=NORMAL",
-)
 
 
 class SchemaVersionError(StoreError):
@@ -68,7 +62,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-PRAGMA_WAIT_S = 5.0  # as long as the busy timeout
+PRAGMA_WAIT_S = BUSY_TIMEOUT_MS / 1000  # as long as the busy timeout
 _PRAGMA_RETRY_S = 0.01
 
 
@@ -76,7 +70,7 @@ def _patiently(cursor: Any, pragma: str) -> None:
     """Run ``pragma``, again while the database is locked, up to PRAGMA_WAIT_S. Processes
     opening a new file at once race to switch it to WAL, and SQLite may answer that switch
     "database is locked" at once, without waiting the busy timeout (seen in about one start
-    in 25 of four processes at once on a loaded machine)."""
+    in 33 of four processes at once on a loaded machine)."""
     deadline = time.monotonic() + PRAGMA_WAIT_S
     while True:
         try:

@@ -47,6 +47,7 @@ from syndicate.store.columns import in_schema_of
 from syndicate.store.engine import SchemaVersionError, make_engine, where, writer
 from syndicate.store.revisions import SCRIPT_LOCATION, head_of, head_revision
 from syndicate.store.schema import SCHEMA_VERSION, meta, metadata
+from syndicate.store.sqlite_direct import BUSY_TIMEOUT_MS
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -180,7 +181,7 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
         finally:
             if sqlite:
                 _sqlite_pragma(conn, "foreign_keys=ON")
-                _sqlite_pragma(conn, "busy_timeout=5000")
+                _sqlite_pragma(conn, f"busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _migrate(conn: Connection, location: Path) -> None:

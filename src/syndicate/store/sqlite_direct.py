@@ -140,7 +140,16 @@ def writing(url: str) -> Iterator[Run | None]:
 # sqlite:///relative/path or sqlite:////absolute/path, nothing URL-quoted and no query
 # string; any other form (memory, file: URIs, options) takes the Store's way.
 _SQLITE_FILE = re.compile(r"sqlite(?:\+pysqlite)?:///(?P<path>[^?#%~]+)")
-BUSY_TIMEOUT_MS = 5000  # as store.engine's connections wait for a writer
+BUSY_TIMEOUT_MS = 5000  # how long a connection waits for the writer ahead of it
+# Every connection that may write (store.engine's, and ``writing``'s). busy_timeout first:
+# switching a new file to WAL takes a lock another opener may hold.
+BUSY_TIMEOUT = f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}"
+SQLITE_PRAGMAS = (
+    BUSY_TIMEOUT,
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+)
 
 
 @contextmanager
@@ -166,9 +175,8 @@ def _connect(url: str, *, writable: bool = False) -> sqlite3.Connection | None:
     except sqlite3.Error:
         return None
     try:
-        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        if writable:  # as store.engine's connections write
-            connection.execute("PRAGMA synchronous=NORMAL")
+        for pragma in SQLITE_PRAGMAS if writable else (BUSY_TIMEOUT,):
+            connection.execute(pragma)
         connection.execute("BEGIN IMMEDIATE" if writable else "BEGIN")
         revisions = [row[0] for row in connection.execute(REVISIONS)]
     except sqlite3.Error:
