@@ -1,23 +1,23 @@
-"""`syndicate feeds` with nothing changed (store.sqlite_direct, pipeline.publish.unchanged_build).
+"""`syndicate feeds` through sqlite3 (store.build_reads, pipeline.publish.unchanged_build).
 
 The reads over a read-only sqlite3 connection answer what the Store's answer (one SQL text:
-store.page_rows runs it through SQLAlchemy); and the command says what a full build says and
-leaves the output folder as a full build leaves it — when nothing changed, without building,
+the Store runs it through SQLAlchemy); and the command says what a build through a Store
+says and leaves the output folder as it leaves it — when nothing changed, without building,
 and after every kind of change (an article, the clock, the settings, a template, a file on
-disk), by building.
+disk), by building through sqlite3.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
 from tests.sites import examples_site
 from tests.test_status_reads import article
 
@@ -25,9 +25,8 @@ from syndicate import pipeline
 from syndicate.cli import main
 from syndicate.models import ArticleStatus
 from syndicate.pipeline import publish
-from syndicate.store import Store, sqlite_direct
-from syndicate.store import page_rows as pages
-from syndicate.store.sqlite_direct import FeedReads, feed_reads
+from syndicate.store import Store, build_reads
+from syndicate.store.build_reads import BuildReads, Mark
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 NOW = "2026-11-21T12:00:00+00:00"
@@ -39,6 +38,7 @@ WINDOWS = [  # (since, now) of two builds, the clock set back in the last
     (T0 + timedelta(days=2), T0 + timedelta(days=30)),  # only the draft's date
     (T0 + timedelta(days=2), T0),  # the scheduled one is hidden again
 ]
+LINKS = [f"https://example.com/post-{n:04d}" for n in (0, 1, 10, 11, 99)]
 
 
 def populate(store: Store) -> None:
@@ -50,34 +50,56 @@ def populate(store: Store) -> None:
     store.upsert_articles(items, T0)
 
 
-def answers(reads: FeedReads) -> dict[str, Any]:
+def answers(reads: BuildReads) -> dict[str, Any]:
+    mark = reads.change_mark()
     return {
-        "mark": reads.change_mark(),
+        "mark": mark,
         "due": [reads.any_came_due(since, now) for since, now in WINDOWS],
+        "due rows": [reads.changed_page_rows(mark, *window, 100) for window in WINDOWS],
+        "latest": [reads.latest_articles(10, now) for now in (T0, T0 + timedelta(days=5))],
+        "latest in": [reads.latest_articles(2, T0, c) for c in ("News", "Tech", "None")],
+        "categories": [reads.categories(now) for now in (None, T0, T0 + timedelta(days=5))],
+        "every": reads.page_changes(T0, None, None, 100),
+        "since": reads.page_changes(T0 + timedelta(days=2), Mark(1, "urn:test:0000"), T0, 100),
+        "owners": reads.page_owners(LINKS, T0 + timedelta(days=2)),
+        "by guid": sorted(
+            reads.articles_by_guid(["urn:test:0011", "urn:test:0003", "x"]), key=lambda a: a.guid
+        ),
     }
 
 
 def test_the_reads_answer_what_the_store_answers(store: Store, database_url: str) -> None:
-    engine = create_engine(database_url)
-    with engine.connect() as conn:
-        assert pages.change_mark(conn) == sqlite_direct.Mark()  # an empty store
+    with store.build_reads() as reads:
+        assert reads.change_mark() == Mark()  # an empty store
     populate(store)
-    with engine.connect() as conn:
-
-        def run(sql: str, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
-            return [tuple(row) for row in conn.execute(text(sql), dict(params))]
-
-        over_sqlalchemy = answers(FeedReads(run, conn.dialect.name))
-        mark = pages.change_mark(conn)
-        due = [bool(pages.changed_page_rows(conn, mark, since, now, 100)) for since, now in WINDOWS]
-    engine.dispose()
-    assert over_sqlalchemy == {"mark": mark, "due": due}
-    assert due == [False, True, False, True]  # the windows tell the cases apart
-    assert due[:3] == [store.articles_came_due(*window) > 0 for window in WINDOWS[:3]]
-    with feed_reads(database_url) as fast:
+    with store.build_reads() as reads:
+        over_sqlalchemy = answers(reads)
+    with build_reads.read_only(database_url) as fast:
         sqlite = database_url.startswith("sqlite")
         assert (fast is not None) == sqlite  # PostgreSQL keeps the SQLAlchemy way
         assert fast is None or answers(fast) == over_sqlalchemy
+    found = over_sqlalchemy
+    assert found["due"] == [False, True, False, True]  # the windows tell the cases apart
+    assert found["due"][:3] == [store.articles_came_due(*window) > 0 for window in WINDOWS[:3]]
+    assert [bool(rows) for rows in found["due rows"]] == found["due"]
+    assert [[a.title for a in latest] for latest in found["latest"]] == [
+        ["Post 0", "Post 1", "Post 2", "Post 3"],
+        ["Post 10", "Post 0", "Post 1", "Post 2", "Post 3"],  # the draft is never shown
+    ]
+    assert [[a.title for a in latest] for latest in found["latest in"]] == [
+        ["Post 0", "Post 2"], ["Post 1", "Post 3"], []
+    ]  # fmt: skip
+    assert found["categories"] == [
+        [("News", 3), ("Tech", 2)], [("News", 2), ("Tech", 2)], [("News", 3), ("Tech", 2)]
+    ]  # fmt: skip
+    assert found["every"].every and len(found["every"].rows) == 4
+    assert not found["since"].every  # all written in one change: only the one that came due
+    assert [row.guid for row in found["since"].rows] == ["urn:test:0010"]
+    assert sorted(found["owners"]) == LINKS[:3]  # the draft and an unknown link own nothing
+    (third, draft) = found["by guid"]
+    assert (third.title, third.published, draft.status) == ("Post 3", T0 - timedelta(hours=4),
+                                                             ArticleStatus.DRAFT)  # fmt: skip
+    assert third.published.tzinfo is not None and third.first_seen == T0
 
 
 # --- the command ---------------------------------------------------------------------------
@@ -114,11 +136,17 @@ def touched(
     return {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
 
 
+@contextmanager
+def no_sqlite3(url: str) -> Iterator[None]:
+    yield None
+
+
 def feeds_both_ways(
     site: Path, monkeypatch: pytest.MonkeyPatch, now: str = NOW
 ) -> tuple[str, bool]:
-    """`feeds` run as it runs and, on a copy of the site as it was, by a full build: the
-    same output and the same files (mtimes too); its output, and whether it built."""
+    """`feeds` run as it runs (through sqlite3) and, on a copy of the site as it was, by a
+    full build through a Store: the same output and the same files (mtimes too); its
+    output, and whether it built."""
     copy = site.parent / "copy"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(site, copy, symlinks=True)  # copy2: the mtimes stay
@@ -135,8 +163,8 @@ def feeds_both_ways(
         patch.setattr(pipeline, "build_all_feeds", counted)
         code, fast = command(site, "feeds", now=now)
     assert code == 0, fast
-    with monkeypatch.context() as patch:
-        patch.setattr(publish, "unchanged_build", lambda *_: None)
+    with monkeypatch.context() as patch:  # the copy is built through a Store
+        patch.setattr(build_reads, "read_only", no_sqlite3)
         code, full = command(copy, "feeds", now=now)
     assert code == 0, full
     assert fast.replace(str(site), "SITE") == full.replace(str(copy), "SITE")

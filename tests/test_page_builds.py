@@ -24,7 +24,8 @@ from syndicate.models import ArticleStatus
 from syndicate.pipeline import FeedsReport, build_all_feeds, gather
 from syndicate.pipeline import publish as pipeline_publish
 from syndicate.pipeline.page_manifest import DELTA, MANIFEST, read_manifest
-from syndicate.store import Store, page_rows
+from syndicate.store import Store
+from syndicate.store.build_reads import BuildReads
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LEONIDS = "leonids-2026-twenty-three-meteors-from-the-reservoir"
@@ -230,7 +231,7 @@ def test_one_changed_article_is_all_a_build_reads(
     def no_full_comparison(*args: object) -> None:
         raise AssertionError("every visible article was read")
 
-    monkeypatch.setattr(page_rows, "every_page_row", no_full_comparison)
+    monkeypatch.setattr(BuildReads, "every_page_row", no_full_comparison)
     read: list[list[str]] = []
     real = site.store.articles_by_guid
     monkeypatch.setattr(site.store, "articles_by_guid", lambda g: read.append(list(g)) or real(g))

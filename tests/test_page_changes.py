@@ -17,8 +17,8 @@ from tests.test_store import T0, article
 from syndicate.models import ArticleStatus
 from syndicate.store import Store
 from syndicate.store.articles import next_change
+from syndicate.store.build_reads import Mark
 from syndicate.store.engine import make_engine, writer
-from syndicate.store.page_rows import Mark
 from syndicate.store.schema import articles
 
 

@@ -104,7 +104,22 @@ def test_feeds_with_nothing_changed_loads_no_sqlalchemy_and_renders_nothing(
     article = sorted((copy / "articles").glob("*.md"))[-1]
     article.write_text(article.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
     imported(copy, "gather")
-    assert {"sqlalchemy", "jinja2", "lxml"} <= imported(copy, "feeds")
+    rebuilt = imported(copy, "feeds")
+    assert {"jinja2", "lxml"} <= rebuilt
+
+
+def test_feeds_after_a_change_builds_without_sqlalchemy(site: Path, tmp_path: Path) -> None:
+    """A build reads the articles through sqlite3 too (store.build_reads): after cron's
+    gather of one edited article, `feeds` renders and writes without loading SQLAlchemy."""
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    imported(copy, "feeds")  # the first build
+    article = sorted((copy / "articles").glob("*.md"))[-1]
+    article.write_text(article.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    imported(copy, "gather")
+    rebuilt = imported(copy, "feeds")
+    assert {"sqlite3", "jinja2", "lxml"} <= rebuilt  # it read the store and built
+    assert leaked(rebuilt, ("sqlalchemy", "alembic")) == []
 
 
 def test_gather_with_nothing_changed_loads_no_sqlalchemy_and_no_parser(

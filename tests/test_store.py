@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -18,9 +17,10 @@ from syndicate.store import (
     FileState,
     Store,
     StoreError,
+    build_reads,
 )
 from syndicate.store import schema as tables
-from syndicate.store.articles import latest_query
+from syndicate.store.moments import moment_param
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 LATER = datetime(2200, 1, 1, tzinfo=UTC)  # every stored article is due by then
@@ -391,25 +391,16 @@ def _fill(store: Store, count: int) -> None:
 
 
 def _plan(store: Store, category: str | None) -> str:
+    """The plan of store.build_reads' query of the newest articles, as the Store runs it."""
     with store.engine.connect() as conn:
-        compiled = latest_query(50, LATER, category).compile(conn)
-        raw = compiled.construct_params()
-
-        def value(name: str) -> object:
-            process = compiled.binds[name].type._cached_bind_processor(conn.dialect)
-            return process(raw[name]) if process else raw[name]
-
-        sql = str(compiled)
-        params: Any = (
-            tuple(value(n) for n in compiled.positiontup)
-            if compiled.positiontup
-            else {n: value(n) for n in raw}
-        )
-        if conn.dialect.name == "postgresql":
-            rows = conn.exec_driver_sql("EXPLAIN " + sql, params)
-            return "\n".join(str(r[0]) for r in rows)
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(str(r[-1]) for r in rows)
+        dialect = conn.dialect.name
+        params: dict[str, object] = {"now": moment_param(LATER, dialect), "limit": 50}
+        sql = build_reads.LATEST if category is None else build_reads.LATEST_IN
+        if category is not None:
+            params["category"] = category
+        explain = "EXPLAIN " if dialect == "postgresql" else "EXPLAIN QUERY PLAN "
+        rows = conn.execute(text(explain + sql), params)
+        return "\n".join(str(r[0] if dialect == "postgresql" else r[-1]) for r in rows)
 
 
 @pytest.mark.slow

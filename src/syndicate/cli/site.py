@@ -12,7 +12,6 @@ import click
 from syndicate.cli.app import Context, err, main, pass_ctx, progress_bar
 
 if TYPE_CHECKING:
-    from syndicate.pipeline import FeedsReport
     from syndicate.pipeline.gather_report import GatherReport
     from syndicate.sources.folder_scan import Scan
 
@@ -139,34 +138,29 @@ def gather(obj: Context) -> None:
 
 
 def feeds_step(obj: Context) -> None:
-    from syndicate.pipeline import announce_changes
+    """On a SQLite store at the head revision, everything the build reads goes through
+    sqlite3 (no SQLAlchemy), whether it finds nothing changed or builds."""
+    from syndicate.pipeline import announce_changes, build_all_feeds
+    from syndicate.pipeline.publish import unchanged_build
+    from syndicate.store.build_reads import read_only
 
-    report = unchanged_feeds(obj)
-    if report is None:
-        from syndicate.pipeline import build_all_feeds
-
+    settings, now = obj.settings, obj.now()
+    with read_only(settings.database_url) as reads:
+        if reads is not None:
+            report = unchanged_build(settings, reads, now) or build_all_feeds(settings, reads, now)
+    if reads is None:
         with obj.store() as store:
-            report = build_all_feeds(obj.settings, store, obj.now())
+            report = build_all_feeds(settings, store, now)
     click.echo(
         f"feeds: {len(report.written)} written, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} removed in {report.output_dir}"
     )
     click.echo(f"  open {report.output_dir / 'index.html'}")
-    hub = announce_changes(obj.settings, report)
+    hub = announce_changes(settings, report)
     if hub is not None:
         click.echo(f"hub: {hub.summary()}")
         for line in hub.errors:
             err(line)
-
-
-def unchanged_feeds(obj: Context) -> FeedsReport | None:
-    """On a SQLite store at the head revision, read through sqlite3 (no SQLAlchemy): the
-    report of a build that would write nothing, when nothing changed (none: build)."""
-    from syndicate.pipeline.publish import unchanged_build
-    from syndicate.store.sqlite_direct import feed_reads
-
-    with feed_reads(obj.settings.database_url) as reads:
-        return None if reads is None else unchanged_build(obj.settings, reads, obj.now())
 
 
 @main.command()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syndicate.feeds import FeedOptions, feed_code, feed_paths
-from syndicate.store.sqlite_direct import PageRow
+from syndicate.store.build_reads import PageRow
 
 RECORD = ".feeds.stamps"
 

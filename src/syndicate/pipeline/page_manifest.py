@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from syndicate.feeds.publish import INDEX, plain_path
-from syndicate.store.sqlite_direct import Mark
+from syndicate.store.build_reads import Mark
 
 MANIFEST = ".pages.stamps"  # not named .json, which would make it a feed to WebSub
 DELTA = ".pages.delta"

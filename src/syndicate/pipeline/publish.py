@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from syndicate import content
 from syndicate.config import Settings
@@ -33,10 +32,7 @@ from syndicate.pipeline.feed_choice import (
 from syndicate.pipeline.page_manifest import DELTA, MANIFEST, read_header
 from syndicate.pipeline.site_pages import pages_fingerprint, site_pages
 from syndicate.resources import package_dir
-from syndicate.store.sqlite_direct import FeedReads, PageRow
-
-if TYPE_CHECKING:
-    from syndicate.store import Store
+from syndicate.store.build_reads import ArticleSource, BuildReads, PageRow
 
 FEED_STYLESHEET = "feed.xsl"  # what a browser shows of the RSS and Atom feeds
 
@@ -70,24 +66,24 @@ def feed_options(settings: Settings) -> FeedOptions:
     )
 
 
-def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsReport:
+def build_all_feeds(settings: Settings, reads: ArticleSource, now: datetime) -> FeedsReport:
     """Write the site's feeds, one set per category, the front page (index.html) and the
     article pages; touch only changed files. ``now`` decides which articles are due (a
     scheduled one is left out until its date). A category's feeds are built again only when
     an article they show or may show changed (syndicate.pipeline.feed_choice)."""
     options = feed_options(settings)
     output_dir = settings.path(settings.feeds.output_dir)
-    latest = store.latest_articles(options.items, now)
+    latest = reads.latest_articles(options.items, now)
     files = build_feeds(latest, options)
-    categories = [c for c, _count in store.categories(now)] if settings.feeds.per_category else []
+    categories = [c for c, _count in reads.categories(now)] if settings.feeds.per_category else []
     links = _all_links(settings, options, categories)
     # The pages read the store's change mark: the category feeds are read after it.
-    html = site_pages(settings, store, now, latest, links.site, links.by_category)
+    html = site_pages(settings, reads, now, latest, links.site, links.by_category)
     files.update(html.files)
     files[FEED_STYLESHEET] = feed_stylesheet()
     site = {path: digest(files[path]) for path in _site_files(options)}
     before, after = _category_feeds(
-        settings, options, store, now, links.slugs, html.changed, files, output_dir, site
+        settings, options, reads, now, links.slugs, html.changed, files, output_dir, site
     )
     _write_record(output_dir, before)
     written = write_atomically(output_dir, files)
@@ -100,7 +96,7 @@ def build_all_feeds(settings: Settings, store: Store, now: datetime) -> FeedsRep
     return FeedsReport(output_dir, written.written, written.unchanged, links.every, pages_removed)
 
 
-def unchanged_build(settings: Settings, reads: FeedReads, now: datetime) -> FeedsReport | None:
+def unchanged_build(settings: Settings, reads: BuildReads, now: datetime) -> FeedsReport | None:
     """The report of a build that would write nothing, found without building one (no
     article read, no feed or page made): the store's change mark is the one the last
     complete build held and no article came due since, the settings, templates and code
@@ -157,7 +153,7 @@ def _site_files(options: FeedOptions) -> list[str]:
 def _category_feeds(
     settings: Settings,
     options: FeedOptions,
-    store: Store,
+    reads: ArticleSource,
     now: datetime,
     slugs: Mapping[str, str],
     changed: Sequence[PageRow] | None,
@@ -175,7 +171,7 @@ def _category_feeds(
     built: dict[str, list[str]] = {}
     for category, slug in slugs.items():
         if category in wanted:
-            articles = store.latest_articles(options.items, now, category=category)
+            articles = reads.latest_articles(options.items, now, category=category)
             files.update(build_feeds(articles, options, title_suffix=category, category_slug=slug))
             built[category] = [article.guid for article in articles]
     return records(record, built, slugs, print_, site)

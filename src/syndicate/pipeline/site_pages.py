@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from syndicate.config import Settings
 from syndicate.feeds import FeedLink
@@ -43,10 +42,7 @@ from syndicate.pipeline.page_manifest import (
     whole,
 )
 from syndicate.resources import package_dir, page_templates
-from syndicate.store.sqlite_direct import PageRow
-
-if TYPE_CHECKING:
-    from syndicate.store import Store
+from syndicate.store.build_reads import ArticleSource, PageRow
 
 # More articles changed than this since the last build: one comparison of every stamp.
 FULL_COMPARISON_AFTER = 5_000
@@ -113,7 +109,7 @@ def absolute(settings: Settings, links: Sequence[FeedLink]) -> tuple[FeedLink, .
 
 def site_pages(
     settings: Settings,
-    store: Store,
+    reads: ArticleSource,
     now: datetime,
     latest: Sequence[Article],
     feeds: Sequence[FeedLink],
@@ -136,21 +132,21 @@ def site_pages(
     header = read_header(output)
     same_look = header.fingerprint == fingerprint
     mark, since = (header.mark, header.built) if same_look else (None, None)
-    changes = store.page_changes(now, mark, since, FULL_COMPARISON_AFTER)
+    changes = reads.page_changes(now, mark, since, FULL_COMPARISON_AFTER)
     if not changes.every and not changes.rows:
         built.changed = []
         return built  # nothing changed: no article read, the manifest left as it is
     held = held_pages(output)
     if not changes.every and held is not None:
         new = Header(fingerprint, changes.mark, now)
-        owners = _changed_pages(built, settings.site.url, store, now, held, changes.rows, new)
+        owners = _changed_pages(built, settings.site.url, reads, now, held, changes.rows, new)
     else:
         if not changes.every:  # the manifest went in between: every page compared
-            changes = store.page_changes(now, None, None, FULL_COMPARISON_AFTER)
+            changes = reads.page_changes(now, None, None, FULL_COMPARISON_AFTER)
         previous = {} if held is None else held.whole(held.header).pages
         new = Header(fingerprint, changes.mark, now)
         owners = _every_page(built, settings.site.url, previous, same_look, changes.rows, new)
-    for article in store.articles_by_guid(owners):
+    for article in reads.articles_by_guid(owners):
         path = page_path(settings.site.url, article.link)
         if path is not None and owners[article.guid] == path:
             category_feeds = by_category.get(article.category, ())
@@ -182,7 +178,7 @@ def _every_page(
 def _changed_pages(
     built: SitePages,
     site_url: str,
-    store: Store,
+    reads: ArticleSource,
     now: datetime,
     held: HeldPages,
     rows: Sequence[PageRow],
@@ -196,7 +192,7 @@ def _changed_pages(
         if row.shown and (path := page_path(site_url, row.link)) is not None:
             affected.add(path)
     links = {site_url + path.removesuffix(INDEX): path for path in affected}
-    owners = store.page_owners(links, now)
+    owners = reads.page_owners(links, now)
     decided: dict[str, Held | None] = {}
     for link, path in links.items():
         owner = owners.get(link)

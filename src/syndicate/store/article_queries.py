@@ -2,52 +2,71 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 from syndicate.models import Article
 from syndicate.store import articles as _articles
-from syndicate.store import page_rows as _pages
-from syndicate.store.page_rows import Mark, PageChanges, PageRow
+from syndicate.store.build_reads import BuildReads, Mark, PageChanges, PageRow
+from syndicate.store.sqlite_direct import Run
+
+
+def text_run(conn: Connection) -> Run:
+    """A Run (store.sqlite_direct) over a SQLAlchemy connection: the same SQL text as over
+    a sqlite3 connection, the rows as tuples."""
+
+    def run(sql: str, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in conn.execute(text(sql), dict(params))]
+
+    return run
 
 
 class ArticleQueries:
-    """The Store's reads of articles (mixed into Store)."""
+    """The Store's reads of articles (mixed into Store). A feeds build's reads are
+    store.build_reads' SQL, as over a sqlite3 connection."""
 
     _engine: Engine
     _writer: Engine
+
+    @contextmanager
+    def build_reads(self) -> Iterator[BuildReads]:
+        """A feeds build's reads over one connection of this store."""
+        with self._engine.connect() as conn:
+            yield BuildReads(text_run(conn), conn.dialect.name)
 
     def latest_articles(
         self, limit: int, now: datetime, category: str | None = None
     ) -> list[Article]:
         """The articles visible at ``now`` (published, not draft or removed), newest first."""
-        with self._engine.connect() as conn:
-            return _articles.latest_articles(conn, limit, now, category)
+        with self.build_reads() as reads:
+            return reads.latest_articles(limit, now, category)
 
     def page_changes(
         self, now: datetime, held: Mark | None, since: datetime | None, limit: int
     ) -> PageChanges:
         """The articles whose pages may have changed since the build that held ``held`` at
         ``since`` (every visible one without a mark of this store, or past ``limit``)."""
-        with self._engine.connect() as conn:
-            return _pages.page_changes(conn, now, held, since, limit)
+        with self.build_reads() as reads:
+            return reads.page_changes(now, held, since, limit)
 
     def page_owners(self, links: Iterable[str], now: datetime) -> dict[str, PageRow]:
         """link → the visible article whose page it is (the first stored of that link)."""
-        with self._engine.connect() as conn:
-            return _pages.page_owners(conn, links, now)
+        with self.build_reads() as reads:
+            return reads.page_owners(links, now)
 
     def articles_by_guid(self, guids: Iterable[str]) -> list[Article]:
-        with self._engine.connect() as conn:
-            return _articles.articles_by_guid(conn, guids)
+        with self.build_reads() as reads:
+            return reads.articles_by_guid(guids)
 
     def categories(self, now: datetime | None = None) -> list[tuple[str, int]]:
         """Categories of the articles visible at ``now`` (None: of every published one,
         scheduled ones too), with their counts."""
-        with self._engine.connect() as conn:
-            return _articles.categories(conn, now)
+        with self.build_reads() as reads:
+            return reads.categories(now)
 
     def unlisted_articles(self, now: datetime) -> list[Article]:
         """Drafts and scheduled articles (dated after ``now``), soonest first."""

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Select,
     and_,
     bindparam,
     func,
@@ -188,41 +187,6 @@ def came_due(conn: Connection, after: datetime, until: datetime) -> int:
         articles.c.published <= until,
     )
     return int(conn.scalar(query) or 0)
-
-
-def latest_query(limit: int, now: datetime, category: str | None = None) -> Select[Any]:
-    """The visible articles newest first; walks ix_articles_published_guid (or the category
-    index) and stops."""
-    query = select(articles).where(visible(now)).order_by(*NEWEST_FIRST).limit(limit)
-    if category is not None:
-        query = query.where(articles.c.category == category)
-    return query
-
-
-def latest_articles(
-    conn: Connection, limit: int, now: datetime, category: str | None = None
-) -> list[Article]:
-    return [article_from_row(row) for row in conn.execute(latest_query(limit, now, category))]
-
-
-def articles_by_guid(conn: Connection, guids: Iterable[str]) -> list[Article]:
-    found: list[Article] = []
-    for part in chunks(sorted(set(guids))):
-        query = select(articles).where(articles.c.guid.in_(part))
-        found.extend(article_from_row(row) for row in conn.execute(query))
-    return found
-
-
-def categories(conn: Connection, now: datetime | None) -> list[tuple[str, int]]:
-    """The categories of the visible articles (None: of all published), with their counts."""
-    shown = visible(now) if now is not None else articles.c.status == ArticleStatus.PUBLISHED
-    query = (
-        select(articles.c.category, func.count())
-        .where(shown)
-        .group_by(articles.c.category)
-        .order_by(articles.c.category)
-    )
-    return [(name, count) for name, count in conn.execute(query)]
 
 
 def article_count(conn: Connection) -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
-from typing import Any, TypeVar
-
-from sqlalchemy import Row
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from syndicate.models import Article, ArticleStatus, Enclosure, Observation
+
+if TYPE_CHECKING:  # store.build_reads uses this module without SQLAlchemy
+    from sqlalchemy import Row
 
 T = TypeVar("T")
 
@@ -69,7 +70,7 @@ def article_row(article: Article) -> dict[str, Any]:
 
 
 def article_from_row(row: Row[Any] | Mapping[str, Any]) -> Article:
-    m = row._mapping if isinstance(row, Row) else row
+    m = row if isinstance(row, Mapping) else row._mapping
     return Article(
         guid=m["guid"],
         slug=m["slug"],

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from syndicate.errors import StoreError
@@ -20,7 +19,7 @@ from syndicate.store import events as _events
 from syndicate.store import feed_state as _feed_state
 from syndicate.store import files as _files
 from syndicate.store.announcements import AnnouncementQueries  # issue 10
-from syndicate.store.article_queries import ArticleQueries
+from syndicate.store.article_queries import ArticleQueries, text_run
 from syndicate.store.edition_queries import EditionQueries
 from syndicate.store.engine import make_engine, where, writer
 from syndicate.store.event_batch import EventBatchQueries  # issue 13
@@ -81,11 +80,7 @@ class Store(
         """`syndicate status`'s reads (store.status_reads) over one connection of this store,
         in one transaction: the same SQL as over a read-only sqlite3 connection."""
         with self._engine.connect() as conn:
-
-            def run(sql: str, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
-                return [tuple(row) for row in conn.execute(text(sql), dict(params))]
-
-            yield StatusReads(run, conn.dialect.name)
+            yield StatusReads(text_run(conn), conn.dialect.name)
 
     # --- gathering -------------------------------------------------------------------
 

@@ -1,10 +1,8 @@
 """Plain SQL over a sqlite3 connection, for the commands that must not pay for SQLAlchemy
 (~0.3 s of their start) when the store is a SQLite file at the head revision: the reads of
-`syndicate status` (store.status_reads) and of `syndicate feeds` when nothing changed
-(``FeedReads``: the change mark and the articles that came due, whose SQL text
-store.page_rows runs through SQLAlchemy too), and the one write of `syndicate gather` when
-nothing changed (``writing``: its file states, article counts and run rows, whose SQL text
-store.files runs through SQLAlchemy too).
+`syndicate status` (store.status_reads) and of `syndicate feeds` (store.build_reads), and
+the one write of `syndicate gather` when nothing changed (``writing``: its file states,
+article counts and run rows, whose SQL text store.files runs through SQLAlchemy too).
 
 A store this way cannot read as it is (missing, older, newer, not a plain file URL) gives
 None: the caller opens a Store, which creates, migrates or refuses it with its messages.
@@ -16,7 +14,6 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,12 +29,6 @@ from syndicate.store.revisions import head_revision
 Run = Callable[[str, Mapping[str, object]], list[tuple[Any, ...]]]
 
 REVISIONS = "SELECT version_num FROM alembic_version"
-# The highest change number stored and an article that holds it (store.page_rows.Mark).
-CHANGE_MARK = "SELECT changed_seq, guid FROM articles ORDER BY changed_seq DESC LIMIT 1"
-# Published articles dated in (:early, :late]: the clock made them visible (or, set back,
-# hid them) between two builds. A WHERE clause: store.page_rows reads their rows with it.
-CAME_DUE = "status = 'published' AND published > :early AND published <= :late"
-ANY_CAME_DUE = f"SELECT 1 FROM articles WHERE {CAME_DUE} LIMIT 1"
 # A source's files as its last gather left them (store.records.FileState's fields).
 FILE_STATES = "SELECT path, size, mtime_ns, sha256, error FROM files WHERE source = :source"
 SOURCE_ARTICLE_COUNT = (
@@ -66,59 +57,19 @@ def run_params(
     return {"source": source, **times, **dict(zip(GATHER_COUNTS, counts, strict=True))}
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """The highest change number stored, and an article that holds it (the check that a
-    mark is this store's: a store rebuilt or swapped since does not have it)."""
-
-    seq: int = 0
-    guid: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PageRow:
-    """An article as its page depends on it: ``stamp`` changes whenever what the page shows
-    may (its content hash, updated date, category); ``shown``: visible at the build's now;
-    ``category``: whose feeds it may be in."""
-
-    id: int
-    guid: str
-    link: str
-    stamp: str
-    shown: bool
-    category: str
-
-
-def mark_of(rows: list[tuple[Any, ...]]) -> Mark:
-    """The Mark of CHANGE_MARK's rows (none: an empty store)."""
-    return Mark() if not rows else Mark(int(rows[0][0]), str(rows[0][1]))
-
-
-def came_due_params(since: datetime, now: datetime, dialect: str) -> dict[str, object]:
-    """CAME_DUE's parameters between two builds' nows, in either order."""
-    early, late = sorted((since, now))
-    return {"early": moment_param(early, dialect), "late": moment_param(late, dialect)}
-
-
-class FeedReads:
-    """What `syndicate feeds` reads to know that nothing changed since the last build."""
+class Reads:
+    """Reads over one connection, sqlite3's or SQLAlchemy's (``dialect``: "sqlite" or
+    "postgresql", for how datetimes are bound)."""
 
     def __init__(self, run: Run, dialect: str) -> None:
         self._run, self._dialect = run, dialect
 
-    def change_mark(self) -> Mark:
-        return mark_of(self._run(CHANGE_MARK, {}))
-
-    def any_came_due(self, since: datetime, now: datetime) -> bool:
-        return bool(self._run(ANY_CAME_DUE, came_due_params(since, now, self._dialect)))
-
-
-@contextmanager
-def feed_reads(url: str) -> Iterator[FeedReads | None]:
-    """FeedReads over a read-only sqlite3 connection; None when the store is not a SQLite
-    file at the head revision."""
-    with read_only(url) as run:
-        yield None if run is None else FeedReads(run, "sqlite")
+    def _rows(self, sql: str, **params: object) -> list[tuple[Any, ...]]:
+        bound = {
+            name: moment_param(value, self._dialect) if isinstance(value, datetime) else value
+            for name, value in params.items()
+        }
+        return self._run(sql, bound)
 
 
 @contextmanager

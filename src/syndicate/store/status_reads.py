@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from syndicate.models import DeliveryState, SubscriberStatus
-from syndicate.store.moments import moment_param, moment_value
+from syndicate.store.build_reads import CATEGORIES, VISIBLE
+from syndicate.store.moments import moment_value
 from syndicate.store.records import JobOutcome, JobRun, SendStatus
-from syndicate.store.sqlite_direct import Run
+from syndicate.store.sqlite_direct import Reads
 from syndicate.store.sqlite_direct import read_only as sqlite_read_only
 
 LAST_GATHER = "SELECT max(finished) FROM gather_runs"
@@ -35,13 +36,6 @@ SEND_STATUS = (
 )
 DELIVERY_COUNTS = "SELECT state, count(*) FROM deliveries WHERE week = :week GROUP BY state"
 ARTICLE_COUNT = "SELECT count(*) FROM articles"
-# store.articles.visible: published, and due at :now
-VISIBLE = "status = 'published' AND published <= :now"
-# store.articles.categories(now=None): of every published article, scheduled ones too
-CATEGORIES = (
-    "SELECT category, count(*) FROM articles WHERE status = 'published' GROUP BY category"
-    " ORDER BY category"
-)
 UNLISTED = (
     "SELECT status, title, source, published FROM articles"
     " WHERE status = 'draft' OR (status = 'published' AND published > :now)"
@@ -60,19 +54,8 @@ SITE_MOMENT = "SELECT at FROM site_state WHERE name = :name"
 FIRST_RUN = "first_run"  # store.site_state.FIRST_RUN
 
 
-class StatusReads:
-    """The reads of `syndicate status`, over one connection (``dialect``: "sqlite" or
-    "postgresql", for how datetimes are bound)."""
-
-    def __init__(self, run: Run, dialect: str) -> None:
-        self._run, self._dialect = run, dialect
-
-    def _rows(self, sql: str, **params: object) -> list[tuple[Any, ...]]:
-        bound = {
-            name: moment_param(value, self._dialect) if isinstance(value, datetime) else value
-            for name, value in params.items()
-        }
-        return self._run(sql, bound)
+class StatusReads(Reads):
+    """The reads of `syndicate status`, over one connection."""
 
     def last_gather(self) -> datetime | None:
         """When the last gather run finished, or None if none has."""
