@@ -24,6 +24,7 @@ from syndicate.config import load_settings
 from syndicate.pipeline import gather
 from syndicate.pipeline.gather_check import folder_scans, unchanged_gather
 from syndicate.store import Store
+from syndicate.store.gather_writes import UnitOfWork
 from syndicate.store.sqlite_direct import writing
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -62,7 +63,7 @@ def check(root: Path, now: datetime = NOW) -> str | None:
         return None
     with writing(settings.database_url) as run:
         assert run is not None
-        report = unchanged_gather(scans, run, now)
+        report = unchanged_gather(scans, UnitOfWork(run), now)
     return None if report is None else report.summary()
 
 
@@ -170,6 +171,6 @@ def test_a_failed_write_leaves_the_store_as_it_was(site: Path) -> None:
     before = runs(site)
     with pytest.raises(RuntimeError), writing(settings.database_url) as run:
         assert run is not None
-        assert unchanged_gather(scans, run, NOW) is not None
+        assert unchanged_gather(scans, UnitOfWork(run), NOW) is not None
         raise RuntimeError("killed after the write")
     assert runs(site) == before

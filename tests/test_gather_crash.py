@@ -19,6 +19,7 @@ import pytest
 from syndicate import pipeline
 from syndicate.config import load_settings
 from syndicate.store import Store, StoreError, UnitOfWork
+from syndicate.store.gather_writes import GatherStore, SqliteGather
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -40,7 +41,9 @@ def article(n: int, teaser: bool) -> str:
     return text
 
 
-def write_site(root: Path, files: int, database_url: str) -> Path:
+def write_site(root: Path, files: int, database_url: str, *, feed: bool = True) -> Path:
+    """A site of ``files`` articles and, with ``feed``, a feed source of 5 entries (a site of
+    folders alone is gathered through sqlite3 by the command: store.gather_writes)."""
     folder = root / "articles"
     folder.mkdir(parents=True)
     for n in range(files):
@@ -62,14 +65,18 @@ url = "{database_url}"
 name = "articles"
 path = "articles"
 
+{FEED_SOURCE if feed else ""}""",
+        encoding="utf-8",
+    )
+    return config
+
+
+FEED_SOURCE = """
 [[sources]]
 name = "feed"
 kind = "feed"
 url = "feed.xml"
-""",
-        encoding="utf-8",
-    )
-    return config
+"""
 
 
 def snapshot(store: Store) -> list[tuple[Any, ...]]:
@@ -97,35 +104,47 @@ def failing_after(monkeypatch: pytest.MonkeyPatch, calls: list[str], fail_at: in
         monkeypatch.setattr(UnitOfWork, name, step)
 
 
+def gather_stores(database_url: str) -> list[str]:
+    """The ways a gather writes this store: a Store's, and on SQLite sqlite3's."""
+    return ["Store", "sqlite3"] if database_url.startswith("sqlite") else ["Store"]
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("way", ["Store", "sqlite3"])
 def test_a_failure_after_any_store_call_is_undone_and_the_next_gather_converges(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:
-    config = write_site(tmp_path / "site", 12, database_url)
+    if way not in gather_stores(database_url):
+        pytest.skip("sqlite3 writes a SQLite store only")
+    config = write_site(tmp_path / "site", 12, database_url, feed=way == "Store")
+    entries = 5 if way == "Store" else 0
     settings = load_settings(config, env={})
     with Store(database_url) as store:
+        writes: GatherStore = store if way == "Store" else SqliteGather(database_url)
         calls: list[str] = []
         with monkeypatch.context() as patch:
             failing_after(patch, calls, None)
-            pipeline.gather(settings, store, now=NOW)
+            pipeline.gather(settings, writes, now=NOW)
         clean = snapshot(store)
         steps = list(calls)
-    assert len(clean) == 12 + 3 + 5  # 12 files, 3 teaser-only cards, 5 entries
+    assert len(clean) == 12 + 3 + entries  # 12 files, 3 teaser-only cards, 5 entries
     assert {"save_files", "upsert_articles", "record_gather_run"} <= set(steps)
     for fail_at, name in enumerate(steps):
         with Store(database_url) as store:
+            writes = store if way == "Store" else SqliteGather(database_url)
             _reset(store)
             calls = []
             errors: list[str] = []
             with monkeypatch.context() as patch:
                 failing_after(patch, calls, fail_at)
-                report = pipeline.gather(settings, store, now=NOW, on_error=errors.append)
+                report = pipeline.gather(settings, writes, now=NOW, on_error=errors.append)
             assert any("injected failure after " + name in line for line in errors), (name, errors)
             assert report.failed >= 1
             half = snapshot(store)
             # The failing source stored nothing; the other one everything.
-            assert {row[0] for row in half} <= {"articles", "feed"} and len(half) in (0, 12 + 3, 5)
-            pipeline.gather(settings, store, now=NOW + timedelta(minutes=1))
+            assert {row[0] for row in half} <= {"articles", "feed"}
+            assert len(half) in {0, 12 + 3, entries}
+            pipeline.gather(settings, writes, now=NOW + timedelta(minutes=1))
             assert snapshot(store) == clean, f"did not converge after a failure in {name}"
 
 
@@ -150,16 +169,29 @@ def gather_process(config: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.slow
-def test_ten_sigkills_during_a_first_gather_of_5000_files_lose_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("feed", [True, False], ids=["with a feed: Store", "folders: sqlite3"])
+def test_ten_sigkills_during_a_first_gather_of_5000_files_lose_nothing(
+    tmp_path: Path, feed: bool
+) -> None:
+    """With a feed source the command gathers through a Store; with folders alone through
+    sqlite3 (the store exists, empty, at the head revision)."""
     files = 5_000
     database_url = f"sqlite:///{tmp_path / 'killed.db'}"
-    clean_config = write_site(tmp_path / "clean", files, f"sqlite:///{tmp_path / 'clean.db'}")
-    config = write_site(tmp_path / "killed", files, database_url)
+    clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
+    clean_config = write_site(tmp_path / "clean", files, clean_url, feed=feed)
+    config = write_site(tmp_path / "killed", files, database_url, feed=feed)
+    for url in (clean_url, database_url):  # empty stores at the head revision
+        Store(url).close()
+    clean = gather_process(clean_config)
+    started = time.monotonic()
+    clean_out, clean_err = clean.communicate(timeout=300)
+    took = time.monotonic() - started  # the kills land within a whole gather's time
+    assert clean.returncode == 0, clean_err.decode()
     rng = random.Random(8)
     kills = 0
     for _ in range(10):
         process = gather_process(config)
-        time.sleep(rng.uniform(0.2, 4.0))
+        time.sleep(rng.uniform(0.05, 0.9) * took)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)  # the parser pool's children too
             kills += 1
@@ -167,15 +199,12 @@ def test_ten_sigkills_during_a_first_gather_of_5000_files_lose_nothing(tmp_path:
     final = gather_process(config)
     out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err.decode()
-    clean = gather_process(clean_config)
-    clean_out, clean_err = clean.communicate(timeout=300)
-    assert clean.returncode == 0, clean_err.decode()
     assert kills >= 3, "the gathers finished before most kills; kill sooner"
     with Store(database_url) as store:
         killed = snapshot(store)
     with Store(load_settings(clean_config, env={}).database_url) as store:
         reference = snapshot(store)
-    expected = files + files // 4 + 5
+    expected = files + files // 4 + (5 if feed else 0)
     assert len(reference) == expected
     assert [row[1:] for row in killed] == [row[1:] for row in reference]
     assert len({(row[0], row[1]) for row in killed}) == expected  # every article once

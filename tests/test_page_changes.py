@@ -16,9 +16,10 @@ from tests.test_store import T0, article
 
 from syndicate.models import ArticleStatus
 from syndicate.store import Store
-from syndicate.store.articles import next_change
+from syndicate.store.article_queries import text_sql
 from syndicate.store.build_reads import Mark
 from syndicate.store.engine import make_engine, writer
+from syndicate.store.gather_writes import UnitOfWork
 from syndicate.store.schema import articles
 
 
@@ -100,11 +101,11 @@ def test_postgresql_writers_take_their_numbers_one_after_another(database_url: s
     engine = writer(make_engine(database_url))
     try:
         with engine.begin() as first:
-            assert next_change(first) == 1
+            assert UnitOfWork(text_sql(first)).next_change() == 1
             with engine.connect() as second, pytest.raises(DBAPIError, match="lock timeout"):
                 second.execute(text("SET lock_timeout = '50ms'"))
-                next_change(second)  # waits for the first to end
+                UnitOfWork(text_sql(second)).next_change()  # waits for the first to end
         with engine.begin() as second:
-            assert next_change(second) == 1  # the first wrote nothing
+            assert UnitOfWork(text_sql(second)).next_change() == 1  # the first wrote nothing
     finally:
         engine.dispose()

@@ -14,6 +14,7 @@ from syndicate.cli.app import Context, err, main, pass_ctx, progress_bar
 if TYPE_CHECKING:
     from syndicate.pipeline.gather_report import GatherReport
     from syndicate.sources.folder_scan import Scan
+    from syndicate.store.gather_writes import GatherStore
 
 # --- init ------------------------------------------------------------------------------
 
@@ -102,31 +103,42 @@ def on_terminal() -> bool:
 
 
 def gather_step(obj: Context) -> bool:
+    """A site whose sources are all folders, on a SQLite store at the head revision, is
+    gathered through sqlite3 (no SQLAlchemy): first told unchanged without a parser
+    (pipeline.gather_check), else gathered in full; any other through a Store."""
     from syndicate.pipeline.gather_check import folder_scans
 
     scans = folder_scans(obj.settings)
     report = None if scans is None else quick_gather(obj, scans)
     if report is None:
-        from syndicate.pipeline import gather as gather_job
-
-        with obj.store() as store, progress_bar("gathering") as progress:
-            report = gather_job(
-                obj.settings, store, now=obj.now(), on_error=err, progress=progress,
-                listings=scans,
-            )  # fmt: skip
+        with obj.store() as store:
+            report = full_gather(obj, store, scans)
     click.echo(f"gather: {report.summary()}")
     return report.failed == 0 and not report.errors
 
 
 def quick_gather(obj: Context, scans: Mapping[str, Scan]) -> GatherReport | None:
-    """On a SQLite store at the head revision, through sqlite3 (no SQLAlchemy): the report
-    of a gather of these folders that found nothing changed, its runs recorded (none:
-    gather)."""
+    """The gather of these folders through sqlite3; None when the store is not a SQLite
+    file at the head revision (a Store then creates, migrates or refuses it)."""
     from syndicate.pipeline.gather_check import unchanged_gather
+    from syndicate.store.gather_writes import SqliteGather, UnitOfWork
     from syndicate.store.sqlite_direct import writing
 
-    with writing(obj.settings.database_url) as run:
-        return None if run is None else unchanged_gather(scans, run, obj.now())
+    url = obj.settings.database_url
+    with writing(url) as sql:
+        if sql is None:
+            return None
+        report = unchanged_gather(scans, UnitOfWork(sql), obj.now())
+    return report if report is not None else full_gather(obj, SqliteGather(url), scans)
+
+
+def full_gather(obj: Context, store: GatherStore, scans: Mapping[str, Scan] | None) -> GatherReport:
+    from syndicate.pipeline import gather as gather_job
+
+    with progress_bar("gathering") as progress:
+        return gather_job(
+            obj.settings, store, now=obj.now(), on_error=err, progress=progress, listings=scans
+        )
 
 
 @main.command()

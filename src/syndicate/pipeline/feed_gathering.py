@@ -37,7 +37,8 @@ from syndicate.sources.fetching import (
     system_resolver,
 )
 from syndicate.sources.isolation import Overtime, call_with_deadline
-from syndicate.store import FeedState, Store, StoreError
+from syndicate.store import FeedState, StoreError
+from syndicate.store.gather_writes import GatherStore
 
 _PASSWORD = re.compile(r"//([^/@:]*):[^/@]*@")  # user:password@ in a URL
 
@@ -49,7 +50,7 @@ def is_remote(location: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class _Source:
     settings: Settings
-    store: Store
+    store: GatherStore
     source: SourceSettings
     now: datetime
     report: GatherReport
@@ -62,7 +63,7 @@ class _Source:
 
 def gather_feed(
     settings: Settings,
-    store: Store,
+    store: GatherStore,
     source: SourceSettings,
     now: datetime,
     report: GatherReport,
@@ -143,7 +144,7 @@ def _save(
     return warnings
 
 
-def known_state(store: Store, source: SourceSettings) -> FeedState | None:
+def known_state(store: GatherStore, source: SourceSettings) -> FeedState | None:
     """What the last fetch of this source's current URL left (validators, hash)."""
     stored = store.feed_state(source.name)
     return stored if stored is not None and stored.url == feed_url(source) else None

@@ -3,9 +3,9 @@
 Most gathers cron runs find every file as the last one left it. When every source is a
 folder and each file's size and modification time are those its row holds (none new, none
 gone, none that failed), such a gather would store nothing but a run row per source:
-``unchanged_gather`` writes those rows and gives the report, through plain SQL (the same
-statements store.files and store.articles run), so the command never loads SQLAlchemy.
-Anything else, and the whole gather (pipeline.gathering) decides.
+``unchanged_gather`` writes those rows and gives the report, through a unit of work over
+sqlite3 (store.gather_writes: the SQL a Store runs too), so the command never loads
+SQLAlchemy or a parser. Anything else, and the whole gather (pipeline.gathering) decides.
 """
 
 from __future__ import annotations
@@ -18,15 +18,8 @@ from syndicate.pipeline.folder_kind import FOLDER
 from syndicate.pipeline.gather_report import GatherReport, SourceCounts
 from syndicate.pipeline.source_kinds import source_kind
 from syndicate.sources.folder_scan import FileStat, Scan, scan_folder
+from syndicate.store.gather_writes import UnitOfWork
 from syndicate.store.records import FileState
-from syndicate.store.sqlite_direct import (
-    FILE_STATES,
-    RECORD_GATHER_RUN,
-    SOURCE_ARTICLE_COUNT,
-    Run,
-    run_params,
-    states_of,
-)
 
 
 def unchanged(stat: FileStat, old: FileState | None) -> bool:
@@ -58,12 +51,14 @@ def _scan(settings: Settings, source: SourceSettings) -> Scan | None:
     return None if scan.problems else scan
 
 
-def unchanged_gather(scans: Mapping[str, Scan], run: Run, now: datetime) -> GatherReport | None:
+def unchanged_gather(
+    scans: Mapping[str, Scan], uow: UnitOfWork, now: datetime
+) -> GatherReport | None:
     """The report of a gather of these listings that finds nothing changed, its run rows
-    written through ``run`` (one write transaction); None, with nothing written, when a
-    file is new, gone, changed or failed before."""
+    written through ``uow``; None, with nothing written, when a file is new, gone, changed
+    or failed before."""
     for source, scan in scans.items():
-        states = states_of(run(FILE_STATES, {"source": source}))
+        states = uow.file_states(source)
         if len(states) != len(scan.files):
             return None
         for stat in scan.files:
@@ -73,7 +68,7 @@ def unchanged_gather(scans: Mapping[str, Scan], run: Run, now: datetime) -> Gath
     report = GatherReport()
     for source in scans:
         counts = SourceCounts()
-        counts.unchanged = int(run(SOURCE_ARTICLE_COUNT, {"source": source})[0][0])
-        run(RECORD_GATHER_RUN, run_params(source, now, now, counts.as_tuple(), "sqlite"))
+        counts.unchanged = uow.source_article_count(source)
+        uow.record_gather_run(source, now, now, counts.as_tuple())
         report.add(counts)
     return report

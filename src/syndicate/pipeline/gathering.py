@@ -34,7 +34,8 @@ from syndicate.sources.folder_scan import (
     read_regular_file,
     scan_folder,
 )
-from syndicate.store import FileRecord, FileState, Store, StoreError
+from syndicate.store import FileRecord, FileState, StoreError
+from syndicate.store.gather_writes import GatherStore
 
 if TYPE_CHECKING:  # imported where used: the process pool for many files, the feed client
     from concurrent.futures import Future, ProcessPoolExecutor  # (httpx, …) for feed sources
@@ -50,7 +51,7 @@ def _ignore(_: str) -> None:
 
 def gather(
     settings: Settings,
-    store: Store,
+    store: GatherStore,
     *,
     now: datetime,
     on_error: Report = _ignore,
@@ -147,7 +148,7 @@ def _read_files(
 
 
 def _save(
-    store: Store,
+    store: GatherStore,
     run: Merging,
     records: RecordSpool,
     removed: list[str],

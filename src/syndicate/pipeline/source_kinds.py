@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from syndicate.pipeline.gathered import GatherReport, Report
     from syndicate.sources.fetching import Resolver
     from syndicate.sources.folder_scan import Scan
-    from syndicate.store import Store
+    from syndicate.store.gather_writes import GatherStore
 
 Progress = Callable[[int, int], None]  # (done, total)
 O = TypeVar("O", bound=Section)  # noqa: E741 (the settings of one kind's sources)
@@ -43,7 +43,7 @@ class GatherRun:
     """One gather: what every kind's gather reads and reports to."""
 
     settings: Settings
-    store: Store
+    store: GatherStore
     now: datetime
     report: GatherReport
     on_error: Report

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
     from syndicate.store.engine import SchemaVersionError
     from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
     from syndicate.store.feed_state import FeedState
+    from syndicate.store.gather_writes import GatherCounts, UnitOfWork
     from syndicate.store.recipients import VARIANT_SEPARATOR, variant_categories, variant_key
     from syndicate.store.records import (
         FileRecord,
@@ -30,7 +31,6 @@ if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
     from syndicate.store.schema import SCHEMA_VERSION
     from syndicate.store.senders import SenderRow
     from syndicate.store.subscribers import DuplicateSubscriber
-    from syndicate.store.unit import GatherCounts, UnitOfWork
 
 __getattr__ = LazyNames(__name__, __file__)
 

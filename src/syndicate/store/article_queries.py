@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, text
 from syndicate.models import Article
 from syndicate.store import articles as _articles
 from syndicate.store.build_reads import BuildReads, Mark, PageChanges, PageRow
-from syndicate.store.sqlite_direct import Run
+from syndicate.store.sqlite_direct import Run, Sql
 
 
 def text_run(conn: Connection) -> Run:
@@ -20,9 +20,19 @@ def text_run(conn: Connection) -> Run:
     a sqlite3 connection, the rows as tuples."""
 
     def run(sql: str, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in conn.execute(text(sql), dict(params))]
+        result = conn.execute(text(sql), dict(params))
+        return [tuple(row) for row in result] if result.returns_rows else []
 
     return run
+
+
+def text_sql(conn: Connection) -> Sql:
+    """The Sql (store.sqlite_direct) of a SQLAlchemy connection."""
+
+    def many(sql: str, rows: Sequence[Mapping[str, object]]) -> None:
+        conn.execute(text(sql), [dict(row) for row in rows])
+
+    return Sql(text_run(conn), many, conn.dialect.name)
 
 
 class ArticleQueries:

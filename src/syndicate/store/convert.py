@@ -113,8 +113,7 @@ def observation_row(source: str, path: str, position: int, obs: Observation) -> 
     }
 
 
-def observation_from_row(row: Row[Any]) -> Observation:
-    m = row._mapping
+def observation_from_row(m: Mapping[str, Any]) -> Observation:
     return Observation(
         slug=m["slug"],
         title=m["title"],

@@ -16,15 +16,15 @@ from syndicate.models import (
     SubscriberStatus,
 )
 from syndicate.store import events as _events
-from syndicate.store import feed_state as _feed_state
 from syndicate.store import files as _files
 from syndicate.store.announcements import AnnouncementQueries  # issue 10
-from syndicate.store.article_queries import ArticleQueries, text_run
+from syndicate.store.article_queries import ArticleQueries, text_run, text_sql
 from syndicate.store.edition_queries import EditionQueries
 from syndicate.store.engine import make_engine, where, writer
 from syndicate.store.event_batch import EventBatchQueries  # issue 13
 from syndicate.store.events import EventEffect, EventOutcome, WebhookEvent
 from syndicate.store.feed_state import FeedState
+from syndicate.store.gather_writes import UnitOfWork, feed_state_of, file_states_of
 from syndicate.store.job_queries import JobQueries
 from syndicate.store.links import LinkQueries  # issue 13
 from syndicate.store.migrate import prepare_schema
@@ -33,7 +33,6 @@ from syndicate.store.senders import SenderQueries  # issue 10
 from syndicate.store.sending import SendingQueries  # issue 14
 from syndicate.store.status_reads import StatusReads
 from syndicate.store.subscriber_queries import SubscriberQueries
-from syndicate.store.unit import UnitOfWork
 
 
 class Store(
@@ -90,14 +89,14 @@ class Store(
         database error becomes StoreError (one line); any exception rolls it all back."""
         try:
             with self._writer.begin() as conn:
-                yield UnitOfWork(conn)
+                yield UnitOfWork(text_sql(conn))
         except DBAPIError as exc:
             detail = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
             raise StoreError(f"{where(self._engine)}: {detail}") from exc
 
     def file_states(self, source: str) -> dict[str, FileState]:
         with self._engine.connect() as conn:
-            return _files.file_states(conn, source)
+            return file_states_of(text_run(conn), source)
 
     def last_gather(self) -> datetime | None:
         """When the last gather run finished, or None if none has."""
@@ -112,7 +111,7 @@ class Store(
     def feed_state(self, source: str) -> FeedState | None:
         """What the last fetch of a feed source said; None before its first."""
         with self._engine.connect() as conn:
-            return _feed_state.get_feed_state(conn, source)
+            return feed_state_of(text_run(conn), source)
 
     # --- articles ---------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,19 @@ from syndicate.store.revisions import head_revision
 # (sql, params) -> the rows as tuples; params are :name placeholders (sqlite3 and
 # SQLAlchemy's text() both read them).
 Run = Callable[[str, Mapping[str, object]], list[tuple[Any, ...]]]
+# (sql, one params mapping per row): one statement run for many rows (executemany).
+RunMany = Callable[[str, Sequence[Mapping[str, object]]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Sql:
+    """One connection's way to run SQL text: ``run`` one statement, ``many`` one statement
+    for many rows; ``dialect`` ("sqlite" or "postgresql") says how datetimes are bound."""
+
+    run: Run
+    many: RunMany
+    dialect: str
+
 
 REVISIONS = "SELECT version_num FROM alembic_version"
 # A source's files as its last gather left them (store.records.FileState's fields).
@@ -73,8 +87,8 @@ class Reads:
 
 
 @contextmanager
-def writing(url: str) -> Iterator[Run | None]:
-    """A Run over a sqlite3 connection in one write transaction (SQLite's write lock taken
+def writing(url: str) -> Iterator[Sql | None]:
+    """SQL over a sqlite3 connection in one write transaction (SQLite's write lock taken
     at BEGIN), committed when the block ends, rolled back when it raises; None when the
     store is not a SQLite file at the head revision."""
     connection = _connect(url, writable=True)
@@ -82,8 +96,11 @@ def writing(url: str) -> Iterator[Run | None]:
         yield None
         return
     with closing(connection):
-        yield _sqlite_run(connection, url)
-        connection.execute("COMMIT")
+        yield Sql(_sqlite_run(connection, url), _sqlite_many(connection, url), "sqlite")
+        try:
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _store_error(url, exc) from exc
 
 
 # --- the connection -----------------------------------------------------------------------
@@ -143,6 +160,20 @@ def _sqlite_run(connection: sqlite3.Connection, url: str) -> Run:
         try:
             return connection.execute(sql, dict(params)).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(f"{url}: {' '.join(str(exc).split())}") from exc
+            raise _store_error(url, exc) from exc
 
     return run
+
+
+def _sqlite_many(connection: sqlite3.Connection, url: str) -> RunMany:
+    def many(sql: str, rows: Sequence[Mapping[str, object]]) -> None:
+        try:
+            connection.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise _store_error(url, exc) from exc
+
+    return many
+
+
+def _store_error(url: str, exc: sqlite3.Error) -> StoreError:
+    return StoreError(f"{url}: {' '.join(str(exc).split())}")
