@@ -166,3 +166,28 @@ def test_mark_removed_counts_only_the_rows_it_changed(store: Store) -> None:
         assert uow.mark_removed("blog", keys, NOW) == 2
         assert uow.mark_removed("blog", keys, NOW) == 0  # removed already
         assert uow.source_article_count("blog") == 1
+
+
+def test_a_store_locked_past_the_busy_timeout_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syndicate.store import sqlite_direct
+
+    root = examples_site(tmp_path / "site")
+    settings = load_settings(config(root))
+    Store(settings.database_url).close()
+    quick = tuple(
+        "PRAGMA busy_timeout=50" if p == sqlite_direct.BUSY_TIMEOUT else p
+        for p in sqlite_direct.SQLITE_PRAGMAS
+    )
+    monkeypatch.setattr(sqlite_direct, "SQLITE_PRAGMAS", quick)
+    holder = sqlite3.connect(root / "var" / "syndicate.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        errors: list[str] = []
+        report = gather(settings, SqliteGather(settings.database_url), now=NOW,
+                        on_error=errors.append)  # fmt: skip
+    finally:
+        holder.close()
+    assert report.failed == 1 and len(errors) == 1, errors
+    assert errors[0].endswith("nothing stored: " + settings.database_url + ": database is locked")

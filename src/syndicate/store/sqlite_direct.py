@@ -147,6 +147,11 @@ def _connect(url: str, *, writable: bool = False) -> sqlite3.Connection | None:
             connection.execute(pragma)
         connection.execute("BEGIN IMMEDIATE" if writable else "BEGIN")
         revisions = [row[0] for row in connection.execute(REVISIONS)]
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):  # another writer past the busy timeout: a Store would wait
+            connection.close()  # as long, and fail as this does
+            raise _store_error(url, exc) from exc
+        revisions = []
     except sqlite3.Error:
         revisions = []
     if revisions != [head_revision()]:
