@@ -19,7 +19,7 @@ import pytest
 from syndicate import pipeline
 from syndicate.config import load_settings
 from syndicate.store import Store, StoreError, UnitOfWork
-from syndicate.store.gather_writes import GatherStore, SqliteGather
+from syndicate.store.sqlite_gather import GatherStore, SqliteGather
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

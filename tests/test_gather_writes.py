@@ -1,4 +1,4 @@
-"""A gather through sqlite3 (store.gather_writes.SqliteGather) stores what a gather through a
+"""A gather through sqlite3 (store.sqlite_gather.SqliteGather) stores what a gather through a
 Store stores, row for row, over a history of edits, removals, duplicates and failures; and
 `syndicate gather` takes it for a site of folders on a SQLite store at the head revision.
 """
@@ -24,10 +24,10 @@ from syndicate.store.gather_writes import (
     _FEED_STATE,
     _FILE_COLUMNS,
     _OBSERVED,
-    SqliteGather,
     UnitOfWork,
 )
 from syndicate.store.schema import articles, feed_state, files, observations
+from syndicate.store.sqlite_gather import SqliteGather
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 TABLES = ("articles", "observations", "files", "gather_runs")

@@ -16,11 +16,11 @@ from tests.test_store import T0, article
 
 from syndicate.models import ArticleStatus
 from syndicate.store import Store
-from syndicate.store.article_queries import text_sql
 from syndicate.store.build_reads import Mark
 from syndicate.store.engine import make_engine, writer
 from syndicate.store.gather_writes import UnitOfWork
 from syndicate.store.schema import articles
+from syndicate.store.text_sql import text_sql
 
 
 def seqs(store: Store) -> dict[str, int]:

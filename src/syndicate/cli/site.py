@@ -14,7 +14,7 @@ from syndicate.cli.app import Context, err, main, pass_ctx, progress_bar
 if TYPE_CHECKING:
     from syndicate.pipeline.gather_report import GatherReport
     from syndicate.sources.folder_scan import Scan
-    from syndicate.store.gather_writes import GatherStore
+    from syndicate.store.sqlite_gather import GatherStore
 
 # --- init ------------------------------------------------------------------------------
 
@@ -121,8 +121,9 @@ def quick_gather(obj: Context, scans: Mapping[str, Scan]) -> GatherReport | None
     """The gather of these folders through sqlite3; None when the store is not a SQLite
     file at the head revision (a Store then creates, migrates or refuses it)."""
     from syndicate.pipeline.gather_check import unchanged_gather
-    from syndicate.store.gather_writes import SqliteGather, UnitOfWork
+    from syndicate.store.gather_writes import UnitOfWork
     from syndicate.store.sqlite_direct import writing
+    from syndicate.store.sqlite_gather import SqliteGather
 
     url = obj.settings.database_url
     with writing(url) as sql:

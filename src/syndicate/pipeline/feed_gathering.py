@@ -38,7 +38,7 @@ from syndicate.sources.fetching import (
 )
 from syndicate.sources.isolation import Overtime, call_with_deadline
 from syndicate.store import FeedState, StoreError
-from syndicate.store.gather_writes import GatherStore
+from syndicate.store.sqlite_gather import GatherStore
 
 _PASSWORD = re.compile(r"//([^/@:]*):[^/@]*@")  # user:password@ in a URL
 

@@ -35,7 +35,7 @@ from syndicate.sources.folder_scan import (
     scan_folder,
 )
 from syndicate.store import FileRecord, FileState, StoreError
-from syndicate.store.gather_writes import GatherStore
+from syndicate.store.sqlite_gather import GatherStore
 
 if TYPE_CHECKING:  # imported where used: the process pool for many files, the feed client
     from concurrent.futures import Future, ProcessPoolExecutor  # (httpx, …) for feed sources

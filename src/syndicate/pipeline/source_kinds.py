@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from syndicate.pipeline.gathered import GatherReport, Report
     from syndicate.sources.fetching import Resolver
     from syndicate.sources.folder_scan import Scan
-    from syndicate.store.gather_writes import GatherStore
+    from syndicate.store.sqlite_gather import GatherStore
 
 Progress = Callable[[int, int], None]  # (done, total)
 O = TypeVar("O", bound=Section)  # noqa: E741 (the settings of one kind's sources)

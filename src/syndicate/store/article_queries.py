@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
 
 from syndicate.models import Article
 from syndicate.store import articles as _articles
 from syndicate.store.build_reads import BuildReads, Mark, PageChanges, PageRow
-from syndicate.store.sqlite_direct import Run, Sql
-
-
-def text_run(conn: Connection) -> Run:
-    """A Run (store.sqlite_direct) over a SQLAlchemy connection: the same SQL text as over
-    a sqlite3 connection, the rows as tuples."""
-
-    def run(sql: str, params: Mapping[str, object]) -> list[tuple[Any, ...]]:
-        result = conn.execute(text(sql), dict(params))
-        return [tuple(row) for row in result] if result.returns_rows else []
-
-    return run
-
-
-def text_sql(conn: Connection) -> Sql:
-    """The Sql (store.sqlite_direct) of a SQLAlchemy connection."""
-
-    def many(sql: str, rows: Sequence[Mapping[str, object]]) -> None:
-        conn.execute(text(sql), [dict(row) for row in rows])
-
-    return Sql(text_run(conn), many, conn.dialect.name)
+from syndicate.store.text_sql import text_run
 
 
 class ArticleQueries:

@@ -16,7 +16,7 @@ came due).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +24,8 @@ from typing import Any, Protocol
 
 from syndicate.models import Article, ArticleStatus
 from syndicate.store.convert import chunks, enclosures_from_text, tags_from_text
-from syndicate.store.moments import moment_value
-from syndicate.store.sqlite_direct import Reads
+from syndicate.store.moments import moment_value, stored_moment
+from syndicate.store.sqlite_direct import Reads, in_list
 from syndicate.store.sqlite_direct import read_only as sqlite_read_only
 
 # store.articles.visible: published, and due at :now
@@ -140,7 +140,7 @@ class BuildReads(Reads):
     def articles_by_guid(self, guids: Iterable[str]) -> list[Article]:
         found: list[Article] = []
         for part in chunks(sorted(set(guids))):
-            names, params = _listed("g", part)
+            names, params = in_list("g", part)
             found.extend(_article(row) for row in self._rows(BY_GUID.format(guids=names), **params))
         return found
 
@@ -204,7 +204,7 @@ class BuildReads(Reads):
         """link → the visible article whose page it is (the first stored of that link)."""
         owners: dict[str, PageRow] = {}
         for part in chunks(sorted(set(links))):
-            names, params = _listed("l", part)
+            names, params = in_list("l", part)
             rows = self._rows(PAGE_ROWS_BY_LINK.format(links=names), now=now, **params)
             for row in _page_rows(rows):
                 if row.shown:
@@ -216,12 +216,6 @@ def came_due(since: datetime, now: datetime) -> dict[str, datetime]:
     """CAME_DUE's parameters between two builds' nows, in either order."""
     early, late = sorted((since, now))
     return {"early": early, "late": late}
-
-
-def _listed(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """An IN list's placeholders (``:g0, :g1, …``) and their parameters."""
-    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
-    return ", ".join(f":{name}" for name in params), params
 
 
 def _page_rows(rows: Iterable[tuple[Any, ...]]) -> list[PageRow]:
@@ -239,7 +233,7 @@ def _article(row: tuple[Any, ...]) -> Article:
         slug=slug,
         title=title,
         link=link,
-        published=_moment(published),
+        published=stored_moment(published),
         category=category,
         summary=summary,
         content=content,
@@ -253,12 +247,6 @@ def _article(row: tuple[Any, ...]) -> Article:
         status=ArticleStatus(status),
         enclosures=enclosures_from_text(enclosures),
     )
-
-
-def _moment(value: Any) -> datetime:
-    moment = moment_value(value)
-    assert moment is not None  # a NOT NULL column
-    return moment
 
 
 @contextmanager

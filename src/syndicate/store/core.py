@@ -18,7 +18,7 @@ from syndicate.models import (
 from syndicate.store import events as _events
 from syndicate.store import files as _files
 from syndicate.store.announcements import AnnouncementQueries  # issue 10
-from syndicate.store.article_queries import ArticleQueries, text_run, text_sql
+from syndicate.store.article_queries import ArticleQueries
 from syndicate.store.edition_queries import EditionQueries
 from syndicate.store.engine import make_engine, where, writer
 from syndicate.store.event_batch import EventBatchQueries  # issue 13
@@ -33,6 +33,7 @@ from syndicate.store.senders import SenderQueries  # issue 10
 from syndicate.store.sending import SendingQueries  # issue 14
 from syndicate.store.status_reads import StatusReads
 from syndicate.store.subscriber_queries import SubscriberQueries
+from syndicate.store.text_sql import text_run, text_sql
 
 
 class Store(

@@ -2,7 +2,7 @@
 
 Plain SQL, run through either of two connections in one write transaction: a Store's
 SQLAlchemy one (``Store.transaction()``), or, for a SQLite store at the head revision, the
-stdlib ``sqlite3`` module's (store.sqlite_direct.writing), so that `syndicate gather` after
+stdlib ``sqlite3`` module's (store.sqlite_gather), so that `syndicate gather` after
 an edit never imports SQLAlchemy. Both run the same SQL text; none of these steps commits.
 A gather of one source (file records, observations, merged articles, the run's counts) is
 written through one of these.
@@ -10,14 +10,12 @@ written through one of these.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from syndicate.content import article_guid_in
-from syndicate.errors import StoreError
 from syndicate.models import Article, ArticleStatus, Observation
 from syndicate.store.convert import (
     CHUNK,
@@ -27,7 +25,7 @@ from syndicate.store.convert import (
     observation_row,
 )
 from syndicate.store.feed_state import VALIDATOR_MAX, FeedState
-from syndicate.store.moments import moment_param, moment_value
+from syndicate.store.moments import moment_value, stored_moment
 from syndicate.store.records import FileRecord, FileState
 from syndicate.store.sqlite_direct import (
     FILE_STATES,
@@ -35,25 +33,18 @@ from syndicate.store.sqlite_direct import (
     SOURCE_ARTICLE_COUNT,
     Run,
     Sql,
-    read_only,
+    bound,
+    in_list,
     run_params,
     states_of,
-    writing,
 )
 
-R = TypeVar("R")
 GatherCounts = tuple[int, int, int, int, int]  # new, updated, unchanged, removed, failed
 
 
 def _insert(table: str, columns: Sequence[str]) -> str:
     names = ", ".join(columns)
     return f"INSERT INTO {table} ({names}) VALUES ({', '.join(f':{c}' for c in columns)})"
-
-
-def _in(prefix: str, values: Sequence[object]) -> tuple[str, dict[str, object]]:
-    """An IN list's placeholders (``:k0, :k1, …``) and their parameters."""
-    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
-    return ", ".join(f":{name}" for name in params), params
 
 
 # --- files and observations ---------------------------------------------------------------
@@ -142,20 +133,13 @@ class UnitOfWork:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
-    def _bound(self, params: Mapping[str, object]) -> dict[str, object]:
-        dialect = self._sql.dialect
-        return {
-            name: moment_param(value, dialect) if isinstance(value, datetime) else value
-            for name, value in params.items()
-        }
-
     def _rows(self, sql: str, **params: object) -> list[tuple[Any, ...]]:
-        return self._sql.run(sql, self._bound(params))
+        return self._sql.run(sql, bound(params, self._sql.dialect))
 
     def _many(self, sql: str, rows: Iterable[Mapping[str, object]]) -> None:
-        bound = [self._bound(row) for row in rows]
-        if bound:
-            self._sql.many(sql, bound)
+        given = [bound(row, self._sql.dialect) for row in rows]
+        if given:
+            self._sql.many(sql, given)
 
     # --- what was read before -------------------------------------------------------------
 
@@ -173,7 +157,7 @@ class UnitOfWork:
             raise ValueError(f"save_files: path {duplicated!r} given twice")
         affected: set[str] = set()
         for part in chunks([*paths, *removed]):
-            in_, params = _in("p", part)
+            in_, params = in_list("p", part)
             for slug, key in self._rows(NAMES_OF.format(paths=in_), source=source, **params):
                 affected.update((slug, key))
             self._rows(DELETE_OBSERVATIONS.format(paths=in_), source=source, **params)
@@ -223,7 +207,7 @@ class UnitOfWork:
         while todo := sorted(wanted - asked):
             asked.update(todo)
             for batch in chunks(todo, CHUNK // 2):
-                in_, params = _in("n", batch)
+                in_, params = in_list("n", batch)
                 query = OBSERVATIONS_NAMED.format(in_=in_)
                 for row in self._rows(query, source=source, **params):
                     if row[0] not in found:
@@ -240,9 +224,9 @@ class UnitOfWork:
         found: list[tuple[str, str, int, Observation]] = []
         if not sources:
             return []
-        in_sources, source_params = _in("s", sorted(set(sources)))
+        in_sources, source_params = in_list("s", sorted(set(sources)))
         for batch in chunks(sorted(set(slugs)), CHUNK - len(source_params)):
-            in_slugs, params = _in("t", batch)
+            in_slugs, params = in_list("t", batch)
             query = OBSERVATIONS_TITLED.format(sources=in_sources, slugs=in_slugs)
             for row in self._rows(query, **source_params, **params):
                 found.append((row[1], row[2], row[3], _observation(row)))
@@ -253,12 +237,12 @@ class UnitOfWork:
         """key → the stored article, for those of these keys the source has."""
         found: dict[str, StoredArticle] = {}
         for part in chunks(sorted(set(keys))):
-            in_, params = _in("k", part)
+            in_, params = in_list("k", part)
             for key, guid, content_hash, status, published, updated in self._rows(
                 STORED_ARTICLES.format(keys=in_), source=source, **params
             ):
                 found[key] = StoredArticle(
-                    guid, content_hash, ArticleStatus(status), _moment(published),
+                    guid, content_hash, ArticleStatus(status), stored_moment(published),
                     moment_value(updated),
                 )  # fmt: skip
         return found
@@ -311,7 +295,7 @@ class UnitOfWork:
     def _taken_guids(self, guids: Iterable[str]) -> set[str]:
         taken: set[str] = set()
         for part in chunks(sorted(set(guids))):
-            in_, params = _in("g", part)
+            in_, params = in_list("g", part)
             taken.update(row[0] for row in self._rows(TAKEN_GUIDS.format(guids=in_), **params))
         return taken
 
@@ -319,7 +303,7 @@ class UnitOfWork:
         """These articles of the source lost every file that made them; how many changed."""
         removed, seq = 0, self.next_change() if keys else 0
         for part in chunks(sorted(set(keys))):
-            in_, params = _in("k", part)
+            in_, params = in_list("k", part)
             query = MARK_REMOVED.format(keys=in_)
             removed += len(self._rows(query, source=source, now=now, seq=seq, **params))
         return removed
@@ -335,53 +319,10 @@ class UnitOfWork:
         self._sql.run(RECORD_GATHER_RUN, params)
 
 
-class GatherStore(Protocol):
-    """What a gather needs of a store: a Store, or SqliteGather."""
-
-    def file_states(self, source: str) -> dict[str, FileState]: ...
-
-    def feed_state(self, source: str) -> FeedState | None: ...
-
-    def transaction(self) -> AbstractContextManager[UnitOfWork]: ...
-
-
-class SqliteGather:
-    """A gather's store when it is a SQLite file at the head revision, through sqlite3 (no
-    SQLAlchemy): reads over a read-only connection, each unit of work in its own write
-    transaction, as a Store's."""
-
-    def __init__(self, url: str) -> None:
-        self._url = url
-
-    def file_states(self, source: str) -> dict[str, FileState]:
-        with read_only(self._url) as run:
-            return file_states_of(self._present(run), source)
-
-    def feed_state(self, source: str) -> FeedState | None:
-        with read_only(self._url) as run:
-            return feed_state_of(self._present(run), source)
-
-    @contextmanager
-    def transaction(self) -> Iterator[UnitOfWork]:
-        with writing(self._url) as sql:
-            yield UnitOfWork(self._present(sql))
-
-    def _present(self, connection: R | None) -> R:
-        if connection is None:  # gone or replaced since the gather began
-            raise StoreError(f"{self._url}: no longer a SQLite store at the head revision")
-        return connection
-
-
 def _observation(row: tuple[Any, ...]) -> Observation:
     values = dict(zip(_OBSERVED, row[4:], strict=True))
-    values["published"] = _moment(values["published"])
+    values["published"] = stored_moment(values["published"])
     return observation_from_row(values)
-
-
-def _moment(value: Any) -> datetime:
-    moment = moment_value(value)
-    assert moment is not None  # a NOT NULL column
-    return moment
 
 
 def _file_row(source: str, record: FileRecord, now: datetime) -> dict[str, object]:

@@ -32,3 +32,10 @@ def moment_value(value: Any) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def stored_moment(value: Any) -> datetime:
+    """moment_value of a NOT NULL column."""
+    moment = moment_value(value)
+    assert moment is not None
+    return moment

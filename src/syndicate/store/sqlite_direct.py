@@ -79,11 +79,21 @@ class Reads:
         self._run, self._dialect = run, dialect
 
     def _rows(self, sql: str, **params: object) -> list[tuple[Any, ...]]:
-        bound = {
-            name: moment_param(value, self._dialect) if isinstance(value, datetime) else value
-            for name, value in params.items()
-        }
-        return self._run(sql, bound)
+        return self._run(sql, bound(params, self._dialect))
+
+
+def in_list(prefix: str, values: Sequence[object]) -> tuple[str, dict[str, object]]:
+    """An IN list's placeholders (``:k0, :k1, …``) and their parameters."""
+    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    return ", ".join(f":{name}" for name in params), params
+
+
+def bound(params: Mapping[str, object], dialect: str) -> dict[str, object]:
+    """Parameters with each datetime as the dialect's column holds it (moment_param)."""
+    return {
+        name: moment_param(value, dialect) if isinstance(value, datetime) else value
+        for name, value in params.items()
+    }
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from syndicate.models import DeliveryState, SubscriberStatus
 from syndicate.store.build_reads import CATEGORIES, VISIBLE
-from syndicate.store.moments import moment_value
+from syndicate.store.moments import moment_value, stored_moment
 from syndicate.store.records import JobOutcome, JobRun, SendStatus
 from syndicate.store.sqlite_direct import Reads
 from syndicate.store.sqlite_direct import read_only as sqlite_read_only
@@ -64,7 +64,7 @@ class StatusReads(Reads):
     def editions(self, limit: int) -> list[tuple[str, datetime, int]]:
         """(key, created_at, article count) of the newest ``limit`` stored editions."""
         rows = self._rows(EDITIONS, limit=limit)
-        return [(week, _moment(created), int(count)) for week, created, count in rows]
+        return [(week, stored_moment(created), int(count)) for week, created, count in rows]
 
     def send_status(self, week: str) -> SendStatus | None:
         rows = self._rows(SEND_STATUS, week=week)
@@ -73,7 +73,7 @@ class StatusReads(Reads):
         week, started, finished, reason, kind, paused, retries = rows[0]
         return SendStatus(
             week,
-            _moment(started),
+            stored_moment(started),
             moment_value(finished),
             reason,
             kind,
@@ -98,7 +98,7 @@ class StatusReads(Reads):
         """(status, title, source, published) of the drafts and scheduled articles (dated
         after ``now``), soonest first."""
         rows = self._rows(UNLISTED, now=now)
-        return [(status, title, source, _moment(at)) for status, title, source, at in rows]
+        return [(status, title, source, stored_moment(at)) for status, title, source, at in rows]
 
     def period_has_articles(self, start: datetime, end: datetime, now: datetime) -> bool:
         """Whether an article visible at ``now`` is dated in [start, end)."""
@@ -125,16 +125,15 @@ class StatusReads(Reads):
         return moment_value(rows[0][0]) if rows else None
 
 
-def _moment(value: Any) -> datetime:
-    moment = moment_value(value)
-    assert moment is not None  # a NOT NULL column
-    return moment
-
-
 def _job_run(row: tuple[Any, ...]) -> JobRun:
     job, started, finished, outcome, detail, instance = row
     return JobRun(
-        job, _moment(started), _moment(finished), cast(JobOutcome, outcome), detail, instance
+        job,
+        stored_moment(started),
+        stored_moment(finished),
+        cast(JobOutcome, outcome),
+        detail,
+        instance,
     )
 
 
