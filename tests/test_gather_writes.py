@@ -191,3 +191,27 @@ def test_a_store_locked_past_the_busy_timeout_is_one_line(
         holder.close()
     assert report.failed == 1 and len(errors) == 1, errors
     assert errors[0].endswith("nothing stored: " + settings.database_url + ": database is locked")
+
+
+def test_the_command_on_a_locked_store_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syndicate.store import sqlite_direct
+
+    root = examples_site(tmp_path / "site")
+    args = ["--config", str(config(root)), "--now", NOW.isoformat(), "gather"]
+    assert "15 new" in CliRunner().invoke(main, args).output
+    quick = tuple(
+        "PRAGMA busy_timeout=50" if p == sqlite_direct.BUSY_TIMEOUT else p
+        for p in sqlite_direct.SQLITE_PRAGMAS
+    )
+    monkeypatch.setattr(sqlite_direct, "SQLITE_PRAGMAS", quick)
+    holder = sqlite3.connect(root / "var" / "syndicate.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        result = CliRunner().invoke(main, args)
+    finally:
+        holder.close()
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    (line,) = result.output.splitlines()
+    assert line.startswith("Error: storage.url: sqlite:///") and line.endswith("database is locked")

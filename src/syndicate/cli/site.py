@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,12 +110,25 @@ def gather_step(obj: Context) -> bool:
     from syndicate.pipeline.gather_check import folder_scans
 
     scans = folder_scans(obj.settings)
-    report = None if scans is None else quick_gather(obj, scans)
+    with store_errors():
+        report = None if scans is None else quick_gather(obj, scans)
     if report is None:
         with obj.store() as store:
             report = full_gather(obj, store, scans)
     click.echo(f"gather: {report.summary()}")
     return report.failed == 0 and not report.errors
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """A store read or written through sqlite3 that fails (locked past the busy timeout,
+    unreadable) is one line, as when a Store is opened."""
+    from syndicate.errors import StoreError
+
+    try:
+        yield
+    except StoreError as exc:
+        raise click.ClickException(f"storage.url: {exc}") from None
 
 
 def quick_gather(obj: Context, scans: Mapping[str, Scan]) -> GatherReport | None:
@@ -158,7 +172,7 @@ def feeds_step(obj: Context) -> None:
     from syndicate.store.build_reads import read_only
 
     settings, now = obj.settings, obj.now()
-    with read_only(settings.database_url) as reads:
+    with store_errors(), read_only(settings.database_url) as reads:
         if reads is not None:
             report = unchanged_build(settings, reads, now) or build_all_feeds(settings, reads, now)
     if reads is None:
