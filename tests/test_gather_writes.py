@@ -168,22 +168,28 @@ def test_mark_removed_counts_only_the_rows_it_changed(store: Store) -> None:
         assert uow.source_article_count("blog") == 1
 
 
-def test_a_store_locked_past_the_busy_timeout_is_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def locked(root: Path, monkeypatch: pytest.MonkeyPatch) -> sqlite3.Connection:
+    """Another writer holding the site's store, and a busy timeout of 50 ms (not 5 s)."""
     from syndicate.store import sqlite_direct
 
-    root = examples_site(tmp_path / "site")
-    settings = load_settings(config(root))
-    Store(settings.database_url).close()
     quick = tuple(
         "PRAGMA busy_timeout=50" if p == sqlite_direct.BUSY_TIMEOUT else p
         for p in sqlite_direct.SQLITE_PRAGMAS
     )
     monkeypatch.setattr(sqlite_direct, "SQLITE_PRAGMAS", quick)
     holder = sqlite3.connect(root / "var" / "syndicate.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_store_locked_past_the_busy_timeout_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = examples_site(tmp_path / "site")
+    settings = load_settings(config(root))
+    Store(settings.database_url).close()
+    holder = locked(root, monkeypatch)
     try:
-        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
         errors: list[str] = []
         report = gather(settings, SqliteGather(settings.database_url), now=NOW,
                         on_error=errors.append)  # fmt: skip
@@ -196,19 +202,11 @@ def test_a_store_locked_past_the_busy_timeout_is_one_line(
 def test_the_command_on_a_locked_store_says_so_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from syndicate.store import sqlite_direct
-
     root = examples_site(tmp_path / "site")
     args = ["--config", str(config(root)), "--now", NOW.isoformat(), "gather"]
     assert "15 new" in CliRunner().invoke(main, args).output
-    quick = tuple(
-        "PRAGMA busy_timeout=50" if p == sqlite_direct.BUSY_TIMEOUT else p
-        for p in sqlite_direct.SQLITE_PRAGMAS
-    )
-    monkeypatch.setattr(sqlite_direct, "SQLITE_PRAGMAS", quick)
-    holder = sqlite3.connect(root / "var" / "syndicate.db", isolation_level=None)
+    holder = locked(root, monkeypatch)
     try:
-        holder.execute("BEGIN IMMEDIATE")
         result = CliRunner().invoke(main, args)
     finally:
         holder.close()
