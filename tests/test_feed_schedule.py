@@ -17,7 +17,7 @@ from tests.test_gather_feeds import feed, make_settings
 
 from syndicate import pipeline
 from syndicate.config import Settings
-from syndicate.pipeline.gathered import GatherReport
+from syndicate.pipeline.gather_report import GatherReport
 from syndicate.store import Store
 
 GUARD = 30.0  # only ends a hung test

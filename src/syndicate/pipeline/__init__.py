@@ -22,12 +22,8 @@ if TYPE_CHECKING:  # each name is imported when first used (syndicate.lazy)
         site_view,
         template_source,
     )
-    from syndicate.pipeline.gathering import (
-        GatherReport,
-        Progress,
-        Report,
-        gather,
-    )
+    from syndicate.pipeline.gather_report import GatherReport, Report
+    from syndicate.pipeline.gathering import Progress, gather
     from syndicate.pipeline.publish import (
         FeedsReport,
         announce_changes,

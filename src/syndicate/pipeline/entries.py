@@ -9,7 +9,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from syndicate.config import SourceSettings
-from syndicate.pipeline.gathered import Merging, SourceCounts, finish_run, merge_names
+from syndicate.pipeline.gather_report import SourceCounts
+from syndicate.pipeline.gathered import Merging, finish_run, merge_names
 from syndicate.pipeline.source_kinds import GatherRun
 from syndicate.sources.feed_entries import FeedEntry, ParsedFeed
 from syndicate.store import FileRecord, StoreError, UnitOfWork

@@ -19,13 +19,8 @@ from syndicate.config import Settings, SourceSettings
 from syndicate.pipeline.entries import save_entries
 from syndicate.pipeline.feed_kind import feed_url
 from syndicate.pipeline.feed_schedule import Fetch, fetching_ahead, read_newest
-from syndicate.pipeline.gathered import (
-    GatherReport,
-    Merging,
-    Report,
-    SourceCounts,
-    finish_run,
-)
+from syndicate.pipeline.gather_report import GatherReport, Report, SourceCounts
+from syndicate.pipeline.gathered import Merging, finish_run
 from syndicate.pipeline.source_kinds import GatherRun
 from syndicate.sources.feed import ParsedFeed, ParseError
 from syndicate.sources.fetching import (

@@ -1,4 +1,5 @@
-"""What gathering any kind of source shares: the report, and observations → articles.
+"""What gathering any kind of source shares: observations → articles (the report is
+pipeline.gather_report's).
 
 A gather of one source is one unit of work: its file (or entry) records, their
 observations, the articles merged from them and the run's counts are committed together,
@@ -13,12 +14,10 @@ from datetime import datetime
 
 from syndicate.config import Settings, SourceSettings
 from syndicate.models import Observation
-from syndicate.pipeline.gather_report import GatherReport, Report, SourceCounts
+from syndicate.pipeline.gather_report import SourceCounts
 from syndicate.pipeline.source_kinds import source_kind
 from syndicate.sources.merge import MergeOptions, merge_source
 from syndicate.store import UnitOfWork
-
-__all__ = ["GatherReport", "Merging", "Report", "SourceCounts", "finish_run", "merge_names"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,14 +16,8 @@ from syndicate.config import Settings, SourceSettings
 from syndicate.models import Observation
 from syndicate.pipeline.folder_kind import FOLDER
 from syndicate.pipeline.gather_check import unchanged
-from syndicate.pipeline.gathered import (
-    GatherReport,
-    Merging,
-    Report,
-    SourceCounts,
-    finish_run,
-    merge_names,
-)
+from syndicate.pipeline.gather_report import GatherReport, Report, SourceCounts
+from syndicate.pipeline.gathered import Merging, finish_run, merge_names
 from syndicate.pipeline.source_kinds import GatherRun, Progress, gather_sources
 from syndicate.pipeline.spool import RecordSpool
 from syndicate.sources.folder import ParseError, parse_file
@@ -42,7 +36,7 @@ if TYPE_CHECKING:  # imported where used: the process pool for many files, the f
 
     from syndicate.sources.fetching import Resolver
 
-__all__ = ["PARALLEL_FROM", "GatherReport", "Progress", "Report", "gather"]
+__all__ = ["PARALLEL_FROM", "Progress", "gather"]
 
 
 def _ignore(_: str) -> None:

@@ -25,7 +25,7 @@ from syndicate.registry import SOURCE_KINDS
 
 if TYPE_CHECKING:
     from syndicate.config import Settings, SourceSettings
-    from syndicate.pipeline.gathered import GatherReport, Report
+    from syndicate.pipeline.gather_report import GatherReport, Report
     from syndicate.sources.fetching import Resolver
     from syndicate.sources.folder_scan import Scan
     from syndicate.store.sqlite_gather import GatherStore

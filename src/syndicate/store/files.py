@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from syndicate.store.gather_writes import GATHER_COUNTS
 from syndicate.store.schema import gather_runs
-from syndicate.store.sqlite_direct import GATHER_COUNTS
 
 
 def last_gather_counts(conn: Connection) -> dict[str, int]:

@@ -27,17 +27,7 @@ from syndicate.store.convert import (
 from syndicate.store.feed_state import VALIDATOR_MAX, FeedState
 from syndicate.store.moments import moment_value, stored_moment
 from syndicate.store.records import FileRecord, FileState
-from syndicate.store.sqlite_direct import (
-    FILE_STATES,
-    RECORD_GATHER_RUN,
-    SOURCE_ARTICLE_COUNT,
-    Run,
-    Sql,
-    bound,
-    in_list,
-    run_params,
-    states_of,
-)
+from syndicate.store.sqlite_direct import Run, Sql, bound, in_list
 
 GatherCounts = tuple[int, int, int, int, int]  # new, updated, unchanged, removed, failed
 
@@ -48,6 +38,14 @@ def _insert(table: str, columns: Sequence[str]) -> str:
 
 
 # --- files and observations ---------------------------------------------------------------
+
+# A source's files as its last gather left them (store.records.FileState's fields).
+FILE_STATES = "SELECT path, size, mtime_ns, sha256, error FROM files WHERE source = :source"
+SOURCE_ARTICLE_COUNT = (
+    "SELECT count(*) FROM articles WHERE source = :source AND status != 'removed'"
+)
+GATHER_COUNTS = ("new", "updated", "unchanged", "removed", "failed")  # GatherCounts' order
+RECORD_GATHER_RUN = _insert("gather_runs", ("source", "started", "finished", *GATHER_COUNTS))
 
 _FILE_COLUMNS = ("source", "path", "size", "mtime_ns", "sha256", "error", "gathered_at")
 INSERT_FILE = _insert("files", _FILE_COLUMNS)
@@ -114,7 +112,7 @@ class StoredArticle:
 
 def file_states_of(run: Run, source: str) -> dict[str, FileState]:
     """The source's files as its last gather left them, by path."""
-    return states_of(run(FILE_STATES, {"source": source}))
+    return {row[0]: FileState(*row) for row in run(FILE_STATES, {"source": source})}
 
 
 def feed_state_of(run: Run, source: str) -> FeedState | None:
@@ -315,8 +313,8 @@ class UnitOfWork:
     def record_gather_run(
         self, source: str, started: datetime, finished: datetime, counts: GatherCounts
     ) -> None:
-        params = run_params(source, started, finished, counts, self._sql.dialect)
-        self._sql.run(RECORD_GATHER_RUN, params)
+        runs = dict(zip(GATHER_COUNTS, counts, strict=True))
+        self._rows(RECORD_GATHER_RUN, source=source, started=started, finished=finished, **runs)
 
 
 def _observation(row: tuple[Any, ...]) -> Observation:

@@ -1,8 +1,8 @@
 """Plain SQL over a sqlite3 connection, for the commands that must not pay for SQLAlchemy
 (~0.3 s of their start) when the store is a SQLite file at the head revision: the reads of
 `syndicate status` (store.status_reads) and of `syndicate feeds` (store.build_reads), and
-the one write of `syndicate gather` when nothing changed (``writing``: its file states,
-article counts and run rows, whose SQL text store.files runs through SQLAlchemy too).
+the writes of `syndicate gather` (``writing``: store.gather_writes' unit of work, whose SQL
+text a Store runs through SQLAlchemy too).
 
 A store this way cannot read as it is (missing, older, newer, not a plain file URL) gives
 None: the caller opens a Store, which creates, migrates or refuses it with its messages.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +22,6 @@ from urllib.parse import quote
 
 from syndicate.errors import StoreError
 from syndicate.store.moments import moment_param
-from syndicate.store.records import FileState
 from syndicate.store.revisions import head_revision
 
 # (sql, params) -> the rows as tuples; params are :name placeholders (sqlite3 and
@@ -43,32 +42,6 @@ class Sql:
 
 
 REVISIONS = "SELECT version_num FROM alembic_version"
-# A source's files as its last gather left them (store.records.FileState's fields).
-FILE_STATES = "SELECT path, size, mtime_ns, sha256, error FROM files WHERE source = :source"
-SOURCE_ARTICLE_COUNT = (
-    "SELECT count(*) FROM articles WHERE source = :source AND status != 'removed'"
-)
-GATHER_COUNTS = ("new", "updated", "unchanged", "removed", "failed")
-RECORD_GATHER_RUN = """
-INSERT INTO gather_runs (source, started, finished, new, updated, unchanged, removed, failed)
-VALUES (:source, :started, :finished, :new, :updated, :unchanged, :removed, :failed)"""
-
-
-def states_of(rows: Iterable[Sequence[Any]]) -> dict[str, FileState]:
-    """FILE_STATES's rows by path."""
-    return {row[0]: FileState(*row) for row in rows}
-
-
-def run_params(
-    source: str,
-    started: datetime,
-    finished: datetime,
-    counts: tuple[int, int, int, int, int],
-    dialect: str,
-) -> dict[str, object]:
-    """RECORD_GATHER_RUN's parameters; ``counts`` in GATHER_COUNTS's order."""
-    times = {"started": moment_param(started, dialect), "finished": moment_param(finished, dialect)}
-    return {"source": source, **times, **dict(zip(GATHER_COUNTS, counts, strict=True))}
 
 
 class Reads:
