@@ -183,3 +183,30 @@ def test_on_postgresql_a_send_updates_the_ledger_without_new_index_entries(
     # being pruned: then the claims' versions still fit in the free half of each page.
     assert hot >= updated // 4, (updated, hot)
     assert "ix_deliveries_week_variant_id" in " ".join(str(row[0]) for row in plan), plan
+
+
+_LEDGER_KEYS = {
+    "sqlite": "SELECT \"table\" FROM pragma_foreign_key_list('deliveries')",
+    "postgresql": (
+        "SELECT confrelid::regclass::text FROM pg_constraint "
+        "WHERE conrelid = 'deliveries'::regclass AND contype = 'f'"
+    ),
+}
+
+
+def test_a_ledgers_edition_is_kept_by_its_send_and_postgresql_checks_no_key_per_row(
+    store: Store,
+) -> None:
+    """Issue 14: on PostgreSQL a foreign key is a trigger run for every row a freeze writes
+    (~35 % of its server CPU), so the ledger has none there; SQLite keeps its key. Either way
+    the edition of a frozen ledger cannot go: its edition_sends row holds it."""
+    frozen(store, 3)
+    with store.engine.connect() as conn:
+        dialect = conn.dialect.name
+        referenced = [row[0] for row in conn.exec_driver_sql(_LEDGER_KEYS[dialect])]
+        assert referenced == ([] if dialect == "postgresql" else ["editions"])
+        with pytest.raises(DBAPIError, match=r"(?i)foreign key"):
+            conn.execute(text("DELETE FROM editions WHERE week = :w"), {"w": WEEK})
+        conn.rollback()
+    assert store.delivery_counts(WEEK)["pending"] == 3
+    assert store.send_status(WEEK) is not None

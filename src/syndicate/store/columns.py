@@ -5,9 +5,9 @@ indexes of one dialect only."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, DateTime, Dialect, Index
+from sqlalchemy import ColumnElement, DateTime, Dialect, ForeignKeyConstraint, Index
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import Column, CreateIndex, CreateTable
@@ -72,14 +72,16 @@ def on_postgresql(index: Index, **options: Any) -> Index:
     return index
 
 
-ONLY_ON = "dialect"  # Index.info key: the one dialect whose schema has the index
+ONLY_ON = "dialect"  # info key of an index or constraint: the one dialect whose schema has it
+
+_OneDialect = TypeVar("_OneDialect", Index, ForeignKeyConstraint)
 
 
-def only_on(dialect: str, index: Index) -> Index:
-    """``index`` exists on ``dialect``'s databases only (created there and nowhere else;
-    Alembic's comparison skips it elsewhere, see ``in_schema_of``)."""
-    index.info[ONLY_ON] = dialect
-    return index.ddl_if(dialect=dialect)
+def only_on(dialect: str, item: _OneDialect) -> _OneDialect:
+    """``item`` (an index or a foreign key) exists on ``dialect``'s databases only (created
+    there and nowhere else; Alembic's comparison skips it elsewhere, see ``in_schema_of``)."""
+    item.info[ONLY_ON] = dialect
+    return item.ddl_if(dialect=dialect)
 
 
 def in_schema_of(dialect: str, item: object) -> bool:

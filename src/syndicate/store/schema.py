@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -211,11 +212,17 @@ subscriber_categories = Table(
 
 # The ledger: one row per edition x subscriber. No foreign key to subscribers: a removed
 # subscriber's rows stay, with the address and name they were sent to.
+#
+# The foreign key to editions is SQLite's only. Rows are written by the freeze alone, in the
+# transaction that writes the edition's edition_sends row, whose own foreign key keeps the
+# edition (and an edition with a send is never deleted): the ledger's edition is there
+# either way. On PostgreSQL the key is a trigger run per row, ~35 % of a freeze's server
+# CPU (1.0 of 2.35 s at 300,000 rows); on SQLite an index lookup, ~0.13 s a million.
 deliveries = Table(
     "deliveries",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("week", String(WEEK_LENGTH), ForeignKey("editions.week"), nullable=False),
+    Column("week", String(WEEK_LENGTH), nullable=False),
     Column("subscriber_id", Integer, nullable=True),
     Column("email", String, nullable=False),
     Column("name", Text, nullable=False),
@@ -230,6 +237,7 @@ deliveries = Table(
     # submitting row whose owner is dead may have gone out: it becomes uncertain.
     Column("owner", String(OWNER_LENGTH), nullable=True),
     UniqueConstraint("week", "subscriber_id"),
+    only_on("sqlite", ForeignKeyConstraint(["week"], ["editions.week"])),
 )
 # The ledger's indexes differ by dialect: each row is updated twice in a send (claimed,
 # settled), and the cheapest way to find the next pending rows differs.
