@@ -210,3 +210,25 @@ def test_a_ledgers_edition_is_kept_by_its_send_and_postgresql_checks_no_key_per_
         conn.rollback()
     assert store.delivery_counts(WEEK)["pending"] == 3
     assert store.send_status(WEEK) is not None
+
+
+def test_the_ledgers_counts_take_one_pass_without_a_sort(store: Store) -> None:
+    """Issue 14: grouping a week's rows by state made SQLite sort them all in a temporary
+    b-tree as every send started and ended (PostgreSQL grouped them too). The counts are one
+    aggregate per state in one pass."""
+    from syndicate.store.status_reads import DELIVERY_COUNTS
+
+    ids = frozen(store, 5)
+    claimed = claim(store, 3, "w1")
+    store.finish_groups({(S.SENT, ""): claimed[:2], (S.FAILED, "bounced"): claimed[2:]}, T2)
+    claim(store, 1, "w1")
+    counts = store.delivery_counts(WEEK)
+    assert counts == {**dict.fromkeys(S, 0), "sent": 2, "failed": 1, "submitting": 1, "pending": 1}
+    assert sum(counts.values()) == len(ids)
+    assert store.delivery_counts("2026-W11") == dict.fromkeys(S, 0)
+    with store.engine.connect() as conn:
+        dialect = conn.dialect.name
+        explain = "EXPLAIN " if dialect == "postgresql" else "EXPLAIN QUERY PLAN "
+        rows = conn.execute(text(explain + DELIVERY_COUNTS), {"week": WEEK})
+        plan = " ".join(str(r[0] if dialect == "postgresql" else r[-1]) for r in rows)
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan and "Group" not in plan, plan

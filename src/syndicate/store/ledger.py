@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from syndicate.models import Delivery, DeliveryState, SubscriberStatus
 from syndicate.store.records import SendStatus
 from syndicate.store.schema import PENDING_ONLY, UTCDateTime, deliveries, edition_sends
+from syndicate.store.status_reads import DELIVERY_COUNTS, delivery_counts_of
 
 INTERRUPTED = "interrupted while submitting"
 
@@ -282,14 +283,7 @@ def _settle(
 
 def delivery_counts(conn: Connection, week: str) -> dict[str, int]:
     """The week's rows by state; every state is present, zero or not."""
-    counts = dict.fromkeys((s.value for s in DeliveryState), 0)
-    query = (
-        select(deliveries.c.state, func.count())
-        .where(deliveries.c.week == week)
-        .group_by(deliveries.c.state)
-    )
-    counts.update((state, count) for state, count in conn.execute(query))
-    return counts
+    return delivery_counts_of(conn.execute(text(DELIVERY_COUNTS), {"week": week}).one())
 
 
 def list_deliveries(conn: Connection, week: str, state: DeliveryState | None) -> list[Delivery]:
