@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -222,8 +221,52 @@ def write_config(tmp: Path, url: str, delivery: dict[str, object]) -> Path:
     return path
 
 
+# Linux carries a process's peak RSS across exec: a command forked from this process after
+# it filled the table reported this process's peak (111 MB whatever the send), not its own.
+# So the command is started by a small launcher, itself started before the fill.
+class Launcher:
+    """Runs commands for the bench from a process of its own, started while the bench was
+    small: (wall s, user s, system s, peak RSS MB of the command's largest process)."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCH_AND_MEASURE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, command: list[str], env: dict[str, str]) -> dict[str, object]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"command": command, "env": env}) + "\n")
+        self.process.stdin.flush()
+        answer: dict[str, object] = json.loads(self.process.stdout.readline())
+        return answer
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+# The launcher's loop: wait4 gives the command's own rusage (it and its workers).
+_LAUNCH_AND_MEASURE = """
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    start = time.perf_counter()
+    process = subprocess.Popen(job["command"], env=job["env"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    out, err = process.stdout.read(), process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    print(json.dumps({"wall": time.perf_counter() - start, "status": status,
+                      "user": usage.ru_utime, "system": usage.ru_stime,
+                      "maxrss_kb": usage.ru_maxrss, "out": out, "err": err}), flush=True)
+"""
+
+
 def run_send(
-    config: Path, workers: int, profile: Path | None = None
+    launcher: Launcher, config: Path, workers: int, profile: Path | None = None
 ) -> tuple[float, tuple[float, float], float, str]:
     """(wall s, (user, system) CPU s of the command and its workers, peak RSS MB of its
     largest process, its summary line)."""
@@ -248,17 +291,13 @@ def run_send(
             "--",
             *command,
         ]
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    assert process.stdout is not None and process.stderr is not None
-    out, err = process.stdout.read(), process.stderr.read()
-    if status != 0:
-        raise SystemExit(f"the send failed ({status}):\n{out}\n{err}")
-    return wall, (usage.ru_utime, usage.ru_stime), usage.ru_maxrss / 1024, out.splitlines()[0]
+    done = launcher.run(command, env)
+    out, err = str(done["out"]), str(done["err"])
+    if done["status"] != 0:
+        raise SystemExit(f"the send failed ({done['status']}):\n{out}\n{err}")
+    user, system = float(str(done["user"])), float(str(done["system"]))
+    rss = float(str(done["maxrss_kb"])) / 1024
+    return float(str(done["wall"])), (user, system), rss, out.splitlines()[0]
 
 
 def server_cpu(server: ServerCPU, per_million: float) -> str:
@@ -295,6 +334,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     kind = "sqlite" if args.db == "sqlite" else "postgresql"
+    launcher = Launcher()  # before the fill: see _LAUNCH_AND_MEASURE
     with tempfile.TemporaryDirectory(prefix="syndicate-bench-send-") as name:
         tmp = Path(name)
         with database(args.db, tmp) as url:
@@ -306,7 +346,7 @@ def main() -> None:
                 served = make_url(url).database if kind == "postgresql" else None
                 with ServerCPU(served) as server:
                     wall, (user, system), rss, summary = run_send(
-                        config, args.workers, args.profile
+                        launcher, config, args.workers, args.profile
                     )
                 _children_cpu()  # the send's CPU is counted from its own rusage
             finally:
@@ -319,6 +359,7 @@ def main() -> None:
                         text("SELECT count(DISTINCT owner) FROM deliveries WHERE week = :w"),
                         {"w": key},
                     ).scalar_one()
+    launcher.close()
     per_million = 1_000_000 / args.n
     cpu = user + system
     rate = args.n / wall
