@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
@@ -226,7 +227,7 @@ def write_config(tmp: Path, url: str, delivery: dict[str, object]) -> Path:
 # So the command is started by a small launcher, itself started before the fill.
 class Launcher:
     """Runs commands for the bench from a process of its own, started while the bench was
-    small: (wall s, user s, system s, peak RSS MB of the command's largest process)."""
+    small; each run answers the command's wall time, status, rusage and output."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
@@ -236,11 +237,11 @@ class Launcher:
             text=True,
         )
 
-    def run(self, command: list[str], env: dict[str, str]) -> dict[str, object]:
+    def run(self, command: list[str], env: dict[str, str]) -> dict[str, Any]:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(json.dumps({"command": command, "env": env}) + "\n")
         self.process.stdin.flush()
-        answer: dict[str, object] = json.loads(self.process.stdout.readline())
+        answer: dict[str, Any] = json.loads(self.process.stdout.readline())
         return answer
 
     def close(self) -> None:
@@ -249,16 +250,20 @@ class Launcher:
         self.process.wait(timeout=60)
 
 
-# The launcher's loop: wait4 gives the command's own rusage (it and its workers).
+# The launcher's loop: wait4 gives the command's own rusage (it and its workers). Its stderr
+# goes to a file, so that neither pipe can fill while the other is read.
 _LAUNCH_AND_MEASURE = """
-import json, os, subprocess, sys, time
+import json, os, subprocess, sys, tempfile, time
 for line in sys.stdin:
     job = json.loads(line)
     start = time.perf_counter()
-    process = subprocess.Popen(job["command"], env=job["env"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    out, err = process.stdout.read(), process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(job["command"], env=job["env"], stdout=subprocess.PIPE,
+                                   stderr=errors, text=True)
+        out = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        errors.seek(0)
+        err = errors.read()
     print(json.dumps({"wall": time.perf_counter() - start, "status": status,
                       "user": usage.ru_utime, "system": usage.ru_stime,
                       "maxrss_kb": usage.ru_maxrss, "out": out, "err": err}), flush=True)
@@ -292,12 +297,11 @@ def run_send(
             *command,
         ]
     done = launcher.run(command, env)
-    out, err = str(done["out"]), str(done["err"])
+    out = done["out"]
     if done["status"] != 0:
-        raise SystemExit(f"the send failed ({done['status']}):\n{out}\n{err}")
-    user, system = float(str(done["user"])), float(str(done["system"]))
-    rss = float(str(done["maxrss_kb"])) / 1024
-    return float(str(done["wall"])), (user, system), rss, out.splitlines()[0]
+        raise SystemExit(f"the send failed ({done['status']}):\n{out}\n{done['err']}")
+    rss = done["maxrss_kb"] / 1024
+    return done["wall"], (done["user"], done["system"]), rss, out.splitlines()[0]
 
 
 def server_cpu(server: ServerCPU, per_million: float) -> str:
@@ -334,7 +338,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     kind = "sqlite" if args.db == "sqlite" else "postgresql"
-    launcher = Launcher()  # before the fill: see _LAUNCH_AND_MEASURE
+    launcher = Launcher()  # before the fill: see Launcher for why
     with tempfile.TemporaryDirectory(prefix="syndicate-bench-send-") as name:
         tmp = Path(name)
         with database(args.db, tmp) as url:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from syndicate.models import DeliveryState
 from syndicate.store import Store
+from syndicate.store.status_reads import DELIVERY_COUNTS
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5)
@@ -216,8 +217,6 @@ def test_the_ledgers_counts_take_one_pass_without_a_sort(store: Store) -> None:
     """Issue 14: grouping a week's rows by state made SQLite sort them all in a temporary
     b-tree as every send started and ended (PostgreSQL grouped them too). The counts are one
     aggregate per state in one pass."""
-    from syndicate.store.status_reads import DELIVERY_COUNTS
-
     ids = frozen(store, 5)
     claimed = claim(store, 3, "w1")
     store.finish_groups({(S.SENT, ""): claimed[:2], (S.FAILED, "bounced"): claimed[2:]}, T2)
