@@ -167,6 +167,7 @@ def test_uncertain_is_reported_and_only_the_operator_requeues_it(
         standin.inject(Fault.accept_then_hang(max_seconds=3))
         code, out, err = run(site, "digest", "send", "--week", WEEK)
         assert code == 0 and "1 uncertain" in out and "resend-uncertain" in err
+        assert "1 uncertain (the request's answer was lost" in err
         run(site, "digest", "send", "--week", WEEK)
         assert standin.copies["ann@example.com"] == 1
         code, out, _ = run(site, "digest", "resend-uncertain", "--week", WEEK, "--list")

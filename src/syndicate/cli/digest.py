@@ -139,10 +139,12 @@ def send(
         try:
             if dry_run:
                 report = plan_send(obj.settings, store, chosen, now=obj.now())
-                uncertain = []
+                uncertain = 0
             else:
                 report = _send(obj, store, chosen, workers or obj.settings.delivery.workers)
-                uncertain = store.deliveries(week, _uncertain())
+                # The ledger's counts as the send ended (a send with nothing new has none):
+                # a count, not a list of the edition's rows.
+                uncertain = (report.counts or store.delivery_counts(week))[_uncertain().value]
         except (EditionError, SendError) as exc:
             raise click.ClickException(str(exc)) from None
     if as_json:
@@ -164,7 +166,7 @@ def send(
             click.echo(f"  {email}: {why}")
     if uncertain:
         click.echo(
-            f"{len(uncertain)} uncertain (the request's answer was lost; not resent): "
+            f"{uncertain} uncertain (the request's answer was lost; not resent): "
             "see `syndicate digest resend-uncertain "
             f"--cadence {chosen.cadence} --period {chosen.name}`",
             err=True,
