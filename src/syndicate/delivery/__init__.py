@@ -11,6 +11,7 @@ from syndicate.delivery.base import (
     Outcome,
     OutcomeState,
     Recipient,
+    RecipientRows,
     SendAborted,
     Sender,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "Outcome",
     "OutcomeState",
     "Recipient",
+    "RecipientRows",
     "SendAborted",
     "Sender",
 ]

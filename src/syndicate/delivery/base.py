@@ -11,11 +11,11 @@ A Sender only sends. The ledger decides who is in a batch and what an outcome me
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, overload
 
 from syndicate.content import header_safe
 from syndicate.errors import DeliveryError
@@ -44,6 +44,90 @@ class Recipient(NamedTuple):
     substitutions: Mapping[str, str] = _NONE
     headers: Mapping[str, str] = _NONE
     message_id: str = ""
+
+
+# A recipient as a plain tuple: (delivery id, email, name, *substitution values, *header
+# values, message id), the values in the order of its RecipientRows' keys and names.
+Row = tuple[Any, ...]
+
+
+class RecipientRows(Sequence[Recipient]):
+    """Recipients of one shape (the same substitution keys and header names, in order), each
+    a plain tuple (``Row``): what a send makes a million of, without a dict or a Recipient
+    each. Indexing and iterating give Recipients, for a sender that wants them one at a
+    time; a sender that writes many at once reads ``rows``."""
+
+    __slots__ = ("header_names", "keys", "rows")
+
+    def __init__(self, keys: tuple[str, ...], header_names: tuple[str, ...], rows: list[Row]):
+        self.keys, self.header_names, self.rows = keys, header_names, rows
+
+    @classmethod
+    def of(cls, recipients: Sequence[Recipient]) -> RecipientRows | None:
+        """``recipients`` as rows; None when they are not all of one shape."""
+        if isinstance(recipients, RecipientRows):
+            return recipients
+        if not recipients:
+            return cls((), (), [])
+        keys, names = tuple(recipients[0].substitutions), tuple(recipients[0].headers)
+        rows: list[Row] = []
+        for r in recipients:
+            if tuple(r.substitutions) != keys or tuple(r.headers) != names:
+                return None
+            values = (*r.substitutions.values(), *r.headers.values())
+            rows.append((r.delivery_id, r.email, r.name, *values, r.message_id))
+        return cls(keys, names, rows)
+
+    def column(self, index: int) -> list[Any]:
+        """One field of every row: 0 delivery id, 1 email, 2 name, -1 message id."""
+        return [row[index] for row in self.rows]
+
+    def substitution_values(self) -> list[Any]:
+        """Every row's substitution values, one after the other."""
+        start, end = 3, 3 + len(self.keys)
+        return [value for row in self.rows for value in row[start:end]]
+
+    def take(self, indexes: Sequence[int]) -> RecipientRows:
+        rows = self.rows
+        return RecipientRows(self.keys, self.header_names, [rows[i] for i in indexes])
+
+    def recipient(self, row: Row) -> Recipient:
+        middle = 3 + len(self.keys)
+        return Recipient(
+            row[0],
+            row[1],
+            row[2],
+            dict(zip(self.keys, row[3:middle], strict=True)),
+            dict(zip(self.header_names, row[middle:-1], strict=True)),
+            row[-1],
+        )
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Recipient: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> RecipientRows: ...
+
+    def __getitem__(self, index: int | slice) -> Recipient | RecipientRows:
+        if isinstance(index, slice):
+            return RecipientRows(self.keys, self.header_names, self.rows[index])
+        return self.recipient(self.rows[index])
+
+    def __iter__(self) -> Iterator[Recipient]:
+        return map(self.recipient, self.rows)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RecipientRows({list(self)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,17 +265,18 @@ def clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {header_safe(k): header_safe(v) for k, v in headers.items()}
 
 
-def all_clean(recipients: Sequence[Recipient], headers_checked: bool = False) -> bool:
+def all_clean(recipients: RecipientRows, headers_checked: bool = False) -> bool:
     """Whether every name, Message-ID and header of the batch is clean already (one check
     for the batch: then each recipient's values are used as they are); ``headers_checked``
     (``Batch.headers_checked``): only the names need a look."""
+    names = [name or "-" for name in recipients.column(2)]
     if headers_checked:
-        return _is_clean(" | ".join([r.name or "-" for r in recipients]) or "-")
-    parts: list[str] = []
-    for r in recipients:
-        parts += r.headers.keys()
-        parts += r.headers.values()
-        parts += (r.name or "-", r.message_id or "-")
+        return _is_clean(" | ".join(names) or "-")
+    middle = 3 + len(recipients.keys)
+    parts = [*recipients.header_names, *names]
+    for row in recipients.rows:
+        parts += row[middle:-1]
+        parts.append(row[-1] or "-")
     return _is_clean(" | ".join(parts) or "-")
 
 

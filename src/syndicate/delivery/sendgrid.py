@@ -28,9 +28,8 @@ from syndicate.delivery.base import (
     Batch,
     Outcome,
     OutcomeState,
-    Recipient,
+    RecipientRows,
     SendAborted,
-    all_clean,
 )
 from syndicate.delivery.retry import Backoff, rate_limit_wait
 from syndicate.delivery.sendgrid_request import (
@@ -160,16 +159,17 @@ class SendGridSender:
         recipients = batch.recipients
         if len(recipients) > self.max_batch:
             raise ValueError(f"a SendGrid batch holds at most {self.max_batch} recipients")
+        rows = RecipientRows.of(recipients)
+        ids = rows.column(0) if rows is not None else [r.delivery_id for r in recipients]
+        emails = rows.column(1) if rows is not None else [r.email for r in recipients]
         results: dict[int, Outcome] = {}
-        unique = _unique(recipients, results)
+        unique = _unique(ids, emails, results)
         if unique:
             template = self._template(batch)
-            chosen = [recipients[i] for i in unique]
-            escaped = template.escaped_keys(chosen)
-            clean = all_clean(chosen, batch.headers_checked)
-            items = list(zip(unique, template.texts(chosen, escaped, clean), strict=True))
+            escaped, texts = template.texts(recipients, rows, unique, batch.headers_checked)
+            items = list(zip(unique, texts, strict=True))
             try:
-                self._deliver(template, escaped, items, recipients, results)
+                self._deliver(template, escaped, items, ids, results)
             except SendAborted as exc:
                 exc.outcomes = [results[i] for i in sorted(results)]
                 raise
@@ -186,15 +186,15 @@ class SendGridSender:
         template: RequestBody,
         escaped: frozenset[str],
         items: list[tuple[int, bytes]],
-        recipients: Sequence[Recipient],
+        ids: Sequence[int],
         results: dict[int, Outcome],
     ) -> None:
         answer = self._post(template.body([p for _, p in items], escaped))
         if isinstance(answer, _Rejected) and len(items) > 1 and not answer.whole_request:
             middle = len(items) // 2
             log.info("sendgrid.split", recipients=len(items), error=answer.error)
-            self._deliver(template, escaped, items[:middle], recipients, results)
-            self._deliver(template, escaped, items[middle:], recipients, results)
+            self._deliver(template, escaped, items[:middle], ids, results)
+            self._deliver(template, escaped, items[middle:], ids, results)
             return
         state: OutcomeState
         if isinstance(answer, _Accepted):
@@ -204,7 +204,7 @@ class SendGridSender:
         else:
             state, error = answer.state, answer.error
         for index, _ in items:
-            results[index] = Outcome(recipients[index].delivery_id, state, error)
+            results[index] = Outcome(ids[index], state, error)
 
     def _post(self, data: bytes) -> _Answer:
         """One request, repeated after 429, 5xx and failures to connect, within bounds."""
@@ -273,17 +273,17 @@ class SendGridSender:
         return text.replace(self._secret, REDACTED)
 
 
-def _unique(recipients: Sequence[Recipient], results: dict[int, Outcome]) -> list[int]:
+def _unique(ids: Sequence[int], emails: Sequence[str], results: dict[int, Outcome]) -> list[int]:
     """The indexes of the batch's first recipient of each address (case-insensitive); a
     later one fails as "duplicate in batch" (into ``results``)."""
-    addresses = [r.email.strip().lower() for r in recipients]
+    addresses = [email.strip().lower() for email in emails]
     if len(set(addresses)) == len(addresses):
         return list(range(len(addresses)))
     unique: list[int] = []
     seen: set[str] = set()
     for index, address in enumerate(addresses):
         if address in seen:
-            results[index] = Outcome(recipients[index].delivery_id, "failed", "duplicate in batch")
+            results[index] = Outcome(ids[index], "failed", "duplicate in batch")
         else:
             seen.add(address)
             unique.append(index)

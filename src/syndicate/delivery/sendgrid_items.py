@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from syndicate.delivery.base import DELIVERY_ID_ARG, Recipient
+from syndicate.delivery.base import DELIVERY_ID_ARG, RecipientRows
 
 # The shape of one recipient's personalization: substitution keys, header names, whether it
 # has a name (a Message-ID it always has).
@@ -31,39 +31,40 @@ class Items:
         self._prefix = html_prefix
         self._templates: dict[_Shape, bytes] = {}
 
-    def texts(self, recipients: Sequence[Recipient], names: Sequence[str]) -> list[bytes] | None:
+    def texts(self, rows: RecipientRows, names: Sequence[str]) -> list[bytes] | None:
         """Each recipient's personalization, ``names`` their ``to`` names (already made
-        safe); None when the batch is not of one shape (or a header is the Message-ID)."""
-        first = recipients[0]
-        keys, headers = tuple(first.substitutions), tuple(first.headers)
+        safe); None when one has no Message-ID, or a header is the Message-ID."""
+        keys, headers = rows.keys, rows.header_names
         escaped = self._escaped
-        if "Message-ID" in headers or any(k not in first.substitutions for k in escaped):
+        if "Message-ID" in headers or any(k not in keys for k in escaped):
             return None
+        at = [3 + keys.index(k) for k in escaped]  # the escaped keys' places in a row
+        middle = 3 + len(keys)
         values: list[str] = []
         add = values.extend
-        for r, name in zip(recipients, names, strict=True):
-            subs, mid = r.substitutions, r.message_id
-            if tuple(subs) != keys or tuple(r.headers) != headers or not mid:
+        for row, name in zip(rows.rows, names, strict=True):
+            mid = row[-1]
+            if not mid:
                 return None
-            mid = angle(mid)
-            if escaped:
-                add((r.email, name, str(r.delivery_id), *subs.values()))
-                add([html.escape(subs[k]) for k in escaped])
-                add((*r.headers.values(), mid))
+            mid = mid if mid[:1] == "<" else f"<{mid}>"
+            if at:
+                add((row[1], name, str(row[0]), *row[3:middle]))
+                add([html.escape(row[i]) for i in at])
+                add((*row[middle:-1], mid))
             else:
-                add((r.email, name, str(r.delivery_id), *subs.values(), *r.headers.values(), mid))
+                add((row[1], name, str(row[0]), *row[3:-1], mid))
         # orjson escapes every value at once; '","' occurs in its output only between two
         # strings (a quote inside a string is always escaped).
         parts = orjson.dumps(values)[2:-2].split(b'","')
-        width = len(parts) // len(recipients)
-        if width * len(recipients) != len(parts):  # not all strings: never from a send
+        width = len(parts) // len(rows)
+        if width * len(rows) != len(parts):  # not all strings: never from a send
             return None
         named, unnamed = (
             self._template((keys, headers, True)),
             self._template((keys, headers, False)),
         )
-        rows = zip(*[iter(parts)] * width, strict=True)  # ``width`` parts at a time, as tuples
-        return [(named if name else unnamed) % row for row, name in zip(rows, names, strict=True)]
+        each = zip(*[iter(parts)] * width, strict=True)  # ``width`` parts at a time, as tuples
+        return [(named if name else unnamed) % part for part, name in zip(each, names, strict=True)]
 
     def _template(self, shape: _Shape) -> bytes:
         template = self._templates.get(shape)

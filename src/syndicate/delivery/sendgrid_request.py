@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
@@ -14,6 +14,8 @@ from syndicate.delivery.base import (
     DELIVERY_ID_ARG,
     Batch,
     Recipient,
+    RecipientRows,
+    all_clean,
     clean_headers,
     header_value,
     same_variant,
@@ -76,7 +78,10 @@ class RequestBody:
         (%%html:key%%) used only in the HTML part."""
         if not self.html_keys:
             return frozenset()
-        values = chain.from_iterable([r.substitutions.values() for r in recipients])
+        if isinstance(recipients, RecipientRows):
+            values: Iterable[str] = recipients.substitution_values()
+        else:
+            values = chain.from_iterable([r.substitutions.values() for r in recipients])
         if not _escapes("".join(values)):  # the common case: one scan of the batch
             return frozenset()
         return frozenset(
@@ -125,27 +130,38 @@ class RequestBody:
         return name
 
     def texts(
-        self, recipients: Sequence[Recipient], escaped: frozenset[str], clean: bool = False
-    ) -> list[bytes]:
-        """The recipients' personalizations as JSON: from one template for the batch
-        (sendgrid_items) when ``clean`` and nothing needs a per-recipient subject, else each
-        built by ``personalization``."""
-        if clean and recipients and not self._own_subjects(recipients):
+        self,
+        recipients: Sequence[Recipient],
+        rows: RecipientRows | None,
+        unique: Sequence[int],
+        headers_checked: bool = False,
+    ) -> tuple[frozenset[str], list[bytes]]:
+        """The personalizations of the recipients at ``unique`` as JSON, and the HTML keys
+        that got an escaped placeholder (``escaped_keys``). ``rows``: the recipients as
+        RecipientRows, None when they are not of one shape. From one template for the batch
+        (sendgrid_items) when they are of one shape, their names and headers clean
+        (``base.all_clean``) and none needs a subject of its own; else each is built by
+        ``personalization``."""
+        if rows is not None and len(unique) != len(rows):
+            rows = rows.take(unique)
+        chosen: Sequence[Recipient] = rows if rows is not None else [recipients[i] for i in unique]
+        escaped = self.escaped_keys(chosen)
+        clean = rows is not None and all_clean(rows, headers_checked)
+        if rows is not None and clean and rows.rows and not self._own_subjects(rows):
             items = self._items.get(escaped)
             if items is None:
                 items = self._items[escaped] = Items(escaped, _HTML_KEY)
-            texts = items.texts(recipients, [_recipient_name(r.name) for r in recipients])
+            texts = items.texts(rows, [_recipient_name(name) for name in rows.column(2)])
             if texts is not None:
-                return texts
-        return [orjson.dumps(self.personalization(r, escaped, clean)) for r in recipients]
+                return escaped, texts
+        return escaped, [orjson.dumps(self.personalization(r, escaped, clean)) for r in chosen]
 
-    def _own_subjects(self, recipients: Sequence[Recipient]) -> bool:
+    def _own_subjects(self, rows: RecipientRows) -> bool:
         """Whether some recipient's subject values hold a CR/LF (or another control)."""
-        keys = self.subject_keys
-        if not keys:
+        at = [3 + rows.keys.index(k) for k in self.subject_keys if k in rows.keys]
+        if not at:
             return False
-        values = [r.substitutions.get(k, "") for r in recipients for k in keys]
-        return not "".join(values).isprintable()
+        return not "".join([row[i] for row in rows.rows for i in at]).isprintable()
 
     def body(self, texts: Sequence[bytes], escaped: frozenset[str]) -> bytes:
         """The request body of these personalizations (``texts``)."""

@@ -21,12 +21,19 @@ from typing import Literal
 
 from syndicate import tokens
 from syndicate.config import Settings
-from syndicate.delivery import WEEK_ARG, Batch, Outcome, Recipient, SendAborted, Sender
-from syndicate.delivery.base import all_clean
+from syndicate.delivery import WEEK_ARG, Batch, Outcome, RecipientRows, SendAborted, Sender
+from syndicate.delivery.base import Row, all_clean
 from syndicate.delivery.registry import send_concurrency
 from syndicate.errors import DeliveryError
 from syndicate.models import DeliveryState, RenderedDigest
-from syndicate.pipeline.edition import PREFERENCES, UNSUBSCRIBE, domain_of, greeting, link_url
+from syndicate.pipeline.edition import (
+    GREETING_KEYS,
+    PREFERENCES,
+    UNSUBSCRIBE,
+    domain_of,
+    greeting_values,
+    link_url,
+)
 from syndicate.pipeline.journal import SendJournal
 from syndicate.pipeline.mailheaders import BulkHeaders, mail_identity
 from syndicate.pipeline.owners import Heartbeat, recover_dead
@@ -192,9 +199,11 @@ class _SendLoop:
         self.unsubscribe_page = link_url(settings, UNSUBSCRIBE, "")  # + the token
         self.preferences_page = link_url(settings, PREFERENCES, "")
         self.custom_args = {WEEK_ARG: key}
+        # A recipient's row: (delivery id, email, name, *these values, *header values, Message-ID)
+        self.keys = (*GREETING_KEYS, "unsubscribe_url", "preferences_url")
         # Every recipient's headers and Message-ID are made as this one's: checked once here.
         sample = self._recipient((1, 1, "x@example.com", "x", "token"), clock())
-        self.headers_checked = all_clean([sample])
+        self.headers_checked = all_clean(self._rows([sample]))
 
     def run_variant(self, variant: str) -> bool:
         """Send every pending row of one variant; False when the send paused."""
@@ -246,29 +255,31 @@ class _SendLoop:
                 text=rendered.text,
                 from_address=self.settings.email.from_address,
                 from_name=self.settings.email.from_name or self.settings.site.title,
-                recipients=[self._recipient(row, now) for row in claimed],
+                recipients=self._rows([self._recipient(row, now) for row in claimed]),
                 custom_args=self.custom_args,
                 journal=self.journal,
                 headers=self.headers.fixed,
                 headers_checked=self.headers_checked,
             )
 
-    def _recipient(self, row: ClaimedRow, now: datetime) -> Recipient:
+    def _rows(self, rows: list[Row]) -> RecipientRows:
+        return RecipientRows(self.keys, self.headers.names, rows)
+
+    def _recipient(self, row: ClaimedRow, now: datetime) -> Row:
         delivery_id, subscriber, email, name, token_id = row
         # Links name the subscriber's random token id, never the sequential row id; a
         # subscriber removed meanwhile gets links that name nobody.
         subject = token_id or REMOVED
         unsubscribe = self.unsubscribe.sign(subject, now)
         unsubscribe_url = self.unsubscribe_page + unsubscribe
-        values = greeting(name)
-        values["unsubscribe_url"] = unsubscribe_url
-        values["preferences_url"] = self.preferences_page + self.preferences.sign(subject, now)
-        return Recipient(
+        return (
             delivery_id,
             email,
             name,
-            values,
-            self.headers.for_recipient(unsubscribe_url, unsubscribe),
+            *greeting_values(name),
+            unsubscribe_url,
+            self.preferences_page + self.preferences.sign(subject, now),
+            *self.headers.values(unsubscribe_url, unsubscribe),
             f"<{self.id_key}.{delivery_id}.{subscriber or 0}@{self.domain}>",
         )
 

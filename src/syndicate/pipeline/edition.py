@@ -185,10 +185,18 @@ def recipient_links(settings: Settings, unsubscribe: str, preferences: str) -> d
     }
 
 
+GREETING_KEYS = ("name", "first_name")
+
+
 def greeting(name: str) -> dict[str, str]:
     """The ``%%name%%`` and ``%%first_name%%`` values for a recipient (blank: "there")."""
+    return dict(zip(GREETING_KEYS, greeting_values(name), strict=True))
+
+
+def greeting_values(name: str) -> tuple[str, str]:
+    """``greeting``'s values, in the order of GREETING_KEYS."""
     fallback = PLACEHOLDER_FALLBACKS["name"]
-    return {"name": name or fallback, "first_name": first_name(name) or fallback}
+    return name or fallback, first_name(name) or fallback
 
 
 def preview_substitutions(settings: Settings) -> Mapping[str, str]:

@@ -66,14 +66,19 @@ class BulkHeaders:
         # Checked here once for the whole send; per recipient only List-Unsubscribe is new.
         self.fixed = {name: checked_header(name, value) for name, value in fixed.items()}
 
+    names = ("List-Unsubscribe",)  # the per-recipient headers, in the order of ``values``
+
     def for_recipient(self, unsubscribe_url: str, token: str) -> dict[str, str]:
         """``token`` is the signed unsubscribe token (base64url and dots: nothing in it
         needs quoting in a mailto URL). The rest of the headers, ``fixed``, are the same for
         every recipient: they are the batch's (``Batch.headers``)."""
-        links = f"<{unsubscribe_url}>"
+        return dict(zip(self.names, self.values(unsubscribe_url, token), strict=True))
+
+    def values(self, unsubscribe_url: str, token: str) -> tuple[str]:
+        """``for_recipient``'s values, in the order of ``names``."""
         if self.mailto:
-            links += f", <{self.mailto}{token}>"
-        return {"List-Unsubscribe": links}
+            return (f"<{unsubscribe_url}>, <{self.mailto}{token}>",)
+        return (f"<{unsubscribe_url}>",)
 
 
 def transactional_headers(settings: Settings, campaign: str) -> dict[str, str]:
