@@ -172,6 +172,54 @@ def test_a_sender_of_this_machine_whose_process_exited_is_dead_at_once(
     assert report.counts["sent"] == 2 and store.send_status(KEY) is not None
 
 
+def test_a_helper_that_died_while_the_send_ran_leaves_its_rows_uncertain_as_it_ends(
+    settings: Settings, store: Store, database_url: str
+) -> None:
+    """No index holds the rows in flight (revision 0016): the send looks for them as it ends
+    only because the ledger's counts show some, and a dead helper's become uncertain."""
+    subscribe(store, 6)
+    done: list[SendReport] = []
+    with SendGridStandIn(API_KEY) as standin, Store(database_url) as own:
+        standin.inject(Fault.hold(max_seconds=HANG_GUARD))  # the first batch stays in flight
+        running = threading.Thread(
+            target=lambda: done.append(
+                send_edition(settings, own, sendgrid(standin, 2), WEEK, clock=clock)
+            )
+        )
+        running.start()
+        try:
+            assert standin.held.wait(HANG_GUARD), "the send never made its request"
+            helper = SenderRow("d" * 32, "elsewhere/boot/1", 4244, KEY, NOW, NOW)
+            store.register_sender(helper)
+            lost = [d.email for d, _ in store.claim_batch(KEY, "", 2, NOW, helper.id)]
+            store.beat(helper.id, NOW - timedelta(minutes=3))  # then it stopped beating
+        finally:
+            standin.release.set()
+            running.join(HANG_GUARD)
+    [report] = done
+    assert report.recovered == 2 and {states(store)[e] for e in lost} == {DeliveryState.UNCERTAIN}
+    assert report.counts == {**dict.fromkeys(report.counts, 0), "sent": 4, "uncertain": 2}
+
+
+def test_a_send_that_froze_its_edition_and_left_nothing_in_flight_looks_for_no_dead_rows(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without an index, looking for rows in flight is a scan of the edition's rows: a send
+    that froze the edition (all its rows pending) and ended with none in flight makes none."""
+    subscribe(store, 3)
+    looked: list[str] = []
+    for name in ("recover_interrupted", "in_flight_elsewhere"):
+        real = getattr(store, name)
+        monkeypatch.setattr(
+            store, name, lambda *a, _r=real, _n=name, **k: looked.append(_n) or _r(*a, **k)
+        )
+    with SendGridStandIn(API_KEY) as standin:
+        report = send_edition(settings, store, sendgrid(standin, 2), WEEK, clock=clock)
+    assert report.frozen == 3 and report.counts["sent"] == 3 and looked == []
+    status = store.send_status(KEY)
+    assert status is not None and status.finished_at is not None
+
+
 def test_resend_uncertain_refuses_the_rows_of_a_live_sender(
     settings: Settings, store: Store
 ) -> None:

@@ -50,6 +50,7 @@ STOPPED = "stopped"  # the paused reason when should_stop asked the send to stop
 # Why a send paused: too many failed requests in a row (the service retries it on its own),
 # the provider refused it (bad credentials: only the operator can help), or asked to stop.
 PauseKind = Literal["failures", "refused", "stopped"]
+_SUBMITTING = DeliveryState.SUBMITTING.value
 _STATE = {
     "sent": DeliveryState.SENT,
     "failed": DeliveryState.FAILED,
@@ -115,7 +116,8 @@ def deliver(
     report = SendReport(week=key)
     with _frozen_heap(), Heartbeat(settings, store, key, clock) as me:
         report.frozen = freeze(clock())
-        _recover(settings, store, report, clock(), on_event)
+        if not report.frozen:  # rows frozen just now are all pending: no dead sender's
+            _recover(settings, store, report, clock(), on_event)
         store.mark_send_paused(key, None)
         loop = _SendLoop(settings, store, sender, key, render, secret, clock, report, should_stop)
         loop.owner = me.id
@@ -133,9 +135,13 @@ def deliver(
         finally:
             if loop.journal is not None:
                 loop.journal.close()
-        _recover(settings, store, report, clock(), on_event)  # a helper that died meanwhile
-        report.elsewhere = store.in_flight_elsewhere(key, me.id)
-    report.counts = store.delivery_counts(key)
+        # One pass over the ledger; the rows in flight (no index holds them) are looked for
+        # only when it counts some: a helper that died meanwhile, or a live sender's.
+        report.counts = store.delivery_counts(key)
+        if report.counts[_SUBMITTING]:
+            _recover(settings, store, report, clock(), on_event)
+            report.elsewhere = store.in_flight_elsewhere(key, me.id)
+            report.counts = store.delivery_counts(key)
     if report.paused:
         store.mark_send_paused(key, report.paused, report.pause_kind, clock())
     elif not report.counts.get(DeliveryState.PENDING.value) and not report.elsewhere:
