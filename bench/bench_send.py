@@ -396,6 +396,8 @@ def main() -> None:
         ),
         ("of which in the kernel (system CPU)", f"{system * per_million:.1f} s", ""),
         (f"{args.backend} peer CPU", f"{peer_cpu:.1f} s", ""),
+        # The peer does the same work in every run: the ratio leaves the machine's pace out.
+        ("sender CPU / peer CPU", f"{cpu / peer_cpu:.2f}" if peer_cpu else "n/a", ""),
         ("database server CPU per million (its backends)", server_cpu(server, per_million), ""),
         ("messages a second", f"{rate:,.0f}", check(rate, rate_target, at_most=False)),
         ("peak RSS of the sender (largest process)", f"{rss:.0f} MB", check(rss, RSS_TARGET_MB)),
