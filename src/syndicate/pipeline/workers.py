@@ -21,7 +21,6 @@ from multiprocessing.synchronize import Event
 from syndicate.config import Settings
 from syndicate.delivery import Sender
 from syndicate.digest.periods import Period
-from syndicate.models import DeliveryState
 from syndicate.pipeline.delivering import Clock, Report, SendError, SendReport
 from syndicate.pipeline.send import send_edition
 from syndicate.store import Store
@@ -54,12 +53,14 @@ class Workers:
         self._stop: Event = self._context.Event()
         self._results: multiprocessing.Queue[_Result] = self._context.Queue()
         self._processes: list[ForkProcess] = []
-        self._total = 0  # the edition's rows, once a worker has frozen them
-        self._before = 0  # of those, the rows settled before the parent first counted
-        # Recipients the workers have settled, added up as they go: the progress comes from
-        # here, not from counting the ledger's pending rows every second (on PostgreSQL that
-        # count cost the server ~20 s of CPU in a send of a million).
+        # The progress comes from the workers: the recipients they have settled, added up as
+        # they go, of the most any of them had waiting as it started (the first worker's, as a
+        # one-worker send counts them). The parent never counts the ledger for it: on
+        # PostgreSQL a count of the pending rows every second cost the server ~20 s of CPU in
+        # a send of a million; even one count of a million rows took ~0.4 s of a core the
+        # workers were sharing.
         self._settled = self._context.Value("q", 0)
+        self._waiting = self._context.Value("q", 0, lock=False)
 
     def start(self, store: Store) -> None:
         """The first worker, then, once it has frozen the recipients (one transaction that
@@ -98,35 +99,27 @@ class Workers:
             if should_stop is not None and should_stop():
                 self._stop.set()
             if progress is not None:
-                self._show_progress(store, progress)
+                self._show_progress(progress)
         for process in self._processes:
             process.join()
         return self._merge(store, [results[i] for i in sorted(results)])
 
-    def _show_progress(self, store: Store, progress: Callable[[int, int], None]) -> None:
-        """The ledger is counted once, when the send has started; then the workers' counts.
-        Rows settled between the two looks may count twice, rows skipped on the way not at
-        all: the bar is clamped to the total, and the report at the end counts the ledger."""
-        if not self._total:
-            settled = self._settled.value
-            key = self.period.key
-            if not store.send_started(key):
-                progress(0, 0)
-                return
-            counts = store.delivery_counts(key)
-            self._total = sum(counts.values())
-            waiting = counts[DeliveryState.PENDING.value] + counts[DeliveryState.SUBMITTING.value]
-            self._before = self._total - waiting - settled
-        progress(min(self._total, self._before + self._settled.value), self._total)
+    def _show_progress(self, progress: Callable[[int, int], None]) -> None:
+        """Rows put back and sent again count twice: the bar is clamped to the total (the
+        report at the end counts the ledger)."""
+        total = self._waiting.value
+        progress(min(total, self._settled.value), total)
 
     def _count_settled(self) -> Callable[[int, int], None]:
-        """A worker's progress callback: what it settled since its last call, added up."""
+        """A worker's progress callback: what it settled since its last call, added up, and
+        what it had waiting as it started."""
         last = 0
 
-        def settled(done: int, _total: int) -> None:
+        def settled(done: int, total: int) -> None:
             nonlocal last
-            with self._settled.get_lock():
+            with self._settled.get_lock():  # the one lock of both counts
                 self._settled.value += done - last
+                self._waiting.value = max(self._waiting.value, total)
             last = done
 
         return settled
