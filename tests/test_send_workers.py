@@ -112,23 +112,8 @@ def test_the_progress_of_two_workers_comes_from_their_own_counts(
     controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
     monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
     settings = load_settings(config(tmp_path, database_url, inbox.port))
-    parent, looks = os.getpid(), []
-    counted = Store.pending_variants
-
-    def watched(store: Store, week: str) -> list[tuple[str, int]]:
-        if os.getpid() == parent:
-            looks.append(week)
-        return counted(store, week)
-
-    monkeypatch.setattr(Store, "pending_variants", watched)
-    counts, tallied = Store.delivery_counts, []
-
-    def tally(store: Store, week: str) -> dict[str, int]:
-        if os.getpid() == parent:
-            tallied.append(week)
-        return counts(store, week)
-
-    monkeypatch.setattr(Store, "delivery_counts", tally)
+    looks = _parent_calls(monkeypatch, "pending_variants")
+    tallied = _parent_calls(monkeypatch, "delivery_counts")
     shown: list[tuple[int, int]] = []
     workers = Workers(
         settings,
@@ -149,3 +134,16 @@ def test_the_progress_of_two_workers_comes_from_their_own_counts(
     assert all(done <= total for done, total in shown)
     assert looks == []  # the parent never counted the pending rows
     assert tallied == [KEY]  # the ledger counted once, for the report
+
+
+def _parent_calls(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
+    """The weeks this process (not a forked worker) passes to ``Store.<method>``."""
+    parent, weeks, original = os.getpid(), [], getattr(Store, method)
+
+    def watched(store: Store, week: str) -> Any:
+        if os.getpid() == parent:
+            weeks.append(week)
+        return original(store, week)
+
+    monkeypatch.setattr(Store, method, watched)
+    return weeks
