@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,12 @@ from sqlalchemy import text
 from tests.smtp_server import Inbox, free_port
 from tests.test_send import NOW, SECRET, article
 
-from syndicate.config import load_settings
+from syndicate.config import Settings, load_settings
+from syndicate.delivery import Batch, Outcome, Sender
 from syndicate.delivery.smtp import SmtpSender
 from syndicate.digest.periods import parse_key
 from syndicate.models import SubscriberStatus
+from syndicate.pipeline.send import SendError
 from syndicate.pipeline.workers import Workers
 from syndicate.store import Store
 
@@ -134,6 +137,111 @@ def test_the_progress_of_two_workers_comes_from_their_own_counts(
     assert all(done <= total for done, total in shown)
     assert looks == []  # the parent never counted the pending rows
     assert tallied == [KEY]  # the ledger counted once, for the report
+
+
+@pytest.mark.slow
+def test_the_parent_concludes_the_send_once_all_workers_have_ended(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger is counted once, by the parent, with every worker ended: a worker that
+    counted as it ended found the other's last batch in flight and looked again (1.2 s of
+    the end of a million-row send, against 0.4 s so)."""
+    fill(database_url)
+    inbox = SlowInbox("127.0.0.1", free_port())
+    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    settings = load_settings(config(tmp_path, database_url, inbox.port))
+    counted = _calls_of_every_process(monkeypatch, "delivery_counts", tmp_path / "counts")
+    looked = _calls_of_every_process(monkeypatch, "in_flight_elsewhere", tmp_path / "looks")
+    workers = _workers(settings, lambda: SmtpSender("127.0.0.1", inbox.port, security="none"))
+    controller.start()
+    try:
+        with Store(database_url) as store:
+            workers.start(store)
+            report = workers.wait(store)
+            status = store.send_status(KEY)
+    finally:
+        controller.stop()
+    assert report.counts["sent"] == READERS and report.elsewhere == 0
+    assert counted() == [(os.getpid(), KEY)]  # the parent's one count; none by a worker
+    assert looked() == []  # nothing was in flight once all had ended
+    assert status is not None and status.finished_at == NOW and status.paused_reason is None
+
+
+class DyingSender(SmtpSender):
+    """Ends its process, as a kill would, in the middle of the first batch any worker sends:
+    exactly one worker dies, holding that batch."""
+
+    def __init__(self, port: int, mark: Path) -> None:
+        super().__init__("127.0.0.1", port, security="none")
+        self.mark = mark
+
+    def send(self, batch: Batch) -> list[Outcome]:
+        try:
+            self.mark.open("x").close()
+        except FileExistsError:
+            return super().send(batch)
+        os._exit(9)
+
+
+@pytest.mark.slow
+def test_the_rows_of_a_killed_worker_are_recovered_when_the_others_end(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its batch stays claimed under its name until the parent concludes (or the other
+    worker, starting after it died, finds it dead): then no row is in flight (they are
+    uncertain, or pending again where its journal shows a message never went, or sent by
+    the other worker after that), the failure names the worker, and no reader got two
+    copies."""
+    emails = fill(database_url)
+    inbox = SlowInbox("127.0.0.1", free_port())
+    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    settings = load_settings(config(tmp_path, database_url, inbox.port))
+    workers = _workers(settings, lambda: DyingSender(inbox.port, tmp_path / "died"))
+    controller.start()
+    try:
+        with Store(database_url) as store:
+            workers.start(store)
+            with pytest.raises(SendError, match=r"worker \d: ended with exit code 9"):
+                workers.wait(store)
+            counts = store.delivery_counts(KEY)
+            left = store.senders()
+    finally:
+        controller.stop()
+    assert counts["submitting"] == 0
+    assert sum(counts.values()) == READERS
+    assert counts["sent"] == len(inbox.messages)
+    received = Counter(to for message in inbox.messages for to in message.recipients)
+    assert set(received) <= set(emails) and max(received.values()) == 1
+    assert left == []  # the dead worker's sender row was reaped
+
+
+def _workers(settings: Settings, make_sender: Callable[[], Sender]) -> Workers:
+    return Workers(settings, parse_key(KEY), 2, clock=lambda: NOW, make_sender=make_sender)
+
+
+def _calls_of_every_process(
+    monkeypatch: pytest.MonkeyPatch, method: str, log: Path
+) -> Callable[[], list[tuple[int, str]]]:
+    """(pid, week) of each call of ``Store.<method>`` by this process or a forked worker, in
+    the order they ended: each is a line appended to ``log``."""
+    original = getattr(Store, method)
+
+    def watched(store: Store, week: str, *args: Any) -> Any:
+        result = original(store, week, *args)
+        with log.open("a") as lines:
+            lines.write(f"{os.getpid()} {week}\n")
+        return result
+
+    monkeypatch.setattr(Store, method, watched)
+
+    def calls() -> list[tuple[int, str]]:
+        if not log.exists():
+            return []
+        return [(int(pid), week) for pid, week in map(str.split, log.read_text().splitlines())]
+
+    return calls
 
 
 def _parent_calls(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:

@@ -106,10 +106,16 @@ def deliver(
     on_event: Report | None = None,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    conclude: bool = True,
 ) -> SendReport:
     """Send edition ``key`` to every recipient ``freeze`` wrote (once) that has not had it;
     ``render`` makes a variant's message. Under this process's heartbeat: rows only a dead
-    sender had in flight become uncertain, and a live sender's are left to it."""
+    sender had in flight become uncertain, and a live sender's are left to it.
+
+    ``conclude``: end with the ledger's counts and the send marked paused or finished
+    (``take_stock``, ``mark_outcome``). False for a worker of several (pipeline.workers):
+    their parent concludes once, when all have ended; a worker's own look, while the others
+    settled their last batches, found their rows in flight and looked again."""
     secret = settings.secret_key
     if not secret:
         raise SendError("SYNDICATE_SECRET_KEY is not set: unsubscribe links cannot be signed")
@@ -135,18 +141,37 @@ def deliver(
         finally:
             if loop.journal is not None:
                 loop.journal.close()
-        # One pass over the ledger; the rows in flight (no index holds them) are looked for
-        # only when it counts some: a helper that died meanwhile, or a live sender's.
-        report.counts = store.delivery_counts(key)
-        if report.counts[_SUBMITTING]:
-            _recover(settings, store, report, clock(), on_event)
-            report.elsewhere = store.in_flight_elsewhere(key, me.id)
-            report.counts = store.delivery_counts(key)
-    if report.paused:
-        store.mark_send_paused(key, report.paused, report.pause_kind, clock())
-    elif not report.counts.get(DeliveryState.PENDING.value) and not report.elsewhere:
-        store.mark_send_finished(key, clock())
+        if conclude:  # registered still: this sender's own rows are not a dead one's
+            take_stock(settings, store, report, clock, on_event, me.id)
+    if conclude:
+        mark_outcome(store, report, clock)
     return report
+
+
+def take_stock(
+    settings: Settings,
+    store: Store,
+    report: SendReport,
+    clock: Clock,
+    on_event: Report | None,
+    me: str | None,
+) -> None:
+    """The ledger's counts as the send ends, in ``report``. One pass; the rows in flight (no
+    index holds them) are looked for only when it counts some: a dead sender's become
+    uncertain, and those of live senders other than ``me`` (None: any) are ``elsewhere``."""
+    report.counts = store.delivery_counts(report.week)
+    if report.counts[_SUBMITTING]:
+        _recover(settings, store, report, clock(), on_event)
+        report.elsewhere = store.in_flight_elsewhere(report.week, me)
+        report.counts = store.delivery_counts(report.week)
+
+
+def mark_outcome(store: Store, report: SendReport, clock: Clock) -> None:
+    """The send paused, or finished when ``take_stock`` found nothing left to send."""
+    if report.paused:
+        store.mark_send_paused(report.week, report.paused, report.pause_kind, clock())
+    elif not report.counts.get(DeliveryState.PENDING.value) and not report.elsewhere:
+        store.mark_send_finished(report.week, clock())
 
 
 @contextmanager

@@ -7,7 +7,8 @@ under its own heartbeat: the workers share the edition only through the ledger, 
 batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's writer lock), exactly as several
 instances on several machines do. A worker that dies leaves its claimed rows to the owner
 recovery of the others (pipeline.owners). The parent sends nothing: it starts the workers,
-passes a stop request on, reports progress from the ledger and adds the reports up.
+passes a stop request on, reports their progress, adds their reports up and, once all have
+ended, concludes the send (the ledger's counts, the send marked paused or finished).
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from multiprocessing.synchronize import Event
 from syndicate.config import Settings
 from syndicate.delivery import Sender
 from syndicate.digest.periods import Period
-from syndicate.pipeline.delivering import Clock, Report, SendError, SendReport
+from syndicate.pipeline.delivering import (
+    Clock,
+    Report,
+    SendError,
+    SendReport,
+    mark_outcome,
+    take_stock,
+)
 from syndicate.pipeline.send import send_edition
 from syndicate.store import Store
 
@@ -139,6 +147,7 @@ class Workers:
                         on_event=self.on_event,
                         should_stop=self._stop.is_set,
                         progress=self._count_settled(),
+                        conclude=False,  # the parent does, once all have ended
                     )
                 finally:
                     sender.close()
@@ -159,8 +168,6 @@ class Workers:
     def _merge(self, store: Store, results: list[_Result]) -> SendReport:
         failed = [f"worker {index + 1}: {error}" for index, report, error in results if error]
         reports = [report for _, report, _ in results if report is not None]
-        if failed:
-            raise SendError("; ".join(failed))
         merged = SendReport(week=self.period.key)
         for report in reports:
             merged.frozen += report.frozen
@@ -170,6 +177,10 @@ class Workers:
                 merged.variants[label] = max(count, merged.variants.get(label, 0))
             if report.paused and not merged.paused:
                 merged.paused, merged.pause_kind = report.paused, report.pause_kind
-        merged.counts = store.delivery_counts(self.period.key)
-        merged.elsewhere = min((r.elsewhere for r in reports), default=0)
+        # Every worker has ended: a row in flight now is a dead one's (a failed worker's too),
+        # or another instance's.
+        take_stock(self.settings, store, merged, self.clock, self.on_event, None)
+        mark_outcome(store, merged, self.clock)
+        if failed:
+            raise SendError("; ".join(failed))
         return merged

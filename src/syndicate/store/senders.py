@@ -141,14 +141,15 @@ def _settle_by_journal(
     )
 
 
-def in_flight_elsewhere(conn: Connection, week: str, me: str) -> int:
-    """The week's submitting rows that live senders other than ``me`` own."""
+def in_flight_elsewhere(conn: Connection, week: str, me: str | None) -> int:
+    """The week's submitting rows that live senders other than ``me`` (None: any) own."""
     query = select(func.count()).where(
         deliveries.c.week == week,
         SUBMITTING_ONLY,
-        deliveries.c.owner != me,
         exists().where(senders.c.id == deliveries.c.owner),
     )
+    if me is not None:
+        query = query.where(deliveries.c.owner != me)
     return conn.scalar(query) or 0
 
 
@@ -236,7 +237,7 @@ class SenderQueries:
         with self._writer.begin() as conn:
             return recover_dead(conn, week, now, cutoff, gone, journals)
 
-    def in_flight_elsewhere(self, week: str, me: str) -> int:
+    def in_flight_elsewhere(self, week: str, me: str | None) -> int:
         with self._engine.connect() as conn:
             return in_flight_elsewhere(conn, week, me)
 
