@@ -25,7 +25,7 @@ from syndicate.delivery import Batch, Outcome, Sender
 from syndicate.delivery.smtp import SmtpSender
 from syndicate.digest.periods import parse_key
 from syndicate.models import SubscriberStatus
-from syndicate.pipeline.send import SendError
+from syndicate.pipeline.send import STOPPED, SendError, send_edition
 from syndicate.pipeline.workers import Workers
 from syndicate.store import Store
 
@@ -145,7 +145,8 @@ def test_the_parent_concludes_the_send_once_all_workers_have_ended(
 ) -> None:
     """The ledger is counted once, by the parent, with every worker ended: a worker that
     counted as it ended found the other's last batch in flight and looked again (1.2 s of
-    the end of a million-row send, against 0.4 s so)."""
+    the end of a million-row send, against 0.4 s so). The send was frozen just now, so the
+    second worker does not look for a dead sender's rows as it starts either."""
     fill(database_url)
     inbox = SlowInbox("127.0.0.1", free_port())
     controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
@@ -153,6 +154,7 @@ def test_the_parent_concludes_the_send_once_all_workers_have_ended(
     settings = load_settings(config(tmp_path, database_url, inbox.port))
     counted = _calls_of_every_process(monkeypatch, "delivery_counts", tmp_path / "counts")
     looked = _calls_of_every_process(monkeypatch, "in_flight_elsewhere", tmp_path / "looks")
+    dead = _calls_of_every_process(monkeypatch, "recover_interrupted", tmp_path / "dead")
     workers = _workers(settings, lambda: SmtpSender("127.0.0.1", inbox.port, security="none"))
     controller.start()
     try:
@@ -165,7 +167,46 @@ def test_the_parent_concludes_the_send_once_all_workers_have_ended(
     assert report.counts["sent"] == READERS and report.elsewhere == 0
     assert counted() == [(os.getpid(), KEY)]  # the parent's one count; none by a worker
     assert looked() == []  # nothing was in flight once all had ended
+    assert dead() == []  # frozen just now: nobody looked for a dead sender's rows
     assert status is not None and status.finished_at == NOW and status.paused_reason is None
+
+
+@pytest.mark.slow
+def test_only_the_first_worker_looks_for_a_dead_senders_rows_as_a_send_resumes(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The others start once it has looked: a second look scanned the edition's rows again
+    under the writer lock (0.15-0.2 s of a million-row send, while the first waited)."""
+    fill(database_url)
+    inbox = SlowInbox("127.0.0.1", free_port())
+    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    settings = load_settings(config(tmp_path, database_url, inbox.port))
+    period = parse_key(KEY)
+    with Store(database_url) as store:  # frozen, then stopped before its first batch
+        stopped = send_edition(
+            settings,
+            store,
+            SmtpSender("127.0.0.1", inbox.port, security="none"),
+            period,
+            clock=lambda: NOW,
+            should_stop=lambda: True,
+        )
+    assert stopped.paused == STOPPED and stopped.frozen == READERS
+    looked = _calls_of_every_process(monkeypatch, "recover_interrupted", tmp_path / "looks")
+    workers = _workers(settings, lambda: SmtpSender("127.0.0.1", inbox.port, security="none"))
+    controller.start()
+    try:
+        with Store(database_url) as store:
+            workers.start(store)
+            report = workers.wait(store)
+            status = store.send_status(KEY)
+    finally:
+        controller.stop()
+    assert report.counts["sent"] == READERS and len(inbox.messages) == READERS
+    assert [week for _, week in looked()] == [KEY]  # one look, by a worker
+    assert looked()[0][0] != os.getpid()
+    assert status is not None and status.paused_reason is None and status.finished_at == NOW
 
 
 class DyingSender(SmtpSender):

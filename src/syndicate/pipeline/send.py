@@ -20,6 +20,7 @@ from syndicate.pipeline.delivering import (
     Report,
     SendError,
     SendReport,
+    Share,
     deliver,
     variant_label,
 )
@@ -67,7 +68,7 @@ def send_edition(
     on_event: Report | None = None,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    conclude: bool = True,
+    share: Share | None = None,
 ) -> SendReport:
     """Send the edition of ``week`` (a period, or its name: ``2026-W47``, ``daily:2026-11-23``)
     to every frozen recipient that has not had it yet. The edition is frozen with its
@@ -76,7 +77,7 @@ def send_edition(
 
     ``should_stop`` is asked before each batch is claimed: when it says yes, the batches in
     flight are settled and the send pauses with the reason "stopped" (the next send resumes).
-    ``conclude``: see pipeline.delivering.deliver.
+    ``share``: this process is one worker of several (pipeline.delivering.Share).
     """
     now = clock()
     period = choose_period(settings, None, week, now=now) if isinstance(week, str) else week
@@ -114,7 +115,7 @@ def send_edition(
         on_event=on_event,
         should_stop=should_stop,
         progress=progress,
-        conclude=conclude,
+        share=share,
     )
 
 

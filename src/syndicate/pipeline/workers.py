@@ -27,6 +27,7 @@ from syndicate.pipeline.delivering import (
     Report,
     SendError,
     SendReport,
+    Share,
     mark_outcome,
     take_stock,
 )
@@ -34,7 +35,7 @@ from syndicate.pipeline.send import send_edition
 from syndicate.store import Store
 
 MakeSender = Callable[[], Sender]
-_FROZEN_POLL = 0.05  # seconds between looks for the first worker's freeze
+_FROZEN_POLL = 0.05  # seconds between looks for the first worker's start
 _POLL = 1.0  # seconds between looks at the ledger for progress and a stop request
 _Result = tuple[int, SendReport | None, str]  # (worker, its report, or why it failed)
 
@@ -59,6 +60,7 @@ class Workers:
         self.clock, self.make_sender, self.on_event = clock, make_sender, on_event
         self._context = multiprocessing.get_context("fork")
         self._stop: Event = self._context.Event()
+        self._started: Event = self._context.Event()  # the first worker started the send
         self._results: multiprocessing.Queue[_Result] = self._context.Queue()
         self._processes: list[ForkProcess] = []
         # The progress comes from the workers: the recipients they have settled, added up as
@@ -71,19 +73,25 @@ class Workers:
         self._waiting = self._context.Value("q", 0, lock=False)
 
     def start(self, store: Store) -> None:
-        """The first worker, then, once it has frozen the recipients (one transaction that
-        holds SQLite's writer lock for long with a million of them), the others."""
-        self._fork(store, 0)
-        first = self._processes[0]
-        while first.is_alive() and not store.send_started(self.period.key):
-            first.join(_FROZEN_POLL)
+        """The first worker, then, once it has started the send, the others; should it end
+        before, they start it themselves. Started: the recipients frozen (one transaction
+        that holds SQLite's writer lock for long with a million of them) and a dead sender's
+        rows looked for. A send frozen just now has none: the others start as soon as its
+        rows can be seen, while the first still checkpoints the freeze's write-ahead log
+        (up to a second at a million rows)."""
+        key = self.period.key
+        fresh = not store.send_started(key)
+        self._fork(store, 0, first=True)
+        started = False
+        while not started and self._processes[0].is_alive():
+            started = self._started.wait(_FROZEN_POLL) or (fresh and store.send_started(key))
         for index in range(1, self.count):
-            self._fork(store, index)
+            self._fork(store, index, first=not started)
 
-    def _fork(self, store: Store, index: int) -> None:
+    def _fork(self, store: Store, index: int, *, first: bool) -> None:
         store.engine.dispose()  # no pooled connection of the parent's goes into a worker
         process = self._context.Process(
-            target=self._work, args=(index,), name=f"syndicate-send-{index + 1}"
+            target=self._work, args=(index, first), name=f"syndicate-send-{index + 1}"
         )
         process.start()
         self._processes.append(process)
@@ -132,8 +140,9 @@ class Workers:
 
         return settled
 
-    def _work(self, index: int) -> None:
-        """In the worker process: one ordinary send, its report to the parent."""
+    def _work(self, index: int, first: bool) -> None:
+        """In the worker process: one ordinary send, its report to the parent; ``first``:
+        this one starts the send."""
         try:
             with Store(self.settings.database_url) as store:
                 sender = self.make_sender()
@@ -147,7 +156,7 @@ class Workers:
                         on_event=self.on_event,
                         should_stop=self._stop.is_set,
                         progress=self._count_settled(),
-                        conclude=False,  # the parent does, once all have ended
+                        share=Share(first, self._started.set),
                     )
                 finally:
                     sender.close()
