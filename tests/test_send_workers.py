@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,9 @@ from syndicate.delivery import Batch, Outcome, Sender
 from syndicate.delivery.smtp import SmtpSender
 from syndicate.digest.periods import parse_key
 from syndicate.models import SubscriberStatus
-from syndicate.pipeline.send import STOPPED, SendError, send_edition
+from syndicate.pipeline.send import STOPPED, SendError, SendReport, send_edition
 from syndicate.pipeline.workers import Workers
-from syndicate.store import Store
+from syndicate.store import SendStatus, Store
 
 KEY = "weekly:2026-W47"
 READERS = 40
@@ -74,6 +75,49 @@ def fill(url: str) -> list[str]:
     return emails
 
 
+@dataclass
+class Site:
+    """A filled store, a slow SMTP server on loopback (started by ``send``) and the site's
+    settings."""
+
+    url: str
+    emails: list[str]
+    inbox: SlowInbox
+    settings: Settings
+
+    def smtp(self) -> SmtpSender:
+        return SmtpSender("127.0.0.1", self.inbox.port, security="none")
+
+    def send(
+        self, make_sender: Callable[[], Sender] | None = None, **wait: Any
+    ) -> tuple[SendReport, SendStatus | None]:
+        """The edition sent by two workers: (their report, the send's status after)."""
+        workers = Workers(
+            self.settings,
+            parse_key(KEY),
+            2,
+            clock=lambda: NOW,
+            make_sender=make_sender or self.smtp,
+        )
+        controller = Controller(self.inbox, hostname=self.inbox.host, port=self.inbox.port)
+        controller.start()
+        try:
+            with Store(self.url) as store:
+                workers.start(store)
+                return workers.wait(store, **wait), store.send_status(KEY)
+        finally:
+            controller.stop()
+
+
+@pytest.fixture
+def site(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Site:
+    emails = fill(database_url)
+    inbox = SlowInbox("127.0.0.1", free_port())
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    settings = load_settings(config(tmp_path, database_url, inbox.port))
+    return Site(database_url, emails, inbox, settings)
+
+
 @pytest.mark.slow
 def test_two_workers_share_one_send_and_each_reader_gets_one_copy(
     tmp_path: Path, database_url: str
@@ -105,33 +149,15 @@ def test_two_workers_share_one_send_and_each_reader_gets_one_copy(
 
 @pytest.mark.slow
 def test_the_progress_of_two_workers_comes_from_their_own_counts(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+    site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The bar moves with what the workers settled, of what the first had waiting: the
     parent counts the ledger only for the report at the end (a count of a million rows took
     ~0.4 s of a core the workers shared), never the pending rows every second."""
-    fill(database_url)
-    inbox = SlowInbox("127.0.0.1", free_port())
-    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
-    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
-    settings = load_settings(config(tmp_path, database_url, inbox.port))
     looks = _parent_calls(monkeypatch, "pending_variants")
     tallied = _parent_calls(monkeypatch, "delivery_counts")
     shown: list[tuple[int, int]] = []
-    workers = Workers(
-        settings,
-        parse_key(KEY),
-        2,
-        clock=lambda: NOW,
-        make_sender=lambda: SmtpSender("127.0.0.1", inbox.port, security="none"),
-    )
-    controller.start()
-    try:
-        with Store(database_url) as store:
-            workers.start(store)
-            report = workers.wait(store, progress=lambda done, total: shown.append((done, total)))
-    finally:
-        controller.stop()
+    report, _ = site.send(progress=lambda done, total: shown.append((done, total)))
     assert report.counts["sent"] == READERS
     assert shown[-1] == (READERS, READERS)
     assert all(done <= total for done, total in shown)
@@ -141,29 +167,16 @@ def test_the_progress_of_two_workers_comes_from_their_own_counts(
 
 @pytest.mark.slow
 def test_the_parent_concludes_the_send_once_all_workers_have_ended(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ledger is counted once, by the parent, with every worker ended: a worker that
     counted as it ended found the other's last batch in flight and looked again (1.2 s of
     the end of a million-row send, against 0.4 s so). The send was frozen just now, so the
     second worker does not look for a dead sender's rows as it starts either."""
-    fill(database_url)
-    inbox = SlowInbox("127.0.0.1", free_port())
-    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
-    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
-    settings = load_settings(config(tmp_path, database_url, inbox.port))
     counted = _calls_of_every_process(monkeypatch, "delivery_counts", tmp_path / "counts")
     looked = _calls_of_every_process(monkeypatch, "in_flight_elsewhere", tmp_path / "looks")
     dead = _calls_of_every_process(monkeypatch, "recover_interrupted", tmp_path / "dead")
-    workers = _workers(settings, lambda: SmtpSender("127.0.0.1", inbox.port, security="none"))
-    controller.start()
-    try:
-        with Store(database_url) as store:
-            workers.start(store)
-            report = workers.wait(store)
-            status = store.send_status(KEY)
-    finally:
-        controller.stop()
+    report, status = site.send()
     assert report.counts["sent"] == READERS and report.elsewhere == 0
     assert counted() == [(os.getpid(), KEY)]  # the parent's one count; none by a worker
     assert looked() == []  # nothing was in flight once all had ended
@@ -173,37 +186,23 @@ def test_the_parent_concludes_the_send_once_all_workers_have_ended(
 
 @pytest.mark.slow
 def test_only_the_first_worker_looks_for_a_dead_senders_rows_as_a_send_resumes(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The others start once it has looked: a second look scanned the edition's rows again
     under the writer lock (0.15-0.2 s of a million-row send, while the first waited)."""
-    fill(database_url)
-    inbox = SlowInbox("127.0.0.1", free_port())
-    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
-    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
-    settings = load_settings(config(tmp_path, database_url, inbox.port))
-    period = parse_key(KEY)
-    with Store(database_url) as store:  # frozen, then stopped before its first batch
+    with Store(site.url) as store:  # frozen, then stopped before its first batch
         stopped = send_edition(
-            settings,
+            site.settings,
             store,
-            SmtpSender("127.0.0.1", inbox.port, security="none"),
-            period,
+            site.smtp(),
+            parse_key(KEY),
             clock=lambda: NOW,
             should_stop=lambda: True,
         )
     assert stopped.paused == STOPPED and stopped.frozen == READERS
     looked = _calls_of_every_process(monkeypatch, "recover_interrupted", tmp_path / "looks")
-    workers = _workers(settings, lambda: SmtpSender("127.0.0.1", inbox.port, security="none"))
-    controller.start()
-    try:
-        with Store(database_url) as store:
-            workers.start(store)
-            report = workers.wait(store)
-            status = store.send_status(KEY)
-    finally:
-        controller.stop()
-    assert report.counts["sent"] == READERS and len(inbox.messages) == READERS
+    report, status = site.send()
+    assert report.counts["sent"] == READERS and len(site.inbox.messages) == READERS
     assert [week for _, week in looked()] == [KEY]  # one look, by a worker
     assert looked()[0][0] != os.getpid()
     assert status is not None and status.paused_reason is None and status.finished_at == NOW
@@ -227,39 +226,23 @@ class DyingSender(SmtpSender):
 
 @pytest.mark.slow
 def test_the_rows_of_a_killed_worker_are_recovered_when_the_others_end(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+    site: Site, tmp_path: Path
 ) -> None:
     """Its batch stays claimed under its name until the parent concludes (or the other
     worker, starting after it died, finds it dead): then no row is in flight (they are
     uncertain, or pending again where its journal shows a message never went, or sent by
     the other worker after that), the failure names the worker, and no reader got two
     copies."""
-    emails = fill(database_url)
-    inbox = SlowInbox("127.0.0.1", free_port())
-    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
-    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
-    settings = load_settings(config(tmp_path, database_url, inbox.port))
-    workers = _workers(settings, lambda: DyingSender(inbox.port, tmp_path / "died"))
-    controller.start()
-    try:
-        with Store(database_url) as store:
-            workers.start(store)
-            with pytest.raises(SendError, match=r"worker \d: ended with exit code 9"):
-                workers.wait(store)
-            counts = store.delivery_counts(KEY)
-            left = store.senders()
-    finally:
-        controller.stop()
+    with pytest.raises(SendError, match=r"worker \d: ended with exit code 9"):
+        site.send(lambda: DyingSender(site.inbox.port, tmp_path / "died"))
+    with Store(site.url) as store:
+        counts, left = store.delivery_counts(KEY), store.senders()
     assert counts["submitting"] == 0
     assert sum(counts.values()) == READERS
-    assert counts["sent"] == len(inbox.messages)
-    received = Counter(to for message in inbox.messages for to in message.recipients)
-    assert set(received) <= set(emails) and max(received.values()) == 1
+    assert counts["sent"] == len(site.inbox.messages)
+    received = Counter(to for message in site.inbox.messages for to in message.recipients)
+    assert set(received) <= set(site.emails) and max(received.values()) == 1
     assert left == []  # the dead worker's sender row was reaped
-
-
-def _workers(settings: Settings, make_sender: Callable[[], Sender]) -> Workers:
-    return Workers(settings, parse_key(KEY), 2, clock=lambda: NOW, make_sender=make_sender)
 
 
 def _calls_of_every_process(
