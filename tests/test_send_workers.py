@@ -12,22 +12,36 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
+from tests.sendgrid_standin import SendGridStandIn
+from tests.service_support import (
+    FakeClock,
+    RecordingSender,
+    make_jobs,
+    site_settings,
+    subscribe,
+    utc,
+    write_articles,
+)
 from tests.smtp_server import Inbox, free_port
 from tests.test_send import NOW, SECRET, article
 
 from syndicate.config import Settings, load_settings
 from syndicate.delivery import Batch, Outcome, Sender
+from syndicate.delivery.sendgrid import SendGridSender
 from syndicate.delivery.smtp import SmtpSender
 from syndicate.digest.periods import parse_key
 from syndicate.models import SubscriberStatus
 from syndicate.pipeline.send import STOPPED, SendError, SendReport, send_edition
 from syndicate.pipeline.workers import Workers
+from syndicate.service.jobs import JobEnv, Jobs
+from syndicate.service.logs import EventLog
 from syndicate.store import SendStatus, Store
 
 KEY = "weekly:2026-W47"
@@ -252,8 +266,8 @@ def _calls_of_every_process(
     the order they ended: each is a line appended to ``log``."""
     original = getattr(Store, method)
 
-    def watched(store: Store, week: str, *args: Any) -> Any:
-        result = original(store, week, *args)
+    def watched(store: Store, week: str, *args: Any, **kwargs: Any) -> Any:
+        result = original(store, week, *args, **kwargs)
         with log.open("a") as lines:
             lines.write(f"{os.getpid()} {week}\n")
         return result
@@ -279,3 +293,39 @@ def _parent_calls(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
 
     monkeypatch.setattr(Store, method, watched)
     return weeks
+
+
+@pytest.mark.slow
+def test_the_service_shares_its_digest_send_among_delivery_workers(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`syndicate run` with ``delivery.workers = 2``: the digest job's send goes through two
+    worker processes (the SendGrid client against the stand-in), and their parent ends it:
+    each reader gets one copy, the job is recorded ok and the send finished."""
+    monday = utc(2026, 3, 30, 6, 0)  # mon 08:00 Europe/Berlin: W13's digest
+    monkeypatch.setenv("SYNDICATE_SECRET_KEY", SECRET)
+    write_articles(tmp_path, monday - timedelta(days=1), 3)
+    plain = site_settings(tmp_path, database_url)
+    shared = plain.delivery.model_copy(update={"workers": 2})
+    settings = plain.model_copy(update={"delivery": shared})
+    claims = _calls_of_every_process(monkeypatch, "claim_rows", tmp_path / "claims")
+    with SendGridStandIn("SG.workers-key") as standin, Store(database_url) as store:
+        make_jobs(
+            settings, store, FakeClock(monday - timedelta(hours=1)), RecordingSender()
+        ).gather()
+        readers = subscribe(store, 12, monday)
+
+        def sender() -> SendGridSender:
+            return SendGridSender("SG.workers-key", base_url=standin.base_url, max_retries=0)
+
+        log = EventLog("syndicate.test")
+        env = JobEnv(settings, store, FakeClock(monday), sender, "test:1", lambda: False, log)
+        (run,) = Jobs(env).digest()
+        status = store.send_status("weekly:2026-W13")
+        left = store.senders()
+    assert run.outcome == "ok", run.detail
+    assert "ledger: 12 sent" in run.detail
+    assert dict(standin.copies) == {email: 1 for email in readers}
+    assert status is not None and status.finished_at == monday
+    assert left == []
+    assert claims() and os.getpid() not in {pid for pid, _ in claims()}  # workers claimed
