@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from tests.sendgrid_standin import SendGridStandIn
 from tests.service_support import (
     FakeClock,
@@ -257,6 +258,27 @@ def test_the_rows_of_a_killed_worker_are_recovered_when_the_others_end(
     received = Counter(to for message in site.inbox.messages for to in message.recipients)
     assert set(received) <= set(site.emails) and max(received.values()) == 1
     assert left == []  # the dead worker's sender row was reaped
+
+
+@pytest.mark.slow
+def test_a_workers_failure_is_reported_even_when_the_send_cannot_be_ended(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent's end of the send needs the database; when that fails too (the store
+    went away), the failure says which worker failed, in one line, and the end's error."""
+    parent, counts = os.getpid(), Store.delivery_counts
+
+    def unreachable(store: Store, week: str) -> dict[str, int]:
+        if os.getpid() == parent:
+            raise OperationalError("SELECT …", {}, Exception("unable to open database file"))
+        return counts(store, week)
+
+    monkeypatch.setattr(Store, "delivery_counts", unreachable)
+    with pytest.raises(SendError) as failed:
+        site.send(lambda: DyingSender(site.inbox.port, tmp_path / "died"))
+    message = str(failed.value)
+    assert "\n" not in message and "ended with exit code 9" in message
+    assert "the send's end:" in message and "unable to open database file" in message
 
 
 def _calls_of_every_process(

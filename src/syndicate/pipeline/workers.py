@@ -188,8 +188,13 @@ class Workers:
                 merged.paused, merged.pause_kind = report.paused, report.pause_kind
         # Every worker has ended: a row in flight now is a dead one's (a failed worker's too),
         # or another instance's.
-        take_stock(self.settings, store, merged, self.clock, self.on_event, None)
-        mark_outcome(store, merged, self.clock)
+        try:
+            take_stock(self.settings, store, merged, self.clock, self.on_event, None)
+            mark_outcome(store, merged, self.clock)
+        except Exception as exc:  # a worker's failure is the news (the database may be down)
+            if not failed:
+                raise
+            failed.append(f"the send's end: {' '.join(str(exc).split()) or type(exc).__name__}")
         if failed:
             raise SendError("; ".join(failed))
         return merged
