@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from syndicate.models import Delivery, DeliveryState, SubscriberStatus
 from syndicate.store import (
@@ -15,7 +16,9 @@ from syndicate.store import (
     variant_categories,
     variant_key,
 )
+from syndicate.store.convert import CHUNK
 from syndicate.store.ledger import INTERRUPTED
+from syndicate.store.schema import delivery_ranges
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5)
@@ -132,6 +135,28 @@ def test_freeze_in_many_id_lists_per_variant(store: Store, monkeypatch: pytest.M
     assert len(set(emails)) == 3_000
 
 
+def test_each_variant_is_frozen_together_in_the_id_range_its_claims_walk(store: Store) -> None:
+    """Readers of three variants in turn by id: their rows are written variant by variant, in
+    the ranges stored for them, so a variant's claims never walk another's rows."""
+    edition(store)
+    rows = [
+        (f"u{n:05d}@example.com", "", frozenset([["news"], ["tech"], []][n % 3]))
+        for n in range(3 * CHUNK + 30)  # more than one id list a variant
+    ]
+    store.import_subscribers(rows, T0)
+    store.freeze_recipients(WEEK, T0, EDITION)
+    with store.engine.connect() as conn:
+        spans = {v: (a, b) for _, v, a, b in conn.execute(select(delivery_ranges)).all()}
+    by_variant: dict[str, list[int]] = {}
+    for row in store.deliveries(WEEK):
+        by_variant.setdefault(row.variant, []).append(row.id)
+    assert set(spans) == set(by_variant) == {"", "News", "Tech"}
+    for variant, ids in by_variant.items():
+        assert ids == list(range(spans[variant][0], spans[variant][1] + 1)), variant
+    claimed = store.claim_batch(WEEK, "Tech", 5_000, T1)
+    assert sorted(d.id for d, _ in claimed) == by_variant["Tech"]
+
+
 def test_concurrent_freezes_write_one_set(database_url: str) -> None:
     with Store(database_url) as first:
         edition(first)
@@ -238,6 +263,20 @@ def test_finish_writes_each_outcome(store: Store) -> None:
     counts = store.delivery_counts(WEEK)
     assert counts == {**dict.fromkeys([s.value for s in S], 0), "sent": 2, "failed": 1,
                       "uncertain": 1, "submitting": 1}  # fmt: skip
+
+
+def test_a_row_put_back_is_claimed_next_and_the_claims_go_on_after_it(store: Store) -> None:
+    edition(store)
+    people(store, 6)
+    store.freeze_recipients(WEEK, T0, EDITION)
+    ids = [row.id for row in store.deliveries(WEEK)]
+    first = store.claim_rows(WEEK, "", 3, T1, None)
+    assert [row[0] for row in first] == ids[:3]
+    settle = {(S.SENT, ""): [ids[0], ids[2]], (S.PENDING, "503, not accepted"): [ids[1]]}
+    second = store.claim_rows(WEEK, "", 2, T1, None, settle=settle)
+    assert [row[0] for row in second] == [ids[1], ids[3]]  # the row put back first
+    assert [row[0] for row in store.claim_rows(WEEK, "", 5, T1, None)] == ids[4:]
+    assert store.claim_rows(WEEK, "", 5, T1, None) == []
 
 
 def test_finish_never_overwrites_a_settled_row(store: Store) -> None:

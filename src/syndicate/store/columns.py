@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, DateTime, Dialect, ForeignKeyConstraint, Index
+from sqlalchemy import DateTime, Dialect, ForeignKeyConstraint, Index
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.schema import Column, CreateIndex, CreateTable
+from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from syndicate.store.moments import moment_param, moment_value
@@ -57,12 +57,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 POSTGRESQL = "postgresql"  # Index.info key: its postgresql_* options (see the hook below)
-
-
-def partial_index(name: str, *columns: Column[Any], where: ColumnElement[bool]) -> Index:
-    """An index of the rows ``where`` holds only; queries must state the same predicate (with
-    inline literals) for the planner to use it."""
-    return on_postgresql(Index(name, *columns, sqlite_where=where), where=where)
 
 
 def on_postgresql(index: Index, **options: Any) -> Index:

@@ -32,6 +32,11 @@ _ACTIVE = SubscriberStatus.ACTIVE.value
 
 
 def pending_variants(conn: Connection, week: str) -> list[tuple[str, int]]:
+    """(variant, pending rows) of the variants with some, by variant. SQLite counts over each
+    variant's id range (no index names the state there); PostgreSQL through its index."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(text(_PENDING_IN_RANGES), {"week": week})
+        return [(variant, count) for variant, count in rows if count]
     query = (
         select(deliveries.c.variant, func.count())
         .where(deliveries.c.week == week, PENDING_ONLY)
@@ -39,6 +44,14 @@ def pending_variants(conn: Connection, week: str) -> list[tuple[str, int]]:
         .order_by(deliveries.c.variant)
     )
     return [(variant, count) for variant, count in conn.execute(query)]
+
+
+_PENDING_IN_RANGES = """
+SELECT r.variant, (
+    SELECT count(*) FROM deliveries AS d NOT INDEXED
+    WHERE d.id BETWEEN r.first_id AND r.last_id AND d.week = r.week AND d.variant = r.variant
+        AND d.state = 'pending')
+FROM delivery_ranges AS r WHERE r.week = :week ORDER BY r.variant"""
 
 
 # A claimed row as the send loop uses it: (delivery id, subscriber id, email, name, the
@@ -51,9 +64,10 @@ _Returned = tuple[int, int | None, str, str, int, str, str | None, str | None]
 # same row. SQLite: the rows are read, then marked by their id range, in the one write
 # transaction that holds SQLite's writer lock (nobody else can change a row in between, and
 # the range holds no pending row of the variant but those read: they are the first by id);
-# measured, that costs less than ``UPDATE … RETURNING`` there. The state is compared with
-# the literal 'pending' so that SQLite's planner uses ix_deliveries_pending; PostgreSQL walks
-# ix_deliveries_week_variant_id from ``:after`` (store.schema says why the indexes differ).
+# measured, that costs less than ``UPDATE … RETURNING`` there. SQLite walks the table by id
+# from ``:after`` to the variant's last id (``NOT INDEXED``: no index may take the place of
+# that walk); PostgreSQL walks ix_deliveries_week_variant_id from ``:after`` (store.schema says
+# why the access paths differ).
 #
 # A claim looks after ``:after`` (see claim_rows): on PostgreSQL the claimed rows' old versions
 # stay in the indexes until a vacuum, so a claim that started from the variant's first row
@@ -67,14 +81,18 @@ ORDER BY id LIMIT :limit"""
 _PICK_SQLITE = """
 SELECT d.id, d.subscriber_id, d.email, d.name, d.attempts + 1, d.message_id, s.status,
     s.token_id
-FROM deliveries AS d LEFT JOIN subscribers AS s ON s.id = d.subscriber_id
-WHERE d.week = :week AND d.state = 'pending' AND d.variant = :variant AND d.id > :after
+FROM deliveries AS d NOT INDEXED LEFT JOIN subscribers AS s ON s.id = d.subscriber_id
+WHERE d.id > :after AND d.id <= :last AND d.week = :week AND d.state = 'pending'
+    AND d.variant = :variant
 ORDER BY d.id LIMIT :limit"""
 _MARK_SQLITE = """
-UPDATE deliveries SET state = 'submitting', attempts = attempts + 1,
+UPDATE deliveries NOT INDEXED SET state = 'submitting', attempts = attempts + 1,
     updated_at = :now, owner = :owner
-WHERE week = :week AND variant = :variant AND state = 'pending' AND id BETWEEN :low AND :high
+WHERE id BETWEEN :low AND :high AND week = :week AND variant = :variant AND state = 'pending'
 """
+_SPAN_SQLITE = (
+    "SELECT first_id, last_id FROM delivery_ranges WHERE week = :week AND variant = :variant"
+)
 _CLAIM_POSTGRESQL = f"""
 UPDATE deliveries AS d SET state = 'submitting', attempts = d.attempts + 1,
     updated_at = :now, owner = :owner
@@ -99,7 +117,9 @@ _UNCLAIM = ", attempts = attempts - 1, owner = NULL"
 
 def _next_pending(week: str, variant: str, limit: int) -> TextClause:
     """The read of the next claim of the variant on SQLite, for query plans."""
-    return text(_PICK_SQLITE).bindparams(week=week, variant=variant, limit=limit, after=0)
+    return text(_PICK_SQLITE).bindparams(
+        week=week, variant=variant, limit=limit, after=0, last=1 << 62
+    )
 
 
 # Per dialect: the claim (SQLite: the read and the mark), settle by ids, by range, and settle
@@ -112,7 +132,11 @@ _SQL = {
         "unclaim": _SETTLE.format(ids=ids, extra=_UNCLAIM),
     }
     for dialect, claim, ids in (
-        ("sqlite", {"pick": _PICK_SQLITE, "mark": _MARK_SQLITE}, _IDS_SQLITE),
+        (
+            "sqlite",
+            {"pick": _PICK_SQLITE, "mark": _MARK_SQLITE, "span": _SPAN_SQLITE},
+            _IDS_SQLITE,
+        ),
         ("postgresql", {"claim": _CLAIM_POSTGRESQL}, _IDS_POSTGRESQL),
     )
 }
@@ -177,14 +201,21 @@ def claim_rows(
     """
     claimed: list[_Returned] = []
     params: dict[str, Any] = {"week": week, "variant": variant, "now": now, "owner": owner}
+    start = 0  # below the variant's first id
+    if conn.dialect.name == "sqlite":
+        span = _run(conn, "span", {"week": week, "variant": variant}).fetchone()
+        if span is None:  # no row of this variant was frozen
+            return claimed
+        start, params["last"] = span[0] - 1, span[1]
+    after = max(after, start)
     while len(claimed) < limit:
         wanted = limit - len(claimed)
         rows = _claim_after(conn, {**params, "limit": wanted, "after": after})
         claimed.extend(_active(conn, rows, now))
         if len(rows) == wanted:
             after = max(row[0] for row in rows)
-        elif after:
-            after = 0  # the rows after the hint ran out: look once from the variant's first
+        elif after > start:
+            after = start  # the rows after the hint ran out: look once from the variant's first
         else:
             break
     claimed.sort()

@@ -7,7 +7,8 @@ U+001F; "" = every category): the digest is rendered once per variant.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
@@ -20,6 +21,7 @@ from syndicate.store.editions import insert_edition
 from syndicate.store.schema import (
     UTCDateTime,
     deliveries,
+    delivery_ranges,
     edition_sends,
     editions,
     subscriber_categories,
@@ -82,7 +84,8 @@ def freeze_recipients(
     cadence (of every cadence for an announcement). ``everyone``: whatever their preferences.
 
     Readers of every category are copied in one INSERT … SELECT. Those with preferences are
-    streamed (id, category) to work out their variant, and copied by id lists per variant.
+    streamed (id, category) to work out their variant, then copied variant by variant, by id
+    lists: each variant's rows lie together, in the id range kept for its claims.
     """
     if send_started(conn, week):
         return 0
@@ -93,21 +96,32 @@ def freeze_recipients(
     cadence = None if is_announcement(week) else stored  # announcements: every cadence
     readers = true() if cadence is None else subscribers.c.cadence == cadence
     if everyone:
-        return _copy_subscribers(conn, week, "", now, readers)
+        return _write_variant(conn, week, "", now, [readers])
     has_preferences = exists().where(subscriber_categories.c.subscriber_id == subscribers.c.id)
-    created = _copy_subscribers(conn, week, "", now, and_(readers, ~has_preferences))
-    waiting: dict[str, list[int]] = {}
+    created = _write_variant(conn, week, "", now, [and_(readers, ~has_preferences)])
+    chosen: dict[str, array[int]] = {}  # 8 bytes a reader, a million readers or not
     for sid, variant in preference_variants(conn, edition_categories, cadence):
-        if not variant:
-            continue  # chose only categories this edition does not have
-        ids = waiting.setdefault(variant, [])
-        ids.append(sid)
-        if len(ids) >= CHUNK:
-            created += _copy_subscribers(conn, week, variant, now, subscribers.c.id.in_(ids))
-            ids.clear()
-    for variant, ids in waiting.items():
-        if ids:
-            created += _copy_subscribers(conn, week, variant, now, subscribers.c.id.in_(ids))
+        if variant:  # "": chose only categories this edition does not have
+            chosen.setdefault(variant, array("q")).append(sid)
+    for variant in sorted(chosen):
+        ids = chosen.pop(variant)
+        parts = range(0, len(ids), CHUNK)
+        which = [subscribers.c.id.in_(ids[i : i + CHUNK].tolist()) for i in parts]
+        created += _write_variant(conn, week, variant, now, which)
+    return created
+
+
+def _write_variant(
+    conn: Connection, week: str, variant: str, now: datetime, parts: Sequence[ColumnElement[bool]]
+) -> int:
+    """The rows of one variant, one statement per part, one after the other (so their ids lie
+    together), and their id range (store.schema.delivery_ranges); rows created."""
+    before = conn.scalar(select(func.max(deliveries.c.id))) or 0
+    created = sum(_copy_subscribers(conn, week, variant, now, which) for which in parts)
+    if created:
+        last = conn.scalar(select(func.max(deliveries.c.id)))
+        span = {"week": week, "variant": variant, "first_id": before + 1, "last_id": last}
+        conn.execute(insert(delivery_ranges).values(span))
     return created
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
     literal_column,
 )
 
-from syndicate.store.columns import FILLFACTOR, NAMING, on_postgresql, only_on, partial_index
+from syndicate.store.columns import FILLFACTOR, NAMING, on_postgresql, only_on
 from syndicate.store.columns import UTCDateTime as UTCDateTime  # the tables' users import it here
 
 # The version mark of the schema from before Alembic, kept in meta.schema_version; retired:
@@ -239,19 +239,18 @@ deliveries = Table(
     UniqueConstraint("week", "subscriber_id"),
     only_on("sqlite", ForeignKeyConstraint(["week"], ["editions.week"])),
 )
-# The ledger's indexes differ by dialect: each row is updated twice in a send (claimed,
+# The ledger's access paths differ by dialect: each row is updated twice in a send (claimed,
 # settled), and the cheapest way to find the next pending rows differs.
 #
-# SQLite: claim_batch walks ix_deliveries_pending, the next pending rows of one variant in
-# id order. It holds the pending rows only, so claiming a row takes one entry out and
-# settling a submitting row touches no index at all (a full (week, state, variant, id)
-# index moves each row twice: measured ~1.6x the claim time and ~2.5x the finish time).
-# Queries must compare state with the inline literal (PENDING_ONLY) for the planner to
-# prove the index applies. No index holds the rows in flight (revision 0016 dropped
-# ix_deliveries_submitting: each row went in at its claim and out at its outcome, a fifth of
-# the instructions of the two): a sender looks for them only when the ledger's counts, read
-# as it ends, show some, or as it starts when it did not freeze the edition itself
-# (pipeline.delivering), with a scan of the edition's rows.
+# SQLite: no index names the state. The freeze writes each variant's rows together and keeps
+# their id range in delivery_ranges; a claim walks that range by id (the table itself, in
+# order) from where the last claim ended (ledger.claim_rows), so claiming and settling a row
+# touch no index at all. Revision 0017 dropped ix_deliveries_pending (week, variant, id) WHERE
+# pending: each claimed row left it, and with it a claim's mark cost 2.5x, the freeze's insert
+# 1.25x (raw sqlite3, a million rows). No index holds the rows in flight either (revision 0016):
+# a sender looks for them only when the ledger's counts, read as the send ends, show some, or
+# as it starts when it did not freeze the edition itself (pipeline.delivering), with a scan of
+# the edition's rows.
 #
 # PostgreSQL: no index names a column a send changes (state, owner, also in a partial
 # index's WHERE), and the table's pages are filled half (fillfactor 50, see below): each
@@ -262,15 +261,21 @@ deliveries = Table(
 # server CPU with the partial indexes, 3.7 s so (bench/bench_send.py for the whole send).
 PENDING_ONLY = deliveries.c.state == literal_column("'pending'")
 SUBMITTING_ONLY = deliveries.c.state == literal_column("'submitting'")
-only_on(
-    "sqlite",
-    partial_index(
-        "ix_deliveries_pending", deliveries.c.week, deliveries.c.variant, deliveries.c.id,
-        where=PENDING_ONLY,
-    ),
-)  # fmt: skip
 only_on("postgresql", Index(None, deliveries.c.week, deliveries.c.variant, deliveries.c.id))
 deliveries.info[FILLFACTOR] = 50
+
+# Where each variant's ledger rows of an edition lie: every row of (week, variant) has an id in
+# first_id..last_id (other rows may too, on PostgreSQL, where other writers take ids between).
+# Written by the freeze; revision 0017 gave the ledgers frozen before it their variants' bounds.
+delivery_ranges = Table(
+    "delivery_ranges",
+    metadata,
+    Column("week", String(WEEK_LENGTH), nullable=False),
+    Column("variant", Text, nullable=False),
+    Column("first_id", Integer, nullable=False),
+    Column("last_id", Integer, nullable=False),
+    PrimaryKeyConstraint("week", "variant"),
+)
 
 edition_sends = Table(
     "edition_sends",

@@ -4,7 +4,7 @@ store.recipients)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
 
@@ -128,7 +128,7 @@ class SendingQueries:
         with self._writer.begin() as conn:
             if settle:
                 _ledger.finish_groups(conn, settle, now)
-                self._put_back(state for state, _ in settle)
+                self._put_back(_pending_ids(settle))
             after = hints.get((week, variant), 0)
             rows = _ledger.claim_rows(conn, week, variant, limit, now, owner, after)
         if rows:
@@ -141,7 +141,7 @@ class SendingQueries:
         """``finish_batch`` grouped: (state, error) -> the delivery ids that came to it."""
         with self._writer.begin() as conn:
             changed = _ledger.finish_groups(conn, groups, now)
-        self._put_back(state for state, _ in groups)
+        self._put_back(_pending_ids(groups))
         return changed
 
     def finish_batch(
@@ -151,13 +151,20 @@ class SendingQueries:
         Returns the rows changed (rows not submitting are left alone)."""
         with self._writer.begin() as conn:
             changed = _ledger.finish_batch(conn, outcomes, now)
-        self._put_back(state for _, state, _ in outcomes)
+        self._put_back([i for i, state, _ in outcomes if state == DeliveryState.PENDING])
         return changed
 
-    def _put_back(self, states: Iterable[DeliveryState]) -> None:
-        """A row put back is claimed again first: the next claims look from the start."""
-        if DeliveryState.PENDING in states:
-            self._claimed_up_to.clear()
+    def _put_back(self, ids: Sequence[int]) -> None:
+        """Rows put back are claimed again first: the next claims look from just before the
+        lowest of them (not from the variant's first row: on SQLite a claim walks the rows
+        by id, the sent ones too)."""
+        if not ids:
+            return
+        low = min(ids)
+        hints = self._claimed_up_to
+        for key, last in hints.items():
+            if last >= low:
+                hints[key] = low - 1
 
     def delivery_counts(self, week: str) -> dict[str, int]:
         with self._engine.connect() as conn:
@@ -174,3 +181,8 @@ class SendingQueries:
     def send_status(self, week: str) -> SendStatus | None:
         with self._engine.connect() as conn:
             return _ledger.send_status(conn, week)
+
+
+def _pending_ids(groups: Mapping[tuple[DeliveryState, str], Sequence[int]]) -> list[int]:
+    """The ids that outcome groups put back to pending."""
+    return [i for (state, _), ids in groups.items() if state == DeliveryState.PENDING for i in ids]
