@@ -8,7 +8,7 @@ U+001F; "" = every category): the digest is rendered once per variant.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
@@ -105,14 +105,13 @@ def freeze_recipients(
             chosen.setdefault(variant, array("q")).append(sid)
     for variant in sorted(chosen):
         ids = chosen.pop(variant)
-        parts = range(0, len(ids), CHUNK)
-        which = [subscribers.c.id.in_(ids[i : i + CHUNK].tolist()) for i in parts]
-        created += _write_variant(conn, week, variant, now, which)
+        lists = (ids[i : i + CHUNK].tolist() for i in range(0, len(ids), CHUNK))
+        created += _write_variant(conn, week, variant, now, map(subscribers.c.id.in_, lists))
     return created
 
 
 def _write_variant(
-    conn: Connection, week: str, variant: str, now: datetime, parts: Sequence[ColumnElement[bool]]
+    conn: Connection, week: str, variant: str, now: datetime, parts: Iterable[ColumnElement[bool]]
 ) -> int:
     """The rows of one variant, one statement per part, one after the other (so their ids lie
     together), and their id range (store.schema.delivery_ranges); rows created."""

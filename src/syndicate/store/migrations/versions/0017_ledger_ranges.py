@@ -6,8 +6,8 @@ Create Date: 2026-12-04
 
 The freeze writes each variant's rows together and keeps their id range in
 ``delivery_ranges``; a claim on SQLite walks the rows of that range by id from where its last
-claim ended. ix_deliveries_pending went: each claimed row left it (the claim's mark cost
-2.5x without it), and the freeze wrote each row into it (a fifth of the freeze's insert).
+claim ended. ix_deliveries_pending went: each claimed row left it (a claim's mark cost 2.5x
+with it), and the freeze wrote each row into it (a fifth of the freeze's insert).
 The ranges of the ledgers frozen before are their rows' bounds, variant by variant (their
 variants' rows may interleave: the claims then walk over each other's rows). PostgreSQL keeps
 its own index (revision 0014): the table is written there too, and read nowhere.
