@@ -164,20 +164,20 @@ def test_two_workers_share_one_send_and_each_reader_gets_one_copy(
 
 @pytest.mark.slow
 def test_the_progress_of_two_workers_comes_from_their_own_counts(
-    site: Site, monkeypatch: pytest.MonkeyPatch
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The bar moves with what the workers settled, of what the first had waiting: the
     parent counts the ledger only for the report at the end (a count of a million rows took
     ~0.4 s of a core the workers shared), never the pending rows every second."""
-    looks = _parent_calls(monkeypatch, "pending_variants")
-    tallied = _parent_calls(monkeypatch, "delivery_counts")
+    looks = _calls_of_every_process(monkeypatch, "pending_variants", tmp_path / "looks")
+    tallied = _calls_of_every_process(monkeypatch, "delivery_counts", tmp_path / "counts")
     shown: list[tuple[int, int]] = []
     report, _ = site.send(progress=lambda done, total: shown.append((done, total)))
     assert report.counts["sent"] == READERS
     assert shown[-1] == (READERS, READERS)
     assert all(done <= total for done, total in shown)
-    assert looks == []  # the parent never counted the pending rows
-    assert tallied == [KEY]  # the ledger counted once, for the report
+    assert _by(os.getpid(), looks()) == []  # the parent never counted the pending rows
+    assert _by(os.getpid(), tallied()) == [KEY]  # the ledger counted once, for the report
 
 
 @pytest.mark.slow
@@ -304,17 +304,9 @@ def _calls_of_every_process(
     return calls
 
 
-def _parent_calls(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
-    """The weeks this process (not a forked worker) passes to ``Store.<method>``."""
-    parent, weeks, original = os.getpid(), [], getattr(Store, method)
-
-    def watched(store: Store, week: str) -> Any:
-        if os.getpid() == parent:
-            weeks.append(week)
-        return original(store, week)
-
-    monkeypatch.setattr(Store, method, watched)
-    return weeks
+def _by(pid: int, calls: list[tuple[int, str]]) -> list[str]:
+    """The weeks of the calls one process made."""
+    return [week for caller, week in calls if caller == pid]
 
 
 @pytest.mark.slow

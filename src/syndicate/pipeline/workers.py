@@ -162,7 +162,7 @@ class Workers:
                     sender.close()
             self._results.put((index, report, ""))
         except Exception as exc:  # reported by the parent, in one line
-            self._results.put((index, None, " ".join(str(exc).split()) or type(exc).__name__))
+            self._results.put((index, None, _one_line(exc)))
 
     def _reap_silent(self, results: dict[int, _Result]) -> None:
         """A worker that ended without a word (killed) is reported as failed."""
@@ -194,7 +194,12 @@ class Workers:
         except Exception as exc:  # a worker's failure is the news (the database may be down)
             if not failed:
                 raise
-            failed.append(f"the send's end: {' '.join(str(exc).split()) or type(exc).__name__}")
+            failed.append(f"the send's end: {_one_line(exc)}")
         if failed:
             raise SendError("; ".join(failed))
         return merged
+
+
+def _one_line(exc: Exception) -> str:
+    """A failure as the parent reports it: the text on one line, or the type without one."""
+    return " ".join(str(exc).split()) or type(exc).__name__
