@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -94,6 +96,26 @@ def test_sqlite_file_gets_folder_and_connection_settings(tmp_path: Path) -> None
         "foreign_keys": 1,
         "synchronous": 1,
     }
+
+
+def test_a_new_sqlite_file_has_16_kib_pages_and_an_older_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    new, old = tmp_path / "new.db", tmp_path / "old.db"
+    with closing(sqlite3.connect(old)) as made_before:  # with SQLite's default pages
+        made_before.execute("CREATE TABLE t (x)")
+        made_before.commit()
+    for path in (new, old):
+        with Store(f"sqlite:///{path}") as store:
+            store.upsert_articles([article(1)], T0)
+    sizes = {}
+    for path in (new, old):
+        with closing(sqlite3.connect(path)) as conn:
+            sizes[path.name] = conn.execute("PRAGMA page_size").fetchone()[0]
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert sizes == {"new.db": 16384, "old.db": 4096}
+    with Store(f"sqlite:///{old}") as store:  # opened again, as it was
+        assert store.article_count() == 1
 
 
 def test_schema_version_is_recorded_and_data_survives_reopening(database_url: str) -> None:

@@ -93,10 +93,16 @@ def writing(url: str) -> Iterator[Sql | None]:
 _SQLITE_FILE = re.compile(r"sqlite(?:\+pysqlite)?:///(?P<path>[^?#%~]+)")
 BUSY_TIMEOUT_MS = 5000  # how long a connection waits for the writer ahead of it
 # Every connection that may write (store.engine's, and ``writing``'s). busy_timeout first:
-# switching a new file to WAL takes a lock another opener may hold.
+# switching a new file to WAL takes a lock another opener may hold. The page size counts
+# only for a file not yet written (before WAL mode makes it), later it changes nothing: a
+# ledger row is written three times in a send (frozen, claimed, settled), a WAL frame and a
+# write call a page. Measured with 16 KiB pages against SQLite's 4 KiB: a freeze of a
+# million rows 1.21 -> 1.03 s, kernel time 0.43 -> 0.26 s; a ledger row claimed and settled
+# through the Store 3.15 -> 2.68 µs (bench/bench_send_parts.py, three interleaved pairs).
 BUSY_TIMEOUT = f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}"
 SQLITE_PRAGMAS = (
     BUSY_TIMEOUT,
+    "PRAGMA page_size=16384",
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
