@@ -160,6 +160,24 @@ def test_help_imports_no_heavy_library() -> None:
         assert f"'{heavy}'" not in done.stdout, heavy
 
 
+def test_a_command_ends_with_its_heap_frozen_and_every_exit_function_run(site: Path) -> None:
+    """The interpreter's shutdown collections skip what the command made (the CLI freezes it
+    in an exit function); the probe's exit function, registered before the CLI's, still runs
+    after it."""
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen:', gc.get_freeze_count() > 0, flush=True))\n"
+        "from syndicate.cli import main\n"
+        "main(['--config', sys.argv[1], 'status'])\n"
+    )
+    config = str(site / "config" / "syndicate.toml")
+    done = subprocess.run(
+        [sys.executable, "-c", probe, config], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "frozen: True"
+
+
 def test_status_lists_drafts_and_scheduled_articles(site: Path) -> None:
     articles = site / "articles"
     (articles / "draft.md").write_text(
