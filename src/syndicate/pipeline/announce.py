@@ -137,7 +137,7 @@ def announce(
     def render(_variant: str) -> RenderedDigest:
         return render_announcement(stored, site=site, templates=templates)
 
-    def freeze(at: datetime) -> int:
+    def freeze(at: datetime) -> dict[str, int]:
         return store.freeze_recipients(item.key, at, chosen, everyone=not chosen)
 
     report = deliver(

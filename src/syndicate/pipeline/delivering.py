@@ -12,7 +12,7 @@ A sender that sends a batch message by message (SMTP) notes each in the send's j
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -100,7 +100,7 @@ def deliver(
     sender: Sender,
     key: str,
     render: Render,
-    freeze: Callable[[datetime], int],
+    freeze: Callable[[datetime], Mapping[str, int]],
     *,
     clock: Clock,
     on_event: Report | None = None,
@@ -108,9 +108,10 @@ def deliver(
     progress: Callable[[int, int], None] | None = None,
     share: Share | None = None,
 ) -> SendReport:
-    """Send edition ``key`` to every recipient ``freeze`` wrote (once) that has not had it;
-    ``render`` makes a variant's message. Under this process's heartbeat: rows only a dead
-    sender had in flight become uncertain, and a live sender's are left to it.
+    """Send edition ``key`` to every recipient ``freeze`` wrote (once: its rows by variant,
+    none when written before) that has not had it; ``render`` makes a variant's message.
+    Under this process's heartbeat: rows only a dead sender had in flight become uncertain,
+    and a live sender's are left to it.
 
     The send starts (the freeze, the look for a dead sender's rows, the pause cleared) and
     ends (``take_stock``, ``mark_outcome``) here, unless ``share`` says this is one worker of
@@ -120,7 +121,8 @@ def deliver(
         raise SendError("SYNDICATE_SECRET_KEY is not set: unsubscribe links cannot be signed")
     report = SendReport(week=key)
     with _frozen_heap(), Heartbeat(settings, store, key, clock) as me:
-        report.frozen = freeze(clock())
+        made = freeze(clock())
+        report.frozen = sum(made.values())
         if share is None or share.first:
             if not report.frozen:  # rows frozen just now are all pending: no dead sender's
                 _recover(settings, store, report, clock(), on_event)
@@ -129,7 +131,7 @@ def deliver(
             share.started()
         loop = _SendLoop(settings, store, sender, key, render, secret, clock, report, should_stop)
         loop.owner = me.id
-        variants = store.pending_variants(key)
+        variants = _variants_to_send(store, key, made, share)
         loop.progress, loop.total = progress, sum(count for _, count in variants)
         if getattr(sender, "journaled", False):
             loop.limit, loop.journal = 1, SendJournal.open(settings, me.id)
@@ -148,6 +150,19 @@ def deliver(
     if share is None:
         mark_outcome(store, report, clock)
     return report
+
+
+def _variants_to_send(
+    store: Store, key: str, made: Mapping[str, int], share: Share | None
+) -> list[tuple[str, int]]:
+    """(variant, rows waiting) to send, by variant. Rows frozen just now are all pending; a
+    worker that did not start the send counts none (the first one's count is the send's):
+    a count walks every row of the edition, 0.12 s a million as the send starts."""
+    if made:
+        return sorted(made.items())
+    if share is not None and not share.first:
+        return [(variant, 0) for variant in store.frozen_variants(key)]
+    return store.pending_variants(key)
 
 
 @dataclass(frozen=True)

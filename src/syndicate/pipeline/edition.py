@@ -130,11 +130,11 @@ def read_note(settings: Settings, period: Period) -> str:
 
 def freeze_edition(
     settings: Settings, store: Store, edition: Edition, now: datetime
-) -> tuple[Edition, int]:
+) -> tuple[Edition, dict[str, int]]:
     """The edition stored as it is now, with its recipients and its every-category subject
-    (the archive's title): (as stored, ledger rows made)."""
+    (the archive's title): (as stored, ledger rows made by variant, none if frozen before)."""
     if edition.frozen:
-        return edition, 0
+        return edition, {}
     site = site_view(settings)
     headlines = [headline(article, site) for article in edition.articles]
     subject = variant_subject(edition, site, headlines, settings.digest.subject)

@@ -89,7 +89,7 @@ def send_edition(
     edition: Edition = prepared
     site, templates = site_view(settings), template_source(settings)
 
-    def freeze(moment: datetime) -> int:
+    def freeze(moment: datetime) -> dict[str, int]:
         nonlocal edition
         edition, created = freeze_edition(settings, store, edition, moment)
         return created

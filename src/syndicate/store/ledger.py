@@ -18,7 +18,13 @@ from sqlalchemy.exc import DBAPIError
 
 from syndicate.models import Delivery, DeliveryState, SubscriberStatus
 from syndicate.store.records import SendStatus
-from syndicate.store.schema import PENDING_ONLY, UTCDateTime, deliveries, edition_sends
+from syndicate.store.schema import (
+    PENDING_ONLY,
+    UTCDateTime,
+    deliveries,
+    delivery_ranges,
+    edition_sends,
+)
 from syndicate.store.status_reads import DELIVERY_COUNTS, delivery_counts_of
 
 INTERRUPTED = "interrupted while submitting"
@@ -46,6 +52,11 @@ def pending_variants(conn: Connection, week: str) -> list[tuple[str, int]]:
     return [(variant, count) for variant, count in conn.execute(query)]
 
 
+def frozen_variants(conn: Connection, week: str) -> list[str]:
+    query = select(delivery_ranges.c.variant).where(delivery_ranges.c.week == week)
+    return list(conn.scalars(query.order_by(delivery_ranges.c.variant)))
+
+
 _PENDING_IN_RANGES = """
 SELECT r.variant, (
     SELECT count(*) FROM deliveries AS d NOT INDEXED
@@ -57,7 +68,9 @@ FROM delivery_ranges AS r WHERE r.week = :week ORDER BY r.variant"""
 # A claimed row as the send loop uses it: (delivery id, subscriber id, email, name, the
 # subscriber's token id or None when the subscriber is gone).
 ClaimedRow = tuple[int, int | None, str, str, str | None]
-_Returned = tuple[int, int | None, str, str, int, str, str | None, str | None]
+# A claimed row as claim_rows answers it: (id, subscriber id, email, name, attempts, message
+# id, subscriber status, token id).
+ClaimAnswer = tuple[int, int | None, str, str, int, str, str | None, str | None]
 
 # A batch is claimed with its subscribers' status and token id. PostgreSQL: one statement,
 # ``UPDATE … FROM (… FOR UPDATE SKIP LOCKED) … RETURNING``, so two senders never claim the
@@ -134,10 +147,19 @@ _SQL = {
     for dialect, claim, ids in (
         (
             "sqlite",
-            {"pick": _PICK_SQLITE, "mark": _MARK_SQLITE, "span": _SPAN_SQLITE},
+            {
+                "pick": _PICK_SQLITE,
+                "look": _PICK_SQLITE,
+                "mark": _MARK_SQLITE,
+                "span": _SPAN_SQLITE,
+            },
             _IDS_SQLITE,
         ),
-        ("postgresql", {"claim": _CLAIM_POSTGRESQL}, _IDS_POSTGRESQL),
+        (
+            "postgresql",
+            {"claim": _CLAIM_POSTGRESQL, "look": _PICK.format(columns="id")},
+            _IDS_POSTGRESQL,
+        ),
     )
 }
 _COMPILED: dict[str, str] = {}  # name -> the PostgreSQL text in psycopg's parameter style
@@ -187,53 +209,68 @@ def claim_rows(
     now: datetime,
     owner: str | None,
     after: int = 0,
-) -> list[_Returned]:
+) -> list[ClaimAnswer]:
     """Up to ``limit`` pending rows of the variant, by id, now ``submitting`` under ``owner``
     (a sender's id, see store.senders): (id, subscriber id, email, name, attempts,
     message id, subscriber status, token id) tuples.
 
-    ``after``: where the caller's last claim ended. The rows after it are taken first; when
-    they are fewer than asked, the rows before it too (rows put back, or left by a claim
-    that rolled back), so an empty answer still means the variant has no pending row.
+    ``after``: where the caller's last claim ended; only the rows after it are looked at
+    (``first_pending`` finds those left before it: rows put back, or left by a claim that
+    rolled back). With ``after`` 0, an empty answer means the variant has no pending row.
 
     Rows whose subscriber is no longer active (or was removed) become ``skipped`` on the way
     and do not count towards the limit.
     """
-    claimed: list[_Returned] = []
-    params: dict[str, Any] = {"week": week, "variant": variant, "now": now, "owner": owner}
-    start = 0  # below the variant's first id
-    if conn.dialect.name == "sqlite":
-        span = _run(conn, "span", {"week": week, "variant": variant}).fetchone()
-        if span is None:  # no row of this variant was frozen
-            return claimed
-        start, params["last"] = span[0] - 1, span[1]
-    after = max(after, start)
+    claimed: list[ClaimAnswer] = []
+    params = _variant_params(conn, week, variant, after)
+    if params is None:
+        return claimed
+    params.update(now=now, owner=owner)
     while len(claimed) < limit:
         wanted = limit - len(claimed)
-        rows = _claim_after(conn, {**params, "limit": wanted, "after": after})
+        rows = _claim_after(conn, {**params, "limit": wanted})
         claimed.extend(_active(conn, rows, now))
-        if len(rows) == wanted:
-            after = max(row[0] for row in rows)
-        elif after > start:
-            after = start  # the rows after the hint ran out: look once from the variant's first
-        else:
+        if len(rows) < wanted:
             break
+        params["after"] = max(row[0] for row in rows)
     claimed.sort()
     return claimed
 
 
-def _claim_after(conn: Connection, params: dict[str, Any]) -> list[_Returned]:
+def first_pending(conn: Connection, week: str, variant: str) -> int | None:
+    """The first pending row of the variant by id, or None: a read, which on SQLite walks the
+    variant's rows by id (the claimed ones too) without holding the writer lock."""
+    params = _variant_params(conn, week, variant, 0)
+    if params is None:
+        return None
+    row = _run(conn, "look", {**params, "limit": 1}).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _variant_params(conn: Connection, week: str, variant: str, after: int) -> dict[str, Any] | None:
+    """The parameters of a walk of the variant's rows after ``after``; None when no row of
+    the variant was frozen (SQLite walks the variant's id range, store.schema says why)."""
+    params: dict[str, Any] = {"week": week, "variant": variant, "after": after}
+    if conn.dialect.name == "sqlite":
+        span = _run(conn, "span", {"week": week, "variant": variant}).fetchone()
+        if span is None:
+            return None
+        params["after"], params["last"] = max(after, span[0] - 1), span[1]
+    return params
+
+
+def _claim_after(conn: Connection, params: dict[str, Any]) -> list[ClaimAnswer]:
     """One claim statement (on SQLite, a read and a mark): up to ``:limit`` rows past
     ``:after``."""
     if conn.dialect.name != "sqlite":
         return list(_run(conn, "claim", params).fetchall())
-    rows: list[_Returned] = _run(conn, "pick", params).fetchall()
+    rows: list[ClaimAnswer] = _run(conn, "pick", params).fetchall()
     if rows:
         _run(conn, "mark", {**params, "low": rows[0][0], "high": rows[-1][0]})
     return rows
 
 
-def _active(conn: Connection, rows: list[_Returned], now: datetime) -> list[_Returned]:
+def _active(conn: Connection, rows: list[ClaimAnswer], now: datetime) -> list[ClaimAnswer]:
     """The claimed rows of active subscribers; the others become skipped."""
     skipped: dict[str, list[int]] = {}
     for row in rows:

@@ -62,12 +62,16 @@ def send_started(conn: Connection, week: str) -> bool:
     return conn.scalar(select(edition_sends.c.week).where(edition_sends.c.week == week)) is not None
 
 
-def freeze_edition(conn: Connection, edition: Edition, now: datetime) -> int:
+# Rows a freeze wrote, by variant (only variants with rows); empty: frozen before.
+Frozen = dict[str, int]
+
+
+def freeze_edition(conn: Connection, edition: Edition, now: datetime) -> Frozen:
     """Write the edition as it is now and its recipients (the active readers of its cadence),
-    once; the caller's transaction makes it all or nothing. Rows created; 0 if the send
-    had started before."""
+    once; the caller's transaction makes it all or nothing. Rows created by variant; none if
+    the send had started before."""
     if send_started(conn, edition.key):
-        return 0
+        return {}
     insert_edition(conn, edition)
     categories = frozenset(article.category for article in edition.articles)
     return freeze_recipients(conn, edition.key, now, categories)
@@ -79,16 +83,17 @@ def freeze_recipients(
     now: datetime,
     edition_categories: frozenset[str],
     everyone: bool = False,
-) -> int:
+) -> Frozen:
     """Write the recipients of the stored edition ``week`` once: the active readers of its
-    cadence (of every cadence for an announcement). ``everyone``: whatever their preferences.
+    cadence (of every cadence for an announcement), rows by variant. ``everyone``: whatever
+    their preferences.
 
     Readers of every category are copied in one INSERT … SELECT. Those with preferences are
     streamed (id, category) to work out their variant, then copied variant by variant, by id
     lists: each variant's rows lie together, in the id range kept for its claims.
     """
     if send_started(conn, week):
-        return 0
+        return {}
     stored = conn.scalar(select(editions.c.cadence).where(editions.c.week == week))
     if stored is None:
         raise ValueError(f"freeze_recipients: there is no edition {week!r}")
@@ -96,9 +101,9 @@ def freeze_recipients(
     cadence = None if is_announcement(week) else stored  # announcements: every cadence
     readers = true() if cadence is None else subscribers.c.cadence == cadence
     if everyone:
-        return _write_variant(conn, week, "", now, [readers])
+        return _made("", _write_variant(conn, week, "", now, [readers]))
     has_preferences = exists().where(subscriber_categories.c.subscriber_id == subscribers.c.id)
-    created = _write_variant(conn, week, "", now, [and_(readers, ~has_preferences)])
+    made = _made("", _write_variant(conn, week, "", now, [and_(readers, ~has_preferences)]))
     chosen: dict[str, array[int]] = {}  # 8 bytes a reader, a million readers or not
     for sid, variant in preference_variants(conn, edition_categories, cadence):
         if variant:  # "": chose only categories this edition does not have
@@ -106,8 +111,14 @@ def freeze_recipients(
     for variant in sorted(chosen):
         ids = chosen.pop(variant)
         lists = (ids[i : i + CHUNK].tolist() for i in range(0, len(ids), CHUNK))
-        created += _write_variant(conn, week, variant, now, map(subscribers.c.id.in_, lists))
-    return created
+        made |= _made(
+            variant, _write_variant(conn, week, variant, now, map(subscribers.c.id.in_, lists))
+        )
+    return made
+
+
+def _made(variant: str, rows: int) -> Frozen:
+    return {variant: rows} if rows else {}
 
 
 def _write_variant(

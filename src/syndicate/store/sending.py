@@ -15,7 +15,8 @@ from syndicate.models import Delivery, DeliveryState, Edition, SubscriberStatus
 from syndicate.store import editions as _editions
 from syndicate.store import ledger as _ledger
 from syndicate.store import recipients as _recipients
-from syndicate.store.ledger import ClaimedRow
+from syndicate.store.ledger import ClaimAnswer, ClaimedRow
+from syndicate.store.recipients import Frozen
 from syndicate.store.records import SendStatus
 
 
@@ -49,9 +50,10 @@ class SendingQueries:
 
     def freeze_recipients(
         self, week: str, now: datetime, edition_categories: frozenset[str], everyone: bool = False
-    ) -> int:
-        """Write a stored edition's recipients once (0 if it was written before); rows made.
-        ``everyone``: every active reader, whatever their preferences (announcements)."""
+    ) -> Frozen:
+        """Write a stored edition's recipients once (none if it was written before): rows
+        made by variant. ``everyone``: every active reader, whatever their preferences
+        (announcements)."""
         try:
             with self._writer.begin() as conn:
                 return _recipients.freeze_recipients(conn, week, now, edition_categories, everyone)
@@ -59,7 +61,7 @@ class SendingQueries:
             # Another writer froze it between our check and our insert.
             if not self.send_started(week):
                 raise
-            return 0
+            return {}
 
     def plan_recipients(
         self, edition_categories: frozenset[str], cadence: str
@@ -68,9 +70,9 @@ class SendingQueries:
         with self._engine.connect() as conn:
             return _recipients.plan_recipients(conn, edition_categories, cadence)
 
-    def freeze_edition(self, edition: Edition, now: datetime) -> tuple[Edition, int]:
+    def freeze_edition(self, edition: Edition, now: datetime) -> tuple[Edition, Frozen]:
         """Store the edition as it is now with its recipients, in one transaction, unless its
-        send had started: (the edition as stored, ledger rows created)."""
+        send had started: (the edition as stored, ledger rows created by variant)."""
         try:
             with self._writer.begin() as conn:
                 created = _recipients.freeze_edition(conn, edition, now)
@@ -78,7 +80,7 @@ class SendingQueries:
             # Another writer froze it between our check and our insert.
             if not self.send_started(edition.key):
                 raise
-            created = 0
+            created = {}
         frozen = self._edition(edition.key)
         assert frozen is not None
         return frozen, created
@@ -91,6 +93,11 @@ class SendingQueries:
         """(variant, pending rows), by variant."""
         with self._engine.connect() as conn:
             return _ledger.pending_variants(conn, week)
+
+    def frozen_variants(self, week: str) -> list[str]:
+        """The variants the week's freeze wrote rows of, by variant: no row is counted."""
+        with self._engine.connect() as conn:
+            return _ledger.frozen_variants(conn, week)
 
     def claim_batch(
         self, week: str, variant: str, limit: int, now: datetime, owner: str | None = None
@@ -125,12 +132,24 @@ class SendingQueries:
         ``settle``: the outcomes of the batch before (as ``finish_groups`` takes them),
         written first in the same transaction: one commit a batch, not two."""
         hints = self._claimed_up_to
+        rows: list[ClaimAnswer] = []
         with self._writer.begin() as conn:
             if settle:
                 _ledger.finish_groups(conn, settle, now)
                 self._put_back(_pending_ids(settle))
-            after = hints.get((week, variant), 0)
-            rows = _ledger.claim_rows(conn, week, variant, limit, now, owner, after)
+            after = hints.get((week, variant))
+            if after is not None:
+                rows = _ledger.claim_rows(conn, week, variant, limit, now, owner, after)
+        # None after the last claim (or no claim yet): the first pending row is looked for
+        # outside the write transaction. On SQLite that walk of the variant's rows (~0.1 s a
+        # million) held the writer lock, and every other worker's claim waited for it.
+        while not rows:
+            with self._engine.connect() as conn:
+                first = _ledger.first_pending(conn, week, variant)
+            if first is None:
+                break
+            with self._writer.begin() as conn:  # another sender may have claimed it since
+                rows = _ledger.claim_rows(conn, week, variant, limit, now, owner, first - 1)
         if rows:
             hints[week, variant] = rows[-1][0]
         return [(i, sid, email, name, token) for i, sid, email, name, _, _, _, token in rows]
